@@ -1,0 +1,150 @@
+//! Who may do what (spec §3), decided here and not only in routing: the token's claims
+//! *and* the grants Stamp records must both allow an action.
+
+use crate::error::DomainError;
+use crate::identity::Orgnr;
+use crate::ledger::Ledger;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Operator,
+    CompanyAdmin,
+    CompanyUser,
+    Partner,
+    Employee,
+}
+
+impl Role {
+    pub fn parse(s: &str) -> Option<Role> {
+        match s {
+            "operator" => Some(Role::Operator),
+            "company_admin" => Some(Role::CompanyAdmin),
+            "company_user" => Some(Role::CompanyUser),
+            "partner" => Some(Role::Partner),
+            "employee" => Some(Role::Employee),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Operator => "operator",
+            Role::CompanyAdmin => "company_admin",
+            Role::CompanyUser => "company_user",
+            Role::Partner => "partner",
+            Role::Employee => "employee",
+        }
+    }
+}
+
+/// The verified claims of a request's bearer token (spec §3).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Claims {
+    pub sub: String,
+    #[serde(default)]
+    pub roles: Vec<String>,
+    #[serde(default)]
+    pub companies: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partner_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub person_id: Option<String>,
+}
+
+impl Claims {
+    pub fn has_role(&self, role: Role) -> bool {
+        self.roles.iter().any(|r| Role::parse(r) == Some(role))
+    }
+
+    /// Whether the token names this company (in any accepted form of the number).
+    pub fn names_company(&self, orgnr: &Orgnr) -> bool {
+        self.companies
+            .iter()
+            .any(|c| Orgnr::parse(c).map(|o| &o == orgnr).unwrap_or(false))
+    }
+
+    /// The role the actor acts in, for the audit trail.
+    pub fn primary_role(&self) -> &str {
+        self.roles.first().map(String::as_str).unwrap_or("")
+    }
+}
+
+/// What an action on a company's data needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CompanyAccess {
+    /// Read the ledger, order extracts: company_user (or company_admin, which includes it).
+    Read,
+    /// Administer: company_admin.
+    Admin,
+}
+
+impl CompanyAccess {
+    fn satisfied_by(self, role: Role) -> bool {
+        match self {
+            CompanyAccess::Read => matches!(role, Role::CompanyUser | Role::CompanyAdmin),
+            CompanyAccess::Admin => role == Role::CompanyAdmin,
+        }
+    }
+}
+
+pub fn require_operator(claims: &Claims) -> Result<(), DomainError> {
+    if claims.has_role(Role::Operator) {
+        Ok(())
+    } else {
+        Err(DomainError::Forbidden("this needs the operator role".into()))
+    }
+}
+
+/// The partner a partner token speaks for.
+pub fn require_partner(claims: &Claims) -> Result<&str, DomainError> {
+    if !claims.has_role(Role::Partner) {
+        return Err(DomainError::Forbidden("this needs the partner role".into()));
+    }
+    claims
+        .partner_id
+        .as_deref()
+        .filter(|p| !p.is_empty())
+        .ok_or_else(|| DomainError::Forbidden("a partner token must carry partner_id".into()))
+}
+
+/// Checks the token *and* the grant Stamp records. The token must hold a role that
+/// allows `access` and name the company; the company's recorded grant for `sub` must
+/// hold such a role too, so removing a grant takes effect at the very next request.
+pub async fn require_company(
+    ledger: &Ledger,
+    claims: &Claims,
+    orgnr: &Orgnr,
+    access: CompanyAccess,
+) -> Result<(), DomainError> {
+    let token_allows = claims
+        .roles
+        .iter()
+        .filter_map(|r| Role::parse(r))
+        .any(|r| access.satisfied_by(r));
+    if !token_allows {
+        return Err(DomainError::Forbidden(match access {
+            CompanyAccess::Read => "this needs the company_user or company_admin role".into(),
+            CompanyAccess::Admin => "this needs the company_admin role".into(),
+        }));
+    }
+    if !claims.names_company(orgnr) {
+        return Err(DomainError::Forbidden("the token does not grant access to this company".into()));
+    }
+    let granted = ledger.grant(orgnr, &claims.sub).await?;
+    let grant_allows = granted
+        .map(|g| {
+            g.roles
+                .iter()
+                .filter_map(|r| Role::parse(r))
+                .any(|r| access.satisfied_by(r) && claims.has_role(r))
+        })
+        .unwrap_or(false);
+    if !grant_allows {
+        return Err(DomainError::Forbidden(
+            "no grant in Stamp allows this user this access to the company".into(),
+        ));
+    }
+    Ok(())
+}

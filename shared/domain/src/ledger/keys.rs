@@ -1,0 +1,68 @@
+//! Every storage key of the single-table design, in one place. docs/data-model.md lists
+//! the access pattern each one serves. No key holds a personnummer or a partner-chosen
+//! id in clear: companies and people appear as keyed hashes, partner-chosen ids as
+//! [`id_fragment`]s.
+
+use crate::privacy::id_fragment;
+use crate::time::{sortable, Instant};
+
+pub const PARTNERS: &str = "PARTNERS";
+pub const COMPANIES: &str = "COMPANIES";
+pub const ACTIVATION: &str = "ACTIVATION";
+pub const BATCH: &str = "BATCH";
+pub const RECORD: &str = "RECORD";
+pub const EFFECTIVE: &str = "EFFECTIVE";
+pub const CORRECTION_PREFIX: &str = "CORR#";
+
+pub fn company(ck: &str) -> String {
+    format!("CO#{ck}")
+}
+
+pub fn users(ck: &str) -> String {
+    format!("CO#{ck}#USERS")
+}
+
+pub fn people(ck: &str) -> String {
+    format!("CO#{ck}#PEOPLE")
+}
+
+pub fn sites(ck: &str) -> String {
+    format!("CO#{ck}#SITES")
+}
+
+pub fn person_timeline(ck: &str, person_ref: &str) -> String {
+    format!("CO#{ck}#P#{person_ref}")
+}
+
+pub fn site_timeline(ck: &str, site_id: &str) -> String {
+    format!("CO#{ck}#S#{site_id}")
+}
+
+/// The company's events of one Swedish local day (`YYYY-MM-DD`).
+pub fn day_timeline(ck: &str, local_day: &str) -> String {
+    format!("CO#{ck}#D#{local_day}")
+}
+
+pub fn batch(partner_id: &str, batch_id: &str) -> String {
+    format!("BATCH#{partner_id}#{}", id_fragment(batch_id))
+}
+
+/// The partition of one event: its record, its effective state, its corrections.
+pub fn event(partner_id: &str, event_id: &str) -> String {
+    format!("EV#{partner_id}#{}", id_fragment(event_id))
+}
+
+pub fn correction(seq: u32) -> String {
+    format!("{CORRECTION_PREFIX}{seq:06}")
+}
+
+/// Timeline sort key: time first, so a `[from, to)` range is one key range.
+pub fn at(occurred_at: &Instant, partner_id: &str, event_id: &str) -> String {
+    format!("{}#{partner_id}#{}", sortable(occurred_at), id_fragment(event_id))
+}
+
+/// The sort-key bounds of `[from, to)` on a timeline. Every timeline key continues
+/// after the time with `#...`, so `to` itself is excluded by the inclusive upper bound.
+pub fn time_range(from: &Instant, to: &Instant) -> (String, String) {
+    (sortable(from), sortable(to))
+}

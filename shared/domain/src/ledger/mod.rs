@@ -1,0 +1,511 @@
+//! The ledger's records and indexes on an [`ItemStore`]: one repository that knows the
+//! keys and item shapes, used by import and queries alike.
+
+pub mod keys;
+
+use crate::error::DomainError;
+use crate::identity::Orgnr;
+use crate::model::{Activation, EventRecord, LedgerEvent, Partner};
+use crate::pagination::{Cursor, Page};
+use crate::ports::{Condition, Item, ItemStore, Query, SkRange, StoreError, WriteOp};
+use crate::privacy::PseudonymKey;
+use crate::time::{local_date, sortable, Instant};
+use chrono::{DateTime, Utc};
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
+use serde_json::Value;
+use std::sync::Arc;
+
+/// A user's roles in one company, as the company_admin granted them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Grant {
+    pub sub: String,
+    pub roles: Vec<String>,
+    pub granted_at: DateTime<Utc>,
+    pub granted_by: String,
+}
+
+/// What Stamp answered to a batch, kept so that a replay gets the same answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BatchRecord {
+    pub partner_id: String,
+    pub batch_id: String,
+    pub sha256: String,
+    pub archive_key: String,
+    pub received_at: DateTime<Utc>,
+    pub status: u16,
+    pub answer: Value,
+}
+
+/// One entry in a person's directory of a company.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PersonEntry {
+    pub person_ref: String,
+    pub person_name: String,
+    pub person_id_masked: String,
+    pub person: crate::identity::PersonId,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SiteEntry {
+    pub site_id: String,
+    pub first_seen: Instant,
+    pub last_seen: Instant,
+}
+
+/// A correction as history shows it: which record, when and by whom, what changed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CorrectionEntry {
+    pub seq: u32,
+    pub partner_id: String,
+    pub event_id: String,
+    pub corrects: String,
+    pub received_at: DateTime<Utc>,
+    pub recorded_at: Instant,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recorded_by: Option<String>,
+    pub source: crate::model::Source,
+    pub void: bool,
+    pub batch_id: String,
+    /// field name → `{"from", "to"}` for each field the correction changed.
+    pub changes: serde_json::Map<String, Value>,
+}
+
+/// The stored effective state of an event, with its optimistic-concurrency version.
+#[derive(Debug, Clone)]
+pub struct Head {
+    pub event: LedgerEvent,
+    pub version: i64,
+}
+
+fn to_attrs<T: Serialize>(value: &T) -> Result<serde_json::Map<String, Value>, DomainError> {
+    match serde_json::to_value(value) {
+        Ok(Value::Object(m)) => Ok(m),
+        Ok(_) => Err(DomainError::Internal("item body must be an object".into())),
+        Err(e) => Err(DomainError::Internal(format!("cannot encode item: {e}"))),
+    }
+}
+
+fn item_of<T: Serialize>(pk: String, sk: String, value: &T) -> Result<Item, DomainError> {
+    Ok(Item {
+        pk,
+        sk,
+        attrs: to_attrs(value)?,
+    })
+}
+
+fn from_item<T: DeserializeOwned>(item: &Item) -> Result<T, DomainError> {
+    serde_json::from_value(Value::Object(item.attrs.clone()))
+        .map_err(|e| DomainError::Internal(format!("stored item {}/{} is unreadable: {e}", item.pk, item.sk)))
+}
+
+fn nested<T: DeserializeOwned>(item: &Item, attr: &str) -> Result<T, DomainError> {
+    let v = item
+        .attrs
+        .get(attr)
+        .cloned()
+        .ok_or_else(|| DomainError::Internal(format!("stored item {}/{} lacks {attr}", item.pk, item.sk)))?;
+    serde_json::from_value(v)
+        .map_err(|e| DomainError::Internal(format!("stored item {}/{} is unreadable: {e}", item.pk, item.sk)))
+}
+
+/// The three timeline entries of an effective event: per person, per site, per local day.
+fn timeline_keys(ck: &str, e: &LedgerEvent) -> [(String, String); 3] {
+    let sk = keys::at(&e.occurred_at, &e.partner_id, &e.event_id);
+    [
+        (keys::person_timeline(ck, &e.person_ref), sk.clone()),
+        (keys::site_timeline(ck, e.site_id.as_str()), sk.clone()),
+        (keys::day_timeline(ck, &local_date(&e.occurred_at).to_string()), sk),
+    ]
+}
+
+#[derive(Clone)]
+pub struct Ledger {
+    store: Arc<dyn ItemStore>,
+    keys: PseudonymKey,
+}
+
+impl Ledger {
+    pub fn new(store: Arc<dyn ItemStore>, keys: PseudonymKey) -> Self {
+        Ledger { store, keys }
+    }
+
+    pub fn pseudonyms(&self) -> &PseudonymKey {
+        &self.keys
+    }
+
+    pub fn company_key(&self, orgnr: &Orgnr) -> String {
+        self.keys.company_key(orgnr)
+    }
+
+    async fn page<T: DeserializeOwned>(
+        &self,
+        pk: String,
+        range: SkRange,
+        cursor: Option<&Cursor>,
+        limit: usize,
+        filter: Option<(String, String)>,
+    ) -> Result<Page<T>, DomainError> {
+        let mut found: Vec<Item> = Vec::new();
+        let mut q = Query::new(pk, range);
+        q.start_after = cursor.map(|c| c.key.clone());
+        q.filter_contains = filter;
+        // Read one item past the page so that `next_cursor` is only given when more
+        // follow; a filter may thin pages out, so keep reading until full or done.
+        loop {
+            q.limit = limit + 1 - found.len();
+            let page = self.store.query(q.clone()).await?;
+            found.extend(page.items);
+            match page.last_sk {
+                Some(sk) if found.len() <= limit => q.start_after = Some(sk),
+                _ => break,
+            }
+        }
+        let next = (found.len() > limit).then(|| Cursor::after(found[limit - 1].sk.clone()));
+        found.truncate(limit);
+        let items = found.iter().map(from_item).collect::<Result<Vec<T>, _>>()?;
+        Ok(Page { items, next })
+    }
+
+    // --- partners -------------------------------------------------------------------
+
+    /// Accredits a partner; `false` if the id is taken.
+    pub async fn create_partner(&self, p: &Partner) -> Result<bool, DomainError> {
+        let item = item_of(keys::PARTNERS.into(), p.partner_id.clone(), p)?;
+        created(self.store.transact(vec![WriteOp::create(item)]).await)
+    }
+
+    pub async fn partner(&self, partner_id: &str) -> Result<Option<Partner>, DomainError> {
+        self.store
+            .get(keys::PARTNERS, partner_id)
+            .await?
+            .map(|i| from_item(&i))
+            .transpose()
+    }
+
+    pub async fn partners(&self, cursor: Option<&Cursor>, limit: usize) -> Result<Page<Partner>, DomainError> {
+        self.page(keys::PARTNERS.into(), SkRange::All, cursor, limit, None).await
+    }
+
+    // --- companies --------------------------------------------------------------------
+
+    pub async fn activation(&self, orgnr: &Orgnr) -> Result<Option<Activation>, DomainError> {
+        let ck = self.company_key(orgnr);
+        self.store
+            .get(&keys::company(&ck), keys::ACTIVATION)
+            .await?
+            .map(|i| from_item(&i))
+            .transpose()
+    }
+
+    /// Records an activation, with the activating admin as the company's first grant.
+    pub async fn save_activation(&self, a: &Activation, first_admin: Option<&Grant>) -> Result<(), DomainError> {
+        let ck = self.company_key(&a.company_orgnr);
+        let mut ops = vec![
+            WriteOp::put(item_of(keys::company(&ck), keys::ACTIVATION.into(), a)?),
+            WriteOp::put(
+                Item::new(keys::COMPANIES, ck.clone())
+                    .with("company_orgnr", a.company_orgnr.to_string())
+                    .with("active", a.is_active()),
+            ),
+        ];
+        if let Some(g) = first_admin {
+            ops.push(WriteOp::put(item_of(keys::users(&ck), g.sub.clone(), g)?));
+        }
+        Ok(self.store.transact(ops).await?)
+    }
+
+    // --- grants -----------------------------------------------------------------------
+
+    pub async fn grant(&self, orgnr: &Orgnr, sub: &str) -> Result<Option<Grant>, DomainError> {
+        let ck = self.company_key(orgnr);
+        self.store
+            .get(&keys::users(&ck), sub)
+            .await?
+            .map(|i| from_item(&i))
+            .transpose()
+    }
+
+    pub async fn grants(&self, orgnr: &Orgnr, cursor: Option<&Cursor>, limit: usize) -> Result<Page<Grant>, DomainError> {
+        let ck = self.company_key(orgnr);
+        self.page(keys::users(&ck), SkRange::All, cursor, limit, None).await
+    }
+
+    pub async fn all_grants(&self, orgnr: &Orgnr) -> Result<Vec<Grant>, DomainError> {
+        let ck = self.company_key(orgnr);
+        let items = self.store.query_all(&keys::users(&ck), SkRange::All).await?;
+        items.iter().map(from_item).collect()
+    }
+
+    pub async fn put_grant(&self, orgnr: &Orgnr, g: &Grant) -> Result<(), DomainError> {
+        let ck = self.company_key(orgnr);
+        Ok(self
+            .store
+            .transact(vec![WriteOp::put(item_of(keys::users(&ck), g.sub.clone(), g)?)])
+            .await?)
+    }
+
+    /// Removes a grant unless it changed since it was read (`expected`).
+    pub async fn delete_grant(&self, orgnr: &Orgnr, sub: &str) -> Result<bool, DomainError> {
+        let ck = self.company_key(orgnr);
+        let op = WriteOp::Delete {
+            pk: keys::users(&ck),
+            sk: sub.to_string(),
+            condition: Condition::AttrEquals("sub".into(), Value::String(sub.into())),
+        };
+        created(self.store.transact(vec![op]).await)
+    }
+
+    // --- batches ----------------------------------------------------------------------
+
+    pub async fn batch(&self, partner_id: &str, batch_id: &str) -> Result<Option<BatchRecord>, DomainError> {
+        self.store
+            .get(&keys::batch(partner_id, batch_id), keys::BATCH)
+            .await?
+            .map(|i| from_item(&i))
+            .transpose()
+    }
+
+    /// Keeps a batch's answer; `false` if a concurrent delivery of it got there first.
+    pub async fn save_batch(&self, b: &BatchRecord) -> Result<bool, DomainError> {
+        let item = item_of(keys::batch(&b.partner_id, &b.batch_id), keys::BATCH.into(), b)?;
+        created(self.store.transact(vec![WriteOp::create(item)]).await)
+    }
+
+    // --- records and effective events -------------------------------------------------
+
+    /// The record a partner delivered under `event_id`, with the root of its correction
+    /// chain (its own id unless it is a correction).
+    pub async fn record(&self, partner_id: &str, event_id: &str) -> Result<Option<(EventRecord, String)>, DomainError> {
+        let Some(item) = self.store.get(&keys::event(partner_id, event_id), keys::RECORD).await? else {
+            return Ok(None);
+        };
+        let record: EventRecord = nested(&item, "record")?;
+        let root = item
+            .str("root")
+            .map(str::to_string)
+            .unwrap_or_else(|| record.fields.event_id.clone());
+        Ok(Some((record, root)))
+    }
+
+    fn record_item(record: &EventRecord, root: &str) -> Result<Item, DomainError> {
+        Ok(Item::new(keys::event(&record.partner_id, &record.fields.event_id), keys::RECORD)
+            .with("record", Value::Object(to_attrs(record)?))
+            .with("root", root.to_string()))
+    }
+
+    fn event_item(pk: String, sk: String, e: &LedgerEvent) -> Result<Item, DomainError> {
+        Ok(Item::new(pk, sk).with("event", Value::Object(to_attrs(e)?)))
+    }
+
+    /// The writes that store a new (uncorrected) event: its record, created only if
+    /// absent (operation 0), its effective state and its three timeline entries.
+    pub fn new_event_ops(&self, record: &EventRecord, event: &LedgerEvent) -> Result<Vec<WriteOp>, DomainError> {
+        let ck = self.company_key(&event.company_orgnr);
+        let mut ops = vec![
+            WriteOp::create(Self::record_item(record, &record.fields.event_id)?),
+            WriteOp::create(
+                Self::event_item(keys::event(&event.partner_id, &event.event_id), keys::EFFECTIVE.into(), event)?
+                    .with("version", 0),
+            ),
+        ];
+        for (pk, sk) in timeline_keys(&ck, event) {
+            ops.push(WriteOp::put(Self::event_item(pk, sk, event)?));
+        }
+        Ok(ops)
+    }
+
+    pub async fn transact(&self, ops: Vec<WriteOp>) -> Result<(), StoreError> {
+        self.store.transact(ops).await
+    }
+
+    pub async fn head(&self, partner_id: &str, event_id: &str) -> Result<Option<Head>, DomainError> {
+        let Some(item) = self.store.get(&keys::event(partner_id, event_id), keys::EFFECTIVE).await? else {
+            return Ok(None);
+        };
+        Ok(Some(Head {
+            event: nested(&item, "event")?,
+            version: item.i64("version").unwrap_or(0),
+        }))
+    }
+
+    /// The writes that apply a correction: its record (operation 0, create-only), the
+    /// root's new effective state (operation 1, only if still at `old.version`), the
+    /// history entry, and the moved timeline entries.
+    pub fn correction_ops(
+        &self,
+        record: &EventRecord,
+        root: &str,
+        old: &Head,
+        new: &LedgerEvent,
+        entry: &CorrectionEntry,
+    ) -> Result<Vec<WriteOp>, DomainError> {
+        let pk = keys::event(&new.partner_id, &new.event_id);
+        let mut ops = vec![
+            WriteOp::create(Self::record_item(record, root)?),
+            WriteOp::Put {
+                item: Self::event_item(pk.clone(), keys::EFFECTIVE.into(), new)?.with("version", old.version + 1),
+                condition: Condition::AttrEquals("version".into(), Value::from(old.version)),
+            },
+            WriteOp::create(item_of(pk, keys::correction(entry.seq), entry)?),
+        ];
+        let old_keys = timeline_keys(&self.company_key(&old.event.company_orgnr), &old.event);
+        let new_keys = timeline_keys(&self.company_key(&new.company_orgnr), new);
+        for k in &old_keys {
+            if !new_keys.contains(k) {
+                ops.push(WriteOp::Delete {
+                    pk: k.0.clone(),
+                    sk: k.1.clone(),
+                    condition: Condition::None,
+                });
+            }
+        }
+        for (pk, sk) in new_keys {
+            ops.push(WriteOp::put(Self::event_item(pk, sk, new)?));
+        }
+        Ok(ops)
+    }
+
+    pub async fn corrections(&self, partner_id: &str, event_id: &str) -> Result<Vec<CorrectionEntry>, DomainError> {
+        let items = self
+            .store
+            .query_all(
+                &keys::event(partner_id, event_id),
+                SkRange::Prefix(keys::CORRECTION_PREFIX.into()),
+            )
+            .await?;
+        items.iter().map(from_item).collect()
+    }
+
+    // --- timelines ----------------------------------------------------------------------
+
+    async fn timeline(&self, pk: String, from: &Instant, to: &Instant) -> Result<Vec<LedgerEvent>, DomainError> {
+        let (lo, hi) = keys::time_range(from, to);
+        let items = self.store.query_all(&pk, SkRange::Between(lo, hi)).await?;
+        items.iter().map(|i| nested(i, "event")).collect()
+    }
+
+    /// A person's events (withdrawn ones included) with `occurred_at` in `[from, to)`.
+    pub async fn person_events(&self, ck: &str, person_ref: &str, from: &Instant, to: &Instant) -> Result<Vec<LedgerEvent>, DomainError> {
+        self.timeline(keys::person_timeline(ck, person_ref), from, to).await
+    }
+
+    pub async fn site_events(&self, ck: &str, site_id: &str, from: &Instant, to: &Instant) -> Result<Vec<LedgerEvent>, DomainError> {
+        self.timeline(keys::site_timeline(ck, site_id), from, to).await
+    }
+
+    // --- directories --------------------------------------------------------------------
+
+    /// Notes the people and sites of newly stored events in the company's directories.
+    /// Idempotent, so a replayed batch mends what an interrupted one left out.
+    pub async fn note_in_directories(&self, events: &[LedgerEvent]) -> Result<(), DomainError> {
+        use std::collections::BTreeMap;
+        let mut people: BTreeMap<(String, String), &LedgerEvent> = BTreeMap::new();
+        let mut sites: BTreeMap<(String, String), (Instant, Instant)> = BTreeMap::new();
+        for e in events {
+            let ck = self.company_key(&e.company_orgnr);
+            people.insert((ck.clone(), e.person_ref.clone()), e);
+            let span = sites
+                .entry((ck, e.site_id.to_string()))
+                .or_insert((e.occurred_at, e.occurred_at));
+            if e.occurred_at < span.0 {
+                span.0 = e.occurred_at;
+            }
+            if e.occurred_at > span.1 {
+                span.1 = e.occurred_at;
+            }
+        }
+        let mut ops: Vec<WriteOp> = Vec::new();
+        for ((ck, person_ref), e) in people {
+            let entry = PersonEntry {
+                person_ref: person_ref.clone(),
+                person_name: e.person_name.clone(),
+                person_id_masked: e.person.masked(),
+                person: e.person.clone(),
+            };
+            let item = item_of(keys::people(&ck), person_ref, &entry)?
+                .with("name_lc", e.person_name.to_lowercase());
+            ops.push(WriteOp::put(item));
+        }
+        for chunk in ops.chunks(25) {
+            self.store.transact(chunk.to_vec()).await?;
+        }
+        for ((ck, site), (first, last)) in sites {
+            self.widen_site(&ck, &site, first, last).await?;
+        }
+        Ok(())
+    }
+
+    /// Widens a site's first/last activity, retrying when a concurrent import got there.
+    async fn widen_site(&self, ck: &str, site: &str, first: Instant, last: Instant) -> Result<(), DomainError> {
+        for _ in 0..10 {
+            let existing = self.store.get(&keys::sites(ck), site).await?;
+            let (entry, condition, version) = match &existing {
+                None => (
+                    SiteEntry { site_id: site.into(), first_seen: first, last_seen: last },
+                    Condition::NotExists,
+                    0,
+                ),
+                Some(item) => {
+                    let mut e: SiteEntry = from_item(item)?;
+                    let v = item.i64("version").unwrap_or(0);
+                    if first >= e.first_seen && last <= e.last_seen {
+                        return Ok(());
+                    }
+                    if first < e.first_seen {
+                        e.first_seen = first;
+                    }
+                    if last > e.last_seen {
+                        e.last_seen = last;
+                    }
+                    (e, Condition::AttrEquals("version".into(), Value::from(v)), v + 1)
+                }
+            };
+            let item = item_of(keys::sites(ck), site.into(), &entry)?
+                .with("version", version)
+                .with("first_sort", sortable(&entry.first_seen));
+            match self.store.transact(vec![WriteOp::Put { item, condition }]).await {
+                Ok(()) => return Ok(()),
+                Err(StoreError::ConditionFailed(_)) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(DomainError::Unavailable("site directory is busy; retry".into()))
+    }
+
+    pub async fn people(&self, ck: &str, q: Option<&str>, cursor: Option<&Cursor>, limit: usize) -> Result<Page<PersonEntry>, DomainError> {
+        let filter = q
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|s| ("name_lc".to_string(), s.to_lowercase()));
+        self.page(keys::people(ck), SkRange::All, cursor, limit, filter).await
+    }
+
+    pub async fn person(&self, ck: &str, person_ref: &str) -> Result<Option<PersonEntry>, DomainError> {
+        self.store
+            .get(&keys::people(ck), person_ref)
+            .await?
+            .map(|i| from_item(&i))
+            .transpose()
+    }
+
+    pub async fn sites(&self, ck: &str, cursor: Option<&Cursor>, limit: usize) -> Result<Page<SiteEntry>, DomainError> {
+        self.page(keys::sites(ck), SkRange::All, cursor, limit, None).await
+    }
+
+    pub async fn site(&self, ck: &str, site_id: &str) -> Result<Option<SiteEntry>, DomainError> {
+        self.store
+            .get(&keys::sites(ck), site_id)
+            .await?
+            .map(|i| from_item(&i))
+            .transpose()
+    }
+}
+
+/// `Ok(true)` when a conditional write went through, `Ok(false)` when its condition failed.
+fn created(r: Result<(), StoreError>) -> Result<bool, DomainError> {
+    match r {
+        Ok(()) => Ok(true),
+        Err(StoreError::ConditionFailed(_)) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}

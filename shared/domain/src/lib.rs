@@ -1,0 +1,23 @@
+//! Stamp's domain: everything about a staff ledger that does not depend on where it runs.
+//!
+//! A check-in travels: `import` (parse, validate, archive first, store) → `ledger`
+//! (records, effective events, indexes on the `ports::ItemStore`) → `analysis` (spec §6)
+//! → `queries` (what a company reads).
+
+pub mod admin;
+pub mod analysis;
+pub mod auth;
+pub mod error;
+pub mod identity;
+pub mod import;
+pub mod ledger;
+pub mod memory;
+pub mod model;
+pub mod pagination;
+pub mod ports;
+pub mod privacy;
+pub mod queries;
+pub mod retention;
+pub mod time;
+
+pub use error::DomainError;

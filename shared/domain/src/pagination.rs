@@ -1,0 +1,80 @@
+//! Opaque cursors and pages (spec §4: `limit` 1–1000, default 100, larger clamped).
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+
+use crate::error::DomainError;
+
+pub const DEFAULT_LIMIT: usize = 100;
+pub const MAX_LIMIT: usize = 1000;
+
+/// Where the next page starts: after this key. Opaque to clients.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cursor {
+    #[serde(rename = "k")]
+    pub key: String,
+}
+
+impl Cursor {
+    pub fn after(key: impl Into<String>) -> Self {
+        Cursor { key: key.into() }
+    }
+
+    pub fn encode(&self) -> String {
+        let json = serde_json::to_vec(self).unwrap_or_default();
+        URL_SAFE_NO_PAD.encode(json)
+    }
+
+    pub fn decode(raw: &str) -> Result<Self, DomainError> {
+        let bytes = URL_SAFE_NO_PAD
+            .decode(raw.trim())
+            .map_err(|_| DomainError::invalid("cursor", "is not a cursor this API gave out"))?;
+        serde_json::from_slice(&bytes)
+            .map_err(|_| DomainError::invalid("cursor", "is not a cursor this API gave out"))
+    }
+}
+
+/// `limit` as requested: absent → default; 0 or negative → error; above max → max.
+pub fn clamp_limit(raw: Option<i64>) -> Result<usize, DomainError> {
+    match raw {
+        None => Ok(DEFAULT_LIMIT),
+        Some(n) if n < 1 => Err(DomainError::invalid("limit", "must be between 1 and 1000")),
+        Some(n) => Ok((n as usize).min(MAX_LIMIT)),
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next: Option<Cursor>,
+}
+
+impl<T> Page<T> {
+    pub fn last(items: Vec<T>) -> Self {
+        Page { items, next: None }
+    }
+    pub fn more(items: Vec<T>, next: Cursor) -> Self {
+        Page { items, next: Some(next) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_reject_garbage() {
+        let c = Cursor::after("2026-01-01T00:00:00Z#p#e");
+        assert_eq!(Cursor::decode(&c.encode()).unwrap(), c);
+        assert!(Cursor::decode("not a cursor!").is_err());
+        assert!(Cursor::decode("aGVsbG8").is_err());
+    }
+
+    #[test]
+    fn limits() {
+        assert_eq!(clamp_limit(None).unwrap(), 100);
+        assert_eq!(clamp_limit(Some(5000)).unwrap(), 1000);
+        assert!(clamp_limit(Some(0)).is_err());
+    }
+}

@@ -1,0 +1,195 @@
+//! The ports: what the domain needs from storage and time. Adapters (DynamoDB, S3, the
+//! embedded redb store, a local folder, in-memory fakes for unit tests) implement them.
+//!
+//! The ledger is a single-table design: every record and every index entry is an
+//! [`Item`] under a partition key `pk` and sort key `sk`. The domain decides the keys
+//! (see `ledger::keys` and docs/data-model.md); a store only needs conditional
+//! transactional writes and key-range queries on one partition. There is deliberately
+//! no scan.
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use serde_json::{Map, Value};
+
+/// One stored item: its keys and its other attributes (JSON values; numbers, strings,
+/// booleans, lists and maps).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Item {
+    pub pk: String,
+    pub sk: String,
+    pub attrs: Map<String, Value>,
+}
+
+impl Item {
+    pub fn new(pk: impl Into<String>, sk: impl Into<String>) -> Self {
+        Item {
+            pk: pk.into(),
+            sk: sk.into(),
+            attrs: Map::new(),
+        }
+    }
+
+    pub fn with(mut self, name: &str, value: impl Into<Value>) -> Self {
+        self.attrs.insert(name.to_string(), value.into());
+        self
+    }
+
+    pub fn str(&self, name: &str) -> Option<&str> {
+        self.attrs.get(name).and_then(Value::as_str)
+    }
+
+    pub fn i64(&self, name: &str) -> Option<i64> {
+        self.attrs.get(name).and_then(Value::as_i64)
+    }
+}
+
+/// A precondition on the item a write touches.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Condition {
+    None,
+    /// The item must not exist (create-only: how records stay immutable).
+    NotExists,
+    /// The item must exist and `attr` must equal the value (optimistic concurrency).
+    AttrEquals(String, Value),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum WriteOp {
+    Put { item: Item, condition: Condition },
+    Delete { pk: String, sk: String, condition: Condition },
+}
+
+impl WriteOp {
+    pub fn put(item: Item) -> Self {
+        WriteOp::Put { item, condition: Condition::None }
+    }
+    pub fn create(item: Item) -> Self {
+        WriteOp::Put { item, condition: Condition::NotExists }
+    }
+    pub fn keys(&self) -> (&str, &str) {
+        match self {
+            WriteOp::Put { item, .. } => (&item.pk, &item.sk),
+            WriteOp::Delete { pk, sk, .. } => (pk, sk),
+        }
+    }
+}
+
+/// Which sort keys of the partition a query reads.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SkRange {
+    All,
+    Prefix(String),
+    /// `lo <= sk <= hi`
+    Between(String, String),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Query {
+    pub pk: String,
+    pub range: SkRange,
+    /// Continue after this sort key (exclusive), from a previous page.
+    pub start_after: Option<String>,
+    /// Items examined per call, before the filter (as DynamoDB's `Limit`).
+    pub limit: usize,
+    /// Keep only items whose string attribute contains this text.
+    pub filter_contains: Option<(String, String)>,
+}
+
+impl Query {
+    pub fn new(pk: impl Into<String>, range: SkRange) -> Self {
+        Query {
+            pk: pk.into(),
+            range,
+            start_after: None,
+            limit: 1000,
+            filter_contains: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct QueryPage {
+    pub items: Vec<Item>,
+    /// Set when more items may follow: the sort key to continue after.
+    pub last_sk: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The transaction was not applied because these operations' conditions failed.
+    #[error("condition failed on operations {0:?}")]
+    ConditionFailed(Vec<usize>),
+    #[error("storage unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// The most operations one transaction may hold (DynamoDB's TransactWriteItems limit).
+pub const MAX_TRANSACTION_OPS: usize = 100;
+
+#[async_trait]
+pub trait ItemStore: Send + Sync {
+    async fn get(&self, pk: &str, sk: &str) -> Result<Option<Item>, StoreError>;
+
+    /// Applies all operations or none. At most [`MAX_TRANSACTION_OPS`], each item once.
+    async fn transact(&self, ops: Vec<WriteOp>) -> Result<(), StoreError>;
+
+    /// One page of a partition in ascending sort-key order.
+    async fn query(&self, query: Query) -> Result<QueryPage, StoreError>;
+
+    /// Every item of a range, following pages.
+    async fn query_all(&self, pk: &str, range: SkRange) -> Result<Vec<Item>, StoreError> {
+        let mut out = Vec::new();
+        let mut q = Query::new(pk, range);
+        loop {
+            let page = self.query(q.clone()).await?;
+            out.extend(page.items);
+            match page.last_sk {
+                Some(sk) => q.start_after = Some(sk),
+                None => return Ok(out),
+            }
+        }
+    }
+}
+
+/// Where an archived object went.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ArchivedObject {
+    pub key: String,
+    pub sha256: String,
+    pub version_id: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ArchiveError {
+    #[error("archive unavailable: {0}")]
+    Unavailable(String),
+    #[error("no archived object {0}")]
+    NotFound(String),
+}
+
+/// The system of record: deliveries stored byte for byte, write-once, locked until
+/// their retention ends.
+#[async_trait]
+pub trait Archive: Send + Sync {
+    async fn put(
+        &self,
+        key: &str,
+        bytes: &[u8],
+        content_type: &str,
+        retain_until: NaiveDate,
+    ) -> Result<ArchivedObject, ArchiveError>;
+
+    async fn get(&self, key: &str) -> Result<Vec<u8>, ArchiveError>;
+}
+
+pub trait Clock: Send + Sync {
+    fn now(&self) -> DateTime<Utc>;
+}
+
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}
