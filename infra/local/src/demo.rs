@@ -1,0 +1,218 @@
+//! `serve --demo`: a generated company with three sites, two partners and a few months
+//! of check-ins and check-outs — including the kinds of mistakes Stamp finds — loaded
+//! through the same import path as any delivery. Loaded once per data directory.
+
+use chrono::{Datelike, Duration, NaiveDate, TimeZone, Utc, Weekday};
+use chrono_tz::Europe::Stockholm;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde_json::{json, Value};
+use stamp_api::AppState;
+use stamp_domain::admin::{ActivationRequest, NewPartner};
+use stamp_domain::auth::Claims;
+use stamp_domain::identity::Orgnr;
+use stamp_domain::import::DeliveryFormat;
+
+use crate::LocalError;
+
+pub const DEMO_ORGNR: &str = "5569999997";
+pub const DEMO_COMPANY: &str = "Demobygg Sverige AB";
+pub const DEMO_PARTNERS: [&str; 2] = ["demo-ledger", "demo-app"];
+/// Users granted access to the demo company. The `local-*` subs are what
+/// `stamp-local token` uses when no `--sub` is given.
+pub const DEMO_ADMINS: [&str; 2] = ["demo-admin", "local-company_admin"];
+pub const DEMO_USERS: [&str; 2] = ["demo-user", "local-company_user"];
+const SITES: [&str; 3] = ["STH2026000001", "GBG2026000002", "MLM2026000003"];
+const FIRST: [&str; 12] = ["Åsa", "Björn", "Märta", "Örjan", "Linnea", "Karim", "Elin", "Jonas", "Sofia", "Ali", "Ingrid", "Mateusz"];
+const LAST: [&str; 10] = ["Öberg", "Lindqvist", "Åkesson", "Nilsson", "Hassan", "Ek", "Kowalski", "Strand", "Berg", "Söderström"];
+
+fn claims(sub: &str, role: &str) -> Claims {
+    Claims {
+        sub: sub.into(),
+        roles: vec![role.into()],
+        companies: vec![DEMO_ORGNR.into()],
+        ..Default::default()
+    }
+}
+
+fn luhn_digit(nine: &str) -> u32 {
+    let sum: u32 = nine
+        .bytes()
+        .enumerate()
+        .map(|(i, b)| {
+            let d = u32::from(b - b'0');
+            if i % 2 == 0 {
+                let x = d * 2;
+                if x > 9 { x - 9 } else { x }
+            } else {
+                d
+            }
+        })
+        .sum();
+    (10 - sum % 10) % 10
+}
+
+/// A valid personnummer for a birth date and serial.
+fn personnummer(born: NaiveDate, serial: u32) -> String {
+    let nine = format!("{}{:03}", born.format("%y%m%d"), serial % 1000);
+    format!("{}{}{}", born.format("%Y%m%d"), &nine[6..], luhn_digit(&nine))
+}
+
+pub async fn load(state: &AppState) -> Result<String, LocalError> {
+    let err = |e: stamp_domain::DomainError| LocalError::Demo(e.to_string());
+    let orgnr = Orgnr::parse(DEMO_ORGNR).map_err(|e| LocalError::Demo(e.to_string()))?;
+    if state.ledger.activation(&orgnr).await.map_err(err)?.is_some() {
+        return Ok(format!("demo: company {DEMO_ORGNR} already loaded"));
+    }
+    let operator = Claims { sub: "demo-operator".into(), roles: vec!["operator".into()], ..Default::default() };
+    for p in DEMO_PARTNERS {
+        if state.ledger.partner(p).await.map_err(err)?.is_none() {
+            state
+                .admin
+                .accredit_partner(&operator, NewPartner { partner_id: Some(p.into()), name: Some(format!("Demo {p}")), feed_url: None })
+                .await
+                .map_err(err)?;
+        }
+    }
+    let admin = claims(DEMO_ADMINS[0], "company_admin");
+    state
+        .admin
+        .activate(&admin, &orgnr, ActivationRequest {
+            terms_version: Some("2026-01".into()),
+            company_name: Some(DEMO_COMPANY.into()),
+            fiscal_year_end_month: Some(12),
+        })
+        .await
+        .map_err(err)?;
+    for sub in DEMO_ADMINS.iter().skip(1) {
+        state.admin.put_user(&admin, &orgnr, sub, Some(vec!["company_admin".into(), "company_user".into()])).await.map_err(err)?;
+    }
+    for sub in DEMO_USERS {
+        state.admin.put_user(&admin, &orgnr, sub, Some(vec!["company_user".into()])).await.map_err(err)?;
+    }
+
+    let (events, corrections) = generate(Utc::now().date_naive(), 90);
+    let mut total = 0;
+    for (n, chunk) in events.chunks(5000).enumerate() {
+        let body = json!({ "batch_id": format!("demo-{n}"), "events": chunk }).to_string();
+        let answer = state
+            .import
+            .import(DEMO_PARTNERS[0], DeliveryFormat::Json, body.as_bytes(), None)
+            .await
+            .map_err(err)?;
+        total += answer.body["accepted"].as_u64().unwrap_or(0);
+    }
+    let body = json!({ "batch_id": "demo-corrections", "events": corrections }).to_string();
+    state
+        .import
+        .import(DEMO_PARTNERS[0], DeliveryFormat::Json, body.as_bytes(), None)
+        .await
+        .map_err(err)?;
+    Ok(format!(
+        "demo: company {DEMO_ORGNR} ({DEMO_COMPANY}) with {total} events at {} sites; users {:?} (company_admin) and {:?} (company_user); partners {:?}",
+        SITES.len(),
+        DEMO_ADMINS,
+        DEMO_USERS,
+        DEMO_PARTNERS
+    ))
+}
+
+/// Deterministic for a given end day: weekdays of `days` days before `today`.
+pub fn generate(today: NaiveDate, days: i64) -> (Vec<Value>, Vec<Value>) {
+    let mut rng = StdRng::seed_from_u64(2026);
+    let people: Vec<(String, String, &str)> = (0..24u32)
+        .map(|i| {
+            let born = NaiveDate::from_ymd_opt(1965 + (i as i32 * 7) % 35, 1 + i % 12, 1 + (i * 5) % 28).unwrap_or_default();
+            let mut id = personnummer(born, 100 + i * 13);
+            if i == 23 {
+                // One id with a wrong check digit: kept, and flagged invalid_person_id.
+                let last = (id.as_bytes()[11] - b'0' + 1) % 10;
+                id.replace_range(11..12, &last.to_string());
+            }
+            (id, format!("{} {}", FIRST[i as usize % FIRST.len()], LAST[i as usize % LAST.len()]), SITES[i as usize % SITES.len()])
+        })
+        .collect();
+    let mut events = Vec::new();
+    let mut corrections = Vec::new();
+    let mut n = 0u32;
+    for d in (1..=days).rev() {
+        let day = today - Duration::days(d);
+        if matches!(day.weekday(), Weekday::Sat | Weekday::Sun) {
+            continue;
+        }
+        for (pid, name, site) in &people {
+            if rng.random_ratio(1, 12) {
+                continue; // away that day
+            }
+            let start = Stockholm
+                .with_ymd_and_hms(day.year(), day.month(), day.day(), 6, 30, 0)
+                .earliest()
+                .map(|t| t.with_timezone(&Utc))
+                .unwrap_or_default()
+                + Duration::minutes(rng.random_range(0..60));
+            let end = start + Duration::minutes(rng.random_range(7 * 60..9 * 60 + 30));
+            let ev = |id: String, dir: &str, at: chrono::DateTime<Utc>, extra: Value| {
+                let mut e = json!({
+                    "event_id": id, "company_orgnr": DEMO_ORGNR, "company_name": DEMO_COMPANY,
+                    "site_id": site, "person_id": pid, "person_name": name, "direction": dir,
+                    "occurred_at": at.with_timezone(&Stockholm).to_rfc3339(),
+                    "recorded_at": at.with_timezone(&Stockholm).to_rfc3339(),
+                    "card_number": format!("ID06-{}", &pid[2..8]),
+                });
+                if let (Value::Object(m), Value::Object(x)) = (&mut e, extra) {
+                    m.extend(x);
+                }
+                e
+            };
+            n += 1;
+            events.push(ev(format!("ev-{n}-in"), "in", start, json!({})));
+            if n % 50 == 0 {
+                events.push(ev(format!("ev-{n}-in-again"), "in", start + Duration::seconds(40), json!({})));
+            }
+            if n % 37 == 0 {
+                continue; // forgot to check out
+            }
+            if n % 29 == 0 {
+                let late = end + Duration::hours(3);
+                events.push(ev(format!("ev-{n}-out"), "out", end, json!({
+                    "source": "manual", "recorded_by": "arbetsledare",
+                    "recorded_at": late.with_timezone(&Stockholm).to_rfc3339(),
+                })));
+                continue;
+            }
+            events.push(ev(format!("ev-{n}-out"), "out", end, json!({})));
+            if n % 61 == 0 {
+                let fixed = end + Duration::minutes(45);
+                corrections.push(ev(format!("ev-{n}-out-fix"), "out", fixed, json!({
+                    "corrects": format!("ev-{n}-out"), "source": "manual", "recorded_by": "arbetsledare",
+                    "recorded_at": (end + Duration::days(1)).with_timezone(&Stockholm).to_rfc3339(),
+                })));
+            }
+        }
+    }
+    (events, corrections)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn demo_personnummer_are_valid() {
+        let born = NaiveDate::from_ymd_opt(1981, 12, 18).unwrap();
+        let id = personnummer(born, 987);
+        let p = stamp_domain::identity::PersonId::parse(&id, None, None).unwrap();
+        assert!(p.valid(), "{id}");
+    }
+
+    #[test]
+    fn generation_is_deterministic_and_has_mistakes() {
+        let today = NaiveDate::from_ymd_opt(2026, 11, 26).unwrap();
+        let (a, ca) = generate(today, 60);
+        let (b, _) = generate(today, 60);
+        assert_eq!(a, b);
+        assert!(a.len() > 1000);
+        assert!(!ca.is_empty());
+        assert!(a.iter().any(|e| e["source"] == "manual"));
+    }
+}

@@ -1,0 +1,61 @@
+//! Stamp's HTTP surface. Each Lambda function serves one of the routers below through
+//! `lambda_http`; `stamp-local` serves all of them. The handlers are the same code in
+//! both places, and read the caller's claims from the API Gateway request context.
+
+pub mod claims;
+pub mod params;
+pub mod problem;
+pub mod routes;
+pub mod state;
+pub mod telemetry;
+
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::Router;
+pub use state::AppState;
+
+/// The routes of one Lambda function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Function {
+    PartnerImport,
+    EmployeeQuery,
+    Administration,
+}
+
+impl Function {
+    pub const ALL: [Function; 3] = [Function::PartnerImport, Function::EmployeeQuery, Function::Administration];
+
+    fn routes(self) -> Router<AppState> {
+        match self {
+            Function::PartnerImport => routes::partner_import::router(),
+            Function::EmployeeQuery => routes::employee_query::router(),
+            Function::Administration => routes::administration::router(),
+        }
+    }
+}
+
+async fn not_found() -> Response {
+    problem::problem(StatusCode::NOT_FOUND, "not_found", "Not found", "no such route", None)
+}
+
+async fn method_not_allowed() -> Response {
+    problem::problem(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "Method not allowed", "the route does not take this method", None)
+}
+
+/// The router for a set of functions: one function in Lambda, all of them locally.
+pub fn router(functions: &[Function], state: AppState) -> Router {
+    let mut r = Router::new();
+    for f in functions {
+        r = r.merge(f.routes());
+    }
+    // route_layer: the log middleware runs after routing and so sees the route template.
+    r.route_layer(axum::middleware::from_fn(telemetry::log_request))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(state)
+}
+
+/// Runs one function's router on the Lambda runtime.
+pub async fn run_lambda(function: Function, state: AppState) -> Result<(), lambda_http::Error> {
+    lambda_http::run(router(&[function], state)).await
+}

@@ -1,0 +1,101 @@
+//! What a company reads: sites, people, registrations — the employee-query function.
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::json;
+use stamp_domain::identity::PersonId;
+use stamp_domain::queries::{Range, RegistrationQuery};
+use stamp_domain::time::format_rfc3339;
+use stamp_domain::DomainError;
+
+use super::list;
+use crate::claims::Caller;
+use crate::params::{json_body, orgnr, site_id, Params};
+use crate::problem::ApiResult;
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/v1/companies/{orgnr}/sites", get(sites))
+        .route("/v1/companies/{orgnr}/people", get(people))
+        .route("/v1/companies/{orgnr}/people/search", post(search))
+        .route("/v1/companies/{orgnr}/people/{person_ref}/registrations", get(person_registrations))
+        .route("/v1/companies/{orgnr}/sites/{site_id}/registrations", get(site_registrations))
+}
+
+async fn sites(State(s): State<AppState>, Caller(c): Caller, Path(o): Path<String>, p: Params) -> ApiResult<Response> {
+    let page = s.queries.sites(&c, &orgnr(&o)?, p.cursor()?.as_ref(), p.limit()?).await?;
+    Ok(list("sites", page, |e| {
+        json!({ "site_id": e.site_id, "first_seen": format_rfc3339(&e.first_seen), "last_seen": format_rfc3339(&e.last_seen) })
+    }))
+}
+
+async fn people(State(s): State<AppState>, Caller(c): Caller, Path(o): Path<String>, p: Params) -> ApiResult<Response> {
+    let page = s
+        .queries
+        .people(&c, &orgnr(&o)?, p.get("q"), p.cursor()?.as_ref(), p.limit()?)
+        .await?;
+    Ok(list("people", page, |e| {
+        json!({ "person_ref": e.person_ref, "person_name": e.person_name, "person_id_masked": e.person_id_masked })
+    }))
+}
+
+#[derive(Deserialize)]
+struct Search {
+    person_id: Option<String>,
+    person_id_kind: Option<String>,
+    person_country: Option<String>,
+}
+
+async fn search(State(s): State<AppState>, Caller(c): Caller, Path(o): Path<String>, body: Bytes) -> ApiResult<Response> {
+    let o = orgnr(&o)?;
+    let req: Search = json_body(&body)?;
+    let raw = req.person_id.filter(|s| !s.is_empty()).ok_or_else(|| DomainError::missing("person_id"))?;
+    let person = PersonId::parse(&raw, req.person_id_kind.as_deref(), req.person_country.as_deref())
+        .map_err(|e| DomainError::invalid("person_id", e.to_string()))?;
+    let found = s.queries.find_person(&c, &o, &person).await?;
+    Ok(Json(json!({
+        "person_ref": found.person_ref,
+        "person_name": found.person_name,
+        "person_id_masked": found.person_id_masked,
+    }))
+    .into_response())
+}
+
+/// `from`/`to` as RFC 3339; a `+` left unencoded in a query string arrives as a space.
+fn registration_query(p: &Params) -> Result<RegistrationQuery, DomainError> {
+    let fix = |v: Option<&str>| v.map(|s| s.replace(' ', "+"));
+    let (from, to) = (fix(p.get("from")), fix(p.get("to")));
+    Ok(RegistrationQuery {
+        range: Range::parse(from.as_deref(), to.as_deref())?,
+        history: p.flag("history")?,
+        cursor: p.cursor()?,
+        limit: p.limit()?,
+    })
+}
+
+async fn person_registrations(
+    State(s): State<AppState>,
+    Caller(c): Caller,
+    Path((o, person_ref)): Path<(String, String)>,
+    p: Params,
+) -> ApiResult<Response> {
+    let q = registration_query(&p)?;
+    let body = s.queries.person_registrations(&c, &orgnr(&o)?, &person_ref, &q).await?;
+    Ok(Json(body).into_response())
+}
+
+async fn site_registrations(
+    State(s): State<AppState>,
+    Caller(c): Caller,
+    Path((o, site)): Path<(String, String)>,
+    p: Params,
+) -> ApiResult<Response> {
+    let q = registration_query(&p)?;
+    let body = s.queries.site_registrations(&c, &orgnr(&o)?, &site_id(&site)?, &q).await?;
+    Ok(Json(body).into_response())
+}

@@ -1,0 +1,30 @@
+//! What every handler can reach: the domain services, built once per process from the
+//! ports (DynamoDB/S3 in Lambda, redb/a folder in stamp-local).
+
+use stamp_domain::admin::Admin;
+use stamp_domain::import::ImportService;
+use stamp_domain::ledger::Ledger;
+use stamp_domain::ports::{Archive, Clock, ItemStore};
+use stamp_domain::privacy::PseudonymKey;
+use stamp_domain::queries::Queries;
+use std::sync::Arc;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub ledger: Ledger,
+    pub import: ImportService,
+    pub queries: Queries,
+    pub admin: Admin,
+}
+
+impl AppState {
+    pub fn new(store: Arc<dyn ItemStore>, archive: Arc<dyn Archive>, key: PseudonymKey, clock: Arc<dyn Clock>) -> Self {
+        let ledger = Ledger::new(store, key);
+        AppState {
+            import: ImportService::new(ledger.clone(), archive, clock.clone()),
+            queries: Queries::new(ledger.clone(), clock.clone()),
+            admin: Admin::new(ledger.clone(), clock),
+            ledger,
+        }
+    }
+}
