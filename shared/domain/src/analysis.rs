@@ -2,7 +2,7 @@
 //! and the anomaly kinds. A pure function of the effective events and the analysis time;
 //! every view (registrations, anomalies, statistics, extracts) calls it.
 
-use crate::model::{Direction, EventKey, LedgerEvent};
+use crate::model::{Direction, LedgerEvent};
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
@@ -182,13 +182,13 @@ fn analyse_person(events: &[LedgerEvent], idx: &[usize], now: DateTime<Utc>, out
         match (e.direction, open) {
             (Direction::In, None) => open = Some(i),
             (Direction::In, Some(o)) => {
-                missing_out(events, o, format!(
+                missing_out(o, format!(
                     "Checked in at {} ({}) but checked in again at {} without checking out.",
                     local(&events[o]), events[o].site_id, local(e)
                 ), out);
                 open = Some(i);
             }
-            (Direction::Out, None) => missing_in(events, i, "Checked out with no open check-in.".into(), out),
+            (Direction::Out, None) => missing_in(i, "Checked out with no open check-in.".into(), out),
             (Direction::Out, Some(o)) => {
                 let inn = &events[o];
                 let length = e.occurred_at - inn.occurred_at;
@@ -206,20 +206,20 @@ fn analyse_person(events: &[LedgerEvent], idx: &[usize], now: DateTime<Utc>, out
                         });
                     }
                 } else if inn.site_id != e.site_id {
-                    missing_out(events, o, format!(
+                    missing_out(o, format!(
                         "Checked in at {} ({}) but the next check-out was at another site ({}).",
                         local(inn), inn.site_id, e.site_id
                     ), out);
-                    missing_in(events, i, format!(
+                    missing_in(i, format!(
                         "Checked out at {} but the open check-in was at another site ({}).",
                         e.site_id, inn.site_id
                     ), out);
                 } else {
-                    missing_out(events, o, format!(
+                    missing_out(o, format!(
                         "Checked in at {} ({}); the next check-out came {} later, more than 16 hours.",
                         local(inn), inn.site_id, hm(length)
                     ), out);
-                    missing_in(events, i, format!(
+                    missing_in(i, format!(
                         "Checked out more than 16 hours ({}) after the open check-in at {}.",
                         hm(length), local(inn)
                     ), out);
@@ -231,7 +231,7 @@ fn analyse_person(events: &[LedgerEvent], idx: &[usize], now: DateTime<Utc>, out
     if let Some(o) = open {
         let since = now.signed_duration_since(events[o].occurred_at);
         if since > MAX_SESSION {
-            missing_out(events, o, format!(
+            missing_out(o, format!(
                 "Checked in at {} ({}) and never checked out ({} ago).",
                 local(&events[o]), events[o].site_id, hm(since)
             ), out);
@@ -241,12 +241,12 @@ fn analyse_person(events: &[LedgerEvent], idx: &[usize], now: DateTime<Utc>, out
     }
 }
 
-fn missing_out(_events: &[LedgerEvent], i: usize, detail: String, out: &mut Analysis) {
+fn missing_out(i: usize, detail: String, out: &mut Analysis) {
     out.unpaired.push((i, Unpaired::MissingCheckOut));
     out.anomalies.push(Anomaly { kind: AnomalyKind::MissingCheckOut, event: i, related: vec![], detail });
 }
 
-fn missing_in(_events: &[LedgerEvent], i: usize, detail: String, out: &mut Analysis) {
+fn missing_in(i: usize, detail: String, out: &mut Analysis) {
     out.unpaired.push((i, Unpaired::MissingCheckIn));
     out.anomalies.push(Anomaly { kind: AnomalyKind::MissingCheckIn, event: i, related: vec![], detail });
 }
@@ -285,8 +285,6 @@ fn per_event_rules(i: usize, e: &LedgerEvent, out: &mut Analysis) {
     }
 }
 
-impl Analysis {
-    pub fn key_of(events: &[LedgerEvent], i: usize) -> EventKey {
-        events[i].key()
-    }
-}
+#[cfg(test)]
+#[path = "analysis_tests.rs"]
+mod tests;

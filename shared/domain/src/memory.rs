@@ -25,11 +25,12 @@ const PK: &str = "pk";
 const SK: &str = "sk";
 
 type Attrs = Map<String, Value>;
+type Items = BTreeMap<(String, String), Attrs>;
 
 /// An [`ItemStore`] in a `BTreeMap` ordered by `(pk, sk)`, i.e. DynamoDB's order.
 #[derive(Debug, Default)]
 pub struct MemoryItemStore {
-    items: Mutex<BTreeMap<(String, String), Attrs>>,
+    items: Mutex<Items>,
 }
 
 impl MemoryItemStore {
@@ -37,7 +38,7 @@ impl MemoryItemStore {
         Self::default()
     }
 
-    fn lock(&self) -> Result<MutexGuard<'_, BTreeMap<(String, String), Attrs>>, StoreError> {
+    fn lock(&self) -> Result<MutexGuard<'_, Items>, StoreError> {
         self.items
             .lock()
             .map_err(|_| StoreError::Unavailable("memory store lock poisoned".into()))
@@ -218,18 +219,17 @@ impl ItemStore for MemoryItemStore {
             None => Bound::Included((pk.clone(), String::new())),
         };
         let mut page = QueryPage::default();
-        let mut examined = 0usize;
         let mut last = None;
         let in_partition = items
             .range((lower, Bound::Unbounded))
             .take_while(|((p, _), _)| *p == pk)
             .filter(|((_, sk), _)| in_range(&query.range, sk));
-        for ((_, sk), attrs) in in_partition {
+        for (examined, ((_, sk), attrs)) in in_partition.enumerate() {
             if examined == query.limit {
+                // At least one more item is in range: the page is not the last.
                 page.last_sk = last;
                 return Ok(page);
             }
-            examined += 1;
             last = Some(sk.clone());
             let keep = match &query.filter_contains {
                 Some((attr, needle)) => contains_matches(attrs, attr, needle),
