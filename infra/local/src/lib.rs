@@ -53,11 +53,14 @@ impl Local {
 
     /// All functions' routes behind the local authorizer.
     pub fn router(&self) -> Router {
-        stamp_api::router(&Function::ALL, self.state.clone()).layer(axum::middleware::from_fn_with_state(
-            self.signing_key.clone(),
-            authorize,
-        ))
+        http_app(self.state.clone(), self.signing_key.clone())
     }
+}
+
+/// Every function's routes on any ports, behind the local authorizer. Tests serve the
+/// same app on DynamoDB Local and S3 stand-ins.
+pub fn http_app(state: AppState, signing_key: Arc<Vec<u8>>) -> Router {
+    stamp_api::router(&Function::ALL, state).layer(axum::middleware::from_fn_with_state(signing_key, authorize))
 }
 
 /// The local stand-in for API Gateway's JWT authorizer: a valid bearer token becomes the

@@ -1,0 +1,6 @@
+mod archive;
+mod helpers;
+mod store_conformance;
+mod company_reads;
+mod partner_push;
+mod server;

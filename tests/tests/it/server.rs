@@ -1,0 +1,217 @@
+//! A Stamp HTTP server for one test: the app `stamp-local` serves, on either the
+//! embedded store and an archive folder, or DynamoDB Local and moto's S3.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+use stamp_api::AppState;
+use stamp_domain::auth::Claims;
+use stamp_domain::ports::{Archive, ItemStore, SystemClock};
+use stamp_domain::privacy::PseudonymKey;
+use std::sync::Arc;
+
+pub struct TestServer {
+    pub base: String,
+    key: Arc<Vec<u8>>,
+    pub archive: Arc<dyn Archive>,
+    pub store: Arc<dyn ItemStore>,
+    pub state: AppState,
+    /// Where the embedded store and archive live (kept alive for the test).
+    pub _dir: tempfile::TempDir,
+    http: reqwest::Client,
+}
+
+pub struct Answer {
+    pub status: StatusCode,
+    pub body: Value,
+    pub content_type: String,
+}
+
+impl Answer {
+    #[track_caller]
+    pub fn expect(self, status: u16) -> Value {
+        assert_eq!(self.status.as_u16(), status, "unexpected answer: {}", self.body);
+        self.body
+    }
+
+    /// A problem+json answer with this status and code.
+    #[track_caller]
+    pub fn problem(self, status: u16, code: &str) -> Value {
+        assert_eq!(self.content_type, "application/problem+json", "{}", self.body);
+        assert_eq!(self.body["code"], code, "{}", self.body);
+        assert_eq!(self.body["status"], status, "{}", self.body);
+        for f in ["type", "title", "detail"] {
+            assert!(self.body[f].is_string(), "problem lacks {f}: {}", self.body);
+        }
+        self.expect(status)
+    }
+}
+
+impl TestServer {
+    pub async fn embedded() -> TestServer {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store: Arc<dyn ItemStore> =
+            Arc::new(stamp_adapters::EmbeddedItemStore::open_in_dir(dir.path()).expect("open redb"));
+        let archive: Arc<dyn Archive> = Arc::new(stamp_adapters::FolderArchive::new(dir.path().join("archive")));
+        Self::start(store, archive, dir).await
+    }
+
+    /// On DynamoDB Local + moto; `None` only when STAMP_SKIP_AWS=1.
+    pub async fn aws(test: &str) -> Option<TestServer> {
+        let store = crate::helpers::fresh_dynamo_store(test).await?;
+        let archive = crate::helpers::fresh_s3_archive(test).await?;
+        Some(Self::start(Arc::new(store), Arc::new(archive), tempfile::tempdir().expect("temp dir")).await)
+    }
+
+    async fn start(store: Arc<dyn ItemStore>, archive: Arc<dyn Archive>, dir: tempfile::TempDir) -> TestServer {
+        let key = Arc::new(b"test-signing-key-0123456789abcdef".to_vec());
+        let state = AppState::new(
+            store.clone(),
+            archive.clone(),
+            PseudonymKey::new(b"test-pseudonym-key-0123456789abcdef".to_vec()),
+            Arc::new(SystemClock),
+        );
+        let app = stamp_local::http_app(state.clone(), key.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        TestServer {
+            base: format!("http://{addr}"),
+            key,
+            archive,
+            store,
+            state,
+            _dir: dir,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    pub fn token(&self, claims: Claims) -> String {
+        stamp_local::token::mint(&self.key, &claims, chrono::Duration::hours(1)).expect("mint")
+    }
+
+    pub async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<(&str, Vec<u8>)>) -> Answer {
+        let mut req = self.http.request(method, format!("{}{}", self.base, path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some((ct, bytes)) = body {
+            req = req.header("content-type", ct).body(bytes);
+        }
+        let res = req.send().await.expect("request");
+        let status = res.status();
+        let content_type = res
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        let bytes = res.bytes().await.expect("body");
+        let body = if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).unwrap_or(Value::Null) };
+        Answer { status, body, content_type }
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Answer {
+        self.call(Method::GET, path, Some(token), None).await
+    }
+
+    pub async fn post_json(&self, path: &str, token: &str, body: &Value) -> Answer {
+        self.call(Method::POST, path, Some(token), Some(("application/json", body.to_string().into_bytes()))).await
+    }
+
+    pub async fn put_json(&self, path: &str, token: &str, body: &Value) -> Answer {
+        self.call(Method::PUT, path, Some(token), Some(("application/json", body.to_string().into_bytes()))).await
+    }
+}
+
+pub fn claims(sub: &str, roles: &[&str], companies: &[&str]) -> Claims {
+    Claims {
+        sub: sub.into(),
+        roles: roles.iter().map(|r| r.to_string()).collect(),
+        companies: companies.iter().map(|c| c.to_string()).collect(),
+        partner_id: None,
+        person_id: None,
+    }
+}
+
+pub fn partner_claims(partner_id: &str) -> Claims {
+    Claims { partner_id: Some(partner_id.into()), ..claims(&format!("partner-{partner_id}"), &["partner"], &[]) }
+}
+
+pub const ORG_A: &str = "5569999997";
+pub const ORG_B: &str = "5599000006";
+pub const SITE_1: &str = "STH2026000001";
+pub const SITE_2: &str = "GBG2026000002";
+/// Valid personnummer (date and check digit).
+pub const ANNA: &str = "198112189876";
+pub const BO: &str = "199001011239";
+
+/// A company with its admin and an accredited partner, ready for deliveries.
+pub struct Setup {
+    pub admin: String,
+    pub user: String,
+    pub partner: String,
+    pub operator: String,
+}
+
+pub async fn setup(s: &TestServer, orgnr: &str, partner_id: &str) -> Setup {
+    let operator = s.token(claims("op", &["operator"], &[]));
+    let r = s.post_json("/v1/partners", &operator, &json!({"partner_id": partner_id, "name": "Ledger AB"})).await;
+    assert!(r.status == StatusCode::CREATED || r.status == StatusCode::CONFLICT, "{}", r.body);
+    let admin = s.token(claims(&format!("admin-{orgnr}"), &["company_admin"], &[orgnr]));
+    s.put_json(
+        &format!("/v1/companies/{orgnr}/activation"),
+        &admin,
+        &json!({"terms_version": "2026-01", "company_name": "Bygg AB", "fiscal_year_end_month": 12}),
+    )
+    .await
+    .expect(200);
+    let user_sub = format!("user-{orgnr}");
+    s.put_json(&format!("/v1/companies/{orgnr}/users/{user_sub}"), &admin, &json!({"roles": ["company_user"]}))
+        .await
+        .expect(200);
+    Setup {
+        admin,
+        user: s.token(claims(&user_sub, &["company_user"], &[orgnr])),
+        partner: s.token(partner_claims(partner_id)),
+        operator,
+    }
+}
+
+/// One event as a partner would send it.
+pub fn event(id: &str, orgnr: &str, site: &str, person: &str, name: &str, direction: &str, at: &str) -> Value {
+    json!({
+        "event_id": id, "company_orgnr": orgnr, "company_name": "Bygg AB", "site_id": site,
+        "person_id": person, "person_name": name, "direction": direction, "occurred_at": at, "recorded_at": at,
+    })
+}
+
+pub fn batch(id: &str, events: Vec<Value>) -> Value {
+    json!({ "batch_id": id, "events": events })
+}
+
+/// Every scenario runs against both storage stacks.
+#[macro_export]
+macro_rules! on_every_store {
+    ($($name:ident),* $(,)?) => {
+        mod embedded {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(&$crate::server::TestServer::embedded().await).await
+                }
+            )*
+        }
+        mod dynamodb_s3 {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    if let Some(s) = $crate::server::TestServer::aws(stringify!($name)).await {
+                        super::$name(&s).await
+                    }
+                }
+            )*
+        }
+    };
+}
