@@ -49,7 +49,11 @@ impl MemoryItemStore {
         match self.items.lock() {
             Ok(items) => items
                 .iter()
-                .map(|((pk, sk), attrs)| Item { pk: pk.clone(), sk: sk.clone(), attrs: attrs.clone() })
+                .map(|((pk, sk), attrs)| Item {
+                    pk: pk.clone(),
+                    sk: sk.clone(),
+                    attrs: attrs.clone(),
+                })
                 .collect(),
             Err(_) => Vec::new(),
         }
@@ -79,7 +83,9 @@ fn check_transaction(ops: &[WriteOp]) -> Result<(), StoreError> {
         let (pk, sk) = op.keys();
         check_key(pk, sk)?;
         if !seen.insert((pk, sk)) {
-            return Err(invalid(format!("item {pk}/{sk} appears twice in one transaction")));
+            return Err(invalid(format!(
+                "item {pk}/{sk} appears twice in one transaction"
+            )));
         }
         if let WriteOp::Put { item, .. } = op {
             for reserved in [PK, SK] {
@@ -103,12 +109,16 @@ fn check_query(query: &Query) -> Result<(), StoreError> {
     }
     if let SkRange::Between(lo, hi) = &query.range {
         if lo > hi {
-            return Err(invalid(format!("query range lower bound {lo:?} is above upper bound {hi:?}")));
+            return Err(invalid(format!(
+                "query range lower bound {lo:?} is above upper bound {hi:?}"
+            )));
         }
     }
     if let Some((attr, _)) = &query.filter_contains {
         if attr == PK || attr == SK {
-            return Err(invalid(format!("a filter cannot use the key attribute {attr:?}")));
+            return Err(invalid(format!(
+                "a filter cannot use the key attribute {attr:?}"
+            )));
         }
     }
     Ok(())
@@ -124,9 +134,13 @@ fn json_eq(a: &Value, b: &Value) -> bool {
                 _ => x.as_f64() == y.as_f64(),
             },
         },
-        (Value::Array(x), Value::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(x, y)| json_eq(x, y)),
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(x, y)| json_eq(x, y))
+        }
         (Value::Object(x), Value::Object(y)) => {
-            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| json_eq(v, w)))
+            x.len() == y.len()
+                && x.iter()
+                    .all(|(k, v)| y.get(k).is_some_and(|w| json_eq(v, w)))
         }
         _ => a == b,
     }
@@ -141,7 +155,9 @@ fn condition_holds(condition: &Condition, pk: &str, sk: &str, existing: Option<&
             match name.as_str() {
                 PK => json_eq(&Value::String(pk.to_string()), expected),
                 SK => json_eq(&Value::String(sk.to_string()), expected),
-                _ => attrs.get(name).is_some_and(|actual| json_eq(actual, expected)),
+                _ => attrs
+                    .get(name)
+                    .is_some_and(|actual| json_eq(actual, expected)),
             }
         }
     }
@@ -172,7 +188,11 @@ impl ItemStore for MemoryItemStore {
         let items = self.lock()?;
         Ok(items
             .get(&(pk.to_string(), sk.to_string()))
-            .map(|attrs| Item { pk: pk.to_string(), sk: sk.to_string(), attrs: attrs.clone() }))
+            .map(|attrs| Item {
+                pk: pk.to_string(),
+                sk: sk.to_string(),
+                attrs: attrs.clone(),
+            }))
     }
 
     async fn transact(&self, ops: Vec<WriteOp>) -> Result<(), StoreError> {
@@ -236,7 +256,11 @@ impl ItemStore for MemoryItemStore {
                 None => true,
             };
             if keep {
-                page.items.push(Item { pk: pk.clone(), sk: sk.clone(), attrs: attrs.clone() });
+                page.items.push(Item {
+                    pk: pk.clone(),
+                    sk: sk.clone(),
+                    attrs: attrs.clone(),
+                });
             }
         }
         Ok(page)
@@ -277,7 +301,10 @@ impl MemoryArchive {
 
     /// The stored keys, in order.
     pub fn keys(&self) -> Vec<String> {
-        self.objects.lock().map(|o| o.keys().cloned().collect()).unwrap_or_default()
+        self.objects
+            .lock()
+            .map(|o| o.keys().cloned().collect())
+            .unwrap_or_default()
     }
 }
 
@@ -298,7 +325,11 @@ impl Archive for MemoryArchive {
                     "archive object {key} already exists with different content (write-once)"
                 )));
             }
-            return Ok(ArchivedObject { key: key.to_string(), sha256: existing.sha256.clone(), version_id: None });
+            return Ok(ArchivedObject {
+                key: key.to_string(),
+                sha256: existing.sha256.clone(),
+                version_id: None,
+            });
         }
         objects.insert(
             key.to_string(),
@@ -309,7 +340,11 @@ impl Archive for MemoryArchive {
                 retain_until,
             },
         );
-        Ok(ArchivedObject { key: key.to_string(), sha256, version_id: None })
+        Ok(ArchivedObject {
+            key: key.to_string(),
+            sha256,
+            version_id: None,
+        })
     }
 
     async fn get(&self, key: &str) -> Result<Vec<u8>, ArchiveError> {

@@ -4,3 +4,4 @@ mod store_conformance;
 mod company_reads;
 mod partner_push;
 mod server;
+mod routes;

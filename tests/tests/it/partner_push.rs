@@ -248,7 +248,26 @@ async fn corrections_keep_the_history(s: &TestServer) {
     assert_eq!(withdrawn[0]["corrections"][0]["void"], true);
 }
 
+async fn the_archive_is_locked_until_the_latest_retention_of_the_batch(s: &TestServer) {
+    let operator = s.token(claims("op", &["operator"], &[]));
+    s.post_json("/v1/partners", &operator, &json!({"partner_id": "ledger-1", "name": "L"})).await.expect(201);
+    // Fiscal year May–April: 2024-06-01 is kept until 2027-12-31, 2026-03-02 until 2028-12-31.
+    let admin = s.token(claims("a", &["company_admin"], &[ORG_A]));
+    s.put_json(&format!("/v1/companies/{ORG_A}/activation"), &admin, &json!({"terms_version": "1", "company_name": "Bygg AB", "fiscal_year_end_month": 4}))
+        .await
+        .expect(200);
+    let partner = s.token(partner_claims("ledger-1"));
+    let a = push(s, &partner, &batch("old", vec![event("e1", ORG_A, SITE_1, ANNA, "Åsa", "in", "2024-06-01T07:00:00+02:00")])).await;
+    assert_eq!(s.locked_until(a["archive"]["key"].as_str().unwrap()).await.to_string(), "2027-12-31");
+    let b = push(s, &partner, &batch("mixed", vec![
+        event("e2", ORG_A, SITE_1, ANNA, "Åsa", "in", "2024-06-01T08:00:00+02:00"),
+        event("e3", ORG_A, SITE_1, ANNA, "Åsa", "in", "2026-03-02T07:00:00+01:00"),
+    ])).await;
+    assert_eq!(s.locked_until(b["archive"]["key"].as_str().unwrap()).await.to_string(), "2028-12-31");
+}
+
 on_every_store!(
+    the_archive_is_locked_until_the_latest_retention_of_the_batch,
     archived_bytes_match_and_answer_is_complete,
     each_event_is_judged_on_its_own,
     duplicates_are_counted_and_conflicts_never_overwrite,

@@ -13,11 +13,15 @@ pub struct TestServer {
     pub base: String,
     key: Arc<Vec<u8>>,
     pub archive: Arc<dyn Archive>,
-    pub store: Arc<dyn ItemStore>,
-    pub state: AppState,
+    lock: LockProbe,
     /// Where the embedded store and archive live (kept alive for the test).
     pub _dir: tempfile::TempDir,
     http: reqwest::Client,
+}
+
+enum LockProbe {
+    Folder(stamp_adapters::FolderArchive),
+    S3(stamp_adapters::S3Archive),
 }
 
 pub struct Answer {
@@ -51,18 +55,33 @@ impl TestServer {
         let dir = tempfile::tempdir().expect("temp dir");
         let store: Arc<dyn ItemStore> =
             Arc::new(stamp_adapters::EmbeddedItemStore::open_in_dir(dir.path()).expect("open redb"));
-        let archive: Arc<dyn Archive> = Arc::new(stamp_adapters::FolderArchive::new(dir.path().join("archive")));
-        Self::start(store, archive, dir).await
+        let folder = stamp_adapters::FolderArchive::new(dir.path().join("archive"));
+        Self::start(store, Arc::new(folder.clone()), LockProbe::Folder(folder), dir).await
     }
 
     /// On DynamoDB Local + moto; `None` only when STAMP_SKIP_AWS=1.
     pub async fn aws(test: &str) -> Option<TestServer> {
         let store = crate::helpers::fresh_dynamo_store(test).await?;
         let archive = crate::helpers::fresh_s3_archive(test).await?;
-        Some(Self::start(Arc::new(store), Arc::new(archive), tempfile::tempdir().expect("temp dir")).await)
+        let probe = LockProbe::S3(archive.clone());
+        Some(Self::start(Arc::new(store), Arc::new(archive), probe, tempfile::tempdir().expect("temp dir")).await)
     }
 
-    async fn start(store: Arc<dyn ItemStore>, archive: Arc<dyn Archive>, dir: tempfile::TempDir) -> TestServer {
+    /// How long an archived object is locked: the folder's sidecar, or S3's HeadObject
+    /// (moto's GetObjectRetention is broken).
+    pub async fn locked_until(&self, key: &str) -> chrono::NaiveDate {
+        match &self.lock {
+            LockProbe::Folder(f) => f.meta(key).await.expect("sidecar").retain_until,
+            LockProbe::S3(a) => {
+                let head = a.client().head_object().bucket(a.bucket()).key(key).send().await.expect("head");
+                assert_eq!(head.object_lock_mode().map(|m| m.as_str()), Some("COMPLIANCE"));
+                let until = head.object_lock_retain_until_date().expect("retain-until");
+                chrono::DateTime::from_timestamp(until.secs(), 0).expect("date").date_naive()
+            }
+        }
+    }
+
+    async fn start(store: Arc<dyn ItemStore>, archive: Arc<dyn Archive>, lock: LockProbe, dir: tempfile::TempDir) -> TestServer {
         let key = Arc::new(b"test-signing-key-0123456789abcdef".to_vec());
         let state = AppState::new(
             store.clone(),
@@ -80,8 +99,7 @@ impl TestServer {
             base: format!("http://{addr}"),
             key,
             archive,
-            store,
-            state,
+            lock,
             _dir: dir,
             http: reqwest::Client::new(),
         }

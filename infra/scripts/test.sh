@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Runs every test Stamp has, on a fresh machine too: installs and starts DynamoDB Local
+# and moto (S3), lints template.yaml with cfn-lint and `sam validate --lint`, checks
+# formatting and clippy, and runs the whole cargo test suite against them.
+#
+#   bash infra/scripts/test.sh
+#
+# Set STAMP_TEST_SKIP_LINT=1 to skip the template/clippy steps during quick local runs.
+set -euo pipefail
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$REPO"
+step() { printf '\n==> %s\n' "$*"; }
+
+step "local AWS stand-ins (DynamoDB Local, moto)"
+bash infra/scripts/local-aws.sh start >/dev/null
+trap 'bash infra/scripts/local-aws.sh stop >/dev/null 2>&1 || true' EXIT
+eval "$(bash infra/scripts/local-aws.sh env)"
+
+if [[ "${STAMP_TEST_SKIP_LINT:-0}" != 1 ]]; then
+    step "template.yaml (cfn-lint, sam validate --lint, resources and routes)"
+    bash infra/scripts/check-template.sh
+
+    step "cargo fmt --check"
+    cargo fmt --all -- --check
+
+    step "cargo clippy"
+    cargo clippy --workspace --all-targets --quiet -- -D warnings
+fi
+
+step "cargo test --workspace"
+cargo test --workspace

@@ -1,0 +1,17 @@
+//! Stamp's storage adapters: the ports of `stamp_domain::ports` on DynamoDB and S3 (AWS),
+//! and on a redb file and a local folder (single machine).
+
+pub mod attribute_value;
+pub mod aws;
+pub mod deployment;
+pub mod dynamodb;
+pub mod embedded;
+pub mod local_archive;
+mod rules;
+pub mod s3;
+
+pub use aws::{aws_clients, SetupError};
+pub use dynamodb::{create_table, DynamoItemStore};
+pub use embedded::{EmbeddedError, EmbeddedItemStore};
+pub use local_archive::{ArchiveMeta, FolderArchive};
+pub use s3::{create_bucket, S3Archive};

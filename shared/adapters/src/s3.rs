@@ -1,0 +1,231 @@
+//! [`Archive`] on an S3 bucket with Object Lock.
+//!
+//! Every object is written with Object Lock mode COMPLIANCE until the end (23:59:59 UTC) of
+//! its `retain_until` day, so nobody (not even the root account) can delete or overwrite
+//! that version before then. Writes carry a SHA-256 checksum that S3 verifies, and
+//! `If-None-Match: *` so that a key is written once: a second put of the same bytes returns
+//! the existing object, a second put of other bytes is refused.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::presigning::PresigningConfig;
+use aws_sdk_s3::primitives::{ByteStream, DateTime as AwsDateTime};
+use aws_sdk_s3::types::{
+    BucketLocationConstraint, ChecksumAlgorithm, CreateBucketConfiguration, ObjectLockEnabled,
+    ObjectLockMode,
+};
+use aws_sdk_s3::Client;
+use base64::Engine as _;
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
+use sha2::{Digest, Sha256};
+use stamp_domain::ports::{Archive, ArchiveError, ArchivedObject};
+
+use crate::aws::SetupError;
+
+/// The archive bucket.
+#[derive(Debug, Clone)]
+pub struct S3Archive {
+    client: Client,
+    bucket: String,
+}
+
+/// The instant an object archived with `retain_until` stays locked until: the last second
+/// of that day in UTC.
+pub fn retain_until_instant(retain_until: NaiveDate) -> DateTime<Utc> {
+    let end_of_day = NaiveTime::from_hms_opt(23, 59, 59).unwrap_or(NaiveTime::MIN);
+    retain_until.and_time(end_of_day).and_utc()
+}
+
+fn unavailable<E: std::error::Error>(what: &str, err: E) -> ArchiveError {
+    ArchiveError::Unavailable(format!("S3 {what}: {}", DisplayErrorContext(err)))
+}
+
+impl S3Archive {
+    pub fn new(client: Client, bucket: impl Into<String>) -> Self {
+        S3Archive {
+            client,
+            bucket: bucket.into(),
+        }
+    }
+
+    pub fn bucket(&self) -> &str {
+        &self.bucket
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// A URL that lets its holder GET the object until `expires` has passed (at most 7 days).
+    pub async fn presign_get(&self, key: &str, expires: Duration) -> Result<String, ArchiveError> {
+        let config = PresigningConfig::expires_in(expires)
+            .map_err(|e| ArchiveError::Unavailable(format!("presigning: {e}")))?;
+        let request = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .presigned(config)
+            .await
+            .map_err(|e| unavailable("presign GetObject", e))?;
+        Ok(request.uri().to_string())
+    }
+
+    /// The object's bytes and version id.
+    async fn fetch(&self, key: &str) -> Result<(Vec<u8>, Option<String>), ArchiveError> {
+        let out = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| match &e {
+                SdkError::ServiceError(s) if s.err().is_no_such_key() => {
+                    ArchiveError::NotFound(key.to_string())
+                }
+                _ => unavailable("GetObject", e),
+            })?;
+        let version_id = out.version_id.clone();
+        let bytes = out
+            .body
+            .collect()
+            .await
+            .map_err(|e| {
+                ArchiveError::Unavailable(format!("S3 GetObject {key}: reading body: {e}"))
+            })?
+            .into_bytes()
+            .to_vec();
+        Ok((bytes, version_id))
+    }
+}
+
+#[async_trait]
+impl Archive for S3Archive {
+    async fn put(
+        &self,
+        key: &str,
+        bytes: &[u8],
+        content_type: &str,
+        retain_until: NaiveDate,
+    ) -> Result<ArchivedObject, ArchiveError> {
+        let digest = Sha256::digest(bytes);
+        let sha256 = hex::encode(digest);
+        let until = AwsDateTime::from_secs(retain_until_instant(retain_until).timestamp());
+        let result = self
+            .client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .body(ByteStream::from(bytes.to_vec()))
+            .content_type(content_type)
+            .checksum_algorithm(ChecksumAlgorithm::Sha256)
+            .checksum_sha256(base64::engine::general_purpose::STANDARD.encode(digest))
+            .object_lock_mode(ObjectLockMode::Compliance)
+            .object_lock_retain_until_date(until)
+            .if_none_match("*")
+            .send()
+            .await;
+        match result {
+            Ok(out) => Ok(ArchivedObject {
+                key: key.to_string(),
+                sha256,
+                version_id: out.version_id,
+            }),
+            // 412: the key exists. 409: a concurrent conditional write to the key won.
+            Err(SdkError::ServiceError(s))
+                if matches!(s.raw().status().as_u16(), 409 | 412)
+                    || matches!(
+                        s.err().code(),
+                        Some("PreconditionFailed" | "ConditionalRequestConflict")
+                    ) =>
+            {
+                let (existing, version_id) = self.fetch(key).await?;
+                if existing == bytes {
+                    Ok(ArchivedObject {
+                        key: key.to_string(),
+                        sha256,
+                        version_id,
+                    })
+                } else {
+                    Err(ArchiveError::Unavailable(format!(
+                        "archive object {key} already exists with different content (write-once)"
+                    )))
+                }
+            }
+            Err(e) => Err(unavailable("PutObject", e)),
+        }
+    }
+
+    async fn get(&self, key: &str) -> Result<Vec<u8>, ArchiveError> {
+        Ok(self.fetch(key).await?.0)
+    }
+}
+
+/// Creates the archive bucket with Object Lock enabled (which turns versioning on). A bucket
+/// that already exists is accepted only if it has Object Lock enabled.
+pub async fn create_bucket(client: &Client, name: &str) -> Result<(), SetupError> {
+    let mut request = client
+        .create_bucket()
+        .bucket(name)
+        .object_lock_enabled_for_bucket(true);
+    // us-east-1 is the one region that must not be named as a location constraint.
+    if let Some(region) = client.config().region().map(|r| r.as_ref().to_string()) {
+        if region != "us-east-1" {
+            request = request.create_bucket_configuration(
+                CreateBucketConfiguration::builder()
+                    .location_constraint(BucketLocationConstraint::from(region.as_str()))
+                    .build(),
+            );
+        }
+    }
+    match request.send().await {
+        Ok(_) => return Ok(()),
+        Err(SdkError::ServiceError(s))
+            if s.err().is_bucket_already_owned_by_you() || s.err().is_bucket_already_exists() => {}
+        Err(e) => {
+            return Err(SetupError::Aws(format!(
+                "CreateBucket {name}: {}",
+                DisplayErrorContext(e)
+            )))
+        }
+    }
+    let lock = client
+        .get_object_lock_configuration()
+        .bucket(name)
+        .send()
+        .await
+        .map_err(|e| {
+            SetupError::Aws(format!(
+                "bucket {name} exists, reading its Object Lock configuration failed: {}",
+                DisplayErrorContext(e)
+            ))
+        })?;
+    let enabled = lock
+        .object_lock_configuration()
+        .and_then(|c| c.object_lock_enabled())
+        == Some(&ObjectLockEnabled::Enabled);
+    if enabled {
+        Ok(())
+    } else {
+        Err(SetupError::Definition(format!(
+            "bucket {name} exists without Object Lock; the archive needs it"
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retention_ends_at_the_last_second_of_the_day() {
+        let date = NaiveDate::from_ymd_opt(2031, 6, 30).unwrap();
+        assert_eq!(
+            retain_until_instant(date).to_rfc3339(),
+            "2031-06-30T23:59:59+00:00"
+        );
+    }
+}
