@@ -60,7 +60,71 @@ impl Local {
 /// Every function's routes on any ports, behind the local authorizer. Tests serve the
 /// same app on DynamoDB Local and S3 stand-ins.
 pub fn http_app(state: AppState, signing_key: Arc<Vec<u8>>) -> Router {
-    stamp_api::router(&Function::ALL, state).layer(axum::middleware::from_fn_with_state(signing_key, authorize))
+    let jobs = Router::new()
+        .route("/local/jobs/{job}", axum::routing::post(run_job))
+        .with_state(state.clone());
+    stamp_api::router(&Function::ALL, state)
+        .merge(jobs)
+        .layer(axum::middleware::from_fn_with_state(signing_key, authorize))
+}
+
+/// The scheduled jobs the local server runs itself (in AWS, EventBridge runs them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Job {
+    Statistics,
+}
+
+impl Job {
+    pub fn parse(name: &str) -> Option<Job> {
+        match name {
+            "statistics" => Some(Job::Statistics),
+            _ => None,
+        }
+    }
+
+    /// How often the local server runs it.
+    pub fn interval(self) -> std::time::Duration {
+        match self {
+            Job::Statistics => std::time::Duration::from_secs(60),
+        }
+    }
+
+    pub async fn run(self, state: &AppState) -> Result<serde_json::Value, stamp_domain::DomainError> {
+        match self {
+            Job::Statistics => {
+                let s = state.statistics.run_once().await?;
+                Ok(serde_json::json!({ "job": "statistics", "companies": s.companies, "days": s.days, "events_read": s.events_read }))
+            }
+        }
+    }
+}
+
+/// `POST /local/jobs/{job}` (operator, local server only): one round of a job at once.
+async fn run_job(
+    State(state): State<AppState>,
+    stamp_api::claims::Caller(claims): stamp_api::claims::Caller,
+    axum::extract::Path(job): axum::extract::Path<String>,
+) -> Result<axum::Json<serde_json::Value>, stamp_api::problem::ApiError> {
+    stamp_domain::auth::require_operator(&claims)?;
+    let job = Job::parse(&job).ok_or_else(|| stamp_domain::DomainError::NotFound(format!("no job {job:?}; jobs: statistics")))?;
+    Ok(axum::Json(job.run(&state).await?))
+}
+
+/// Runs each job on its interval until the process ends.
+pub fn spawn_jobs(state: AppState) {
+    for job in [Job::Statistics] {
+        let state = state.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(job.interval());
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                if let Err(e) = job.run(&state).await {
+                    tracing::warn!(?job, error = %e, "scheduled job failed");
+                }
+            }
+        });
+    }
 }
 
 /// The local stand-in for API Gateway's JWT authorizer: a valid bearer token becomes the
@@ -84,6 +148,7 @@ async fn authorize(State(key): State<Arc<Vec<u8>>>, mut req: Request, next: Next
 }
 
 pub async fn serve(local: Local, addr: std::net::SocketAddr) -> std::io::Result<()> {
+    spawn_jobs(local.state.clone());
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!(addr = %listener.local_addr()?, "stamp-local listening");
     println!("stamp-local listening on http://{}", listener.local_addr()?);

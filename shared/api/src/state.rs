@@ -7,6 +7,7 @@ use stamp_domain::ledger::Ledger;
 use stamp_domain::ports::{Archive, Clock, ItemStore};
 use stamp_domain::privacy::PseudonymKey;
 use stamp_domain::queries::Queries;
+use stamp_domain::statistics::Statistics;
 use std::sync::Arc;
 
 #[derive(Clone)]
@@ -15,6 +16,7 @@ pub struct AppState {
     pub import: ImportService,
     pub queries: Queries,
     pub admin: Admin,
+    pub statistics: Statistics,
 }
 
 impl AppState {
@@ -23,7 +25,8 @@ impl AppState {
         AppState {
             import: ImportService::new(ledger.clone(), archive, clock.clone()),
             queries: Queries::new(ledger.clone(), clock.clone()),
-            admin: Admin::new(ledger.clone(), clock),
+            admin: Admin::new(ledger.clone(), clock.clone()),
+            statistics: Statistics::new(ledger.clone(), clock),
             ledger,
         }
     }

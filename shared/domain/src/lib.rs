@@ -18,6 +18,7 @@ pub mod ports;
 pub mod privacy;
 pub mod queries;
 pub mod retention;
+pub mod statistics;
 pub mod time;
 
 pub use error::DomainError;

@@ -47,6 +47,14 @@ impl Range {
     }
 }
 
+pub struct AnomalyQuery {
+    pub range: Range,
+    pub site: Option<SiteId>,
+    pub kind: Option<crate::analysis::AnomalyKind>,
+    pub cursor: Option<Cursor>,
+    pub limit: usize,
+}
+
 pub struct RegistrationQuery {
     pub range: Range,
     pub history: bool,
@@ -143,6 +151,68 @@ impl Queries {
             .await?;
         let entries = self.entries(timelines.into_iter().flatten().collect(), &q.range, Some(site), q.history);
         self.render(entries, q).await
+    }
+
+    /// `GET …/anomalies`: spec §6 over the company, those whose flagged event lies in the
+    /// range, optionally of one site and one kind.
+    pub async fn anomalies(&self, claims: &Claims, orgnr: &Orgnr, q: &AnomalyQuery) -> Result<Value, DomainError> {
+        let ck = self.company(claims, orgnr).await?;
+        // An open range is bounded by the company's activity.
+        let Some((first, last)) = self.ledger.company_span(&ck).await? else {
+            return Ok(json!({ "anomalies": [] }));
+        };
+        let from = q.range.from.max(first);
+        let to = q.range.to.min(last + chrono::Duration::seconds(1));
+        if to <= from {
+            return Ok(json!({ "anomalies": [] }));
+        }
+        let range = Range { from, to };
+        let (lo, hi) = range.widened();
+        let events: Vec<LedgerEvent> = self
+            .ledger
+            .company_events(&ck, &lo, &hi)
+            .await?
+            .into_iter()
+            .filter(|e| !e.withdrawn)
+            .collect();
+        let a = analyse(&events, self.clock.now());
+        let mut found: Vec<(String, Value)> = a
+            .anomalies
+            .iter()
+            .filter(|x| {
+                let e = &events[x.event];
+                range.contains(&e.occurred_at)
+                    && q.site.as_ref().is_none_or(|s| &e.site_id == s)
+                    && q.kind.is_none_or(|k| k == x.kind)
+            })
+            .map(|x| {
+                let e = &events[x.event];
+                let key = |i: usize| json!({ "partner_id": events[i].partner_id, "event_id": events[i].event_id });
+                (
+                    format!("{}#{}", order_key(e), x.kind.as_str()),
+                    json!({
+                        "kind": x.kind,
+                        "event": key(x.event),
+                        "related": x.related.iter().map(|&r| key(r)).collect::<Vec<_>>(),
+                        "person_ref": e.person_ref,
+                        "person_name": e.person_name,
+                        "site_id": e.site_id,
+                        "occurred_at": format_rfc3339(&e.occurred_at),
+                        "detail": x.detail,
+                    }),
+                )
+            })
+            .collect();
+        found.sort_by(|a, b| a.0.cmp(&b.0));
+        let start = q.cursor.as_ref().map(|c| c.key.as_str());
+        let mut page: Vec<(String, Value)> = found.into_iter().filter(|(k, _)| start.is_none_or(|s| k.as_str() > s)).take(q.limit + 1).collect();
+        let next = (page.len() > q.limit).then(|| Cursor::after(page[q.limit - 1].0.clone()));
+        page.truncate(q.limit);
+        let mut body = json!({ "anomalies": page.into_iter().map(|(_, v)| v).collect::<Vec<_>>() });
+        if let Some(c) = next {
+            body["next_cursor"] = json!(c.encode());
+        }
+        Ok(body)
     }
 
     fn entries(&self, events: Vec<LedgerEvent>, range: &Range, site: Option<&SiteId>, history: bool) -> Vec<Entry> {

@@ -5,3 +5,4 @@ mod company_reads;
 mod partner_push;
 mod server;
 mod routes;
+mod analysis_api;

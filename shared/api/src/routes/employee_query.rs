@@ -8,7 +8,9 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::json;
 use stamp_domain::identity::PersonId;
-use stamp_domain::queries::{Range, RegistrationQuery};
+use stamp_domain::analysis::AnomalyKind;
+use stamp_domain::queries::{AnomalyQuery, Range, RegistrationQuery};
+use stamp_domain::statistics::{Granularity, StatisticsQuery};
 use stamp_domain::time::format_rfc3339;
 use stamp_domain::DomainError;
 
@@ -25,6 +27,8 @@ pub fn router() -> Router<AppState> {
         .route("/v1/companies/{orgnr}/people/search", post(search))
         .route("/v1/companies/{orgnr}/people/{person_ref}/registrations", get(person_registrations))
         .route("/v1/companies/{orgnr}/sites/{site_id}/registrations", get(site_registrations))
+        .route("/v1/companies/{orgnr}/anomalies", get(anomalies))
+        .route("/v1/companies/{orgnr}/statistics", get(statistics))
 }
 
 async fn sites(State(s): State<AppState>, Caller(c): Caller, Path(o): Path<String>, p: Params) -> ApiResult<Response> {
@@ -67,11 +71,15 @@ async fn search(State(s): State<AppState>, Caller(c): Caller, Path(o): Path<Stri
 }
 
 /// `from`/`to` as RFC 3339; a `+` left unencoded in a query string arrives as a space.
-fn registration_query(p: &Params) -> Result<RegistrationQuery, DomainError> {
+fn range(p: &Params) -> Result<Range, DomainError> {
     let fix = |v: Option<&str>| v.map(|s| s.replace(' ', "+"));
     let (from, to) = (fix(p.get("from")), fix(p.get("to")));
+    Range::parse(from.as_deref(), to.as_deref())
+}
+
+fn registration_query(p: &Params) -> Result<RegistrationQuery, DomainError> {
     Ok(RegistrationQuery {
-        range: Range::parse(from.as_deref(), to.as_deref())?,
+        range: range(p)?,
         history: p.flag("history")?,
         cursor: p.cursor()?,
         limit: p.limit()?,
@@ -97,5 +105,36 @@ async fn site_registrations(
 ) -> ApiResult<Response> {
     let q = registration_query(&p)?;
     let body = s.queries.site_registrations(&c, &orgnr(&o)?, &site_id(&site)?, &q).await?;
+    Ok(Json(body).into_response())
+}
+
+async fn anomalies(State(s): State<AppState>, Caller(c): Caller, Path(o): Path<String>, p: Params) -> ApiResult<Response> {
+    let q = AnomalyQuery {
+        range: range(&p)?,
+        site: p.get("site_id").map(site_id).transpose()?,
+        kind: p
+            .get("kind")
+            .map(|k| AnomalyKind::parse(k).ok_or_else(|| DomainError::invalid("kind", format!("is not an anomaly kind: {k:?}"))))
+            .transpose()?,
+        cursor: p.cursor()?,
+        limit: p.limit()?,
+    };
+    let body = s.queries.anomalies(&c, &orgnr(&o)?, &q).await?;
+    Ok(Json(body).into_response())
+}
+
+async fn statistics(State(s): State<AppState>, Caller(c): Caller, Path(o): Path<String>, p: Params) -> ApiResult<Response> {
+    let o = orgnr(&o)?;
+    let site = p.get("site_id").map(site_id).transpose()?;
+    let cursor = p.cursor()?;
+    let q = StatisticsQuery {
+        from: p.get("from"),
+        to: p.get("to"),
+        granularity: Granularity::parse(p.get("granularity"))?,
+        site: site.as_ref().map(|s| s.as_str()),
+        cursor: cursor.as_ref(),
+        limit: p.limit()?,
+    };
+    let body = s.statistics.query(&c, &o, &q).await?;
     Ok(Json(body).into_response())
 }

@@ -16,7 +16,7 @@ use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use futures::stream::{self, StreamExt, TryStreamExt};
 use serde::Serialize;
 use serde_json::{json, Value};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 /// New events per transaction: each takes 5 operations (record, effective state, three
@@ -50,6 +50,8 @@ pub struct ImportService {
 /// What became of one valid event.
 enum Fate {
     Stored(LedgerEvent),
+    /// A correction: the event as it stood before and after.
+    Corrected { before: Box<LedgerEvent>, after: Box<LedgerEvent> },
     Duplicate(LedgerEvent),
     Rejected(Rejection),
 }
@@ -198,11 +200,25 @@ impl ImportService {
         let mut duplicates = 0usize;
         let mut rejected = Vec::new();
         let mut noted = Vec::new();
+        let mut touched: BTreeMap<String, BTreeSet<NaiveDate>> = BTreeMap::new();
+        let mut touch = |e: &LedgerEvent| {
+            touched
+                .entry(self.ledger.company_key(&e.company_orgnr))
+                .or_default()
+                .insert(local_date(&e.occurred_at));
+        };
         for (index, fate) in fates.into_iter().enumerate() {
             match fate {
                 Fate::Stored(e) => {
                     accepted += 1;
+                    touch(&e);
                     noted.push(e);
+                }
+                Fate::Corrected { before, after } => {
+                    accepted += 1;
+                    touch(&before);
+                    touch(&after);
+                    noted.push(*after);
                 }
                 Fate::Duplicate(e) => {
                     duplicates += 1;
@@ -218,6 +234,30 @@ impl ImportService {
             }
         }
         self.ledger.note_in_directories(&noted).await?;
+        let marker = format!("{partner_id}:{batch_id}:{sha256}");
+        for (ck, days) in touched {
+            self.ledger.mark_dirty(&ck, &days.into_iter().collect::<Vec<_>>(), &marker).await?;
+        }
+        // Delivery health per company that has activated Stamp.
+        let refused_at: BTreeSet<usize> = rejected.iter().map(|r| r.index).collect();
+        let mut health: BTreeMap<Orgnr, (u64, u64)> = BTreeMap::new();
+        for (i, raw) in delivery.events.iter().enumerate() {
+            let Some(orgnr) = raw.as_ref().ok().and_then(|m| m.get("company_orgnr")).and_then(Value::as_str).and_then(|o| Orgnr::parse(o).ok()) else {
+                continue;
+            };
+            if !matches!(activations.get(&orgnr), Some(Some(_))) {
+                continue;
+            }
+            let h = health.entry(orgnr).or_default();
+            h.0 += 1;
+            if refused_at.contains(&i) {
+                h.1 += 1;
+            }
+        }
+        for (orgnr, (received, refused)) in health {
+            let ck = self.ledger.company_key(&orgnr);
+            self.ledger.note_delivery(&ck, partner_id, received, refused, received_at).await?;
+        }
 
         let answer = json!({
             "batch_id": batch_id,
@@ -419,7 +459,7 @@ impl ImportService {
             };
             let ops: Vec<WriteOp> = self.ledger.correction_ops(&record, &root, &head, &new, &entry)?;
             match self.ledger.transact(ops).await {
-                Ok(()) => return Ok(Fate::Stored(new)),
+                Ok(()) => return Ok(Fate::Corrected { before: Box::new(head.event), after: Box::new(new) }),
                 // Another correction of the same event landed first: read again and retry.
                 Err(StoreError::ConditionFailed(_)) => continue,
                 Err(e) => return Err(e.into()),

@@ -43,6 +43,25 @@ pub fn day_timeline(ck: &str, local_day: &str) -> String {
     format!("CO#{ck}#D#{local_day}")
 }
 
+/// Days whose statistics must be recomputed (an import touched them).
+pub fn dirty_days(ck: &str) -> String {
+    format!("CO#{ck}#DIRTY")
+}
+
+/// Stored daily aggregates; sort key `{day}#{site_id}` or `{day}#*` for the total.
+pub fn day_stats(ck: &str) -> String {
+    format!("CO#{ck}#STATS")
+}
+
+pub fn stats_row(day: &str, site: Option<&str>) -> String {
+    format!("{day}#{}", site.unwrap_or("*"))
+}
+
+/// Delivery health per partner of a company.
+pub fn partner_health(ck: &str) -> String {
+    format!("CO#{ck}#PARTNERHEALTH")
+}
+
 pub fn batch(partner_id: &str, batch_id: &str) -> String {
     format!("BATCH#{partner_id}#{}", id_fragment(batch_id))
 }

@@ -393,6 +393,161 @@ impl Ledger {
         self.timeline(keys::site_timeline(ck, site_id), from, to).await
     }
 
+    /// The company's events (withdrawn included) with `occurred_at` in `[from, to)`,
+    /// read from the day partitions that cover the range.
+    pub async fn company_events(&self, ck: &str, from: &Instant, to: &Instant) -> Result<Vec<LedgerEvent>, DomainError> {
+        if to <= from {
+            return Ok(Vec::new());
+        }
+        let mut day = local_date(from);
+        let last = local_date(to);
+        let mut out = Vec::new();
+        while day <= last {
+            out.extend(self.timeline(keys::day_timeline(ck, &day.to_string()), from, to).await?);
+            day = day.succ_opt().unwrap_or(day);
+            if day == chrono::NaiveDate::MAX {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    /// The span of the company's activity, from its site directory (`None` if empty).
+    pub async fn company_span(&self, ck: &str) -> Result<Option<(Instant, Instant)>, DomainError> {
+        let items = self.store.query_all(&keys::sites(ck), SkRange::All).await?;
+        let sites: Vec<SiteEntry> = items.iter().map(from_item).collect::<Result<_, _>>()?;
+        let first = sites.iter().map(|s| s.first_seen).min();
+        let last = sites.iter().map(|s| s.last_seen).max();
+        Ok(first.zip(last))
+    }
+
+    // --- statistics bookkeeping ---------------------------------------------------------
+
+    /// Marks local days whose aggregates an import changed.
+    pub async fn mark_dirty(&self, ck: &str, days: &[chrono::NaiveDate], marker: &str) -> Result<(), DomainError> {
+        let ops: Vec<WriteOp> = days
+            .iter()
+            .map(|d| WriteOp::put(Item::new(keys::dirty_days(ck), d.to_string()).with("marker", marker.to_string())))
+            .collect();
+        for chunk in ops.chunks(25) {
+            self.store.transact(chunk.to_vec()).await?;
+        }
+        Ok(())
+    }
+
+    /// The dirty days of a company, each with the marker it was last marked with.
+    pub async fn dirty_days(&self, ck: &str) -> Result<Vec<(chrono::NaiveDate, String)>, DomainError> {
+        let items = self.store.query_all(&keys::dirty_days(ck), SkRange::All).await?;
+        Ok(items
+            .iter()
+            .filter_map(|i| Some((i.sk.parse().ok()?, i.str("marker")?.to_string())))
+            .collect())
+    }
+
+    /// Clears a dirty mark unless it was marked again since it was read.
+    pub async fn clear_dirty(&self, ck: &str, day: chrono::NaiveDate, marker: &str) -> Result<(), DomainError> {
+        let op = WriteOp::Delete {
+            pk: keys::dirty_days(ck),
+            sk: day.to_string(),
+            condition: Condition::AttrEquals("marker".into(), Value::String(marker.into())),
+        };
+        match self.store.transact(vec![op]).await {
+            Ok(()) | Err(StoreError::ConditionFailed(_)) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Replaces one day's aggregate rows (a row per site and `None` for the total).
+    pub async fn replace_day_stats(&self, ck: &str, day: chrono::NaiveDate, rows: Vec<(Option<String>, Value)>) -> Result<(), DomainError> {
+        let pk = keys::day_stats(ck);
+        let prefix = format!("{day}#");
+        let existing = self.store.query_all(&pk, SkRange::Prefix(prefix)).await?;
+        let mut ops = Vec::new();
+        let new_keys: Vec<String> = rows.iter().map(|(site, _)| keys::stats_row(&day.to_string(), site.as_deref())).collect();
+        for it in existing {
+            if !new_keys.contains(&it.sk) {
+                ops.push(WriteOp::Delete { pk: pk.clone(), sk: it.sk, condition: Condition::None });
+            }
+        }
+        for ((_, row), sk) in rows.into_iter().zip(new_keys) {
+            let Value::Object(attrs) = row else {
+                return Err(DomainError::Internal("a statistics row must be an object".into()));
+            };
+            ops.push(WriteOp::put(Item { pk: pk.clone(), sk, attrs }));
+        }
+        for chunk in ops.chunks(25) {
+            self.store.transact(chunk.to_vec()).await?;
+        }
+        Ok(())
+    }
+
+    /// Stored aggregate rows for local days `[from, to]`, with their sort keys.
+    pub async fn day_stats(&self, ck: &str, from: chrono::NaiveDate, to: chrono::NaiveDate) -> Result<Vec<(String, Value)>, DomainError> {
+        let items = self
+            .store
+            .query_all(&keys::day_stats(ck), SkRange::Between(format!("{from}#"), format!("{to}#~")))
+            .await?;
+        Ok(items.into_iter().map(|i| (i.sk, Value::Object(i.attrs))).collect())
+    }
+
+    /// Adds a delivery to a partner's health record for the company.
+    pub async fn note_delivery(&self, ck: &str, partner_id: &str, received: u64, rejected: u64, at: DateTime<Utc>) -> Result<(), DomainError> {
+        for _ in 0..10 {
+            let existing = self.store.get(&keys::partner_health(ck), partner_id).await?;
+            let (r0, j0, version, condition) = match &existing {
+                None => (0, 0, 0, Condition::NotExists),
+                Some(i) => {
+                    let v = i.i64("version").unwrap_or(0);
+                    (
+                        i.i64("events_received").unwrap_or(0),
+                        i.i64("events_rejected").unwrap_or(0),
+                        v + 1,
+                        Condition::AttrEquals("version".into(), Value::from(v)),
+                    )
+                }
+            };
+            let item = Item::new(keys::partner_health(ck), partner_id)
+                .with("partner_id", partner_id)
+                .with("events_received", r0 + received as i64)
+                .with("events_rejected", j0 + rejected as i64)
+                .with("last_delivery", at.to_rfc3339())
+                .with("version", version);
+            match self.store.transact(vec![WriteOp::Put { item, condition }]).await {
+                Ok(()) => return Ok(()),
+                Err(StoreError::ConditionFailed(_)) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(DomainError::Unavailable("partner health is busy; retry".into()))
+    }
+
+    pub async fn partner_health(&self, ck: &str) -> Result<Vec<Value>, DomainError> {
+        let items = self.store.query_all(&keys::partner_health(ck), SkRange::All).await?;
+        Ok(items
+            .into_iter()
+            .map(|i| {
+                serde_json::json!({
+                    "partner_id": i.str("partner_id"),
+                    "events_received": i.i64("events_received").unwrap_or(0),
+                    "events_rejected": i.i64("events_rejected").unwrap_or(0),
+                    "last_delivery": i.str("last_delivery"),
+                })
+            })
+            .collect())
+    }
+
+    /// Active companies (for scheduled jobs): one partition, read with Query.
+    pub async fn companies(&self) -> Result<Vec<(String, Orgnr, bool)>, DomainError> {
+        let items = self.store.query_all(keys::COMPANIES, SkRange::All).await?;
+        Ok(items
+            .iter()
+            .filter_map(|i| {
+                let orgnr = Orgnr::parse(i.str("company_orgnr")?).ok()?;
+                Some((i.sk.clone(), orgnr, i.attrs.get("active").and_then(Value::as_bool).unwrap_or(false)))
+            })
+            .collect())
+    }
+
     // --- directories --------------------------------------------------------------------
 
     /// Notes the people and sites of newly stored events in the company's directories.

@@ -1,0 +1,343 @@
+//! Spec §7: per company, per site and in total, per Swedish local day — persons,
+//! sessions, hours, check-ins, check-outs and anomalies by kind — rolled up to ISO weeks
+//! and months, plus each partner's delivery health.
+//!
+//! Aggregation is incremental: an import marks the local days it touched; a refresh
+//! recomputes only those days (and their neighbours, since pairing crosses midnight) from
+//! the day partitions around them, so its cost follows the new events, not the history.
+//! The scheduled `statistics` function refreshes every company; a read refreshes its own
+//! company first, so answers are never stale.
+
+use crate::analysis::{analyse, AnomalyKind, LOOKAHEAD, LOOKBACK};
+use crate::auth::{require_company, Claims, CompanyAccess};
+use crate::error::DomainError;
+use crate::identity::Orgnr;
+use crate::ledger::Ledger;
+use crate::model::LedgerEvent;
+use crate::pagination::Cursor;
+use crate::ports::Clock;
+use crate::time::{local_date, local_day_start};
+use chrono::{Datelike, NaiveDate};
+use serde_json::{json, Map, Value};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Granularity {
+    Day,
+    Week,
+    Month,
+}
+
+impl Granularity {
+    pub fn parse(raw: Option<&str>) -> Result<Self, DomainError> {
+        match raw.unwrap_or("day") {
+            "day" => Ok(Granularity::Day),
+            "week" => Ok(Granularity::Week),
+            "month" => Ok(Granularity::Month),
+            other => Err(DomainError::invalid("granularity", format!("must be day, week or month, got {other:?}"))),
+        }
+    }
+
+    /// `YYYY-MM-DD`, ISO `YYYY-Www`, or `YYYY-MM`.
+    pub fn period(self, day: NaiveDate) -> String {
+        match self {
+            Granularity::Day => day.to_string(),
+            Granularity::Week => {
+                let w = day.iso_week();
+                format!("{}-W{:02}", w.year(), w.week())
+            }
+            Granularity::Month => format!("{}-{:02}", day.year(), day.month()),
+        }
+    }
+}
+
+/// One day's (or period's) figures for one site or the company total.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Figures {
+    pub persons: BTreeSet<String>,
+    pub sessions: u64,
+    pub seconds: i64,
+    pub check_ins: u64,
+    pub check_outs: u64,
+    pub anomalies: BTreeMap<&'static str, u64>,
+}
+
+impl Figures {
+    fn add(&mut self, other: &Figures) {
+        self.persons.extend(other.persons.iter().cloned());
+        self.sessions += other.sessions;
+        self.seconds += other.seconds;
+        self.check_ins += other.check_ins;
+        self.check_outs += other.check_outs;
+        for (k, n) in &other.anomalies {
+            *self.anomalies.entry(k).or_default() += n;
+        }
+    }
+
+    fn to_stored(&self) -> Value {
+        json!({
+            "persons": self.persons.iter().collect::<Vec<_>>(),
+            "sessions": self.sessions,
+            "seconds": self.seconds,
+            "check_ins": self.check_ins,
+            "check_outs": self.check_outs,
+            "anomalies": self.anomalies,
+        })
+    }
+
+    fn from_stored(v: &Value) -> Figures {
+        let n = |k: &str| v[k].as_u64().unwrap_or(0);
+        Figures {
+            persons: v["persons"]
+                .as_array()
+                .map(|a| a.iter().filter_map(|p| p.as_str().map(str::to_string)).collect())
+                .unwrap_or_default(),
+            sessions: n("sessions"),
+            seconds: v["seconds"].as_i64().unwrap_or(0),
+            check_ins: n("check_ins"),
+            check_outs: n("check_outs"),
+            anomalies: AnomalyKind::ALL
+                .iter()
+                .filter_map(|k| v["anomalies"][k.as_str()].as_u64().map(|c| (k.as_str(), c)))
+                .collect(),
+        }
+    }
+
+    /// The API row (spec §4): `hours` rounded to two decimals, every anomaly kind present.
+    pub fn to_row(&self, period: &str, site: Option<&str>) -> Value {
+        let anomalies: Map<String, Value> = AnomalyKind::ALL
+            .iter()
+            .map(|k| (k.as_str().to_string(), json!(self.anomalies.get(k.as_str()).copied().unwrap_or(0))))
+            .collect();
+        json!({
+            "period": period,
+            "site_id": site,
+            "persons": self.persons.len(),
+            "sessions": self.sessions,
+            "hours": (self.seconds as f64 / 36.0).round() / 100.0,
+            "check_ins": self.check_ins,
+            "check_outs": self.check_outs,
+            "anomalies": anomalies,
+        })
+    }
+}
+
+/// Daily figures by (day, site) and by day in total, from an analysed window; only days
+/// in `days` are kept (the rest of the window is context).
+pub fn daily_figures(events: &[LedgerEvent], now: chrono::DateTime<chrono::Utc>, days: &BTreeSet<NaiveDate>) -> BTreeMap<NaiveDate, BTreeMap<Option<String>, Figures>> {
+    let effective: Vec<LedgerEvent> = events.iter().filter(|e| !e.withdrawn).cloned().collect();
+    let a = analyse(&effective, now);
+    let duplicate: BTreeSet<usize> = a.duplicates.iter().map(|(d, _)| *d).collect();
+    let mut out: BTreeMap<NaiveDate, BTreeMap<Option<String>, Figures>> = BTreeMap::new();
+    let mut touch = |e: &LedgerEvent, f: &mut dyn FnMut(&mut Figures)| {
+        let day = local_date(&e.occurred_at);
+        if days.contains(&day) {
+            let by_site = out.entry(day).or_default();
+            f(by_site.entry(Some(e.site_id.to_string())).or_default());
+            f(by_site.entry(None).or_default());
+        }
+    };
+    for (i, e) in effective.iter().enumerate() {
+        if duplicate.contains(&i) {
+            continue;
+        }
+        touch(e, &mut |f| {
+            f.persons.insert(e.person_ref.clone());
+            match e.direction {
+                crate::model::Direction::In => f.check_ins += 1,
+                crate::model::Direction::Out => f.check_outs += 1,
+            }
+        });
+    }
+    for s in &a.sessions {
+        let (i, o) = (&effective[s.check_in], &effective[s.check_out]);
+        let secs = (o.occurred_at - i.occurred_at).num_seconds();
+        touch(i, &mut |f| {
+            f.sessions += 1;
+            f.seconds += secs;
+        });
+    }
+    for x in &a.anomalies {
+        touch(&effective[x.event], &mut |f| *f.anomalies.entry(x.kind.as_str()).or_default() += 1);
+    }
+    // Days without any activity still get an (empty) total, so stale rows are replaced.
+    for d in days {
+        out.entry(*d).or_default();
+    }
+    out
+}
+
+/// A statistics request: `from`/`to` local dates (or RFC 3339 times), `to` exclusive.
+#[derive(Debug, Clone, Copy)]
+pub struct StatisticsQuery<'a> {
+    pub from: Option<&'a str>,
+    pub to: Option<&'a str>,
+    pub granularity: Granularity,
+    pub site: Option<&'a str>,
+    pub cursor: Option<&'a Cursor>,
+    pub limit: usize,
+}
+
+#[derive(Clone)]
+pub struct Statistics {
+    ledger: Ledger,
+    clock: Arc<dyn Clock>,
+}
+
+/// What one refresh did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct RefreshSummary {
+    pub companies: usize,
+    pub days: usize,
+    pub events_read: usize,
+}
+
+impl Statistics {
+    pub fn new(ledger: Ledger, clock: Arc<dyn Clock>) -> Self {
+        Statistics { ledger, clock }
+    }
+
+    /// Marks the local days an import touched, for the next refresh.
+    pub async fn mark(&self, ck: &str, days: BTreeSet<NaiveDate>) -> Result<(), DomainError> {
+        let marker = uuid::Uuid::new_v4().to_string();
+        self.ledger.mark_dirty(ck, &days.into_iter().collect::<Vec<_>>(), &marker).await
+    }
+
+    /// Recomputes a company's dirty days and the last two days (an open check-in turns
+    /// into a missing check-out as time passes, without any new event).
+    pub async fn refresh_company(&self, ck: &str) -> Result<RefreshSummary, DomainError> {
+        let marks = self.ledger.dirty_days(ck).await?;
+        let today = self.clock.now().with_timezone(&chrono_tz::Europe::Stockholm).date_naive();
+        let mut days: BTreeSet<NaiveDate> = BTreeSet::new();
+        for (d, _) in &marks {
+            // Pairing crosses midnight: a change on one day can change its neighbours.
+            days.extend([d.pred_opt(), Some(*d), d.succ_opt()].into_iter().flatten());
+        }
+        if self.ledger.company_span(ck).await?.is_some_and(|(first, _)| local_date(&first) <= today) {
+            days.extend([today.pred_opt(), Some(today)].into_iter().flatten());
+        }
+        let mut summary = RefreshSummary { companies: 1, ..Default::default() };
+        for run in contiguous_runs(&days) {
+            let (first, last) = (run[0], run[run.len() - 1]);
+            let from = local_day_start(first).checked_sub_signed(LOOKBACK).unwrap_or(local_day_start(first));
+            let end = local_day_start(last.succ_opt().unwrap_or(last));
+            let to = end.checked_add_signed(LOOKAHEAD).unwrap_or(end);
+            let events = self.ledger.company_events(ck, &from, &to).await?;
+            summary.events_read += events.len();
+            let wanted: BTreeSet<NaiveDate> = run.iter().copied().collect();
+            for (day, by_site) in daily_figures(&events, self.clock.now(), &wanted) {
+                let rows = by_site.into_iter().map(|(site, f)| (site, f.to_stored())).collect();
+                self.ledger.replace_day_stats(ck, day, rows).await?;
+                summary.days += 1;
+            }
+        }
+        for (d, marker) in marks {
+            self.ledger.clear_dirty(ck, d, &marker).await?;
+        }
+        Ok(summary)
+    }
+
+    /// One round of the scheduled job: every company.
+    pub async fn run_once(&self) -> Result<RefreshSummary, DomainError> {
+        let mut total = RefreshSummary::default();
+        for (ck, _, _) in self.ledger.companies().await? {
+            let s = self.refresh_company(&ck).await?;
+            total.companies += 1;
+            total.days += s.days;
+            total.events_read += s.events_read;
+        }
+        tracing::info!(companies = total.companies, days = total.days, events_read = total.events_read, "statistics refreshed");
+        Ok(total)
+    }
+
+    /// `GET …/statistics`: `from`/`to` are local dates (`YYYY-MM-DD`, `to` exclusive) or
+    /// RFC 3339 times (their local dates).
+    pub async fn query(&self, claims: &Claims, orgnr: &Orgnr, q: &StatisticsQuery<'_>) -> Result<Value, DomainError> {
+        let StatisticsQuery { from, to, granularity, site, cursor, limit } = *q;
+        require_company(&self.ledger, claims, orgnr, CompanyAccess::Read).await?;
+        let ck = self.ledger.company_key(orgnr);
+        self.refresh_company(&ck).await?;
+        let span = self.ledger.company_span(&ck).await?;
+        let from = match from {
+            Some(f) => parse_day("from", f)?,
+            None => span.map(|(f, _)| local_date(&f)).unwrap_or_else(|| self.today()),
+        };
+        let to = match to {
+            Some(t) => parse_day("to", t)?,
+            None => span.map(|(_, l)| local_date(&l)).unwrap_or_else(|| self.today()).succ_opt().unwrap_or(NaiveDate::MAX),
+        };
+        if to < from {
+            return Err(DomainError::invalid("to", "must not be before from"));
+        }
+        // Rows for the company total (site None) and per site; with `site_id`, that site only.
+        let mut periods: BTreeMap<(String, Option<String>), Figures> = BTreeMap::new();
+        if to > from {
+            let last = to.pred_opt().unwrap_or(to);
+            for (sk, row) in self.ledger.day_stats(&ck, from, last).await? {
+                let Some((day, row_site)) = sk.split_once('#') else { continue };
+                let Ok(day) = day.parse::<NaiveDate>() else { continue };
+                let row_site = (row_site != "*").then(|| row_site.to_string());
+                let keep = match site {
+                    Some(wanted) => row_site.as_deref() == Some(wanted),
+                    None => true,
+                };
+                if keep {
+                    periods
+                        .entry((granularity.period(day), row_site))
+                        .or_default()
+                        .add(&Figures::from_stored(&row));
+                }
+            }
+        }
+        // Totals first within a period, then sites in order; paginated by that order.
+        let mut rows: Vec<(String, Value)> = periods
+            .into_iter()
+            .map(|((period, row_site), f)| {
+                let order = format!("{period}#{}", row_site.as_deref().map(|s| format!("1{s}")).unwrap_or_else(|| "0".into()));
+                (order, f.to_row(&period, row_site.as_deref()))
+            })
+            .collect();
+        rows.sort_by(|a, b| a.0.cmp(&b.0));
+        let start = cursor.map(|c| c.key.as_str());
+        let mut page: Vec<(String, Value)> = rows.into_iter().filter(|(k, _)| start.is_none_or(|s| k.as_str() > s)).take(limit + 1).collect();
+        let next = (page.len() > limit).then(|| Cursor::after(page[limit - 1].0.clone()));
+        page.truncate(limit);
+        let mut body = json!({
+            "granularity": match granularity { Granularity::Day => "day", Granularity::Week => "week", Granularity::Month => "month" },
+            "from": from.to_string(),
+            "to": to.to_string(),
+            "rows": page.into_iter().map(|(_, v)| v).collect::<Vec<_>>(),
+            "partners": self.ledger.partner_health(&ck).await?,
+        });
+        if let Some(c) = next {
+            body["next_cursor"] = json!(c.encode());
+        }
+        Ok(body)
+    }
+
+    fn today(&self) -> NaiveDate {
+        self.clock.now().with_timezone(&chrono_tz::Europe::Stockholm).date_naive()
+    }
+}
+
+fn parse_day(field: &str, raw: &str) -> Result<NaiveDate, DomainError> {
+    if let Ok(d) = raw.parse::<NaiveDate>() {
+        return Ok(d);
+    }
+    crate::time::parse_rfc3339(&raw.replace(' ', "+"))
+        .map(|t| local_date(&t))
+        .map_err(|_| DomainError::invalid(field, "must be a date YYYY-MM-DD or an RFC 3339 time"))
+}
+
+/// Splits sorted days into runs of consecutive days.
+fn contiguous_runs(days: &BTreeSet<NaiveDate>) -> Vec<Vec<NaiveDate>> {
+    let mut runs: Vec<Vec<NaiveDate>> = Vec::new();
+    for d in days {
+        match runs.last_mut() {
+            Some(run) if run.last().and_then(|l| l.succ_opt()) == Some(*d) => run.push(*d),
+            _ => runs.push(vec![*d]),
+        }
+    }
+    runs
+}
