@@ -45,10 +45,20 @@ impl Local {
         std::fs::create_dir_all(data_dir).map_err(io)?;
         let signing_key = keys::load_or_create(data_dir, keys::SIGNING_KEY).map_err(io)?;
         let pseudonym_key = keys::load_or_create(data_dir, keys::PSEUDONYM_KEY).map_err(io)?;
-        let store = EmbeddedItemStore::open_in_dir(data_dir).map_err(|e| LocalError::Store(e.to_string()))?;
+        let store = EmbeddedItemStore::open_in_dir(data_dir)
+            .map_err(|e| LocalError::Store(e.to_string()))?;
         let archive = FolderArchive::new(data_dir.join("archive"));
-        let state = AppState::new(Arc::new(store), Arc::new(archive), PseudonymKey::new(pseudonym_key), clock);
-        Ok(Local { state, signing_key: Arc::new(signing_key), data_dir: data_dir.to_path_buf() })
+        let state = AppState::new(
+            Arc::new(store),
+            Arc::new(archive),
+            PseudonymKey::new(pseudonym_key),
+            clock,
+        );
+        Ok(Local {
+            state,
+            signing_key: Arc::new(signing_key),
+            data_dir: data_dir.to_path_buf(),
+        })
     }
 
     /// All functions' routes behind the local authorizer.
@@ -89,11 +99,16 @@ impl Job {
         }
     }
 
-    pub async fn run(self, state: &AppState) -> Result<serde_json::Value, stamp_domain::DomainError> {
+    pub async fn run(
+        self,
+        state: &AppState,
+    ) -> Result<serde_json::Value, stamp_domain::DomainError> {
         match self {
             Job::Statistics => {
                 let s = state.statistics.run_once().await?;
-                Ok(serde_json::json!({ "job": "statistics", "companies": s.companies, "days": s.days, "events_read": s.events_read }))
+                Ok(
+                    serde_json::json!({ "job": "statistics", "companies": s.companies, "days": s.days, "events_read": s.events_read }),
+                )
             }
         }
     }
@@ -106,7 +121,9 @@ async fn run_job(
     axum::extract::Path(job): axum::extract::Path<String>,
 ) -> Result<axum::Json<serde_json::Value>, stamp_api::problem::ApiError> {
     stamp_domain::auth::require_operator(&claims)?;
-    let job = Job::parse(&job).ok_or_else(|| stamp_domain::DomainError::NotFound(format!("no job {job:?}; jobs: statistics")))?;
+    let job = Job::parse(&job).ok_or_else(|| {
+        stamp_domain::DomainError::NotFound(format!("no job {job:?}; jobs: statistics"))
+    })?;
     Ok(axum::Json(job.run(&state).await?))
 }
 
@@ -136,7 +153,10 @@ async fn authorize(State(key): State<Arc<Vec<u8>>>, mut req: Request, next: Next
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
         .and_then(|t| token::verify(&key, t.trim()).ok());
     let claims = claims.unwrap_or_default();
     let method = req.method().to_string();

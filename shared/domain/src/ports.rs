@@ -55,16 +55,29 @@ pub enum Condition {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum WriteOp {
-    Put { item: Item, condition: Condition },
-    Delete { pk: String, sk: String, condition: Condition },
+    Put {
+        item: Item,
+        condition: Condition,
+    },
+    Delete {
+        pk: String,
+        sk: String,
+        condition: Condition,
+    },
 }
 
 impl WriteOp {
     pub fn put(item: Item) -> Self {
-        WriteOp::Put { item, condition: Condition::None }
+        WriteOp::Put {
+            item,
+            condition: Condition::None,
+        }
     }
     pub fn create(item: Item) -> Self {
-        WriteOp::Put { item, condition: Condition::NotExists }
+        WriteOp::Put {
+            item,
+            condition: Condition::NotExists,
+        }
     }
     pub fn keys(&self) -> (&str, &str) {
         match self {
