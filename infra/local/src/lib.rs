@@ -85,6 +85,8 @@ pub enum Job {
 }
 
 impl Job {
+    pub const ALL: [Job; 1] = [Job::Statistics];
+
     pub fn parse(name: &str) -> Option<Job> {
         match name {
             "statistics" => Some(Job::Statistics),
@@ -129,7 +131,8 @@ async fn run_job(
 
 /// Runs each job on its interval until the process ends.
 pub fn spawn_jobs(state: AppState) {
-    for job in [Job::Statistics] {
+    {
+        let job = Job::Statistics;
         let state = state.clone();
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(job.interval());

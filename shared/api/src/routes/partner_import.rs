@@ -22,7 +22,8 @@ pub fn router() -> Router<AppState> {
         .layer(DefaultBodyLimit::max(MAX_BATCH_BYTES * 2))
 }
 
-fn format_of(headers: &HeaderMap) -> Result<DeliveryFormat, Response> {
+/// The delivery format from Content-Type; `Err` holds the unsupported type.
+fn format_of(headers: &HeaderMap) -> Result<DeliveryFormat, String> {
     let ct = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -33,13 +34,7 @@ fn format_of(headers: &HeaderMap) -> Result<DeliveryFormat, Response> {
         "text/csv" => Ok(DeliveryFormat::Csv),
         "application/json" | "" => Ok(DeliveryFormat::Json),
         e if e.ends_with("+json") => Ok(DeliveryFormat::Json),
-        other => Err(problem(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
-            "Unsupported media type",
-            &format!("Content-Type must be application/json or text/csv, got {other}"),
-            Some("Content-Type"),
-        )),
+        other => Err(other.to_string()),
     }
 }
 
@@ -61,7 +56,15 @@ async fn push(
     };
     let format = match format_of(&headers) {
         Ok(f) => f,
-        Err(r) => return Ok(r),
+        Err(other) => {
+            return Ok(problem(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "Unsupported media type",
+                &format!("Content-Type must be application/json or text/csv, got {other}"),
+                Some("Content-Type"),
+            ))
+        }
     };
     let answer = state
         .import
