@@ -29,4 +29,12 @@ if [[ "${STAMP_TEST_SKIP_LINT:-0}" != 1 ]]; then
 fi
 
 step "cargo test --workspace"
-cargo test --workspace
+log="$(mktemp)"
+status=0
+cargo test --workspace 2>&1 | tee "$log" || status=$?
+# cargo prints one result line per test binary, the last often a doc-test run with no
+# tests; close with the totals so the whole run reads as what it was.
+awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
+     END { printf "\ntests: %d passed, %d failed\n", p, f }' "$log"
+rm -f "$log"
+exit "$status"
