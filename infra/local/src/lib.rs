@@ -82,14 +82,18 @@ pub fn http_app(state: AppState, signing_key: Arc<Vec<u8>>) -> Router {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Job {
     Statistics,
+    Purge,
+    AuditExport,
 }
 
 impl Job {
-    pub const ALL: [Job; 1] = [Job::Statistics];
+    pub const ALL: [Job; 3] = [Job::Statistics, Job::Purge, Job::AuditExport];
 
     pub fn parse(name: &str) -> Option<Job> {
         match name {
             "statistics" => Some(Job::Statistics),
+            "purge" => Some(Job::Purge),
+            "audit-export" => Some(Job::AuditExport),
             _ => None,
         }
     }
@@ -98,6 +102,7 @@ impl Job {
     pub fn interval(self) -> std::time::Duration {
         match self {
             Job::Statistics => std::time::Duration::from_secs(60),
+            Job::Purge | Job::AuditExport => std::time::Duration::from_secs(24 * 3600),
         }
     }
 
@@ -112,6 +117,17 @@ impl Job {
                     serde_json::json!({ "job": "statistics", "companies": s.companies, "days": s.days, "events_read": s.events_read }),
                 )
             }
+            Job::Purge => {
+                let s = state.purge.run_once().await?;
+                Ok(serde_json::json!({
+                    "job": "purge", "companies": s.companies, "events_purged": s.events_purged, "events_held": s.events_held,
+                    "objects_deleted": s.objects_deleted, "objects_held": s.objects_held, "objects_locked": s.objects_locked,
+                }))
+            }
+            Job::AuditExport => {
+                let n = stamp_api::jobs::export_audit_yesterday(state).await?;
+                Ok(serde_json::json!({ "job": "audit-export", "files": n }))
+            }
         }
     }
 }
@@ -124,7 +140,9 @@ async fn run_job(
 ) -> Result<axum::Json<serde_json::Value>, stamp_api::problem::ApiError> {
     stamp_domain::auth::require_operator(&claims)?;
     let job = Job::parse(&job).ok_or_else(|| {
-        stamp_domain::DomainError::NotFound(format!("no job {job:?}; jobs: statistics"))
+        stamp_domain::DomainError::NotFound(format!(
+            "no job {job:?}; jobs: statistics, purge, audit-export"
+        ))
     })?;
     Ok(axum::Json(job.run(&state).await?))
 }
@@ -168,6 +186,28 @@ async fn authorize(State(key): State<Arc<Vec<u8>>>, mut req: Request, next: Next
         req.extensions_mut().insert(ctx);
     }
     next.run(req).await
+}
+
+/// Verifies an audit chain in a data directory: a company's (by orgnr) or the service's.
+pub async fn verify_audit(
+    data_dir: &Path,
+    company: Option<&str>,
+) -> Result<stamp_domain::audit::ChainCheck, LocalError> {
+    let local = Local::open(data_dir)?;
+    let chain = match company {
+        Some(o) => {
+            let orgnr = stamp_domain::identity::Orgnr::parse(o)
+                .map_err(|e| LocalError::Demo(format!("--company: {e}")))?;
+            local.state.ledger.company_key(&orgnr)
+        }
+        None => stamp_domain::audit::SERVICE_CHAIN.to_string(),
+    };
+    local
+        .state
+        .audit
+        .verify(&chain)
+        .await
+        .map_err(|e| LocalError::Store(e.to_string()))
 }
 
 pub async fn serve(local: Local, addr: std::net::SocketAddr) -> std::io::Result<()> {

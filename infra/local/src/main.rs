@@ -28,6 +28,13 @@ enum Command {
         #[arg(long)]
         demo: bool,
     },
+    /// Verify an audit log's hash chain (a company's, or the service's without --company).
+    AuditVerify {
+        #[arg(long, default_value = ".stamp-data")]
+        data: PathBuf,
+        #[arg(long)]
+        company: Option<String>,
+    },
     /// Print a bearer token that a server on the same data directory accepts.
     Token {
         #[arg(long, default_value = ".stamp-data")]
@@ -74,6 +81,16 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 println!("{summary}");
             }
             stamp_local::serve(local, addr).await?;
+        }
+        Command::AuditVerify { data, company } => {
+            match stamp_local::verify_audit(&data, company.as_deref()).await? {
+                stamp_domain::audit::ChainCheck::Intact { entries } => {
+                    println!("audit chain intact: {entries} entries")
+                }
+                stamp_domain::audit::ChainCheck::Broken { seq, reason } => {
+                    return Err(format!("audit chain broken at entry {seq}: {reason}").into());
+                }
+            }
         }
         Command::Token {
             data,

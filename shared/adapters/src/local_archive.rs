@@ -248,6 +248,34 @@ impl Archive for FolderArchive {
         .map_err(|e| ArchiveError::Unavailable(format!("archive task: {e}")))?
     }
 
+    /// Emulates object lock: refused until the retain-until day has passed.
+    async fn delete(
+        &self,
+        key: &str,
+        _version_id: Option<&str>,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), ArchiveError> {
+        check_key(key)?;
+        let meta = self.meta(key).await?;
+        if meta.retain_until >= now.date_naive() {
+            return Err(ArchiveError::Locked(key.to_string()));
+        }
+        let path = self.object_path(key);
+        let sidecar = self.meta_path(key);
+        tokio::task::spawn_blocking(move || {
+            for p in [&path, &sidecar] {
+                match fs::remove_file(p) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == ErrorKind::NotFound => {}
+                    Err(e) => return Err(io_err("deleting", p, e)),
+                }
+            }
+            Ok(())
+        })
+        .await
+        .map_err(|e| ArchiveError::Unavailable(format!("archive task: {e}")))?
+    }
+
     async fn get(&self, key: &str) -> Result<Vec<u8>, ArchiveError> {
         check_key(key)?;
         let path = self.object_path(key);

@@ -159,6 +159,33 @@ impl Archive for S3Archive {
         }
     }
 
+    /// Deletes the object version for good; S3 refuses while its lock holds.
+    async fn delete(
+        &self,
+        key: &str,
+        version_id: Option<&str>,
+        _now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), ArchiveError> {
+        let result = self
+            .client
+            .delete_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .set_version_id(version_id.map(str::to_string))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            // S3 answers 403 AccessDenied while the lock holds (moto: 400 with that code).
+            Err(SdkError::ServiceError(s))
+                if s.raw().status().as_u16() == 403 || s.err().code() == Some("AccessDenied") =>
+            {
+                Err(ArchiveError::Locked(key.to_string()))
+            }
+            Err(e) => Err(unavailable("DeleteObject", e)),
+        }
+    }
+
     async fn get(&self, key: &str) -> Result<Vec<u8>, ArchiveError> {
         Ok(self.fetch(key).await?.0)
     }

@@ -2,7 +2,9 @@
 //! `lambda_http`; `stamp-local` serves all of them. The handlers are the same code in
 //! both places, and read the caller's claims from the API Gateway request context.
 
+pub mod audit;
 pub mod claims;
+pub mod jobs;
 pub mod params;
 pub mod problem;
 pub mod routes;
@@ -65,10 +67,14 @@ pub fn router(functions: &[Function], state: AppState) -> Router {
         r = r.merge(f.routes());
     }
     // route_layer: the log middleware runs after routing and so sees the route template.
-    r.route_layer(axum::middleware::from_fn(telemetry::log_request))
-        .fallback(not_found)
-        .method_not_allowed_fallback(method_not_allowed)
-        .with_state(state)
+    r.route_layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        audit::record,
+    ))
+    .route_layer(axum::middleware::from_fn(telemetry::log_request))
+    .fallback(not_found)
+    .method_not_allowed_fallback(method_not_allowed)
+    .with_state(state)
 }
 
 /// Runs one function's router on the Lambda runtime.

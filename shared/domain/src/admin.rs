@@ -5,7 +5,7 @@
 use crate::auth::{require_company, require_operator, Claims, CompanyAccess, Role};
 use crate::error::DomainError;
 use crate::identity::Orgnr;
-use crate::ledger::{Grant, Ledger};
+use crate::ledger::{Grant, Ledger, LegalHold};
 use crate::model::{Activation, Partner};
 use crate::pagination::{Cursor, Page};
 use crate::ports::Clock;
@@ -19,6 +19,25 @@ pub struct NewPartner {
     pub partner_id: Option<String>,
     pub name: Option<String>,
     pub feed_url: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct HoldRequest {
+    pub site_id: Option<String>,
+    pub person_ref: Option<String>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct AnnouncementRequest {
+    pub title: Option<String>,
+    pub message: Option<String>,
+    /// `planned_outage` or `notice`.
+    pub kind: Option<String>,
+    pub starts_at: Option<String>,
+    pub ends_at: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -71,6 +90,7 @@ pub fn activation_view(a: &Activation) -> Value {
         "terms_version": a.terms_version,
         "activated_at": a.activated_at,
         "activated_by": a.activated_by,
+        "terms_accepted_at": a.terms_accepted_at.unwrap_or(a.activated_at),
         "status": if a.is_active() { "active" } else { "deregistered" },
         "deregistered_at": a.deregistered_at,
     })
@@ -78,6 +98,22 @@ pub fn activation_view(a: &Activation) -> Value {
 
 pub fn grant_view(g: &Grant) -> Value {
     json!({ "sub": g.sub, "roles": g.roles, "granted_at": g.granted_at, "granted_by": g.granted_by })
+}
+
+pub fn hold_view(h: &LegalHold) -> Value {
+    json!({
+        "id": h.id,
+        "site_id": h.site_id,
+        "person_ref": h.person_ref,
+        "from": h.from.as_ref().map(crate::time::format_rfc3339),
+        "to": h.to.as_ref().map(crate::time::format_rfc3339),
+        "reason": h.reason,
+        "placed_by": h.placed_by,
+        "placed_at": h.placed_at,
+        "lifted_by": h.lifted_by,
+        "lifted_at": h.lifted_at,
+        "active": h.active(),
+    })
 }
 
 impl Admin {
@@ -175,6 +211,7 @@ impl Admin {
                 .map(|a| a.activated_at)
                 .unwrap_or(now),
             activated_by: claims.sub.clone(),
+            terms_accepted_at: Some(now),
             deregistered_at: None,
         };
         let first_admin = match existing {
@@ -304,6 +341,188 @@ impl Admin {
         self.keep_an_admin(orgnr, sub).await?;
         self.ledger.delete_grant(orgnr, sub).await?;
         Ok(())
+    }
+
+    /// Places a legal hold by site, person and/or period, with a reason.
+    pub async fn place_hold(
+        &self,
+        claims: &Claims,
+        orgnr: &Orgnr,
+        req: HoldRequest,
+    ) -> Result<LegalHold, DomainError> {
+        require_company(&self.ledger, claims, orgnr, CompanyAccess::Admin).await?;
+        let reason = required_text("reason", req.reason, 1000)?;
+        let site_id = req
+            .site_id
+            .filter(|s| !s.is_empty())
+            .map(|s| {
+                crate::identity::SiteId::parse(&s)
+                    .map(|s| s.to_string())
+                    .map_err(|e| DomainError::invalid("site_id", e.to_string()))
+            })
+            .transpose()?;
+        let time = |field: &str, v: Option<String>| {
+            v.filter(|s| !s.is_empty())
+                .map(|s| crate::time::parse_rfc3339(&s).map_err(|e| DomainError::invalid(field, e)))
+                .transpose()
+        };
+        let (from, to) = (time("from", req.from)?, time("to", req.to)?);
+        if let (Some(f), Some(t)) = (from, to) {
+            if t <= f {
+                return Err(DomainError::invalid("to", "must be after from"));
+            }
+        }
+        let person_ref = req.person_ref.filter(|s| !s.is_empty());
+        let ck = self.ledger.company_key(orgnr);
+        if let Some(p) = &person_ref {
+            if self.ledger.person(&ck, p).await?.is_none() {
+                return Err(DomainError::invalid(
+                    "person_ref",
+                    "names no person in this company",
+                ));
+            }
+        }
+        if site_id.is_none() && person_ref.is_none() && from.is_none() && to.is_none() {
+            return Err(DomainError::MissingField {
+                field: "site_id".into(),
+                reason: "a hold needs a site_id, a person_ref or a period (from/to)".into(),
+            });
+        }
+        let h = LegalHold {
+            id: format!("hold-{}", uuid::Uuid::new_v4().simple()),
+            site_id,
+            person_ref,
+            from,
+            to,
+            reason,
+            placed_by: claims.sub.clone(),
+            placed_at: self.clock.now(),
+            lifted_by: None,
+            lifted_at: None,
+        };
+        self.ledger.save_hold(&ck, &h).await?;
+        Ok(h)
+    }
+
+    pub async fn holds(
+        &self,
+        claims: &Claims,
+        orgnr: &Orgnr,
+    ) -> Result<Vec<LegalHold>, DomainError> {
+        require_company(&self.ledger, claims, orgnr, CompanyAccess::Admin).await?;
+        self.ledger.holds(&self.ledger.company_key(orgnr)).await
+    }
+
+    pub async fn hold(
+        &self,
+        claims: &Claims,
+        orgnr: &Orgnr,
+        id: &str,
+    ) -> Result<LegalHold, DomainError> {
+        require_company(&self.ledger, claims, orgnr, CompanyAccess::Admin).await?;
+        self.ledger
+            .hold(&self.ledger.company_key(orgnr), id)
+            .await?
+            .ok_or_else(|| DomainError::NotFound("no such legal hold".into()))
+    }
+
+    /// Lifts a hold; it stays on record with who lifted it and when.
+    pub async fn lift_hold(
+        &self,
+        claims: &Claims,
+        orgnr: &Orgnr,
+        id: &str,
+    ) -> Result<LegalHold, DomainError> {
+        let mut h = self.hold(claims, orgnr, id).await?;
+        if h.lifted_at.is_none() {
+            h.lifted_at = Some(self.clock.now());
+            h.lifted_by = Some(claims.sub.clone());
+            self.ledger
+                .save_hold(&self.ledger.company_key(orgnr), &h)
+                .await?;
+        }
+        Ok(h)
+    }
+
+    /// Suspends or reinstates a partner; a suspended partner's deliveries are refused.
+    pub async fn set_partner_suspended(
+        &self,
+        claims: &Claims,
+        partner_id: &str,
+        suspended: bool,
+    ) -> Result<Partner, DomainError> {
+        require_operator(claims)?;
+        let mut p = self
+            .ledger
+            .partner(partner_id)
+            .await?
+            .ok_or_else(|| DomainError::NotFound("no such partner".into()))?;
+        p.suspended = suspended;
+        if !self.ledger.update_partner(&p).await? {
+            return Err(DomainError::NotFound("no such partner".into()));
+        }
+        Ok(p)
+    }
+
+    pub async fn announce(
+        &self,
+        claims: &Claims,
+        req: AnnouncementRequest,
+    ) -> Result<Value, DomainError> {
+        require_operator(claims)?;
+        let title = required_text("title", req.title, 200)?;
+        let message = required_text("message", req.message, 4000)?;
+        let kind = req.kind.unwrap_or_else(|| "notice".into());
+        if kind != "notice" && kind != "planned_outage" {
+            return Err(DomainError::invalid(
+                "kind",
+                "must be notice or planned_outage",
+            ));
+        }
+        let time = |field: &str, v: Option<String>| {
+            v.filter(|s| !s.is_empty())
+                .map(|s| crate::time::parse_rfc3339(&s).map_err(|e| DomainError::invalid(field, e)))
+                .transpose()
+        };
+        let now = self.clock.now();
+        let starts_at =
+            time("starts_at", req.starts_at)?.unwrap_or_else(|| crate::time::to_fixed(now));
+        let ends_at = time("ends_at", req.ends_at)?;
+        if ends_at.is_some_and(|e| e <= starts_at) {
+            return Err(DomainError::invalid("ends_at", "must be after starts_at"));
+        }
+        let id = format!("ann-{}", uuid::Uuid::new_v4().simple());
+        let a = json!({
+            "id": id,
+            "kind": kind,
+            "title": title,
+            "message": message,
+            "starts_at": crate::time::format_rfc3339(&starts_at),
+            "ends_at": ends_at.as_ref().map(crate::time::format_rfc3339),
+            "published_at": now,
+            "published_by": claims.sub,
+        });
+        self.ledger
+            .save_announcement(&a, format!("{}#{id}", crate::time::sortable(&starts_at)))
+            .await?;
+        Ok(a)
+    }
+
+    /// Current and planned announcements: those not yet ended.
+    pub async fn announcements(&self) -> Result<Vec<Value>, DomainError> {
+        let now = crate::time::to_fixed(self.clock.now());
+        Ok(self
+            .ledger
+            .announcements()
+            .await?
+            .into_iter()
+            .filter(|a| {
+                a["ends_at"]
+                    .as_str()
+                    .and_then(|e| crate::time::parse_rfc3339(e).ok())
+                    .is_none_or(|e| e > now)
+            })
+            .collect())
     }
 
     /// Refuses a change that would leave the company without a company_admin.

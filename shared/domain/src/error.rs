@@ -59,6 +59,10 @@ impl From<ArchiveError> for DomainError {
     fn from(e: ArchiveError) -> Self {
         match e {
             ArchiveError::NotFound(k) => DomainError::NotFound(format!("no archived object {k}")),
+            ArchiveError::Locked(k) => DomainError::Conflict {
+                code: "archive_locked",
+                detail: format!("archived object {k} is still locked"),
+            },
             ArchiveError::Unavailable(m) => DomainError::Unavailable(m),
         }
     }

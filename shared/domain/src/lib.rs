@@ -6,6 +6,7 @@
 
 pub mod admin;
 pub mod analysis;
+pub mod audit;
 pub mod auth;
 pub mod error;
 pub mod identity;
@@ -13,9 +14,11 @@ pub mod import;
 pub mod ledger;
 pub mod memory;
 pub mod model;
+pub mod notice;
 pub mod pagination;
 pub mod ports;
 pub mod privacy;
+pub mod purge;
 pub mod queries;
 pub mod retention;
 pub mod statistics;

@@ -347,6 +347,26 @@ impl Archive for MemoryArchive {
         })
     }
 
+    async fn delete(
+        &self,
+        key: &str,
+        _version_id: Option<&str>,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), ArchiveError> {
+        let mut objects = self.lock()?;
+        match objects.get(key) {
+            None => Err(ArchiveError::NotFound(key.to_string())),
+            // The lock holds through the whole retain-until day.
+            Some(o) if o.retain_until >= now.date_naive() => {
+                Err(ArchiveError::Locked(key.to_string()))
+            }
+            Some(_) => {
+                objects.remove(key);
+                Ok(())
+            }
+        }
+    }
+
     async fn get(&self, key: &str) -> Result<Vec<u8>, ArchiveError> {
         self.lock()?
             .get(key)

@@ -63,6 +63,9 @@ pub struct Activation {
     pub fiscal_year_end_month: u32,
     pub terms_version: String,
     pub activated_at: DateTime<Utc>,
+    /// When the current terms version was accepted (each PUT accepts it again).
+    #[serde(default)]
+    pub terms_accepted_at: Option<DateTime<Utc>>,
     pub activated_by: String,
     /// Set when the company deregistered; imports stop, data is kept.
     #[serde(default, skip_serializing_if = "Option::is_none")]

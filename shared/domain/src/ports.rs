@@ -178,6 +178,9 @@ pub enum ArchiveError {
     Unavailable(String),
     #[error("no archived object {0}")]
     NotFound(String),
+    /// The object's retention has not ended: it cannot be deleted yet.
+    #[error("archived object {0} is still locked")]
+    Locked(String),
 }
 
 /// The system of record: deliveries stored byte for byte, write-once, locked until
@@ -193,6 +196,15 @@ pub trait Archive: Send + Sync {
     ) -> Result<ArchivedObject, ArchiveError>;
 
     async fn get(&self, key: &str) -> Result<Vec<u8>, ArchiveError>;
+
+    /// Deletes an object whose retention has ended (the retention purge). `now` is the
+    /// caller's time; a store that enforces locks itself (S3 object lock) uses its own.
+    async fn delete(
+        &self,
+        key: &str,
+        version_id: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<(), ArchiveError>;
 }
 
 pub trait Clock: Send + Sync {

@@ -1,6 +1,7 @@
 mod analysis_api;
 mod archive;
 mod company_reads;
+mod governance;
 mod helpers;
 mod partner_push;
 mod routes;

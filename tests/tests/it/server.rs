@@ -5,12 +5,30 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use stamp_api::AppState;
 use stamp_domain::auth::Claims;
-use stamp_domain::ports::{Archive, ItemStore, SystemClock};
+use stamp_domain::ports::{Archive, ItemStore};
 use stamp_domain::privacy::PseudonymKey;
 use std::sync::Arc;
 
+/// A clock tests can move; it runs with real time until set.
+#[derive(Default)]
+pub struct TestClock(std::sync::Mutex<Option<chrono::DateTime<chrono::Utc>>>);
+
+impl TestClock {
+    pub fn set(&self, at: &str) {
+        *self.0.lock().unwrap() = Some(at.parse().expect("an RFC 3339 time"));
+    }
+}
+
+impl stamp_domain::ports::Clock for TestClock {
+    fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.0.lock().unwrap().unwrap_or_else(chrono::Utc::now)
+    }
+}
+
 pub struct TestServer {
     pub base: String,
+    pub state: AppState,
+    pub clock: Arc<TestClock>,
     key: Arc<Vec<u8>>,
     pub archive: Arc<dyn Archive>,
     lock: LockProbe,
@@ -124,11 +142,12 @@ impl TestServer {
         dir: tempfile::TempDir,
     ) -> TestServer {
         let key = Arc::new(b"test-signing-key-0123456789abcdef".to_vec());
+        let clock = Arc::new(TestClock::default());
         let state = AppState::new(
             store.clone(),
             archive.clone(),
             PseudonymKey::new(b"test-pseudonym-key-0123456789abcdef".to_vec()),
-            Arc::new(SystemClock),
+            clock.clone(),
         );
         let app = stamp_local::http_app(state.clone(), key.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -140,6 +159,8 @@ impl TestServer {
         });
         TestServer {
             base: format!("http://{addr}"),
+            state,
+            clock,
             key,
             archive,
             lock,

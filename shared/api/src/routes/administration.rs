@@ -9,7 +9,10 @@ use axum::routing::{get, put};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::json;
-use stamp_domain::admin::{activation_view, grant_view, ActivationRequest, NewPartner};
+use stamp_domain::admin::{
+    activation_view, grant_view, hold_view, ActivationRequest, AnnouncementRequest, HoldRequest,
+    NewPartner,
+};
 
 use super::list;
 use crate::claims::Caller;
@@ -24,6 +27,21 @@ pub fn router() -> Router<AppState> {
         .route(
             "/v1/companies/{orgnr}/activation",
             get(activation).put(activate).delete(deregister),
+        )
+        .route("/v1/privacy", get(privacy))
+        .route("/v1/announcements", get(announcements).post(announce))
+        .route(
+            "/v1/partners/{partner_id}",
+            axum::routing::patch(update_partner),
+        )
+        .route("/v1/companies/{orgnr}/audit", get(audit))
+        .route(
+            "/v1/companies/{orgnr}/legal-holds",
+            get(holds).post(place_hold),
+        )
+        .route(
+            "/v1/companies/{orgnr}/legal-holds/{id}",
+            get(hold).delete(lift_hold),
         )
         .route("/v1/companies/{orgnr}/users", get(users))
         .route(
@@ -132,4 +150,136 @@ async fn delete_user(
 ) -> ApiResult<Response> {
     s.admin.delete_user(&c, &orgnr(&o)?, &sub).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn privacy() -> Response {
+    Json(stamp_domain::notice::privacy_notice()).into_response()
+}
+
+async fn announcements(State(s): State<AppState>) -> ApiResult<Response> {
+    Ok(Json(json!({ "announcements": s.admin.announcements().await? })).into_response())
+}
+
+async fn announce(
+    State(s): State<AppState>,
+    Caller(c): Caller,
+    body: Bytes,
+) -> ApiResult<Response> {
+    stamp_domain::auth::require_operator(&c)?;
+    let req: AnnouncementRequest = json_body(&body)?;
+    Ok((StatusCode::CREATED, Json(s.admin.announce(&c, req).await?)).into_response())
+}
+
+#[derive(Deserialize)]
+struct PartnerChange {
+    suspended: Option<bool>,
+}
+
+async fn update_partner(
+    State(s): State<AppState>,
+    Caller(c): Caller,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> ApiResult<Response> {
+    stamp_domain::auth::require_operator(&c)?;
+    let req: PartnerChange = json_body(&body)?;
+    let suspended = req
+        .suspended
+        .ok_or_else(|| stamp_domain::DomainError::missing("suspended"))?;
+    let p = s.admin.set_partner_suspended(&c, &id, suspended).await?;
+    Ok(Json(partner_view(&p)).into_response())
+}
+
+async fn audit(
+    State(s): State<AppState>,
+    Caller(c): Caller,
+    Path(o): Path<String>,
+    p: Params,
+) -> ApiResult<Response> {
+    let o = orgnr(&o)?;
+    stamp_domain::auth::require_company(
+        &s.ledger,
+        &c,
+        &o,
+        stamp_domain::auth::CompanyAccess::Admin,
+    )
+    .await?;
+    let time = |field: &str, default: &str| {
+        let raw = p
+            .get(field)
+            .map(|v| v.replace(' ', "+"))
+            .unwrap_or_else(|| default.to_string());
+        stamp_domain::time::parse_rfc3339(&raw)
+            .map(|t| t.with_timezone(&chrono::Utc))
+            .map_err(|e| stamp_domain::DomainError::invalid(field, e))
+    };
+    let (from, to) = (
+        time("from", "1970-01-01T00:00:00Z")?,
+        time("to", "9999-12-31T00:00:00Z")?,
+    );
+    let page = s
+        .audit
+        .entries(
+            &s.ledger.company_key(&o),
+            from,
+            to,
+            p.cursor()?.as_ref(),
+            p.limit()?,
+        )
+        .await?;
+    Ok(list("entries", page, |e| {
+        json!({
+            "seq": e.seq,
+            "at": e.at,
+            "actor": e.record.actor,
+            "role": e.record.role,
+            "company": e.record.company,
+            "action": e.record.action,
+            "target": e.record.target,
+            "outcome": e.record.outcome,
+            "status": e.record.status,
+            "request_id": e.record.request_id,
+            "hash": e.hash,
+        })
+    }))
+}
+
+async fn place_hold(
+    State(s): State<AppState>,
+    Caller(c): Caller,
+    Path(o): Path<String>,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let o = orgnr(&o)?;
+    let req: HoldRequest = json_body(&body)?;
+    let h = s.admin.place_hold(&c, &o, req).await?;
+    Ok((StatusCode::CREATED, Json(hold_view(&h))).into_response())
+}
+
+async fn holds(
+    State(s): State<AppState>,
+    Caller(c): Caller,
+    Path(o): Path<String>,
+) -> ApiResult<Response> {
+    let hs = s.admin.holds(&c, &orgnr(&o)?).await?;
+    Ok(
+        Json(json!({ "legal_holds": hs.iter().map(hold_view).collect::<Vec<_>>() }))
+            .into_response(),
+    )
+}
+
+async fn hold(
+    State(s): State<AppState>,
+    Caller(c): Caller,
+    Path((o, id)): Path<(String, String)>,
+) -> ApiResult<Response> {
+    Ok(Json(hold_view(&s.admin.hold(&c, &orgnr(&o)?, &id).await?)).into_response())
+}
+
+async fn lift_hold(
+    State(s): State<AppState>,
+    Caller(c): Caller,
+    Path((o, id)): Path<(String, String)>,
+) -> ApiResult<Response> {
+    Ok(Json(hold_view(&s.admin.lift_hold(&c, &orgnr(&o)?, &id).await?)).into_response())
 }

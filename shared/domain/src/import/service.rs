@@ -6,7 +6,7 @@ use super::validate::{validate_event, Rejection, RejectionCode};
 use crate::auth::{require_partner, Claims};
 use crate::error::DomainError;
 use crate::identity::Orgnr;
-use crate::ledger::{BatchRecord, CorrectionEntry, Ledger};
+use crate::ledger::{ArchivedEntry, BatchRecord, CorrectionEntry, Ledger};
 use crate::model::{Activation, EventFields, EventRecord, LedgerEvent};
 use crate::ports::{Archive, Clock, StoreError, WriteOp};
 use crate::privacy::{id_fragment, sha256_hex};
@@ -205,7 +205,14 @@ impl ImportService {
                 retention_until(local_date(&f.occurred_at), fy)
             })
             .max()
-            .unwrap_or_else(|| fallback_retention(received_at));
+            .unwrap_or_else(|| fallback_retention(received_at))
+            // A lock cannot end in the past (S3 refuses it): old events are kept a day.
+            .max(
+                received_at
+                    .date_naive()
+                    .succ_opt()
+                    .unwrap_or(NaiveDate::MAX),
+            );
         let archive_key = format!(
             "batches/{partner_id}/{}/{}-{}.{}",
             received_at.format("%Y-%m-%d"),
@@ -216,6 +223,25 @@ impl ImportService {
         let archived = self
             .archive
             .put(&archive_key, body, format.content_type(), retain_until)
+            .await?;
+
+        let mut spans: BTreeMap<String, (NaiveDate, NaiveDate)> = BTreeMap::new();
+        for f in checked.iter().filter_map(|c| c.as_ref().ok()) {
+            let day = local_date(&f.occurred_at);
+            let span = spans
+                .entry(self.ledger.company_key(&f.company_orgnr))
+                .or_insert((day, day));
+            span.0 = span.0.min(day);
+            span.1 = span.1.max(day);
+        }
+        self.ledger
+            .note_archived(&ArchivedEntry {
+                key: archived.key.clone(),
+                version_id: archived.version_id.clone(),
+                retain_until,
+                companies: spans.into_iter().map(|(ck, (a, b))| (ck, a, b)).collect(),
+                batch: Some((partner_id.to_string(), batch_id.clone())),
+            })
             .await?;
 
         let ctx = Ctx {

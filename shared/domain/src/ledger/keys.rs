@@ -62,6 +62,18 @@ pub fn partner_health(ck: &str) -> String {
     format!("CO#{ck}#PARTNERHEALTH")
 }
 
+/// A company's legal holds.
+pub fn holds(ck: &str) -> String {
+    format!("CO#{ck}#HOLDS")
+}
+
+/// Archived objects by the year their retention ends; sort key `{retain_until}#{key}`.
+pub fn retention(year: i32) -> String {
+    format!("RETENTION#{year}")
+}
+
+pub const ANNOUNCEMENTS: &str = "ANNOUNCEMENTS";
+
 pub fn batch(partner_id: &str, batch_id: &str) -> String {
     format!("BATCH#{partner_id}#{}", id_fragment(batch_id))
 }

@@ -52,6 +52,67 @@ pub struct SiteEntry {
     pub last_seen: Instant,
 }
 
+/// An archived object as the retention purge sees it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ArchivedEntry {
+    pub key: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version_id: Option<String>,
+    pub retain_until: chrono::NaiveDate,
+    /// Company keys whose events it holds, with the first and last local day of each.
+    pub companies: Vec<(String, chrono::NaiveDate, chrono::NaiveDate)>,
+    /// `(partner_id, batch_id)` of the batch answer kept with it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch: Option<(String, String)>,
+}
+
+/// A legal hold: data it covers is not purged, whatever its retention.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LegalHold {
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub site_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub person_ref: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<Instant>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<Instant>,
+    pub reason: String,
+    pub placed_by: String,
+    pub placed_at: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lifted_by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lifted_at: Option<DateTime<Utc>>,
+}
+
+impl LegalHold {
+    pub fn active(&self) -> bool {
+        self.lifted_at.is_none()
+    }
+
+    /// Whether this hold keeps an event.
+    pub fn covers(&self, e: &LedgerEvent) -> bool {
+        self.active()
+            && self
+                .site_id
+                .as_deref()
+                .is_none_or(|s| s == e.site_id.as_str())
+            && self.person_ref.as_deref().is_none_or(|p| p == e.person_ref)
+            && self.from.is_none_or(|f| e.occurred_at >= f)
+            && self.to.is_none_or(|t| e.occurred_at < t)
+    }
+
+    /// Whether this hold may cover anything in local days `[first, last]` (for archived
+    /// deliveries, whose events are not read one by one: any overlap keeps them).
+    pub fn may_cover_days(&self, first: chrono::NaiveDate, last: chrono::NaiveDate) -> bool {
+        self.active()
+            && self.from.is_none_or(|f| local_date(&f) <= last)
+            && self.to.is_none_or(|t| local_date(&t) >= first)
+    }
+}
+
 /// A correction as history shows it: which record, when and by whom, what changed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CorrectionEntry {
@@ -517,6 +578,213 @@ impl Ledger {
         let first = sites.iter().map(|s| s.first_seen).min();
         let last = sites.iter().map(|s| s.last_seen).max();
         Ok(first.zip(last))
+    }
+
+    // --- retention -------------------------------------------------------------------
+
+    /// Notes an archived object under the year its retention ends, with the companies
+    /// and local days it holds, so the purge can find it without listing the archive.
+    pub async fn note_archived(&self, entry: &ArchivedEntry) -> Result<(), DomainError> {
+        let item = item_of(
+            keys::retention(chrono::Datelike::year(&entry.retain_until)),
+            format!("{}#{}", entry.retain_until, entry.key),
+            entry,
+        )?;
+        Ok(self.store.transact(vec![WriteOp::put(item)]).await?)
+    }
+
+    /// Archived objects whose retention ended before `today`.
+    pub async fn expired_archive_objects(
+        &self,
+        today: chrono::NaiveDate,
+    ) -> Result<Vec<ArchivedEntry>, DomainError> {
+        let mut out = Vec::new();
+        // Sort keys are `{retain_until}#{key}`: every one dated before today sorts below
+        // the bare date. Retention years start with the service.
+        for year in 2000..=chrono::Datelike::year(&today) {
+            let items = self
+                .store
+                .query_all(
+                    &keys::retention(year),
+                    SkRange::Between("0".to_string(), today.to_string()),
+                )
+                .await?;
+            for i in &items {
+                let e: ArchivedEntry = from_item(i)?;
+                if e.retain_until < today {
+                    out.push(e);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    pub async fn forget_archived(&self, entry: &ArchivedEntry) -> Result<(), DomainError> {
+        let mut ops = vec![WriteOp::Delete {
+            pk: keys::retention(chrono::Datelike::year(&entry.retain_until)),
+            sk: format!("{}#{}", entry.retain_until, entry.key),
+            condition: Condition::None,
+        }];
+        if let Some((partner, batch)) = &entry.batch {
+            ops.push(WriteOp::Delete {
+                pk: keys::batch(partner, batch),
+                sk: keys::BATCH.into(),
+                condition: Condition::None,
+            });
+        }
+        Ok(self.store.transact(ops).await?)
+    }
+
+    /// The company's events on one local day (withdrawn included).
+    pub async fn day_events(
+        &self,
+        ck: &str,
+        day: chrono::NaiveDate,
+    ) -> Result<Vec<LedgerEvent>, DomainError> {
+        let items = self
+            .store
+            .query_all(&keys::day_timeline(ck, &day.to_string()), SkRange::All)
+            .await?;
+        items.iter().map(|i| nested(i, "event")).collect()
+    }
+
+    /// Erases an event whose retention has ended: its timeline entries, effective state,
+    /// record, and every correction of it with its record (spec §2.3: purged from the
+    /// index once kept as long as the law requires).
+    pub async fn purge_event(&self, ck: &str, e: &LedgerEvent) -> Result<(), DomainError> {
+        let pk = keys::event(&e.partner_id, &e.event_id);
+        let mut ops: Vec<WriteOp> = timeline_keys(ck, e)
+            .into_iter()
+            .map(|(pk, sk)| WriteOp::Delete {
+                pk,
+                sk,
+                condition: Condition::None,
+            })
+            .collect();
+        ops.push(WriteOp::Delete {
+            pk: pk.clone(),
+            sk: keys::EFFECTIVE.into(),
+            condition: Condition::None,
+        });
+        ops.push(WriteOp::Delete {
+            pk: pk.clone(),
+            sk: keys::RECORD.into(),
+            condition: Condition::None,
+        });
+        for c in self.corrections(&e.partner_id, &e.event_id).await? {
+            ops.push(WriteOp::Delete {
+                pk: pk.clone(),
+                sk: keys::correction(c.seq),
+                condition: Condition::None,
+            });
+            ops.push(WriteOp::Delete {
+                pk: keys::event(&c.partner_id, &c.event_id),
+                sk: keys::RECORD.into(),
+                condition: Condition::None,
+            });
+        }
+        for chunk in ops.chunks(25) {
+            self.store.transact(chunk.to_vec()).await?;
+        }
+        Ok(())
+    }
+
+    /// Removes a person from the directory once no event of theirs is left.
+    pub async fn forget_person_if_gone(
+        &self,
+        ck: &str,
+        person_ref: &str,
+    ) -> Result<bool, DomainError> {
+        let mut q = Query::new(keys::person_timeline(ck, person_ref), SkRange::All);
+        q.limit = 1;
+        if !self.store.query(q).await?.items.is_empty() {
+            return Ok(false);
+        }
+        self.store
+            .transact(vec![WriteOp::Delete {
+                pk: keys::people(ck),
+                sk: person_ref.into(),
+                condition: Condition::None,
+            }])
+            .await?;
+        Ok(true)
+    }
+
+    /// Drops the aggregate rows of a purged day.
+    pub async fn forget_day_stats(
+        &self,
+        ck: &str,
+        day: chrono::NaiveDate,
+    ) -> Result<(), DomainError> {
+        self.replace_day_stats(ck, day, Vec::new()).await
+    }
+
+    // --- legal holds ---------------------------------------------------------------------
+
+    pub async fn holds(&self, ck: &str) -> Result<Vec<LegalHold>, DomainError> {
+        let items = self.store.query_all(&keys::holds(ck), SkRange::All).await?;
+        items.iter().map(from_item).collect()
+    }
+
+    pub async fn hold(&self, ck: &str, id: &str) -> Result<Option<LegalHold>, DomainError> {
+        self.store
+            .get(&keys::holds(ck), id)
+            .await?
+            .map(|i| from_item(&i))
+            .transpose()
+    }
+
+    pub async fn save_hold(&self, ck: &str, h: &LegalHold) -> Result<(), DomainError> {
+        Ok(self
+            .store
+            .transact(vec![WriteOp::put(item_of(
+                keys::holds(ck),
+                h.id.clone(),
+                h,
+            )?)])
+            .await?)
+    }
+
+    // --- announcements -------------------------------------------------------------------
+
+    pub async fn save_announcement(&self, a: &Value, sk: String) -> Result<(), DomainError> {
+        let Value::Object(attrs) = a.clone() else {
+            return Err(DomainError::Internal(
+                "an announcement must be an object".into(),
+            ));
+        };
+        Ok(self
+            .store
+            .transact(vec![WriteOp::create(Item {
+                pk: keys::ANNOUNCEMENTS.into(),
+                sk,
+                attrs,
+            })])
+            .await?)
+    }
+
+    pub async fn announcements(&self) -> Result<Vec<Value>, DomainError> {
+        let items = self
+            .store
+            .query_all(keys::ANNOUNCEMENTS, SkRange::All)
+            .await?;
+        Ok(items.into_iter().map(|i| Value::Object(i.attrs)).collect())
+    }
+
+    /// Updates a partner (suspension); the partner must exist.
+    pub async fn update_partner(&self, p: &Partner) -> Result<bool, DomainError> {
+        let item = item_of(keys::PARTNERS.into(), p.partner_id.clone(), p)?;
+        created(
+            self.store
+                .transact(vec![WriteOp::Put {
+                    item,
+                    condition: Condition::AttrEquals(
+                        "partner_id".into(),
+                        Value::String(p.partner_id.clone()),
+                    ),
+                }])
+                .await,
+        )
     }
 
     // --- statistics bookkeeping ---------------------------------------------------------

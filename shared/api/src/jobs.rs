@@ -1,0 +1,27 @@
+//! Scheduled work shared by the Lambda functions and stamp-local's job runner.
+
+use stamp_domain::audit::{export_day, SERVICE_CHAIN};
+use stamp_domain::DomainError;
+
+use crate::state::AppState;
+
+/// Exports yesterday's (Swedish local day) audit entries of every chain to the archive.
+pub async fn export_audit_yesterday(state: &AppState) -> Result<usize, DomainError> {
+    let today = state
+        .clock
+        .now()
+        .with_timezone(&chrono_tz::Europe::Stockholm)
+        .date_naive();
+    let day = today.pred_opt().unwrap_or(today);
+    let mut chains: Vec<String> = state
+        .ledger
+        .companies()
+        .await?
+        .into_iter()
+        .map(|(ck, _, _)| ck)
+        .collect();
+    chains.push(SERVICE_CHAIN.to_string());
+    let n = export_day(state.audit.as_ref(), state.archive.as_ref(), &chains, day).await?;
+    tracing::info!(day = %day, files = n, "audit log exported");
+    Ok(n)
+}
