@@ -22,6 +22,7 @@ pub mod purge;
 pub mod queries;
 pub mod retention;
 pub mod statistics;
+pub mod store_rules;
 pub mod time;
 
 pub use error::DomainError;

@@ -7,7 +7,7 @@
 //! of the range follows; requests DynamoDB refuses (empty keys, an item twice in one
 //! transaction, a filter on a key, ...) are refused with `StoreError::Unavailable`.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::ops::Bound;
 use std::sync::{Mutex, MutexGuard};
 
@@ -17,12 +17,12 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use crate::ports::{
-    Archive, ArchiveError, ArchivedObject, Condition, Item, ItemStore, Query, QueryPage, SkRange,
-    StoreError, WriteOp, MAX_TRANSACTION_OPS,
+    Archive, ArchiveError, ArchivedObject, Item, ItemStore, Query, QueryPage, StoreError, WriteOp,
 };
-
-const PK: &str = "pk";
-const SK: &str = "sk";
+use crate::store_rules::{
+    check_key, check_query, check_transaction, condition_holds, contains_matches, position,
+    Position,
+};
 
 type Attrs = Map<String, Value>;
 type Items = BTreeMap<(String, String), Attrs>;
@@ -57,127 +57,6 @@ impl MemoryItemStore {
                 .collect(),
             Err(_) => Vec::new(),
         }
-    }
-}
-
-fn invalid(msg: String) -> StoreError {
-    StoreError::Unavailable(format!("invalid request: {msg}"))
-}
-
-fn check_key(pk: &str, sk: &str) -> Result<(), StoreError> {
-    if pk.is_empty() || sk.is_empty() {
-        return Err(invalid(format!("empty key value in {pk:?}/{sk:?}")));
-    }
-    Ok(())
-}
-
-fn check_transaction(ops: &[WriteOp]) -> Result<(), StoreError> {
-    if ops.len() > MAX_TRANSACTION_OPS {
-        return Err(invalid(format!(
-            "{} operations in one transaction, at most {MAX_TRANSACTION_OPS}",
-            ops.len()
-        )));
-    }
-    let mut seen = HashSet::new();
-    for op in ops {
-        let (pk, sk) = op.keys();
-        check_key(pk, sk)?;
-        if !seen.insert((pk, sk)) {
-            return Err(invalid(format!(
-                "item {pk}/{sk} appears twice in one transaction"
-            )));
-        }
-        if let WriteOp::Put { item, .. } = op {
-            for reserved in [PK, SK] {
-                if item.attrs.contains_key(reserved) {
-                    return Err(invalid(format!(
-                        "item {pk}/{sk}: attribute name {reserved:?} is reserved for the key"
-                    )));
-                }
-            }
-        }
-    }
-    Ok(())
-}
-
-fn check_query(query: &Query) -> Result<(), StoreError> {
-    if query.pk.is_empty() {
-        return Err(invalid("empty partition key".into()));
-    }
-    if query.limit == 0 {
-        return Err(invalid("query limit must be at least 1".into()));
-    }
-    if let SkRange::Between(lo, hi) = &query.range {
-        if lo > hi {
-            return Err(invalid(format!(
-                "query range lower bound {lo:?} is above upper bound {hi:?}"
-            )));
-        }
-    }
-    if let Some((attr, _)) = &query.filter_contains {
-        if attr == PK || attr == SK {
-            return Err(invalid(format!(
-                "a filter cannot use the key attribute {attr:?}"
-            )));
-        }
-    }
-    Ok(())
-}
-
-/// Equality as DynamoDB compares values: numbers by value, the rest structurally.
-fn json_eq(a: &Value, b: &Value) -> bool {
-    match (a, b) {
-        (Value::Number(x), Value::Number(y)) => match (x.as_i64(), y.as_i64()) {
-            (Some(x), Some(y)) => x == y,
-            _ => match (x.as_u64(), y.as_u64()) {
-                (Some(x), Some(y)) => x == y,
-                _ => x.as_f64() == y.as_f64(),
-            },
-        },
-        (Value::Array(x), Value::Array(y)) => {
-            x.len() == y.len() && x.iter().zip(y).all(|(x, y)| json_eq(x, y))
-        }
-        (Value::Object(x), Value::Object(y)) => {
-            x.len() == y.len()
-                && x.iter()
-                    .all(|(k, v)| y.get(k).is_some_and(|w| json_eq(v, w)))
-        }
-        _ => a == b,
-    }
-}
-
-fn condition_holds(condition: &Condition, pk: &str, sk: &str, existing: Option<&Attrs>) -> bool {
-    match condition {
-        Condition::None => true,
-        Condition::NotExists => existing.is_none(),
-        Condition::AttrEquals(name, expected) => {
-            let Some(attrs) = existing else { return false };
-            match name.as_str() {
-                PK => json_eq(&Value::String(pk.to_string()), expected),
-                SK => json_eq(&Value::String(sk.to_string()), expected),
-                _ => attrs
-                    .get(name)
-                    .is_some_and(|actual| json_eq(actual, expected)),
-            }
-        }
-    }
-}
-
-/// DynamoDB's `contains(#a, :v)` with a string operand: substring of a string attribute, or
-/// an element of a list attribute.
-fn contains_matches(attrs: &Attrs, attr: &str, needle: &str) -> bool {
-    match attrs.get(attr) {
-        Some(Value::String(s)) => s.contains(needle),
-        Some(Value::Array(items)) => items.iter().any(|v| v.as_str() == Some(needle)),
-        _ => false,
-    }
-}
-
-fn in_range(range: &SkRange, sk: &str) -> bool {
-    match range {
-        SkRange::All => true,
-        SkRange::Prefix(p) => sk.starts_with(p.as_str()),
-        SkRange::Between(lo, hi) => lo.as_str() <= sk && sk <= hi.as_str(),
     }
 }
 
@@ -243,7 +122,7 @@ impl ItemStore for MemoryItemStore {
         let in_partition = items
             .range((lower, Bound::Unbounded))
             .take_while(|((p, _), _)| *p == pk)
-            .filter(|((_, sk), _)| in_range(&query.range, sk));
+            .filter(|((_, sk), _)| position(&query.range, sk) == Position::In);
         for (examined, ((_, sk), attrs)) in in_partition.enumerate() {
             if examined == query.limit {
                 // At least one more item is in range: the page is not the last.

@@ -214,48 +214,53 @@ impl LedgerEvent {
     /// The effective event of a record nobody has corrected yet.
     pub fn first(record: &EventRecord, person_ref: String) -> Self {
         let f = &record.fields;
-        LedgerEvent {
+        let mut e = LedgerEvent {
             partner_id: record.partner_id.clone(),
             event_id: f.event_id.clone(),
             company_orgnr: f.company_orgnr.clone(),
-            company_name: f.company_name.clone(),
-            person_ref,
+            company_name: String::new(),
+            person_ref: String::new(),
             person: f.person.clone(),
-            person_name: f.person_name.clone(),
+            person_name: String::new(),
             site_id: f.site_id.clone(),
             direction: f.direction,
             occurred_at: f.occurred_at,
             source: f.source,
-            recorded_by: f.recorded_by.clone(),
-            card_number: f.card_number.clone(),
-            employer_orgnr: f.employer_orgnr.clone(),
+            recorded_by: None,
+            card_number: None,
+            employer_orgnr: None,
             recorded_at: record.recorded_at(),
             first_occurred_at: f.occurred_at,
             received_at: record.received_at,
             withdrawn: false,
             corrections: 0,
-        }
+        };
+        e.take_fields(f, person_ref);
+        e
     }
 
-    /// This event after `correction` (received later than any before it).
+    /// This event after `correction` (received later than any before it): its identity
+    /// and first recording stay, everything else comes from the correction.
     pub fn corrected_by(&self, correction: &EventRecord, person_ref: String) -> Self {
-        let f = &correction.fields;
-        LedgerEvent {
-            company_orgnr: f.company_orgnr.clone(),
-            company_name: f.company_name.clone(),
-            person_ref,
-            person: f.person.clone(),
-            person_name: f.person_name.clone(),
-            site_id: f.site_id.clone(),
-            direction: f.direction,
-            occurred_at: f.occurred_at,
-            source: f.source,
-            recorded_by: f.recorded_by.clone(),
-            card_number: f.card_number.clone(),
-            employer_orgnr: f.employer_orgnr.clone(),
-            withdrawn: f.void,
-            corrections: self.corrections + 1,
-            ..self.clone()
-        }
+        let mut e = self.clone();
+        e.take_fields(&correction.fields, person_ref);
+        e.withdrawn = correction.fields.void;
+        e.corrections = self.corrections + 1;
+        e
+    }
+
+    fn take_fields(&mut self, f: &EventFields, person_ref: String) {
+        self.company_orgnr = f.company_orgnr.clone();
+        self.company_name = f.company_name.clone();
+        self.person_ref = person_ref;
+        self.person = f.person.clone();
+        self.person_name = f.person_name.clone();
+        self.site_id = f.site_id.clone();
+        self.direction = f.direction;
+        self.occurred_at = f.occurred_at;
+        self.source = f.source;
+        self.recorded_by = f.recorded_by.clone();
+        self.card_number = f.card_number.clone();
+        self.employer_orgnr = f.employer_orgnr.clone();
     }
 }
