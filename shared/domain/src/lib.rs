@@ -8,6 +8,7 @@ pub mod admin;
 pub mod analysis;
 pub mod auth;
 pub mod error;
+pub mod extracts;
 pub mod identity;
 pub mod import;
 pub mod ledger;
