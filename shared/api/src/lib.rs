@@ -20,16 +20,19 @@ pub enum Function {
     PartnerImport,
     EmployeeQuery,
     Administration,
+    /// Extracts (spec §8) and the employees' own data (`/v1/me/...`).
+    Extracts,
 }
 
 impl Function {
-    pub const ALL: [Function; 3] = [Function::PartnerImport, Function::EmployeeQuery, Function::Administration];
+    pub const ALL: [Function; 4] = [Function::PartnerImport, Function::EmployeeQuery, Function::Administration, Function::Extracts];
 
     fn routes(self) -> Router<AppState> {
         match self {
             Function::PartnerImport => routes::partner_import::router(),
             Function::EmployeeQuery => routes::employee_query::router(),
             Function::Administration => routes::administration::router(),
+            Function::Extracts => routes::extracts::router(),
         }
     }
 }

@@ -2,9 +2,10 @@
 //! ports (DynamoDB/S3 in Lambda, redb/a folder in stamp-local).
 
 use stamp_domain::admin::Admin;
+use stamp_domain::extracts::{Dispatch, Extracts};
 use stamp_domain::import::ImportService;
 use stamp_domain::ledger::Ledger;
-use stamp_domain::ports::{Archive, Clock, ItemStore};
+use stamp_domain::ports::{Archive, ArchiveError, Clock, ExtractFiles, ItemStore};
 use stamp_domain::privacy::PseudonymKey;
 use stamp_domain::queries::Queries;
 use stamp_domain::statistics::Statistics;
@@ -17,6 +18,9 @@ pub struct AppState {
     pub queries: Queries,
     pub admin: Admin,
     pub statistics: Statistics,
+    /// Extracts (spec §8); its files are configured by [`AppState::with_extract_files`].
+    pub extracts: Extracts,
+    clock: Arc<dyn Clock>,
 }
 
 impl AppState {
@@ -26,8 +30,33 @@ impl AppState {
             import: ImportService::new(ledger.clone(), archive, clock.clone()),
             queries: Queries::new(ledger.clone(), clock.clone()),
             admin: Admin::new(ledger.clone(), clock.clone()),
-            statistics: Statistics::new(ledger.clone(), clock),
+            statistics: Statistics::new(ledger.clone(), clock.clone()),
+            extracts: Extracts::new(ledger.clone(), Arc::new(NoExtractFiles), clock.clone(), Dispatch::Stream),
+            clock,
             ledger,
         }
+    }
+
+    /// Where rendered extracts go, and who renders them: the extract-rendering function
+    /// (triggered by the table's stream) in AWS, this process locally.
+    pub fn with_extract_files(mut self, files: Arc<dyn ExtractFiles>, dispatch: Dispatch) -> Self {
+        self.extracts = Extracts::new(self.ledger.clone(), files, self.clock.clone(), dispatch);
+        self
+    }
+}
+
+/// The extract files of a function that has none configured: every use is refused.
+struct NoExtractFiles;
+
+#[async_trait::async_trait]
+impl ExtractFiles for NoExtractFiles {
+    async fn put(&self, _: &str, _: &[u8], _: &str, _: &str) -> Result<(), ArchiveError> {
+        Err(ArchiveError::Unavailable("this function has no extract files configured".into()))
+    }
+    async fn get(&self, key: &str) -> Result<Vec<u8>, ArchiveError> {
+        Err(ArchiveError::NotFound(key.into()))
+    }
+    async fn download_url(&self, _: &str, _: &str, _: chrono::DateTime<chrono::Utc>, _: std::time::Duration) -> Result<String, ArchiveError> {
+        Err(ArchiveError::Unavailable("this function has no extract files configured".into()))
     }
 }

@@ -371,6 +371,11 @@ impl MemoryExtractFiles {
     pub fn keys(&self) -> Vec<String> {
         self.files.lock().map(|f| f.keys().cloned().collect()).unwrap_or_default()
     }
+
+    /// A stored file's bytes (empty if absent), for assertions in tests.
+    pub fn get_for_test(&self, key: &str) -> Vec<u8> {
+        self.files.lock().ok().and_then(|f| f.get(key).map(|x| x.0.clone())).unwrap_or_default()
+    }
 }
 
 #[async_trait]

@@ -197,6 +197,11 @@ impl Extracts {
         &self.files
     }
 
+    /// An extract as answered now.
+    pub fn view(&self, record: &ExtractRecord) -> Value {
+        record.view(self.clock.now())
+    }
+
     fn new_record(&self, claims: &Claims, role: String, request: ExtractRequest) -> ExtractRecord {
         ExtractRecord {
             id: uuid::Uuid::now_v7().to_string(),
