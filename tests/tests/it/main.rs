@@ -6,3 +6,4 @@ mod partner_push;
 mod server;
 mod routes;
 mod analysis_api;
+mod extracts;

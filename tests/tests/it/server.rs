@@ -5,7 +5,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use stamp_api::AppState;
 use stamp_domain::auth::Claims;
-use stamp_domain::ports::{Archive, ItemStore, SystemClock};
+use stamp_domain::ports::{Archive, Clock, ItemStore};
 use stamp_domain::privacy::PseudonymKey;
 use std::sync::Arc;
 
@@ -17,6 +17,24 @@ pub struct TestServer {
     /// Where the embedded store and archive live (kept alive for the test).
     pub _dir: tempfile::TempDir,
     http: reqwest::Client,
+    /// The server's clock: the system's, moved on by tests that need time to pass.
+    pub clock: Arc<TestClock>,
+}
+
+/// The system clock plus an offset a test can move forward.
+#[derive(Default)]
+pub struct TestClock(std::sync::Mutex<chrono::Duration>);
+
+impl TestClock {
+    pub fn advance(&self, by: chrono::Duration) {
+        *self.0.lock().unwrap() += by;
+    }
+}
+
+impl Clock for TestClock {
+    fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        chrono::Utc::now() + *self.0.lock().unwrap()
+    }
 }
 
 enum LockProbe {
@@ -83,12 +101,20 @@ impl TestServer {
 
     async fn start(store: Arc<dyn ItemStore>, archive: Arc<dyn Archive>, lock: LockProbe, dir: tempfile::TempDir) -> TestServer {
         let key = Arc::new(b"test-signing-key-0123456789abcdef".to_vec());
+        let clock = Arc::new(TestClock::default());
+        // Extracts go where the archive is (the folder, or the bucket's extracts/ prefix)
+        // and render in this process, as stamp-local does.
+        let extract_files: Arc<dyn stamp_domain::ports::ExtractFiles> = match &lock {
+            LockProbe::Folder(f) => Arc::new(stamp_adapters::FolderExtractFiles::new(f.root(), key.clone())),
+            LockProbe::S3(a) => Arc::new(stamp_adapters::S3ExtractFiles::new(a.client().clone(), a.bucket())),
+        };
         let state = AppState::new(
             store.clone(),
             archive.clone(),
             PseudonymKey::new(b"test-pseudonym-key-0123456789abcdef".to_vec()),
-            Arc::new(SystemClock),
-        );
+            clock.clone(),
+        )
+        .with_extract_files(extract_files, stamp_domain::extracts::Dispatch::InProcess);
         let app = stamp_local::http_app(state.clone(), key.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
@@ -102,6 +128,7 @@ impl TestServer {
             lock,
             _dir: dir,
             http: reqwest::Client::new(),
+            clock,
         }
     }
 

@@ -181,7 +181,7 @@ impl AuthorityWriter {
                 Ok(buf)
             }
             Sink::Pdf(rows) => {
-                let widths = [5.6, 8.0, 7.0, 8.5, 7.2, 5.6, 4.4, 6.2, 4.2, 4.2, 5.2, 11.0, 17.0, 7.5];
+                let widths = [6.4, 7.0, 7.8, 8.0, 7.0, 5.6, 4.4, 6.0, 4.2, 5.6, 5.0, 10.5, 15.0, 9.2];
                 let table = Table {
                     columns: COLUMNS.iter().zip(widths).map(|(c, w)| (c.to_string(), w)).collect(),
                     rows,

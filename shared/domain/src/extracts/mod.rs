@@ -502,6 +502,7 @@ impl Extracts {
                         sections.push(s);
                     }
                 }
+                sections.sort_by(|a, b| a.company_orgnr.cmp(&b.company_orgnr));
                 (sections, person, None)
             }
         };

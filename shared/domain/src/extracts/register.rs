@@ -99,7 +99,8 @@ impl RegisterSection {
 
     fn storage_text(&self) -> String {
         format!(
-            "{STORAGE_PERIOD} Företagets räkenskapsår slutar i månad {}.",
+            "Till och med två år efter utgången av det kalenderår då räkenskapsåret gick ut; \
+             företagets räkenskapsår slutar i månad {}. Sista dag står vid varje registrering.",
             self.fiscal_year_end.month()
         )
     }
