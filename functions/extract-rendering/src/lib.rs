@@ -27,20 +27,29 @@ pub fn extract_keys(record: &EventRecord) -> Option<(String, String)> {
         return None;
     }
     let image = &record.change.new_image;
-    if string(image, "item_type").as_deref() != Some(ITEM_TYPE) || string(image, "status").as_deref() != Some("pending") {
+    if string(image, "item_type").as_deref() != Some(ITEM_TYPE)
+        || string(image, "status").as_deref() != Some("pending")
+    {
         return None;
     }
     let keys = &record.change.keys;
-    Some((string(keys, "pk").or_else(|| string(image, "pk"))?, string(keys, "sk").or_else(|| string(image, "sk"))?))
+    Some((
+        string(keys, "pk").or_else(|| string(image, "pk"))?,
+        string(keys, "sk").or_else(|| string(image, "sk"))?,
+    ))
 }
 
 /// Renders every pending extract of a batch of stream records.
 pub async fn handle(extracts: &Extracts, event: Event) -> DynamoDbEventResponse {
     let mut response = DynamoDbEventResponse::default();
     for record in &event.records {
-        let Some((pk, sk)) = extract_keys(record) else { continue };
+        let Some((pk, sk)) = extract_keys(record) else {
+            continue;
+        };
         match extracts.render(&pk, &sk).await {
-            Ok(RenderOutcome::Ready { bytes, .. }) => tracing::info!(extract_id = %sk, bytes, "extract ready"),
+            Ok(RenderOutcome::Ready { bytes, .. }) => {
+                tracing::info!(extract_id = %sk, bytes, "extract ready")
+            }
             Ok(outcome) => tracing::info!(extract_id = %sk, ?outcome, "extract not rendered"),
             Err(e) => {
                 tracing::warn!(extract_id = %sk, error = %e, "extract rendering will be retried");
@@ -79,7 +88,11 @@ mod tests {
 
     #[async_trait::async_trait]
     impl ItemStore for Flaky {
-        async fn get(&self, pk: &str, sk: &str) -> Result<Option<stamp_domain::ports::Item>, StoreError> {
+        async fn get(
+            &self,
+            pk: &str,
+            sk: &str,
+        ) -> Result<Option<stamp_domain::ports::Item>, StoreError> {
             if self.down.load(Ordering::SeqCst) {
                 return Err(StoreError::Unavailable("down".into()));
             }
@@ -119,31 +132,69 @@ mod tests {
 
     #[tokio::test]
     async fn a_synthetic_stream_event_renders_the_pending_extract_and_skips_the_rest() {
-        let store = Arc::new(Flaky { inner: MemoryItemStore::new(), down: AtomicBool::new(false) });
+        let store = Arc::new(Flaky {
+            inner: MemoryItemStore::new(),
+            down: AtomicBool::new(false),
+        });
         let ledger = Ledger::new(store.clone(), PseudonymKey::new(b"k".to_vec()));
         let clock = Arc::new(SystemClock);
         let admin = Admin::new(ledger.clone(), clock.clone());
         let org = "5569999997";
         let orgnr = Orgnr::parse(org).unwrap();
         admin
-            .accredit_partner(&claims("op", &["operator"], &[]), NewPartner { partner_id: Some("p1".into()), name: Some("L".into()), feed_url: None })
+            .accredit_partner(
+                &claims("op", &["operator"], &[]),
+                NewPartner {
+                    partner_id: Some("p1".into()),
+                    name: Some("L".into()),
+                    feed_url: None,
+                },
+            )
             .await
             .unwrap();
         let company_admin = claims("a", &["company_admin", "company_user"], &[org]);
-        let activation = ActivationRequest { terms_version: Some("1".into()), company_name: Some("Bygg AB".into()), fiscal_year_end_month: None };
-        admin.activate(&company_admin, &orgnr, activation).await.unwrap();
-        let import = ImportService::new(ledger.clone(), Arc::new(MemoryArchive::new()), clock.clone());
+        let activation = ActivationRequest {
+            terms_version: Some("1".into()),
+            company_name: Some("Bygg AB".into()),
+            fiscal_year_end_month: None,
+        };
+        admin
+            .activate(&company_admin, &orgnr, activation)
+            .await
+            .unwrap();
+        let import = ImportService::new(
+            ledger.clone(),
+            Arc::new(MemoryArchive::new()),
+            clock.clone(),
+        );
         let ev = |id: &str, dir: &str, at: &str| {
             json!({"event_id": id, "company_orgnr": org, "company_name": "Bygg AB", "site_id": "STH2026000001",
                    "person_id": "198112189876", "person_name": "Åsa Öberg", "direction": dir, "occurred_at": at})
         };
         let body = json!({"batch_id": "b1", "events": [ev("i", "in", "2026-03-02T07:00:00+01:00"), ev("o", "out", "2026-03-02T16:00:00+01:00")]});
-        let partner = Claims { partner_id: Some("p1".into()), ..claims("p", &["partner"], &[]) };
-        import.push(&partner, DeliveryFormat::Json, body.to_string().as_bytes(), None).await.unwrap();
+        let partner = Claims {
+            partner_id: Some("p1".into()),
+            ..claims("p", &["partner"], &[])
+        };
+        import
+            .push(
+                &partner,
+                DeliveryFormat::Json,
+                body.to_string().as_bytes(),
+                None,
+            )
+            .await
+            .unwrap();
 
         let files = Arc::new(MemoryExtractFiles::new());
         let extracts = Extracts::new(ledger.clone(), files.clone(), clock, Dispatch::Stream);
-        let order = OrderBody { kind: Some("authority".into()), format: Some("csv".into()), from: Some("2026-03-01".into()), to: Some("2026-04-01".into()), ..Default::default() };
+        let order = OrderBody {
+            kind: Some("authority".into()),
+            format: Some("csv".into()),
+            from: Some("2026-03-01".into()),
+            to: Some("2026-04-01".into()),
+            ..Default::default()
+        };
         let record = extracts.order(&company_admin, &orgnr, order).await.unwrap();
         let pk = ledger.company_extracts_pk(&orgnr);
         let image = json!({
@@ -166,20 +217,54 @@ mod tests {
         assert_eq!(stored.status, ExtractStatus::Ready);
         let file = stored.file.unwrap();
         let csv = String::from_utf8(files.get_for_test(&file.key)).unwrap();
-        assert!(csv.contains("Åsa Öberg,19811218-9876,2026-03-02,07:00:00,16:00:00,540"), "{csv}");
+        assert!(
+            csv.contains("Åsa Öberg,19811218-9876,2026-03-02,07:00:00,16:00:00,540"),
+            "{csv}"
+        );
         // Delivered again: nothing changes.
-        assert!(handle(&extracts, event).await.batch_item_failures.is_empty());
-        assert_eq!(ledger.extract(&pk, &record.id).await.unwrap().unwrap().version, stored.version);
+        assert!(handle(&extracts, event)
+            .await
+            .batch_item_failures
+            .is_empty());
+        assert_eq!(
+            ledger
+                .extract(&pk, &record.id)
+                .await
+                .unwrap()
+                .unwrap()
+                .version,
+            stored.version
+        );
 
         // With the table unavailable, the record is reported for a retry.
-        let order = OrderBody { kind: Some("authority".into()), format: Some("json".into()), from: Some("2026-03-01".into()), to: Some("2026-04-01".into()), ..Default::default() };
+        let order = OrderBody {
+            kind: Some("authority".into()),
+            format: Some("json".into()),
+            from: Some("2026-03-01".into()),
+            to: Some("2026-04-01".into()),
+            ..Default::default()
+        };
         let second = extracts.order(&company_admin, &orgnr, order).await.unwrap();
         store.down.store(true, Ordering::SeqCst);
-        let event: Event = serde_json::from_value(json!({ "Records": [stream_record("INSERT", "200", &pk, &second.id, image)] })).unwrap();
+        let event: Event = serde_json::from_value(
+            json!({ "Records": [stream_record("INSERT", "200", &pk, &second.id, image)] }),
+        )
+        .unwrap();
         let response = handle(&extracts, event).await;
         assert_eq!(response.batch_item_failures.len(), 1);
-        assert_eq!(response.batch_item_failures[0].item_identifier.as_deref(), Some("200"));
+        assert_eq!(
+            response.batch_item_failures[0].item_identifier.as_deref(),
+            Some("200")
+        );
         store.down.store(false, Ordering::SeqCst);
-        assert_eq!(ledger.extract(&pk, &second.id).await.unwrap().unwrap().status, ExtractStatus::Pending);
+        assert_eq!(
+            ledger
+                .extract(&pk, &second.id)
+                .await
+                .unwrap()
+                .unwrap()
+                .status,
+            ExtractStatus::Pending
+        );
     }
 }

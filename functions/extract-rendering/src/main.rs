@@ -14,7 +14,12 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     stamp_api::telemetry::init();
     let ports = stamp_adapters::deployment::ports_from_env().await?;
     let ledger = Ledger::new(ports.store.clone(), ports.pseudonym_key.clone());
-    let extracts = Extracts::new(ledger, ports.extract_files(), Arc::new(SystemClock), Dispatch::Stream);
+    let extracts = Extracts::new(
+        ledger,
+        ports.extract_files(),
+        Arc::new(SystemClock),
+        Dispatch::Stream,
+    );
     let extracts = &extracts;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Event>| async move {
         Ok::<_, lambda_runtime::Error>(extract_rendering::handle(extracts, event.payload).await)

@@ -11,7 +11,12 @@ use std::sync::Arc;
 async fn main() -> Result<(), lambda_http::Error> {
     stamp_api::telemetry::init();
     let ports = stamp_adapters::deployment::ports_from_env().await?;
-    let state = AppState::new(ports.store.clone(), ports.archive_port(), ports.pseudonym_key.clone(), Arc::new(SystemClock))
-        .with_extract_files(ports.extract_files(), Dispatch::Stream);
+    let state = AppState::new(
+        ports.store.clone(),
+        ports.archive_port(),
+        ports.pseudonym_key.clone(),
+        Arc::new(SystemClock),
+    )
+    .with_extract_files(ports.extract_files(), Dispatch::Stream);
     stamp_api::run_lambda(Function::Extracts, state).await
 }

@@ -35,11 +35,15 @@ fn check_key(key: &str) -> Result<(), ArchiveError> {
     let ok = key.starts_with(EXTRACTS_PREFIX)
         && !key.contains("..")
         && !key.contains("//")
-        && key.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'/' | b'-' | b'_' | b'.'));
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'/' | b'-' | b'_' | b'.'));
     if ok {
         Ok(())
     } else {
-        Err(ArchiveError::Unavailable(format!("invalid extract key {key:?}")))
+        Err(ArchiveError::Unavailable(format!(
+            "invalid extract key {key:?}"
+        )))
     }
 }
 
@@ -47,7 +51,13 @@ fn check_key(key: &str) -> Result<(), ArchiveError> {
 fn disposition(file_name: &str) -> String {
     let safe: String = file_name
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     format!("attachment; filename=\"{safe}\"")
 }
@@ -61,7 +71,10 @@ pub struct S3ExtractFiles {
 
 impl S3ExtractFiles {
     pub fn new(client: Client, bucket: impl Into<String>) -> Self {
-        S3ExtractFiles { client, bucket: bucket.into() }
+        S3ExtractFiles {
+            client,
+            bucket: bucket.into(),
+        }
     }
 
     pub fn client(&self) -> &Client {
@@ -79,7 +92,13 @@ fn unavailable<E: std::error::Error>(what: &str, err: E) -> ArchiveError {
 
 #[async_trait]
 impl ExtractFiles for S3ExtractFiles {
-    async fn put(&self, key: &str, bytes: &[u8], content_type: &str, file_name: &str) -> Result<(), ArchiveError> {
+    async fn put(
+        &self,
+        key: &str,
+        bytes: &[u8],
+        content_type: &str,
+        file_name: &str,
+    ) -> Result<(), ArchiveError> {
         check_key(key)?;
         // An Object Lock bucket wants a checksum on every put; no retention is set.
         let digest = Sha256::digest(bytes);
@@ -100,19 +119,32 @@ impl ExtractFiles for S3ExtractFiles {
 
     async fn get(&self, key: &str) -> Result<Vec<u8>, ArchiveError> {
         check_key(key)?;
-        let out = self.client.get_object().bucket(&self.bucket).key(key).send().await.map_err(|e| match &e {
-            SdkError::ServiceError(s) if s.err().is_no_such_key() => ArchiveError::NotFound(key.to_string()),
-            _ => unavailable("GetObject", e),
-        })?;
-        let bytes = out
-            .body
-            .collect()
+        let out = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
             .await
-            .map_err(|e| ArchiveError::Unavailable(format!("S3 GetObject {key}: reading body: {e}")))?;
+            .map_err(|e| match &e {
+                SdkError::ServiceError(s) if s.err().is_no_such_key() => {
+                    ArchiveError::NotFound(key.to_string())
+                }
+                _ => unavailable("GetObject", e),
+            })?;
+        let bytes = out.body.collect().await.map_err(|e| {
+            ArchiveError::Unavailable(format!("S3 GetObject {key}: reading body: {e}"))
+        })?;
         Ok(bytes.into_bytes().to_vec())
     }
 
-    async fn download_url(&self, key: &str, file_name: &str, now: DateTime<Utc>, ttl: Duration) -> Result<String, ArchiveError> {
+    async fn download_url(
+        &self,
+        key: &str,
+        file_name: &str,
+        now: DateTime<Utc>,
+        ttl: Duration,
+    ) -> Result<String, ArchiveError> {
         check_key(key)?;
         let config = PresigningConfig::builder()
             .start_time(SystemTime::from(now))
@@ -153,7 +185,9 @@ pub struct FolderExtractFiles {
 
 impl std::fmt::Debug for FolderExtractFiles {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FolderExtractFiles").field("root", &self.root).finish_non_exhaustive()
+        f.debug_struct("FolderExtractFiles")
+            .field("root", &self.root)
+            .finish_non_exhaustive()
     }
 }
 
@@ -164,11 +198,15 @@ fn io_err(what: &str, path: &Path, err: std::io::Error) -> ArchiveError {
 impl FolderExtractFiles {
     /// Files under `root` (keys `extracts/...`), links signed with `signing_key`.
     pub fn new(root: impl Into<PathBuf>, signing_key: Arc<Vec<u8>>) -> Self {
-        FolderExtractFiles { root: root.into(), signing_key }
+        FolderExtractFiles {
+            root: root.into(),
+            signing_key,
+        }
     }
 
     fn mac(&self, key: &str, expiry: i64) -> Hmac<Sha256> {
-        let mut mac = Hmac::<Sha256>::new_from_slice(&self.signing_key).expect("hmac takes any key length");
+        let mut mac =
+            Hmac::<Sha256>::new_from_slice(&self.signing_key).expect("hmac takes any key length");
         mac.update(b"stamp-extract-download\x1f");
         mac.update(key.as_bytes());
         mac.update(b"\x1f");
@@ -185,13 +223,21 @@ impl FolderExtractFiles {
     /// The key a token names, if its signature holds; `Expired` once past its expiry.
     pub fn verify(&self, token: &str, now: DateTime<Utc>) -> Result<String, LinkError> {
         let mut parts = token.split('.');
-        let (Some(k), Some(e), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+        let (Some(k), Some(e), Some(s), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
             return Err(LinkError::Invalid);
         };
-        let key = URL_SAFE_NO_PAD.decode(k).ok().and_then(|b| String::from_utf8(b).ok()).ok_or(LinkError::Invalid)?;
+        let key = URL_SAFE_NO_PAD
+            .decode(k)
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok())
+            .ok_or(LinkError::Invalid)?;
         let expiry: i64 = e.parse().map_err(|_| LinkError::Invalid)?;
         let sig = hex::decode(s).map_err(|_| LinkError::Invalid)?;
-        self.mac(&key, expiry).verify_slice(&sig).map_err(|_| LinkError::Invalid)?;
+        self.mac(&key, expiry)
+            .verify_slice(&sig)
+            .map_err(|_| LinkError::Invalid)?;
         if now.timestamp() >= expiry {
             return Err(LinkError::Expired);
         }
@@ -237,9 +283,15 @@ impl FolderExtractFiles {
 }
 
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), ArchiveError> {
-    let dir = path.parent().ok_or_else(|| ArchiveError::Unavailable(format!("no folder for {}", path.display())))?;
+    let dir = path
+        .parent()
+        .ok_or_else(|| ArchiveError::Unavailable(format!("no folder for {}", path.display())))?;
     std::fs::create_dir_all(dir).map_err(|e| io_err("creating", dir, e))?;
-    let tmp = dir.join(format!(".{}.tmp-{}", path.file_name().and_then(|n| n.to_str()).unwrap_or("x"), uuid_like()));
+    let tmp = dir.join(format!(
+        ".{}.tmp-{}",
+        path.file_name().and_then(|n| n.to_str()).unwrap_or("x"),
+        uuid_like()
+    ));
     std::fs::write(&tmp, bytes).map_err(|e| io_err("writing", &tmp, e))?;
     std::fs::rename(&tmp, path).map_err(|e| {
         let _ = std::fs::remove_file(&tmp);
@@ -250,16 +302,35 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), ArchiveError> {
 fn uuid_like() -> String {
     use std::sync::atomic::{AtomicU64, Ordering};
     static N: AtomicU64 = AtomicU64::new(0);
-    format!("{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed))
+    format!(
+        "{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 #[async_trait]
 impl ExtractFiles for FolderExtractFiles {
-    async fn put(&self, key: &str, bytes: &[u8], content_type: &str, file_name: &str) -> Result<(), ArchiveError> {
+    async fn put(
+        &self,
+        key: &str,
+        bytes: &[u8],
+        content_type: &str,
+        file_name: &str,
+    ) -> Result<(), ArchiveError> {
         check_key(key)?;
-        let meta = FileMeta { content_type: content_type.into(), file_name: file_name.into(), sha256: hex::encode(Sha256::digest(bytes)) };
-        let meta = serde_json::to_vec_pretty(&meta).map_err(|e| ArchiveError::Unavailable(e.to_string()))?;
-        let (path, meta_path, bytes) = (self.path(key), self.path(&format!("{key}{META_SUFFIX}")), bytes.to_vec());
+        let meta = FileMeta {
+            content_type: content_type.into(),
+            file_name: file_name.into(),
+            sha256: hex::encode(Sha256::digest(bytes)),
+        };
+        let meta = serde_json::to_vec_pretty(&meta)
+            .map_err(|e| ArchiveError::Unavailable(e.to_string()))?;
+        let (path, meta_path, bytes) = (
+            self.path(key),
+            self.path(&format!("{key}{META_SUFFIX}")),
+            bytes.to_vec(),
+        );
         tokio::task::spawn_blocking(move || {
             write_atomically(&path, &bytes)?;
             write_atomically(&meta_path, &meta)
@@ -281,13 +352,23 @@ impl ExtractFiles for FolderExtractFiles {
         .map_err(|e| ArchiveError::Unavailable(format!("extract files task: {e}")))?
     }
 
-    async fn download_url(&self, key: &str, _file_name: &str, now: DateTime<Utc>, ttl: Duration) -> Result<String, ArchiveError> {
+    async fn download_url(
+        &self,
+        key: &str,
+        _file_name: &str,
+        now: DateTime<Utc>,
+        ttl: Duration,
+    ) -> Result<String, ArchiveError> {
         check_key(key)?;
         let expiry = now.timestamp() + ttl.as_secs() as i64;
         Ok(format!("{LOCAL_DOWNLOADS}{}", self.token(key, expiry)))
     }
 
-    async fn open_link(&self, token: &str, now: DateTime<Utc>) -> Result<DownloadedFile, LinkError> {
+    async fn open_link(
+        &self,
+        token: &str,
+        now: DateTime<Utc>,
+    ) -> Result<DownloadedFile, LinkError> {
         let token = token.strip_prefix(LOCAL_DOWNLOADS).unwrap_or(token);
         let key = self.verify(token, now)?;
         let bytes = self.get(&key).await.map_err(|e| match e {
@@ -298,8 +379,14 @@ impl ExtractFiles for FolderExtractFiles {
         let meta: FileMeta = std::fs::read(&meta_path)
             .ok()
             .and_then(|b| serde_json::from_slice(&b).ok())
-            .ok_or_else(|| LinkError::Storage(ArchiveError::Unavailable(format!("no sidecar for {key}"))))?;
-        Ok(DownloadedFile { bytes, content_type: meta.content_type, file_name: meta.file_name })
+            .ok_or_else(|| {
+                LinkError::Storage(ArchiveError::Unavailable(format!("no sidecar for {key}")))
+            })?;
+        Ok(DownloadedFile {
+            bytes,
+            content_type: meta.content_type,
+            file_name: meta.file_name,
+        })
     }
 }
 
@@ -316,34 +403,98 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let files = FolderExtractFiles::new(dir.path(), Arc::new(b"signing".to_vec()));
         let key = "extracts/cabc/x1/a1.csv";
-        files.put(key, b"a,b\n", "text/csv", "underlag.csv").await.unwrap();
+        files
+            .put(key, b"a,b\n", "text/csv", "underlag.csv")
+            .await
+            .unwrap();
         let now = at("2026-03-01T10:00:00Z");
-        let url = files.download_url(key, "underlag.csv", now, Duration::from_secs(300)).await.unwrap();
+        let url = files
+            .download_url(key, "underlag.csv", now, Duration::from_secs(300))
+            .await
+            .unwrap();
         assert!(url.starts_with("/local/downloads/"));
-        let got = files.open_link(&url, now + chrono::Duration::seconds(299)).await.unwrap();
-        assert_eq!((got.bytes.as_slice(), got.content_type.as_str(), got.file_name.as_str()), (&b"a,b\n"[..], "text/csv", "underlag.csv"));
-        assert!(matches!(files.open_link(&url, now + chrono::Duration::seconds(300)).await, Err(LinkError::Expired)));
+        let got = files
+            .open_link(&url, now + chrono::Duration::seconds(299))
+            .await
+            .unwrap();
+        assert_eq!(
+            (
+                got.bytes.as_slice(),
+                got.content_type.as_str(),
+                got.file_name.as_str()
+            ),
+            (&b"a,b\n"[..], "text/csv", "underlag.csv")
+        );
+        assert!(matches!(
+            files
+                .open_link(&url, now + chrono::Duration::seconds(300))
+                .await,
+            Err(LinkError::Expired)
+        ));
         // A longer life or another key breaks the signature.
         let token = url.trim_start_matches(LOCAL_DOWNLOADS);
         let parts: Vec<&str> = token.split('.').collect();
-        let longer = format!("{}.{}.{}", parts[0], parts[1].parse::<i64>().unwrap() + 3600, parts[2]);
-        assert!(matches!(files.open_link(&longer, now).await, Err(LinkError::Invalid)));
-        let other = format!("{}.{}.{}", URL_SAFE_NO_PAD.encode("extracts/cabc/x2/a1.csv"), parts[1], parts[2]);
-        assert!(matches!(files.open_link(&other, now).await, Err(LinkError::Invalid)));
+        let longer = format!(
+            "{}.{}.{}",
+            parts[0],
+            parts[1].parse::<i64>().unwrap() + 3600,
+            parts[2]
+        );
+        assert!(matches!(
+            files.open_link(&longer, now).await,
+            Err(LinkError::Invalid)
+        ));
+        let other = format!(
+            "{}.{}.{}",
+            URL_SAFE_NO_PAD.encode("extracts/cabc/x2/a1.csv"),
+            parts[1],
+            parts[2]
+        );
+        assert!(matches!(
+            files.open_link(&other, now).await,
+            Err(LinkError::Invalid)
+        ));
         let foreign = FolderExtractFiles::new(dir.path(), Arc::new(b"other".to_vec()));
-        assert!(matches!(foreign.open_link(&url, now).await, Err(LinkError::Invalid)));
-        assert!(matches!(files.open_link("garbage", now).await, Err(LinkError::Invalid)));
+        assert!(matches!(
+            foreign.open_link(&url, now).await,
+            Err(LinkError::Invalid)
+        ));
+        assert!(matches!(
+            files.open_link("garbage", now).await,
+            Err(LinkError::Invalid)
+        ));
         // Keys stay under extracts/.
-        assert!(files.put("batches/x.csv", b"x", "text/csv", "x").await.is_err());
-        assert!(files.put("extracts/../batches/x", b"x", "text/csv", "x").await.is_err());
+        assert!(files
+            .put("batches/x.csv", b"x", "text/csv", "x")
+            .await
+            .is_err());
+        assert!(files
+            .put("extracts/../batches/x", b"x", "text/csv", "x")
+            .await
+            .is_err());
         // Expiry removes old files.
-        assert_eq!(files.expire(SystemTime::now() + Duration::from_secs(1)).await.unwrap(), 2);
-        assert!(matches!(files.get(key).await, Err(ArchiveError::NotFound(_))));
+        assert_eq!(
+            files
+                .expire(SystemTime::now() + Duration::from_secs(1))
+                .await
+                .unwrap(),
+            2
+        );
+        assert!(matches!(
+            files.get(key).await,
+            Err(ArchiveError::NotFound(_))
+        ));
     }
 
     #[test]
     fn dispositions_hold_only_safe_names() {
-        assert_eq!(disposition("registerutdrag-1.pdf"), "attachment; filename=\"registerutdrag-1.pdf\"");
-        assert_eq!(disposition("a\"b;c.pdf"), "attachment; filename=\"a_b_c.pdf\"");
+        assert_eq!(
+            disposition("registerutdrag-1.pdf"),
+            "attachment; filename=\"registerutdrag-1.pdf\""
+        );
+        assert_eq!(
+            disposition("a\"b;c.pdf"),
+            "attachment; filename=\"a_b_c.pdf\""
+        );
     }
 }

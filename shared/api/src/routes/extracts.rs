@@ -31,44 +31,90 @@ pub fn router() -> Router<AppState> {
 }
 
 fn accepted(s: &AppState, record: &ExtractRecord, location: String) -> Response {
-    (StatusCode::ACCEPTED, [(header::LOCATION, location)], Json(s.extracts.view(record))).into_response()
+    (
+        StatusCode::ACCEPTED,
+        [(header::LOCATION, location)],
+        Json(s.extracts.view(record)),
+    )
+        .into_response()
 }
 
 /// A link relative to this server (the local one's) made absolute with the request's Host.
 fn absolute(mut v: Value, headers: &HeaderMap) -> Value {
     if let Some(url) = v["download_url"].as_str().filter(|u| u.starts_with('/')) {
-        let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
+        let host = headers
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or("localhost");
         v["download_url"] = Value::String(format!("http://{host}{url}"));
     }
     v
 }
 
-async fn order(State(s): State<AppState>, Caller(c): Caller, Path(o): Path<String>, body: Bytes) -> ApiResult<Response> {
+async fn order(
+    State(s): State<AppState>,
+    Caller(c): Caller,
+    Path(o): Path<String>,
+    body: Bytes,
+) -> ApiResult<Response> {
     let o = orgnr(&o)?;
     let req: OrderBody = json_body(&body)?;
     let record = s.extracts.order(&c, &o, req).await?;
-    Ok(accepted(&s, &record, format!("/v1/companies/{o}/extracts/{}", record.id)))
+    Ok(accepted(
+        &s,
+        &record,
+        format!("/v1/companies/{o}/extracts/{}", record.id),
+    ))
 }
 
-async fn status(State(s): State<AppState>, Caller(c): Caller, Path((o, id)): Path<(String, String)>, headers: HeaderMap) -> ApiResult<Response> {
+async fn status(
+    State(s): State<AppState>,
+    Caller(c): Caller,
+    Path((o, id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
     let v = s.extracts.get(&c, &orgnr(&o)?, &id).await?;
     Ok(Json(absolute(v, &headers)).into_response())
 }
 
-async fn order_own(State(s): State<AppState>, Caller(c): Caller, body: Bytes) -> ApiResult<Response> {
+async fn order_own(
+    State(s): State<AppState>,
+    Caller(c): Caller,
+    body: Bytes,
+) -> ApiResult<Response> {
     // The body may be empty: the own register extract in PDF.
-    let req: OrderBody = if body.is_empty() { OrderBody::default() } else { json_body(&body)? };
-    let req = OrderBody { format: req.format.or(Some("pdf".into())), ..req };
+    let req: OrderBody = if body.is_empty() {
+        OrderBody::default()
+    } else {
+        json_body(&body)?
+    };
+    let req = OrderBody {
+        format: req.format.or(Some("pdf".into())),
+        ..req
+    };
     let record = s.extracts.order_own(&c, req).await?;
-    Ok(accepted(&s, &record, format!("/v1/me/extracts/{}", record.id)))
+    Ok(accepted(
+        &s,
+        &record,
+        format!("/v1/me/extracts/{}", record.id),
+    ))
 }
 
-async fn own_status(State(s): State<AppState>, Caller(c): Caller, Path(id): Path<String>, headers: HeaderMap) -> ApiResult<Response> {
+async fn own_status(
+    State(s): State<AppState>,
+    Caller(c): Caller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
     let v = s.extracts.get_own(&c, &id).await?;
     Ok(Json(absolute(v, &headers)).into_response())
 }
 
-async fn own_registrations(State(s): State<AppState>, Caller(c): Caller, p: Params) -> ApiResult<Response> {
+async fn own_registrations(
+    State(s): State<AppState>,
+    Caller(c): Caller,
+    p: Params,
+) -> ApiResult<Response> {
     let fix = |v: Option<&str>| v.map(|s| s.replace(' ', "+"));
     let (from, to) = (fix(p.get("from")), fix(p.get("to")));
     let q = RegistrationQuery {
@@ -79,8 +125,14 @@ async fn own_registrations(State(s): State<AppState>, Caller(c): Caller, p: Para
     };
     let company = p
         .get("company")
-        .map(|raw| stamp_domain::identity::Orgnr::parse(raw).map_err(|e| DomainError::invalid("company", e.to_string())))
+        .map(|raw| {
+            stamp_domain::identity::Orgnr::parse(raw)
+                .map_err(|e| DomainError::invalid("company", e.to_string()))
+        })
         .transpose()?;
-    let body = s.extracts.own_registrations(&c, &q, company.as_ref()).await?;
+    let body = s
+        .extracts
+        .own_registrations(&c, &q, company.as_ref())
+        .await?;
     Ok(Json(body).into_response())
 }

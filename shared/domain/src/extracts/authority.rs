@@ -8,7 +8,7 @@ use super::texts::{hours_minutes, AUTHORITY_TITLE};
 use super::ExtractFormat;
 use crate::error::DomainError;
 use crate::identity::{Orgnr, SiteId};
-use crate::time::{local_day_start, local_date, format_rfc3339, Instant};
+use crate::time::{format_rfc3339, local_date, local_day_start, Instant};
 use chrono::{DateTime, Utc};
 use serde_json::json;
 use std::borrow::Cow;
@@ -45,7 +45,11 @@ pub fn period_text(from: &Instant, to: &Instant) -> String {
         let last = td.pred_opt().unwrap_or(td);
         format!("{fd} – {last}")
     } else {
-        format!("{} – {} (sluttiden ej med)", local_datetime(from), local_datetime(to))
+        format!(
+            "{} – {} (sluttiden ej med)",
+            local_datetime(from),
+            local_datetime(to)
+        )
     }
 }
 
@@ -67,7 +71,12 @@ impl AuthorityHeader {
             landscape: true,
             title: AUTHORITY_TITLE.into(),
             header: vec![
-                format!("Företag: {} ({})    Urval: {}", self.company_name, self.company_orgnr, self.selection()),
+                format!(
+                    "Företag: {} ({})    Urval: {}",
+                    self.company_name,
+                    self.company_orgnr,
+                    self.selection()
+                ),
                 format!(
                     "Period: {}    Skapad: {} (svensk tid)    Utdrag-id: {}",
                     period_text(&self.from, &self.to),
@@ -75,13 +84,17 @@ impl AuthorityHeader {
                     self.extract_id
                 ),
             ],
-            document_title: format!("Underlag till Skatteverket {} {}", self.company_orgnr, period_text(&self.from, &self.to)),
+            document_title: format!(
+                "Underlag till Skatteverket {} {}",
+                self.company_orgnr,
+                period_text(&self.from, &self.to)
+            ),
         }
     }
 }
 
 enum Sink {
-    Csv(csv::Writer<Vec<u8>>),
+    Csv(Box<csv::Writer<Vec<u8>>>),
     Json(Vec<u8>),
     Pdf(Vec<Vec<String>>),
 }
@@ -103,9 +116,11 @@ impl AuthorityWriter {
     pub fn new(format: ExtractFormat, header: AuthorityHeader) -> Result<Self, DomainError> {
         let sink = match format {
             ExtractFormat::Csv => {
-                let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_writer(Vec::new());
+                let mut w = csv::WriterBuilder::new()
+                    .terminator(csv::Terminator::CRLF)
+                    .from_writer(Vec::new());
                 w.write_record(COLUMNS).map_err(csv_error)?;
-                Sink::Csv(w)
+                Sink::Csv(Box::new(w))
             }
             ExtractFormat::Json => {
                 let head = json!({
@@ -123,14 +138,21 @@ impl AuthorityWriter {
                     "columns": COLUMNS,
                 });
                 // Open the object, leave `rows` open for the rows to stream in.
-                let mut buf = serde_json::to_vec(&head).map_err(|e| DomainError::Internal(e.to_string()))?;
+                let mut buf =
+                    serde_json::to_vec(&head).map_err(|e| DomainError::Internal(e.to_string()))?;
                 buf.pop();
                 buf.extend_from_slice(b",\"rows\":[");
                 Sink::Json(buf)
             }
             ExtractFormat::Pdf => Sink::Pdf(Vec::new()),
         };
-        Ok(AuthorityWriter { header, sink, rows: 0, sessions: 0, minutes: 0 })
+        Ok(AuthorityWriter {
+            header,
+            sink,
+            rows: 0,
+            sessions: 0,
+            minutes: 0,
+        })
     }
 
     pub fn write(&mut self, rows: &[Row]) -> Result<(), DomainError> {
@@ -142,13 +164,15 @@ impl AuthorityWriter {
             match &mut self.sink {
                 Sink::Csv(w) => {
                     let cells = r.cells();
-                    w.write_record(cells.iter().map(|c| escape_formula(c).into_owned())).map_err(csv_error)?;
+                    w.write_record(cells.iter().map(|c| escape_formula(c).into_owned()))
+                        .map_err(csv_error)?;
                 }
                 Sink::Json(buf) => {
                     if self.rows > 0 {
                         buf.push(b',');
                     }
-                    serde_json::to_writer(&mut *buf, &r.to_json()).map_err(|e| DomainError::Internal(e.to_string()))?;
+                    serde_json::to_writer(&mut *buf, &r.to_json())
+                        .map_err(|e| DomainError::Internal(e.to_string()))?;
                 }
                 Sink::Pdf(cells) => cells.push(r.cells().into()),
             }
@@ -181,14 +205,25 @@ impl AuthorityWriter {
                 Ok(buf)
             }
             Sink::Pdf(rows) => {
-                let widths = [6.4, 7.0, 7.8, 8.0, 7.0, 5.6, 4.4, 6.0, 4.2, 5.6, 5.0, 10.5, 15.0, 9.2];
+                let widths = [
+                    6.4, 7.0, 7.8, 8.0, 7.0, 5.6, 4.4, 6.0, 4.2, 5.6, 5.0, 10.5, 15.0, 9.2,
+                ];
                 let table = Table {
-                    columns: COLUMNS.iter().zip(widths).map(|(c, w)| (c.to_string(), w)).collect(),
+                    columns: COLUMNS
+                        .iter()
+                        .zip(widths)
+                        .map(|(c, w)| (c.to_string(), w))
+                        .collect(),
                     rows,
                     size: 5.8,
                 };
                 let blocks = if table.rows.is_empty() {
-                    vec![Block::Paragraph("Personalliggaren har inga registreringar i urvalet.".into()), Block::Paragraph(totals)]
+                    vec![
+                        Block::Paragraph(
+                            "Personalliggaren har inga registreringar i urvalet.".into(),
+                        ),
+                        Block::Paragraph(totals),
+                    ]
                 } else {
                     vec![Block::Table(table), Block::Paragraph(totals)]
                 };
@@ -205,7 +240,16 @@ mod tests {
 
     #[test]
     fn formula_cells_are_escaped() {
-        for (raw, want) in [("=SUM(A1)", "'=SUM(A1)"), ("+46", "'+46"), ("-1", "'-1"), ("@x", "'@x"), ("\tx", "'\tx"), ("Åsa", "Åsa"), ("a=b", "a=b"), ("", "")] {
+        for (raw, want) in [
+            ("=SUM(A1)", "'=SUM(A1)"),
+            ("+46", "'+46"),
+            ("-1", "'-1"),
+            ("@x", "'@x"),
+            ("\tx", "'\tx"),
+            ("Åsa", "Åsa"),
+            ("a=b", "a=b"),
+            ("", ""),
+        ] {
             assert_eq!(escape_formula(raw), want);
         }
     }
@@ -213,7 +257,17 @@ mod tests {
     #[test]
     fn periods_in_words() {
         let t = |s| parse_rfc3339(s).unwrap();
-        assert_eq!(period_text(&t("2026-03-01T00:00:00+01:00"), &t("2026-04-01T00:00:00+02:00")), "2026-03-01 – 2026-03-31");
-        assert!(period_text(&t("2026-03-01T06:00:00+01:00"), &t("2026-03-01T18:00:00+01:00")).starts_with("2026-03-01 06:00:00 – 2026-03-01 18:00:00"));
+        assert_eq!(
+            period_text(
+                &t("2026-03-01T00:00:00+01:00"),
+                &t("2026-04-01T00:00:00+02:00")
+            ),
+            "2026-03-01 – 2026-03-31"
+        );
+        assert!(period_text(
+            &t("2026-03-01T06:00:00+01:00"),
+            &t("2026-03-01T18:00:00+01:00")
+        )
+        .starts_with("2026-03-01 06:00:00 – 2026-03-01 18:00:00"));
     }
 }

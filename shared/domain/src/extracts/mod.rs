@@ -56,7 +56,10 @@ pub enum Dispatch {
 /// What a rendering did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RenderOutcome {
-    Ready { sha256: String, bytes: u64 },
+    Ready {
+        sha256: String,
+        bytes: u64,
+    },
     Failed(String),
     /// Not pending any more (rendered by an earlier delivery of the trigger).
     AlreadyDone,
@@ -70,7 +73,10 @@ pub trait EventSource: Send + Sync {
     /// The events (withdrawn ones included) with `occurred_at` in `[lo, hi)`.
     async fn window(&self, lo: &Instant, hi: &Instant) -> Result<Vec<LedgerEvent>, DomainError>;
     /// The correction history of each of these events.
-    async fn corrections(&self, events: &[EventKey]) -> Result<HashMap<EventKey, Vec<CorrectionEntry>>, DomainError>;
+    async fn corrections(
+        &self,
+        events: &[EventKey],
+    ) -> Result<HashMap<EventKey, Vec<CorrectionEntry>>, DomainError>;
 }
 
 /// Builds an authority extract's rows over `range`, [`CHUNK_DAYS`] local days at a time
@@ -88,9 +94,18 @@ pub async fn write_authority(
             .checked_add_days(chrono::Days::new(CHUNK_DAYS))
             .map(local_day_start)
             .unwrap_or(range.to);
-        let chunk = Span { from: chunk_from, to: next_day.min(range.to) };
-        let lo = chunk.from.checked_sub_signed(LOOKBACK).unwrap_or(chunk.from);
-        let hi = chunk.to.checked_add_signed(LOOKAHEAD + DUPLICATE_WINDOW).unwrap_or(chunk.to);
+        let chunk = Span {
+            from: chunk_from,
+            to: next_day.min(range.to),
+        };
+        let lo = chunk
+            .from
+            .checked_sub_signed(LOOKBACK)
+            .unwrap_or(chunk.from);
+        let hi = chunk
+            .to
+            .checked_add_signed(LOOKAHEAD + DUPLICATE_WINDOW)
+            .unwrap_or(chunk.to);
         let events = source.window(&lo, &hi).await?;
         let mut rows = build_rows(events, chunk, range, filter, now);
         let history = source.corrections(&corrected_events(&rows)).await?;
@@ -108,7 +123,10 @@ struct LedgerSource<'a> {
     filter: RowFilter,
 }
 
-async fn histories(ledger: &Ledger, events: &[EventKey]) -> Result<HashMap<EventKey, Vec<CorrectionEntry>>, DomainError> {
+async fn histories(
+    ledger: &Ledger,
+    events: &[EventKey],
+) -> Result<HashMap<EventKey, Vec<CorrectionEntry>>, DomainError> {
     let unique: BTreeSet<EventKey> = events.iter().cloned().collect();
     stream::iter(unique)
         .map(|k| async move {
@@ -129,7 +147,10 @@ impl EventSource for LedgerSource<'_> {
         if let Some(site) = &self.filter.site {
             // Pairing follows a person across sites: analyse each person seen at the site
             // on their whole timeline of the window.
-            let at_site = self.ledger.site_events(&self.ck, site.as_str(), lo, hi).await?;
+            let at_site = self
+                .ledger
+                .site_events(&self.ck, site.as_str(), lo, hi)
+                .await?;
             let people: BTreeSet<String> = at_site.into_iter().map(|e| e.person_ref).collect();
             let timelines: Vec<Vec<LedgerEvent>> = stream::iter(people)
                 .map(|p| async move { self.ledger.person_events(&self.ck, &p, lo, hi).await })
@@ -141,7 +162,10 @@ impl EventSource for LedgerSource<'_> {
         self.ledger.company_events(&self.ck, lo, hi).await
     }
 
-    async fn corrections(&self, events: &[EventKey]) -> Result<HashMap<EventKey, Vec<CorrectionEntry>>, DomainError> {
+    async fn corrections(
+        &self,
+        events: &[EventKey],
+    ) -> Result<HashMap<EventKey, Vec<CorrectionEntry>>, DomainError> {
         histories(self.ledger, events).await
     }
 }
@@ -167,25 +191,45 @@ fn acting_role(claims: &Claims, candidates: &[Role]) -> String {
 /// The person an employee token speaks for.
 pub fn require_employee(claims: &Claims) -> Result<PersonId, DomainError> {
     if !claims.has_role(Role::Employee) {
-        return Err(DomainError::Forbidden("this needs the employee role".into()));
+        return Err(DomainError::Forbidden(
+            "this needs the employee role".into(),
+        ));
     }
     let raw = claims
         .person_id
         .as_deref()
         .filter(|p| !p.is_empty())
         .ok_or_else(|| DomainError::Forbidden("an employee token must carry person_id".into()))?;
-    PersonId::parse(raw, None, None).map_err(|_| DomainError::Forbidden("the token's person_id is not a personnummer or samordningsnummer".into()))
+    PersonId::parse(raw, None, None).map_err(|_| {
+        DomainError::Forbidden(
+            "the token's person_id is not a personnummer or samordningsnummer".into(),
+        )
+    })
 }
 
 /// A whole timeline: every instant Stamp can hold.
 fn all_time() -> Span {
     let t = |s: &str| crate::time::parse_rfc3339(s).expect("a fixed time");
-    Span { from: t("1900-01-01T00:00:00Z"), to: t("9999-12-31T00:00:00Z") }
+    Span {
+        from: t("1900-01-01T00:00:00Z"),
+        to: t("9999-12-31T00:00:00Z"),
+    }
 }
 
 impl Extracts {
-    pub fn new(ledger: Ledger, files: Arc<dyn ExtractFiles>, clock: Arc<dyn Clock>, dispatch: Dispatch) -> Self {
-        Extracts { ledger, files, clock, dispatch, link_ttl: LINK_TTL }
+    pub fn new(
+        ledger: Ledger,
+        files: Arc<dyn ExtractFiles>,
+        clock: Arc<dyn Clock>,
+        dispatch: Dispatch,
+    ) -> Self {
+        Extracts {
+            ledger,
+            files,
+            clock,
+            dispatch,
+            link_ttl: LINK_TTL,
+        }
     }
 
     pub fn with_link_ttl(mut self, ttl: std::time::Duration) -> Self {
@@ -212,7 +256,11 @@ impl Extracts {
             request,
             company_orgnr: None,
             subject: None,
-            ordered_by: Actor { sub: claims.sub.clone(), role, at: self.clock.now() },
+            ordered_by: Actor {
+                sub: claims.sub.clone(),
+                role,
+                at: self.clock.now(),
+            },
             file: None,
             error: None,
             finished_at: None,
@@ -221,9 +269,15 @@ impl Extracts {
         }
     }
 
-    async fn store_order(&self, pk: String, record: ExtractRecord) -> Result<ExtractRecord, DomainError> {
+    async fn store_order(
+        &self,
+        pk: String,
+        record: ExtractRecord,
+    ) -> Result<ExtractRecord, DomainError> {
         if !self.ledger.create_extract(&pk, &record).await? {
-            return Err(DomainError::Unavailable("an extract id was taken; retry".into()));
+            return Err(DomainError::Unavailable(
+                "an extract id was taken; retry".into(),
+            ));
         }
         tracing::info!(extract_id = %record.id, kind = record.kind.as_str(), format = record.format.as_str(), "extract ordered");
         if self.dispatch == Dispatch::InProcess {
@@ -239,59 +293,112 @@ impl Extracts {
     }
 
     /// `POST /v1/companies/{orgnr}/extracts` (company_user).
-    pub async fn order(&self, claims: &Claims, orgnr: &Orgnr, body: OrderBody) -> Result<ExtractRecord, DomainError> {
+    pub async fn order(
+        &self,
+        claims: &Claims,
+        orgnr: &Orgnr,
+        body: OrderBody,
+    ) -> Result<ExtractRecord, DomainError> {
         require_company(&self.ledger, claims, orgnr, CompanyAccess::Read).await?;
         let request = body.validate()?;
         let ck = self.ledger.company_key(orgnr);
         if let Some(p) = &request.person_ref {
             if self.ledger.person(&ck, p).await?.is_none() {
-                return Err(DomainError::invalid("person_ref", "names no one in this company's ledger"));
+                return Err(DomainError::invalid(
+                    "person_ref",
+                    "names no one in this company's ledger",
+                ));
             }
         }
         if let Some(site) = &request.site_id {
             if self.ledger.site(&ck, site.as_str()).await?.is_none() {
-                return Err(DomainError::invalid("site_id", "is no site in this company's ledger"));
+                return Err(DomainError::invalid(
+                    "site_id",
+                    "is no site in this company's ledger",
+                ));
             }
         }
-        let mut record = self.new_record(claims, acting_role(claims, &[Role::CompanyUser, Role::CompanyAdmin]), request);
+        let mut record = self.new_record(
+            claims,
+            acting_role(claims, &[Role::CompanyUser, Role::CompanyAdmin]),
+            request,
+        );
         record.company_orgnr = Some(orgnr.clone());
-        self.store_order(self.ledger.company_extracts_pk(orgnr), record).await
+        self.store_order(self.ledger.company_extracts_pk(orgnr), record)
+            .await
     }
 
     /// `POST /v1/me/extracts` (employee): the own register extract, over every company
     /// whose ledger holds the person.
-    pub async fn order_own(&self, claims: &Claims, body: OrderBody) -> Result<ExtractRecord, DomainError> {
+    pub async fn order_own(
+        &self,
+        claims: &Claims,
+        body: OrderBody,
+    ) -> Result<ExtractRecord, DomainError> {
         let person = require_employee(claims)?;
         let kind = body.kind.as_deref().unwrap_or("register_extract");
         if kind != "register_extract" {
-            return Err(DomainError::invalid("kind", "an employee orders their own register_extract"));
+            return Err(DomainError::invalid(
+                "kind",
+                "an employee orders their own register_extract",
+            ));
         }
         if body.person_ref.as_deref().is_some_and(|p| !p.is_empty()) {
-            return Err(DomainError::invalid("person_ref", "an employee's own extract is about the token's person_id"));
+            return Err(DomainError::invalid(
+                "person_ref",
+                "an employee's own extract is about the token's person_id",
+            ));
         }
-        let request = OrderBody { kind: Some("register_extract".into()), person_ref: Some("self".into()), ..body }.validate()?;
-        let request = ExtractRequest { person_ref: None, ..request };
+        let request = OrderBody {
+            kind: Some("register_extract".into()),
+            person_ref: Some("self".into()),
+            ..body
+        }
+        .validate()?;
+        let request = ExtractRequest {
+            person_ref: None,
+            ..request
+        };
         let mut record = self.new_record(claims, Role::Employee.as_str().into(), request);
         record.subject = Some(person.clone());
-        self.store_order(self.ledger.own_extracts_pk(&person), record).await
+        self.store_order(self.ledger.own_extracts_pk(&person), record)
+            .await
     }
 
     /// `GET /v1/companies/{orgnr}/extracts/{id}` (company_user).
-    pub async fn get(&self, claims: &Claims, orgnr: &Orgnr, id: &str) -> Result<Value, DomainError> {
+    pub async fn get(
+        &self,
+        claims: &Claims,
+        orgnr: &Orgnr,
+        id: &str,
+    ) -> Result<Value, DomainError> {
         require_company(&self.ledger, claims, orgnr, CompanyAccess::Read).await?;
         let role = acting_role(claims, &[Role::CompanyUser, Role::CompanyAdmin]);
-        self.answer(&self.ledger.company_extracts_pk(orgnr), id, claims, role).await
+        self.answer(&self.ledger.company_extracts_pk(orgnr), id, claims, role)
+            .await
     }
 
     /// `GET /v1/me/extracts/{id}` (employee).
     pub async fn get_own(&self, claims: &Claims, id: &str) -> Result<Value, DomainError> {
         let person = require_employee(claims)?;
-        self.answer(&self.ledger.own_extracts_pk(&person), id, claims, Role::Employee.as_str().into()).await
+        self.answer(
+            &self.ledger.own_extracts_pk(&person),
+            id,
+            claims,
+            Role::Employee.as_str().into(),
+        )
+        .await
     }
 
     /// The extract's view; when ready, with a fresh download link — and the handing out
     /// of that link recorded on the extract (who, in which role, when).
-    async fn answer(&self, pk: &str, id: &str, claims: &Claims, role: String) -> Result<Value, DomainError> {
+    async fn answer(
+        &self,
+        pk: &str,
+        id: &str,
+        claims: &Claims,
+        role: String,
+    ) -> Result<Value, DomainError> {
         if id.is_empty() || id.len() > 64 {
             return Err(DomainError::NotFound("no such extract".into()));
         }
@@ -300,21 +407,35 @@ impl Extracts {
                 return Err(DomainError::NotFound("no such extract".into()));
             };
             let now = self.clock.now();
-            let Some(file) = record.file.clone().filter(|_| record.status_at(now) == ExtractStatus::Ready) else {
+            let Some(file) = record
+                .file
+                .clone()
+                .filter(|_| record.status_at(now) == ExtractStatus::Ready)
+            else {
                 return Ok(record.view(now));
             };
-            let url = self.files.download_url(&file.key, &file.file_name, now, self.link_ttl).await?;
-            record.downloads.push(Actor { sub: claims.sub.clone(), role: role.clone(), at: now });
+            let url = self
+                .files
+                .download_url(&file.key, &file.file_name, now, self.link_ttl)
+                .await?;
+            record.downloads.push(Actor {
+                sub: claims.sub.clone(),
+                role: role.clone(),
+                at: now,
+            });
             record.version += 1;
             if self.ledger.update_extract(pk, &record).await? {
                 tracing::info!(extract_id = %record.id, "extract download link handed out");
                 let mut v = record.view(now);
                 v["download_url"] = json!(url);
-                v["download_expires_at"] = json!(now + chrono::Duration::from_std(self.link_ttl).unwrap_or_default());
+                v["download_expires_at"] =
+                    json!(now + chrono::Duration::from_std(self.link_ttl).unwrap_or_default());
                 return Ok(v);
             }
         }
-        Err(DomainError::Unavailable("the extract is busy; retry".into()))
+        Err(DomainError::Unavailable(
+            "the extract is busy; retry".into(),
+        ))
     }
 
     /// Opens a download link of a port that serves its own (the local folder).
@@ -334,13 +455,17 @@ impl Extracts {
     }
 
     async fn mark_failed(&self, pk: &str, id: &str, e: &DomainError) -> Result<(), DomainError> {
-        let Some(mut record) = self.ledger.extract(pk, id).await? else { return Ok(()) };
+        let Some(mut record) = self.ledger.extract(pk, id).await? else {
+            return Ok(());
+        };
         if record.status != ExtractStatus::Pending {
             return Ok(());
         }
         record.status = ExtractStatus::Failed;
         record.error = Some(match e {
-            DomainError::Unavailable(_) => "a storage service was unavailable; order the extract again".into(),
+            DomainError::Unavailable(_) => {
+                "a storage service was unavailable; order the extract again".into()
+            }
             _ => "the extract could not be rendered".into(),
         });
         record.finished_at = Some(self.clock.now());
@@ -363,10 +488,18 @@ impl Extracts {
         let started = std::time::Instant::now();
         let now = self.clock.now();
         let rendered = match (&record.company_orgnr, &record.subject, record.kind) {
-            (Some(orgnr), _, ExtractKind::Authority) => self.render_authority(&record, orgnr, now).await,
-            (Some(orgnr), _, ExtractKind::RegisterExtract) => self.render_register(&record, Some(orgnr), now).await,
-            (None, Some(_), ExtractKind::RegisterExtract) => self.render_register(&record, None, now).await,
-            _ => Err(DomainError::Internal("an extract record names neither company nor subject".into())),
+            (Some(orgnr), _, ExtractKind::Authority) => {
+                self.render_authority(&record, orgnr, now).await
+            }
+            (Some(orgnr), _, ExtractKind::RegisterExtract) => {
+                self.render_register(&record, Some(orgnr), now).await
+            }
+            (None, Some(_), ExtractKind::RegisterExtract) => {
+                self.render_register(&record, None, now).await
+            }
+            _ => Err(DomainError::Internal(
+                "an extract record names neither company nor subject".into(),
+            )),
         };
         let (bytes, file_name) = match rendered {
             Ok(x) => x,
@@ -385,7 +518,9 @@ impl Extracts {
         let attempt = uuid::Uuid::new_v4().simple().to_string();
         let key = keys::extract_file(&owner, id, &attempt, record.format.as_str());
         let sha256 = sha256_hex(&bytes);
-        self.files.put(&key, &bytes, record.format.content_type(), &file_name).await?;
+        self.files
+            .put(&key, &bytes, record.format.content_type(), &file_name)
+            .await?;
         let size = bytes.len() as u64;
         record.status = ExtractStatus::Ready;
         record.file = Some(ExtractFile {
@@ -403,18 +538,40 @@ impl Extracts {
             return Ok(RenderOutcome::AlreadyDone);
         }
         tracing::info!(extract_id = %id, bytes = size, ms = started.elapsed().as_millis() as u64, "extract rendered");
-        Ok(RenderOutcome::Ready { sha256, bytes: size })
+        Ok(RenderOutcome::Ready {
+            sha256,
+            bytes: size,
+        })
     }
 
-    async fn render_authority(&self, record: &ExtractRecord, orgnr: &Orgnr, now: DateTime<Utc>) -> Result<(Vec<u8>, String), DomainError> {
+    async fn render_authority(
+        &self,
+        record: &ExtractRecord,
+        orgnr: &Orgnr,
+        now: DateTime<Utc>,
+    ) -> Result<(Vec<u8>, String), DomainError> {
         let req = &record.request;
         let (Some(from), Some(to)) = (req.from, req.to) else {
-            return Err(DomainError::Internal("an authority extract without its period".into()));
+            return Err(DomainError::Internal(
+                "an authority extract without its period".into(),
+            ));
         };
         let ck = self.ledger.company_key(orgnr);
-        let company_name = self.ledger.activation(orgnr).await?.map(|a| a.company_name).unwrap_or_default();
+        let company_name = self
+            .ledger
+            .activation(orgnr)
+            .await?
+            .map(|a| a.company_name)
+            .unwrap_or_default();
         let person = match &req.person_ref {
-            Some(p) => Some((p.clone(), self.ledger.person(&ck, p).await?.map(|e| e.person_name).unwrap_or_default())),
+            Some(p) => Some((
+                p.clone(),
+                self.ledger
+                    .person(&ck, p)
+                    .await?
+                    .map(|e| e.person_name)
+                    .unwrap_or_default(),
+            )),
             None => None,
         };
         let header = AuthorityHeader {
@@ -427,13 +584,23 @@ impl Extracts {
             person,
             generated_at: now,
         };
-        let filter = RowFilter { site: req.site_id.clone(), person_ref: req.person_ref.clone() };
+        let filter = RowFilter {
+            site: req.site_id.clone(),
+            person_ref: req.person_ref.clone(),
+        };
         let mut writer = AuthorityWriter::new(record.format, header)?;
         // Only the company's span of activity is read: an open-ended period costs nothing.
         if let Some((first, last)) = self.ledger.company_span(&ck).await? {
-            let range = Span { from: from.max(first), to: to.min(last + chrono::Duration::seconds(1)) };
+            let range = Span {
+                from: from.max(first),
+                to: to.min(last + chrono::Duration::seconds(1)),
+            };
             if range.from < range.to {
-                let source = LedgerSource { ledger: &self.ledger, ck, filter: filter.clone() };
+                let source = LedgerSource {
+                    ledger: &self.ledger,
+                    ck,
+                    filter: filter.clone(),
+                };
                 write_authority(&source, range, &filter, now, &mut writer).await?;
             }
         }
@@ -448,14 +615,28 @@ impl Extracts {
     }
 
     /// One company's section of a register extract.
-    async fn section(&self, orgnr: &Orgnr, person_ref: &str, active: bool, now: DateTime<Utc>) -> Result<Option<RegisterSection>, DomainError> {
+    async fn section(
+        &self,
+        orgnr: &Orgnr,
+        person_ref: &str,
+        active: bool,
+        now: DateTime<Utc>,
+    ) -> Result<Option<RegisterSection>, DomainError> {
         let ck = self.ledger.company_key(orgnr);
-        let Some(entry) = self.ledger.person(&ck, person_ref).await? else { return Ok(None) };
+        let Some(entry) = self.ledger.person(&ck, person_ref).await? else {
+            return Ok(None);
+        };
         let activation = self.ledger.activation(orgnr).await?;
         let all = all_time();
-        let events = self.ledger.person_events(&ck, person_ref, &all.from, &all.to).await?;
+        let events = self
+            .ledger
+            .person_events(&ck, person_ref, &all.from, &all.to)
+            .await?;
         let partner_ids: BTreeSet<String> = events.iter().map(|e| e.partner_id.clone()).collect();
-        let filter = RowFilter { site: None, person_ref: Some(person_ref.to_string()) };
+        let filter = RowFilter {
+            site: None,
+            person_ref: Some(person_ref.to_string()),
+        };
         let mut rows = build_rows(events, all, all, &filter, now);
         let history = histories(&self.ledger, &corrected_events(&rows)).await?;
         attach_corrections(&mut rows, &history);
@@ -466,7 +647,10 @@ impl Extracts {
         }
         Ok(Some(RegisterSection {
             company_orgnr: orgnr.clone(),
-            company_name: activation.as_ref().map(|a| a.company_name.clone()).unwrap_or_default(),
+            company_name: activation
+                .as_ref()
+                .map(|a| a.company_name.clone())
+                .unwrap_or_default(),
             company_active: active && activation.as_ref().is_some_and(|a| a.is_active()),
             fiscal_year_end: activation
                 .as_ref()
@@ -479,22 +663,34 @@ impl Extracts {
         }))
     }
 
-    async fn render_register(&self, record: &ExtractRecord, company: Option<&Orgnr>, now: DateTime<Utc>) -> Result<(Vec<u8>, String), DomainError> {
+    async fn render_register(
+        &self,
+        record: &ExtractRecord,
+        company: Option<&Orgnr>,
+        now: DateTime<Utc>,
+    ) -> Result<(Vec<u8>, String), DomainError> {
         let (sections, subject, for_company) = match company {
             Some(orgnr) => {
                 let person_ref = record.request.person_ref.as_deref().unwrap_or_default();
                 let ck = self.ledger.company_key(orgnr);
-                let entry = self
-                    .ledger
-                    .person(&ck, person_ref)
-                    .await?
-                    .ok_or_else(|| DomainError::NotFound("the person is no longer in the company's ledger".into()))?;
+                let entry = self.ledger.person(&ck, person_ref).await?.ok_or_else(|| {
+                    DomainError::NotFound("the person is no longer in the company's ledger".into())
+                })?;
                 let section = self.section(orgnr, person_ref, true, now).await?;
-                let name = section.as_ref().map(|s| s.company_name.clone()).unwrap_or_default();
-                (section.into_iter().collect::<Vec<_>>(), entry.person, Some((orgnr.clone(), name)))
+                let name = section
+                    .as_ref()
+                    .map(|s| s.company_name.clone())
+                    .unwrap_or_default();
+                (
+                    section.into_iter().collect::<Vec<_>>(),
+                    entry.person,
+                    Some((orgnr.clone(), name)),
+                )
             }
             None => {
-                let person = record.subject.clone().ok_or_else(|| DomainError::Internal("an own extract without subject".into()))?;
+                let person = record.subject.clone().ok_or_else(|| {
+                    DomainError::Internal("an own extract without subject".into())
+                })?;
                 let mut sections = Vec::new();
                 for (_, orgnr, active) in self.ledger.companies().await? {
                     let person_ref = self.ledger.pseudonyms().person_ref(&orgnr, &person);
@@ -506,7 +702,10 @@ impl Extracts {
                 (sections, person, None)
             }
         };
-        let subject_name = sections.first().map(|s| s.person_name.clone()).unwrap_or_else(|| "–".into());
+        let subject_name = sections
+            .first()
+            .map(|s| s.person_name.clone())
+            .unwrap_or_else(|| "–".into());
         let doc = RegisterDoc {
             extract_id: record.id.clone(),
             generated_at: now,
@@ -522,10 +721,18 @@ impl Extracts {
     /// `GET /v1/me/registrations` (employee): the person's registrations in every company
     /// whose ledger holds them, by the token's `person_id`. Each company's list pages on
     /// its own: continue one with `company` and its `next_cursor`.
-    pub async fn own_registrations(&self, claims: &Claims, q: &RegistrationQuery, company: Option<&Orgnr>) -> Result<Value, DomainError> {
+    pub async fn own_registrations(
+        &self,
+        claims: &Claims,
+        q: &RegistrationQuery,
+        company: Option<&Orgnr>,
+    ) -> Result<Value, DomainError> {
         let person = require_employee(claims)?;
         if q.cursor.is_some() && company.is_none() {
-            return Err(DomainError::invalid("cursor", "continues one company's list: give company too"));
+            return Err(DomainError::invalid(
+                "cursor",
+                "continues one company's list: give company too",
+            ));
         }
         let queries = Queries::new(self.ledger.clone(), self.clock.clone());
         let mut out = Vec::new();
@@ -534,7 +741,9 @@ impl Extracts {
                 continue;
             }
             let person_ref = self.ledger.pseudonyms().person_ref(&orgnr, &person);
-            let Some(entry) = self.ledger.person(&ck, &person_ref).await? else { continue };
+            let Some(entry) = self.ledger.person(&ck, &person_ref).await? else {
+                continue;
+            };
             let activation = self.ledger.activation(&orgnr).await?;
             let mut v = queries.registrations_of(&ck, &person_ref, q).await?;
             v["company_orgnr"] = json!(orgnr);

@@ -75,7 +75,9 @@ impl ExtractFormat {
     /// The formats each kind comes in (spec §8).
     pub fn allowed_for(self, kind: ExtractKind) -> bool {
         match kind {
-            ExtractKind::RegisterExtract => matches!(self, ExtractFormat::Pdf | ExtractFormat::Json),
+            ExtractKind::RegisterExtract => {
+                matches!(self, ExtractFormat::Pdf | ExtractFormat::Json)
+            }
             ExtractKind::Authority => true,
         }
     }
@@ -149,46 +151,81 @@ pub fn parse_bound(field: &str, raw: &str) -> Result<Instant, DomainError> {
     if let Ok(d) = raw.parse::<NaiveDate>() {
         return Ok(local_day_start(d));
     }
-    parse_rfc3339(raw).map_err(|e| DomainError::invalid(field, format!("must be a date YYYY-MM-DD or {e}")))
+    parse_rfc3339(raw)
+        .map_err(|e| DomainError::invalid(field, format!("must be a date YYYY-MM-DD or {e}")))
 }
 
 impl OrderBody {
     /// Validates the order's shape (not yet whether the person exists).
     pub fn validate(self) -> Result<ExtractRequest, DomainError> {
-        let kind_raw = self.kind.filter(|k| !k.is_empty()).ok_or_else(|| DomainError::missing("kind"))?;
-        let kind = ExtractKind::parse(&kind_raw)
-            .ok_or_else(|| DomainError::invalid("kind", format!("must be register_extract or authority, got {kind_raw:?}")))?;
-        let format_raw = self.format.filter(|f| !f.is_empty()).ok_or_else(|| DomainError::missing("format"))?;
+        let kind_raw = self
+            .kind
+            .filter(|k| !k.is_empty())
+            .ok_or_else(|| DomainError::missing("kind"))?;
+        let kind = ExtractKind::parse(&kind_raw).ok_or_else(|| {
+            DomainError::invalid(
+                "kind",
+                format!("must be register_extract or authority, got {kind_raw:?}"),
+            )
+        })?;
+        let format_raw = self
+            .format
+            .filter(|f| !f.is_empty())
+            .ok_or_else(|| DomainError::missing("format"))?;
         let format = ExtractFormat::parse(&format_raw)
             .filter(|f| f.allowed_for(kind))
             .ok_or_else(|| {
                 DomainError::invalid(
                     "format",
                     match kind {
-                        ExtractKind::RegisterExtract => format!("a register_extract is pdf or json, got {format_raw:?}"),
-                        ExtractKind::Authority => format!("an authority extract is csv, pdf or json, got {format_raw:?}"),
+                        ExtractKind::RegisterExtract => {
+                            format!("a register_extract is pdf or json, got {format_raw:?}")
+                        }
+                        ExtractKind::Authority => {
+                            format!("an authority extract is csv, pdf or json, got {format_raw:?}")
+                        }
                     },
                 )
             })?;
         let person_ref = self.person_ref.filter(|p| !p.is_empty());
         if let Some(p) = &person_ref {
             if p.len() > 64 || !p.bytes().all(|b| b.is_ascii_alphanumeric()) {
-                return Err(DomainError::invalid("person_ref", "is not a person_ref Stamp gave out"));
+                return Err(DomainError::invalid(
+                    "person_ref",
+                    "is not a person_ref Stamp gave out",
+                ));
             }
         }
         match kind {
             ExtractKind::RegisterExtract => {
                 let person_ref = person_ref.ok_or_else(|| DomainError::missing("person_ref"))?;
-                for (field, value) in [("from", &self.from), ("to", &self.to), ("site_id", &self.site_id)] {
+                for (field, value) in [
+                    ("from", &self.from),
+                    ("to", &self.to),
+                    ("site_id", &self.site_id),
+                ] {
                     if value.as_deref().is_some_and(|v| !v.is_empty()) {
                         return Err(DomainError::invalid(field, "a register_extract holds everything on the person; it takes no range or site"));
                     }
                 }
-                Ok(ExtractRequest { kind, format, person_ref: Some(person_ref), from: None, to: None, site_id: None })
+                Ok(ExtractRequest {
+                    kind,
+                    format,
+                    person_ref: Some(person_ref),
+                    from: None,
+                    to: None,
+                    site_id: None,
+                })
             }
             ExtractKind::Authority => {
-                let from = self.from.filter(|v| !v.is_empty()).ok_or_else(|| DomainError::missing("from"))?;
-                let to = self.to.filter(|v| !v.is_empty()).ok_or_else(|| DomainError::missing("to"))?;
+                let from = self
+                    .from
+                    .filter(|v| !v.is_empty())
+                    .ok_or_else(|| DomainError::missing("from"))?;
+                let to = self
+                    .to
+                    .filter(|v| !v.is_empty())
+                    .ok_or_else(|| DomainError::missing("to"))?;
                 let from = parse_bound("from", &from)?;
                 let to = parse_bound("to", &to)?;
                 if to <= from {
@@ -197,9 +234,19 @@ impl OrderBody {
                 let site_id = self
                     .site_id
                     .filter(|s| !s.is_empty())
-                    .map(|s| SiteId::parse(&s).map_err(|e| DomainError::invalid("site_id", e.to_string())))
+                    .map(|s| {
+                        SiteId::parse(&s)
+                            .map_err(|e| DomainError::invalid("site_id", e.to_string()))
+                    })
                     .transpose()?;
-                Ok(ExtractRequest { kind, format, person_ref, from: Some(from), to: Some(to), site_id })
+                Ok(ExtractRequest {
+                    kind,
+                    format,
+                    person_ref,
+                    from: Some(from),
+                    to: Some(to),
+                    site_id,
+                })
             }
         }
     }
@@ -259,7 +306,9 @@ impl ExtractRecord {
     /// (its rendering gave up without being able to say so).
     pub fn status_at(&self, now: DateTime<Utc>) -> ExtractStatus {
         match self.status {
-            ExtractStatus::Pending if now - self.ordered_by.at > RENDER_DEADLINE => ExtractStatus::Failed,
+            ExtractStatus::Pending if now - self.ordered_by.at > RENDER_DEADLINE => {
+                ExtractStatus::Failed
+            }
             s => s,
         }
     }
@@ -279,7 +328,11 @@ impl ExtractRecord {
         if let Some(o) = &self.company_orgnr {
             v["company_orgnr"] = json!(o);
         }
-        if let Some(f) = self.file.as_ref().filter(|_| status == ExtractStatus::Ready) {
+        if let Some(f) = self
+            .file
+            .as_ref()
+            .filter(|_| status == ExtractStatus::Ready)
+        {
             v["sha256"] = json!(f.sha256);
             v["bytes"] = json!(f.bytes);
             v["content_type"] = json!(f.content_type);
@@ -287,7 +340,10 @@ impl ExtractRecord {
             v["rendered_at"] = json!(f.rendered_at);
         }
         if status == ExtractStatus::Failed {
-            v["error"] = json!(self.error.as_deref().unwrap_or("the rendering did not finish in time"));
+            v["error"] = json!(self
+                .error
+                .as_deref()
+                .unwrap_or("the rendering did not finish in time"));
         }
         if let Some(at) = self.finished_at {
             v["finished_at"] = json!(at);
@@ -303,12 +359,21 @@ mod tests {
     fn body(v: Value) -> OrderBody {
         let m = v.as_object().unwrap();
         let s = |k: &str| m.get(k).and_then(Value::as_str).map(str::to_string);
-        OrderBody { kind: s("kind"), format: s("format"), person_ref: s("person_ref"), from: s("from"), to: s("to"), site_id: s("site_id") }
+        OrderBody {
+            kind: s("kind"),
+            format: s("format"),
+            person_ref: s("person_ref"),
+            from: s("from"),
+            to: s("to"),
+            site_id: s("site_id"),
+        }
     }
 
     fn field_of(e: DomainError) -> String {
         match e {
-            DomainError::InvalidField { field, .. } | DomainError::MissingField { field, .. } => field,
+            DomainError::InvalidField { field, .. } | DomainError::MissingField { field, .. } => {
+                field
+            }
             other => panic!("{other}"),
         }
     }
@@ -316,26 +381,63 @@ mod tests {
     #[test]
     fn orders_are_validated_field_by_field() {
         let ok = body(json!({"kind": "authority", "format": "csv", "from": "2026-03-01", "to": "2026-04-01T00:00:00+02:00"})).validate().unwrap();
-        assert_eq!(format_rfc3339(&ok.from.unwrap()), "2026-03-01T00:00:00+01:00");
+        assert_eq!(
+            format_rfc3339(&ok.from.unwrap()),
+            "2026-03-01T00:00:00+01:00"
+        );
         assert_eq!(ok.to.unwrap().to_rfc3339(), "2026-04-01T00:00:00+02:00");
-        let ok = body(json!({"kind": "register_extract", "format": "pdf", "person_ref": "pabc123"})).validate().unwrap();
+        let ok =
+            body(json!({"kind": "register_extract", "format": "pdf", "person_ref": "pabc123"}))
+                .validate()
+                .unwrap();
         assert_eq!(ok.person_ref.as_deref(), Some("pabc123"));
 
         let cases = [
             (json!({"format": "pdf"}), "kind"),
             (json!({"kind": "everything", "format": "pdf"}), "kind"),
-            (json!({"kind": "register_extract", "format": "csv", "person_ref": "p1"}), "format"),
-            (json!({"kind": "register_extract", "format": "pdf"}), "person_ref"),
-            (json!({"kind": "register_extract", "format": "pdf", "person_ref": "p/../x"}), "person_ref"),
-            (json!({"kind": "register_extract", "format": "json", "person_ref": "p1", "from": "2026-01-01"}), "from"),
-            (json!({"kind": "authority", "format": "xml", "from": "2026-01-01", "to": "2026-02-01"}), "format"),
-            (json!({"kind": "authority", "format": "csv", "to": "2026-02-01"}), "from"),
-            (json!({"kind": "authority", "format": "csv", "from": "2026-02-01", "to": "2026-02-01"}), "to"),
-            (json!({"kind": "authority", "format": "csv", "from": "yesterday", "to": "2026-02-01"}), "from"),
-            (json!({"kind": "authority", "format": "csv", "from": "2026-01-01", "to": "2026-02-01", "site_id": "sth"}), "site_id"),
+            (
+                json!({"kind": "register_extract", "format": "csv", "person_ref": "p1"}),
+                "format",
+            ),
+            (
+                json!({"kind": "register_extract", "format": "pdf"}),
+                "person_ref",
+            ),
+            (
+                json!({"kind": "register_extract", "format": "pdf", "person_ref": "p/../x"}),
+                "person_ref",
+            ),
+            (
+                json!({"kind": "register_extract", "format": "json", "person_ref": "p1", "from": "2026-01-01"}),
+                "from",
+            ),
+            (
+                json!({"kind": "authority", "format": "xml", "from": "2026-01-01", "to": "2026-02-01"}),
+                "format",
+            ),
+            (
+                json!({"kind": "authority", "format": "csv", "to": "2026-02-01"}),
+                "from",
+            ),
+            (
+                json!({"kind": "authority", "format": "csv", "from": "2026-02-01", "to": "2026-02-01"}),
+                "to",
+            ),
+            (
+                json!({"kind": "authority", "format": "csv", "from": "yesterday", "to": "2026-02-01"}),
+                "from",
+            ),
+            (
+                json!({"kind": "authority", "format": "csv", "from": "2026-01-01", "to": "2026-02-01", "site_id": "sth"}),
+                "site_id",
+            ),
         ];
         for (b, field) in cases {
-            assert_eq!(field_of(body(b.clone()).validate().unwrap_err()), field, "{b}");
+            assert_eq!(
+                field_of(body(b.clone()).validate().unwrap_err()),
+                field,
+                "{b}"
+            );
         }
     }
 
@@ -358,8 +460,14 @@ mod tests {
             downloads: vec![],
             version: 0,
         };
-        assert_eq!(r.status_at(at + chrono::Duration::minutes(5)), ExtractStatus::Pending);
-        assert_eq!(r.status_at(at + chrono::Duration::minutes(61)), ExtractStatus::Failed);
+        assert_eq!(
+            r.status_at(at + chrono::Duration::minutes(5)),
+            ExtractStatus::Pending
+        );
+        assert_eq!(
+            r.status_at(at + chrono::Duration::minutes(61)),
+            ExtractStatus::Failed
+        );
         assert_eq!(r.view(at + chrono::Duration::hours(2))["status"], "failed");
         assert!(r.view(at)["sha256"].is_null());
     }

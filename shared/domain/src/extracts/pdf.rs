@@ -32,9 +32,13 @@ struct FontData {
 fn font() -> Result<&'static FontData, String> {
     static FONT: OnceLock<Result<FontData, String>> = OnceLock::new();
     FONT.get_or_init(|| {
-        let font = Font::new(krilla::Data::from(FONT_BYTES), 0).ok_or("the embedded font cannot be read")?;
-        let f = skrifa::FontRef::new(FONT_BYTES).map_err(|e| format!("the embedded font cannot be read: {e}"))?;
-        let upem = f.metrics(Size::unscaled(), LocationRef::default()).units_per_em as f32;
+        let font = Font::new(krilla::Data::from(FONT_BYTES), 0)
+            .ok_or("the embedded font cannot be read")?;
+        let f = skrifa::FontRef::new(FONT_BYTES)
+            .map_err(|e| format!("the embedded font cannot be read: {e}"))?;
+        let upem = f
+            .metrics(Size::unscaled(), LocationRef::default())
+            .units_per_em as f32;
         let metrics = f.glyph_metrics(Size::unscaled(), LocationRef::default());
         let advance = |g: skrifa::GlyphId| metrics.advance_width(g).unwrap_or(0.0) / upem;
         let glyphs = f
@@ -42,7 +46,11 @@ fn font() -> Result<&'static FontData, String> {
             .mappings()
             .filter_map(|(cp, g)| Some((char::from_u32(cp)?, (g.to_u32(), advance(g)))))
             .collect();
-        Ok(FontData { font, glyphs, notdef_advance: advance(skrifa::GlyphId::new(0)) })
+        Ok(FontData {
+            font,
+            glyphs,
+            notdef_advance: advance(skrifa::GlyphId::new(0)),
+        })
     })
     .as_ref()
     .map_err(Clone::clone)
@@ -50,7 +58,10 @@ fn font() -> Result<&'static FontData, String> {
 
 impl FontData {
     fn glyph(&self, c: char) -> (u32, f32) {
-        self.glyphs.get(&c).copied().unwrap_or((0, self.notdef_advance))
+        self.glyphs
+            .get(&c)
+            .copied()
+            .unwrap_or((0, self.notdef_advance))
     }
 
     fn width(&self, text: &str, size: f32) -> f32 {
@@ -101,9 +112,26 @@ const FOOTER_SIZE: f32 = 8.0;
 const CELL_PAD: f32 = 2.0;
 
 enum Op {
-    Text { x: f32, y: f32, size: f32, text: String },
-    Rule { x1: f32, y1: f32, x2: f32, y: f32, width: f32, gray: u8 },
-    Shade { x: f32, y: f32, w: f32, h: f32 },
+    Text {
+        x: f32,
+        y: f32,
+        size: f32,
+        text: String,
+    },
+    Rule {
+        x1: f32,
+        y1: f32,
+        x2: f32,
+        y: f32,
+        width: f32,
+        gray: u8,
+    },
+    Shade {
+        x: f32,
+        y: f32,
+        w: f32,
+        h: f32,
+    },
 }
 
 struct Layout<'a> {
@@ -161,9 +189,21 @@ fn wrap(font: &FontData, text: &str, width: f32, size: f32) -> Vec<String> {
 
 impl<'a> Layout<'a> {
     fn new(font: &'a FontData, frame: &Frame) -> Self {
-        let (width, height) = if frame.landscape { (841.89, 595.28) } else { (595.28, 841.89) };
+        let (width, height) = if frame.landscape {
+            (841.89, 595.28)
+        } else {
+            (595.28, 841.89)
+        };
         let top = MARGIN + TITLE_SIZE + 4.0 + frame.header.len() as f32 * HEADER_LEAD + 10.0;
-        let mut l = Layout { font, width, height, top, bottom: height - MARGIN - 12.0, pages: Vec::new(), y: top };
+        let mut l = Layout {
+            font,
+            width,
+            height,
+            top,
+            bottom: height - MARGIN - 12.0,
+            pages: Vec::new(),
+            y: top,
+        };
         l.new_page();
         l
     }
@@ -183,7 +223,12 @@ impl<'a> Layout<'a> {
 
     fn text(&mut self, x: f32, baseline: f32, size: f32, text: String) {
         if !text.is_empty() {
-            self.ops().push(Op::Text { x, y: baseline, size, text });
+            self.ops().push(Op::Text {
+                x,
+                y: baseline,
+                size,
+                text,
+            });
         }
     }
 
@@ -245,17 +290,31 @@ impl<'a> Layout<'a> {
         let cw = self.content_width();
         let widths: Vec<f32> = t.columns.iter().map(|c| c.1 / total * cw).collect();
         let lead = t.size * 1.25;
-        let header: Vec<Vec<String>> =
-            t.columns.iter().zip(&widths).map(|(c, w)| wrap(self.font, &c.0, w - 2.0 * CELL_PAD, t.size)).collect();
+        let header: Vec<Vec<String>> = t
+            .columns
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| wrap(self.font, &c.0, w - 2.0 * CELL_PAD, t.size))
+            .collect();
         let header_lines = header.iter().map(Vec::len).max().unwrap_or(1);
         let header_h = header_lines as f32 * lead + 2.0 * CELL_PAD;
         let draw_header = |l: &mut Layout| {
             let y0 = l.y;
-            l.ops().push(Op::Shade { x: MARGIN, y: y0, w: cw, h: header_h });
+            l.ops().push(Op::Shade {
+                x: MARGIN,
+                y: y0,
+                w: cw,
+                h: header_h,
+            });
             let mut x = MARGIN;
             for (lines, w) in header.iter().zip(&widths) {
                 for (i, line) in lines.iter().enumerate() {
-                    l.text(x + CELL_PAD, y0 + CELL_PAD + (i + 1) as f32 * lead - t.size * 0.28, t.size, line.clone());
+                    l.text(
+                        x + CELL_PAD,
+                        y0 + CELL_PAD + (i + 1) as f32 * lead - t.size * 0.28,
+                        t.size,
+                        line.clone(),
+                    );
                 }
                 x += w;
             }
@@ -267,14 +326,24 @@ impl<'a> Layout<'a> {
             let cells: Vec<Vec<String>> = widths
                 .iter()
                 .enumerate()
-                .map(|(i, w)| wrap(self.font, row.get(i).map(String::as_str).unwrap_or(""), w - 2.0 * CELL_PAD, t.size))
+                .map(|(i, w)| {
+                    wrap(
+                        self.font,
+                        row.get(i).map(String::as_str).unwrap_or(""),
+                        w - 2.0 * CELL_PAD,
+                        t.size,
+                    )
+                })
                 .collect();
             let mut from = 0;
             let total_lines = cells.iter().map(Vec::len).max().unwrap_or(1);
             while from < total_lines {
-                let room = ((self.bottom - self.y - 2.0 * CELL_PAD) / lead).floor().max(0.0) as usize;
+                let room = ((self.bottom - self.y - 2.0 * CELL_PAD) / lead)
+                    .floor()
+                    .max(0.0) as usize;
                 let left = total_lines - from;
-                let fits_fresh = ((self.bottom - self.top - header_h - 2.0 * CELL_PAD) / lead).floor() as usize;
+                let fits_fresh =
+                    ((self.bottom - self.top - header_h - 2.0 * CELL_PAD) / lead).floor() as usize;
                 // Start the row on a new page unless it is taller than any page can hold.
                 if room < left && (left <= fits_fresh || room == 0) {
                     self.new_page();
@@ -286,13 +355,25 @@ impl<'a> Layout<'a> {
                 let mut x = MARGIN;
                 for (lines, w) in cells.iter().zip(&widths) {
                     for (i, line) in lines.iter().skip(from).take(take).enumerate() {
-                        self.text(x + CELL_PAD, y0 + CELL_PAD + (i + 1) as f32 * lead - t.size * 0.28, t.size, line.clone());
+                        self.text(
+                            x + CELL_PAD,
+                            y0 + CELL_PAD + (i + 1) as f32 * lead - t.size * 0.28,
+                            t.size,
+                            line.clone(),
+                        );
                     }
                     x += w;
                 }
                 self.y += take as f32 * lead + 2.0 * CELL_PAD;
                 let y = self.y;
-                self.ops().push(Op::Rule { x1: MARGIN, y1: y, x2: MARGIN + cw, y, width: 0.3, gray: 170 });
+                self.ops().push(Op::Rule {
+                    x1: MARGIN,
+                    y1: y,
+                    x2: MARGIN + cw,
+                    y,
+                    width: 0.3,
+                    gray: 170,
+                });
                 from += take;
             }
         }
@@ -328,29 +409,72 @@ pub fn render(frame: &Frame, blocks: &[Block]) -> Result<Vec<u8>, String> {
     for (n, ops) in pages.into_iter().enumerate() {
         let mut page = doc.start_page_with(settings.clone());
         let mut s = page.surface();
-        let black = Fill { paint: luma::Color::black().into(), ..Default::default() };
+        let black = Fill {
+            paint: luma::Color::black().into(),
+            ..Default::default()
+        };
         let draw = |s: &mut krilla::surface::Surface, x: f32, y: f32, size: f32, text: &str| {
             let glyphs: Vec<KrillaGlyph> = text
                 .char_indices()
                 .map(|(i, c)| {
                     let (gid, adv) = font.glyph(c);
-                    KrillaGlyph::new(GlyphId::new(gid), adv, 0.0, 0.0, 0.0, i..i + c.len_utf8(), None)
+                    KrillaGlyph::new(
+                        GlyphId::new(gid),
+                        adv,
+                        0.0,
+                        0.0,
+                        0.0,
+                        i..i + c.len_utf8(),
+                        None,
+                    )
                 })
                 .collect();
-            s.draw_glyphs(Point::from_xy(x, y), &glyphs, font.font.clone(), text, size, false);
+            s.draw_glyphs(
+                Point::from_xy(x, y),
+                &glyphs,
+                font.font.clone(),
+                text,
+                size,
+                false,
+            );
         };
         // Running header and footer.
         s.set_fill(Some(black.clone()));
         s.set_stroke(None);
-        draw(&mut s, MARGIN, MARGIN + TITLE_SIZE, TITLE_SIZE, &frame.title);
+        draw(
+            &mut s,
+            MARGIN,
+            MARGIN + TITLE_SIZE,
+            TITLE_SIZE,
+            &frame.title,
+        );
         for (i, line) in frame.header.iter().enumerate() {
-            draw(&mut s, MARGIN, MARGIN + TITLE_SIZE + 4.0 + (i + 1) as f32 * HEADER_LEAD - 2.0, HEADER_SIZE, line);
+            draw(
+                &mut s,
+                MARGIN,
+                MARGIN + TITLE_SIZE + 4.0 + (i + 1) as f32 * HEADER_LEAD - 2.0,
+                HEADER_SIZE,
+                line,
+            );
         }
         let page_no = format!("Sida {} av {count}", n + 1);
         let pw = font.width(&page_no, FOOTER_SIZE);
-        draw(&mut s, width - MARGIN - pw, height - MARGIN + 6.0, FOOTER_SIZE, &page_no);
+        draw(
+            &mut s,
+            width - MARGIN - pw,
+            height - MARGIN + 6.0,
+            FOOTER_SIZE,
+            &page_no,
+        );
         rule(&mut s, MARGIN, l.top - 5.0, width - MARGIN, 0.6, 90);
-        rule(&mut s, MARGIN, height - MARGIN - 6.0, width - MARGIN, 0.6, 90);
+        rule(
+            &mut s,
+            MARGIN,
+            height - MARGIN - 6.0,
+            width - MARGIN,
+            0.6,
+            90,
+        );
         for op in ops {
             match op {
                 Op::Text { x, y, size, text } => {
@@ -358,7 +482,14 @@ pub fn render(frame: &Frame, blocks: &[Block]) -> Result<Vec<u8>, String> {
                     s.set_stroke(None);
                     draw(&mut s, x, y, size, &text);
                 }
-                Op::Rule { x1, y1, x2, y, width, gray } => {
+                Op::Rule {
+                    x1,
+                    y1,
+                    x2,
+                    y,
+                    width,
+                    gray,
+                } => {
                     let _ = y1;
                     rule(&mut s, x1, y, x2, width, gray);
                 }
@@ -368,7 +499,10 @@ pub fn render(frame: &Frame, blocks: &[Block]) -> Result<Vec<u8>, String> {
                         pb.push_rect(rect);
                         if let Some(path) = pb.finish() {
                             s.set_stroke(None);
-                            s.set_fill(Some(Fill { paint: luma::Color::new(232).into(), ..Default::default() }));
+                            s.set_fill(Some(Fill {
+                                paint: luma::Color::new(232).into(),
+                                ..Default::default()
+                            }));
                             s.draw_path(&path);
                         }
                     }
@@ -378,7 +512,8 @@ pub fn render(frame: &Frame, blocks: &[Block]) -> Result<Vec<u8>, String> {
         s.finish();
         page.finish();
     }
-    doc.finish().map_err(|e| format!("the PDF cannot be written: {e:?}"))
+    doc.finish()
+        .map_err(|e| format!("the PDF cannot be written: {e:?}"))
 }
 
 fn rule(s: &mut krilla::surface::Surface, x1: f32, y: f32, x2: f32, width: f32, gray: u8) {
@@ -387,7 +522,11 @@ fn rule(s: &mut krilla::surface::Surface, x1: f32, y: f32, x2: f32, width: f32, 
     pb.line_to(x2, y);
     if let Some(path) = pb.finish() {
         s.set_fill(None);
-        s.set_stroke(Some(Stroke { paint: luma::Color::new(gray).into(), width, ..Default::default() }));
+        s.set_stroke(Some(Stroke {
+            paint: luma::Color::new(gray).into(),
+            width,
+            ..Default::default()
+        }));
         s.draw_path(&path);
         s.set_stroke(None);
     }
@@ -409,7 +548,12 @@ mod tests {
     #[test]
     fn wrapping_breaks_at_spaces_and_inside_long_words() {
         let f = font().unwrap();
-        let lines = wrap(f, "Åsa Öberg och Ärla Ångström", text_width("Åsa Öberg och", 9.0) + 0.5, 9.0);
+        let lines = wrap(
+            f,
+            "Åsa Öberg och Ärla Ångström",
+            text_width("Åsa Öberg och", 9.0) + 0.5,
+            9.0,
+        );
         assert_eq!(lines, vec!["Åsa Öberg och", "Ärla Ångström"]);
         let long = "x".repeat(200);
         let lines = wrap(f, &long, 50.0, 9.0);
@@ -419,12 +563,34 @@ mod tests {
 
     #[test]
     fn tables_flow_over_pages_and_every_page_is_numbered() {
-        let frame = Frame { landscape: false, title: "Test".into(), header: vec!["Företag: Åbergs Bygg AB".into()], document_title: "t".into() };
-        let rows: Vec<Vec<String>> = (0..300).map(|i| vec![format!("rad {i}"), "Ö".repeat(i % 40)]).collect();
-        let pdf = render(&frame, &[Block::Heading("Rubrik".into()), Block::Table(Table { columns: vec![("A".into(), 1.0), ("B".into(), 3.0)], rows, size: 8.0 })]).unwrap();
+        let frame = Frame {
+            landscape: false,
+            title: "Test".into(),
+            header: vec!["Företag: Åbergs Bygg AB".into()],
+            document_title: "t".into(),
+        };
+        let rows: Vec<Vec<String>> = (0..300)
+            .map(|i| vec![format!("rad {i}"), "Ö".repeat(i % 40)])
+            .collect();
+        let pdf = render(
+            &frame,
+            &[
+                Block::Heading("Rubrik".into()),
+                Block::Table(Table {
+                    columns: vec![("A".into(), 1.0), ("B".into(), 3.0)],
+                    rows,
+                    size: 8.0,
+                }),
+            ],
+        )
+        .unwrap();
         assert!(pdf.starts_with(b"%PDF-"));
         let mut l = Layout::new(font().unwrap(), &frame);
-        l.table(&Table { columns: vec![("A".into(), 1.0)], rows: (0..300).map(|i| vec![i.to_string()]).collect(), size: 8.0 });
+        l.table(&Table {
+            columns: vec![("A".into(), 1.0)],
+            rows: (0..300).map(|i| vec![i.to_string()]).collect(),
+            size: 8.0,
+        });
         assert!(l.pages.len() > 3);
     }
 }

@@ -5,7 +5,10 @@
 //! per company whose ledger holds them (each company is its own controller).
 
 use super::pdf::{self, Block, Frame, Table};
-use super::rows::{correction_json, correction_text, local_datetime, local_datetime_utc, person_id_full, Row, RowKind};
+use super::rows::{
+    correction_json, correction_text, local_datetime, local_datetime_utc, person_id_full, Row,
+    RowKind,
+};
 use super::texts::*;
 use super::ExtractFormat;
 use crate::error::DomainError;
@@ -48,7 +51,10 @@ impl RegisterSection {
     }
 
     fn row_retention(&self, r: &Row) -> NaiveDate {
-        r.events().map(|e| self.retention(e)).max().unwrap_or(NaiveDate::MIN)
+        r.events()
+            .map(|e| self.retention(e))
+            .max()
+            .unwrap_or(NaiveDate::MIN)
     }
 
     pub fn events(&self) -> impl Iterator<Item = &LedgerEvent> {
@@ -56,7 +62,10 @@ impl RegisterSection {
     }
 
     pub fn sessions(&self) -> usize {
-        self.rows.iter().filter(|r| r.kind == RowKind::Session).count()
+        self.rows
+            .iter()
+            .filter(|r| r.kind == RowKind::Session)
+            .count()
     }
 
     pub fn minutes(&self) -> i64 {
@@ -183,7 +192,10 @@ impl RegisterSection {
     }
 
     fn blocks(&self, out: &mut Vec<Block>) {
-        out.push(Block::Heading(format!("Personuppgiftsansvarig: {} ({})", self.company_name, self.company_orgnr)));
+        out.push(Block::Heading(format!(
+            "Personuppgiftsansvarig: {} ({})",
+            self.company_name, self.company_orgnr
+        )));
         let span = self
             .span()
             .map(|(a, b)| format!("{a} – {b}"))
@@ -191,7 +203,14 @@ impl RegisterSection {
         out.push(Block::Fields(vec![
             ("Namn i personalliggaren".into(), self.person_name.clone()),
             ("Person-referens".into(), self.person_ref.clone()),
-            ("Företagets status i Stamp".into(), if self.company_active { "aktivt".into() } else { "avregistrerat (uppgifterna bevaras till lagringstidens slut)".into() }),
+            (
+                "Företagets status i Stamp".into(),
+                if self.company_active {
+                    "aktivt".into()
+                } else {
+                    "avregistrerat (uppgifterna bevaras till lagringstidens slut)".into()
+                },
+            ),
             ("Registreringar från – till".into(), span),
             ("Källor (personalliggarsystem)".into(), self.sources_text()),
             ("Lagringstid".into(), self.storage_text()),
@@ -208,11 +227,20 @@ impl RegisterSection {
                     r.primary().site_id.to_string(),
                     r.check_in_text(),
                     r.check_out_text(),
-                    r.duration_minutes().map(|m| m.to_string()).unwrap_or_default(),
+                    r.duration_minutes()
+                        .map(|m| m.to_string())
+                        .unwrap_or_default(),
                     r.kind.label_sv().to_string(),
-                    r.events().map(|e| format!("{} {}", direction_sv(e.direction), source_sv(e.source))).collect::<Vec<_>>().join(", "),
+                    r.events()
+                        .map(|e| format!("{} {}", direction_sv(e.direction), source_sv(e.source)))
+                        .collect::<Vec<_>>()
+                        .join(", "),
                     r.event_ids().join(" "),
-                    r.anomaly_kinds().iter().map(|k| anomaly_sv(*k)).collect::<Vec<_>>().join(", "),
+                    r.anomaly_kinds()
+                        .iter()
+                        .map(|k| anomaly_sv(*k))
+                        .collect::<Vec<_>>()
+                        .join(", "),
                     self.row_retention(r).to_string(),
                 ]
             })
@@ -232,7 +260,11 @@ impl RegisterSection {
                 ("Avvikelser", 9.0),
                 ("Sparas t.o.m.", 6.0),
             ];
-            out.push(Block::Table(Table { columns: cols.iter().map(|(c, w)| (c.to_string(), *w)).collect(), rows, size: 6.5 }));
+            out.push(Block::Table(Table {
+                columns: cols.iter().map(|(c, w)| (c.to_string(), *w)).collect(),
+                rows,
+                size: 6.5,
+            }));
         }
 
         out.push(Block::Heading("Rättelser och återkallelser".into()));
@@ -243,9 +275,15 @@ impl RegisterSection {
             .map(|(k, c)| vec![correction_text(k, c)])
             .collect();
         if corrections.is_empty() {
-            out.push(Block::Paragraph("Inga rättelser eller återkallelser.".into()));
+            out.push(Block::Paragraph(
+                "Inga rättelser eller återkallelser.".into(),
+            ));
         } else {
-            out.push(Block::Table(Table { columns: vec![("Vad, vem och när".into(), 1.0)], rows: corrections, size: 7.0 }));
+            out.push(Block::Table(Table {
+                columns: vec![("Vad, vem och när".into(), 1.0)],
+                rows: corrections,
+                size: 7.0,
+            }));
         }
 
         out.push(Block::Heading("Avvikelser".into()));
@@ -254,7 +292,8 @@ impl RegisterSection {
             for (kind, k) in &r.anomalies {
                 let e = r.events().find(|e| e.key() == *k);
                 anomalies.push(vec![
-                    e.map(|e| local_datetime(&e.occurred_at)).unwrap_or_default(),
+                    e.map(|e| local_datetime(&e.occurred_at))
+                        .unwrap_or_default(),
                     e.map(|e| e.site_id.to_string()).unwrap_or_default(),
                     anomaly_sv(*kind).to_string(),
                     format!("{}:{}", k.partner_id, k.event_id),
@@ -264,8 +303,17 @@ impl RegisterSection {
         if anomalies.is_empty() {
             out.push(Block::Paragraph("Inga avvikelser.".into()));
         } else {
-            let cols = [("Tid", 1.3), ("Byggarbetsplats", 1.3), ("Avvikelse", 2.2), ("Händelse", 2.0)];
-            out.push(Block::Table(Table { columns: cols.iter().map(|(c, w)| (c.to_string(), *w)).collect(), rows: anomalies, size: 7.0 }));
+            let cols = [
+                ("Tid", 1.3),
+                ("Byggarbetsplats", 1.3),
+                ("Avvikelse", 2.2),
+                ("Händelse", 2.0),
+            ];
+            out.push(Block::Table(Table {
+                columns: cols.iter().map(|(c, w)| (c.to_string(), *w)).collect(),
+                rows: anomalies,
+                size: 7.0,
+            }));
         }
     }
 }
@@ -299,10 +347,23 @@ impl RegisterDoc {
     fn frame(&self) -> Frame {
         let company = match &self.ordered_for_company {
             Some((orgnr, name)) => format!("Företag: {name} ({orgnr})"),
-            None => format!("Företag: alla som har uppgifter om dig i Stamp ({})", self.sections.len()),
+            None => format!(
+                "Företag: alla som har uppgifter om dig i Stamp ({})",
+                self.sections.len()
+            ),
         };
-        let first = self.sections.iter().filter_map(RegisterSection::span).map(|s| s.0).min();
-        let last = self.sections.iter().filter_map(RegisterSection::span).map(|s| s.1).max();
+        let first = self
+            .sections
+            .iter()
+            .filter_map(RegisterSection::span)
+            .map(|s| s.0)
+            .min();
+        let last = self
+            .sections
+            .iter()
+            .filter_map(RegisterSection::span)
+            .map(|s| s.1)
+            .max();
         let period = match (first, last) {
             (Some(a), Some(b)) => format!("allt Stamp har, {a} – {b}"),
             _ => "allt Stamp har".into(),
@@ -311,9 +372,17 @@ impl RegisterDoc {
             landscape: false,
             title: REGISTER_TITLE.into(),
             header: vec![
-                format!("{company}    Avser: {} ({})", self.subject_name, self.subject_id.masked()),
+                format!(
+                    "{company}    Avser: {} ({})",
+                    self.subject_name,
+                    self.subject_id.masked()
+                ),
                 format!("Period: {period}"),
-                format!("Skapad: {} (svensk tid)    Utdrag-id: {}", local_datetime_utc(&self.generated_at), self.extract_id),
+                format!(
+                    "Skapad: {} (svensk tid)    Utdrag-id: {}",
+                    local_datetime_utc(&self.generated_at),
+                    self.extract_id
+                ),
             ],
             document_title: format!("Registerutdrag {}", self.subject_name),
         }
@@ -324,7 +393,10 @@ impl RegisterDoc {
             Block::Fields(vec![
                 ("Namn".into(), self.subject_name.clone()),
                 ("Identitet".into(), person_id_full(&self.subject_id)),
-                ("Skapat".into(), format!("{} (svensk tid)", local_datetime_utc(&self.generated_at))),
+                (
+                    "Skapat".into(),
+                    format!("{} (svensk tid)", local_datetime_utc(&self.generated_at)),
+                ),
                 ("Utdrag-id".into(), self.extract_id.clone()),
             ]),
             Block::Heading("Information om behandlingen".into()),
@@ -351,9 +423,15 @@ impl RegisterDoc {
 
     pub fn render(&self, format: ExtractFormat) -> Result<Vec<u8>, DomainError> {
         match format {
-            ExtractFormat::Json => serde_json::to_vec_pretty(&self.to_json()).map_err(|e| DomainError::Internal(e.to_string())),
-            ExtractFormat::Pdf => pdf::render(&self.frame(), &self.blocks()).map_err(DomainError::Internal),
-            ExtractFormat::Csv => Err(DomainError::invalid("format", "a register_extract is pdf or json")),
+            ExtractFormat::Json => serde_json::to_vec_pretty(&self.to_json())
+                .map_err(|e| DomainError::Internal(e.to_string())),
+            ExtractFormat::Pdf => {
+                pdf::render(&self.frame(), &self.blocks()).map_err(DomainError::Internal)
+            }
+            ExtractFormat::Csv => Err(DomainError::invalid(
+                "format",
+                "a register_extract is pdf or json",
+            )),
         }
     }
 }

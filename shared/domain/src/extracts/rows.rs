@@ -91,7 +91,8 @@ pub struct RowFilter {
 
 impl RowFilter {
     fn accepts(&self, e: &LedgerEvent) -> bool {
-        self.site.as_ref().is_none_or(|s| &e.site_id == s) && self.person_ref.as_ref().is_none_or(|p| &e.person_ref == p)
+        self.site.as_ref().is_none_or(|s| &e.site_id == s)
+            && self.person_ref.as_ref().is_none_or(|p| &e.person_ref == p)
     }
 }
 
@@ -110,11 +111,15 @@ impl Span {
 
 /// Swedish local `YYYY-MM-DD HH:MM:SS`.
 pub fn local_datetime(t: &Instant) -> String {
-    t.with_timezone(&Stockholm).format("%Y-%m-%d %H:%M:%S").to_string()
+    t.with_timezone(&Stockholm)
+        .format("%Y-%m-%d %H:%M:%S")
+        .to_string()
 }
 
 pub fn local_datetime_utc(t: &DateTime<Utc>) -> String {
-    t.with_timezone(&Stockholm).format("%Y-%m-%d %H:%M:%S").to_string()
+    t.with_timezone(&Stockholm)
+        .format("%Y-%m-%d %H:%M:%S")
+        .to_string()
 }
 
 fn local_hms(t: &Instant) -> String {
@@ -154,13 +159,18 @@ impl Row {
 
     /// Its own events, then the duplicates listed with it.
     pub fn events(&self) -> impl Iterator<Item = &LedgerEvent> {
-        self.check_in.iter().chain(self.check_out.iter()).chain(self.duplicates.iter())
+        self.check_in
+            .iter()
+            .chain(self.check_out.iter())
+            .chain(self.duplicates.iter())
     }
 
     /// Whole minutes of a work session, rounded down.
     pub fn duration_minutes(&self) -> Option<i64> {
         match (self.kind, &self.check_in, &self.check_out) {
-            (RowKind::Session, Some(i), Some(o)) => Some((o.occurred_at - i.occurred_at).num_seconds().div_euclid(60)),
+            (RowKind::Session, Some(i), Some(o)) => {
+                Some((o.occurred_at - i.occurred_at).num_seconds().div_euclid(60))
+            }
             _ => None,
         }
     }
@@ -179,7 +189,14 @@ impl Row {
     /// The sort order of spec §8: date, person_name, person_id, then time.
     fn sort_key(&self) -> (NaiveDate, String, String, Instant, String, String) {
         let p = self.primary();
-        (self.date(), p.person_name.clone(), person_id_full(&p.person), p.occurred_at, p.partner_id.clone(), p.event_id.clone())
+        (
+            self.date(),
+            p.person_name.clone(),
+            person_id_full(&p.person),
+            p.occurred_at,
+            p.partner_id.clone(),
+            p.event_id.clone(),
+        )
     }
 
     fn own_values(&self, f: impl Fn(&LedgerEvent) -> &str) -> String {
@@ -194,7 +211,10 @@ impl Row {
     }
 
     pub fn check_in_text(&self) -> String {
-        self.check_in.as_ref().map(|e| local_hms(&e.occurred_at)).unwrap_or_default()
+        self.check_in
+            .as_ref()
+            .map(|e| local_hms(&e.occurred_at))
+            .unwrap_or_default()
     }
 
     /// `HH:MM:SS`, or `YYYY-MM-DD HH:MM:SS` on a later day than the row's date.
@@ -224,11 +244,19 @@ impl Row {
     }
 
     pub fn corrections_text(&self) -> String {
-        self.corrections.iter().map(|(k, c)| correction_text(k, c)).collect::<Vec<_>>().join(" | ")
+        self.corrections
+            .iter()
+            .map(|(k, c)| correction_text(k, c))
+            .collect::<Vec<_>>()
+            .join(" | ")
     }
 
     pub fn anomalies_text(&self) -> String {
-        self.anomaly_kinds().iter().map(|k| k.as_str()).collect::<Vec<_>>().join(" ")
+        self.anomaly_kinds()
+            .iter()
+            .map(|k| k.as_str())
+            .collect::<Vec<_>>()
+            .join(" ")
     }
 
     /// The 14 cells of [`COLUMNS`], as CSV and PDF write them.
@@ -243,7 +271,9 @@ impl Row {
             self.date().to_string(),
             self.check_in_text(),
             self.check_out_text(),
-            self.duration_minutes().map(|m| m.to_string()).unwrap_or_default(),
+            self.duration_minutes()
+                .map(|m| m.to_string())
+                .unwrap_or_default(),
             self.source_text(),
             self.partner_text(),
             self.event_ids().join(" "),
@@ -297,12 +327,21 @@ const UNSHOWN_CHANGES: [&str; 2] = ["person_ref", "withdrawn"];
 /// genom p:e-fix, mottagen 2026-03-02 09:12:05: occurred_at 2026-03-02 07:00:00 → 06:55:00`.
 pub fn correction_text(event: &EventKey, c: &CorrectionEntry) -> String {
     let action = if c.void { "återkallad" } else { "rättad" };
-    let who = c.recorded_by.clone().unwrap_or_else(|| format!("systemet {}", c.partner_id));
+    let who = c
+        .recorded_by
+        .clone()
+        .unwrap_or_else(|| format!("systemet {}", c.partner_id));
     let changes: Vec<String> = c
         .changes
         .iter()
         .filter(|(f, _)| !UNSHOWN_CHANGES.contains(&f.as_str()))
-        .map(|(f, ch)| format!("{f} {} → {}", value_text(&ch["from"]), value_text(&ch["to"])))
+        .map(|(f, ch)| {
+            format!(
+                "{f} {} → {}",
+                value_text(&ch["from"]),
+                value_text(&ch["to"])
+            )
+        })
         .collect();
     let mut s = format!(
         "{} {action} {} av {who} genom {}:{}, mottagen {}",
@@ -339,8 +378,15 @@ pub fn correction_json(event: &EventKey, c: &CorrectionEntry) -> Value {
 /// window of events around it (`chunk` widened by LOOKBACK/LOOKAHEAD; withdrawn events
 /// included), analysed at `now`. Corrections are attached afterwards
 /// ([`attach_corrections`]). Sorted as spec §8 says.
-pub fn build_rows(events: Vec<LedgerEvent>, chunk: Span, range: Span, filter: &RowFilter, now: DateTime<Utc>) -> Vec<Row> {
-    let (withdrawn, effective): (Vec<LedgerEvent>, Vec<LedgerEvent>) = events.into_iter().partition(|e| e.withdrawn);
+pub fn build_rows(
+    events: Vec<LedgerEvent>,
+    chunk: Span,
+    range: Span,
+    filter: &RowFilter,
+    now: DateTime<Utc>,
+) -> Vec<Row> {
+    let (withdrawn, effective): (Vec<LedgerEvent>, Vec<LedgerEvent>) =
+        events.into_iter().partition(|e| e.withdrawn);
     let a = analyse(&effective, now);
     let n = effective.len();
     // The row each event is listed in, and the first-event time of the row each kept
@@ -431,13 +477,21 @@ pub fn sort_rows(rows: &mut [Row]) {
 
 /// The events of the rows whose correction history must be read.
 pub fn corrected_events(rows: &[Row]) -> Vec<EventKey> {
-    rows.iter().flat_map(|r| r.events()).filter(|e| e.corrections > 0).map(LedgerEvent::key).collect()
+    rows.iter()
+        .flat_map(|r| r.events())
+        .filter(|e| e.corrections > 0)
+        .map(LedgerEvent::key)
+        .collect()
 }
 
 /// Attaches each event's correction history (read per corrected event) to its row.
 pub fn attach_corrections(rows: &mut [Row], history: &HashMap<EventKey, Vec<CorrectionEntry>>) {
     for r in rows {
-        let keys: Vec<EventKey> = r.events().filter(|e| e.corrections > 0).map(LedgerEvent::key).collect();
+        let keys: Vec<EventKey> = r
+            .events()
+            .filter(|e| e.corrections > 0)
+            .map(LedgerEvent::key)
+            .collect();
         for k in keys {
             for c in history.get(&k).into_iter().flatten() {
                 r.corrections.push((k.clone(), c.clone()));

@@ -39,7 +39,10 @@ const S1: &str = "STH2026000001";
 const S2: &str = "GBG2026000002";
 
 fn span(from: &str, to: &str) -> Span {
-    Span { from: t(from), to: t(to) }
+    Span {
+        from: t(from),
+        to: t(to),
+    }
 }
 
 fn now() -> DateTime<Utc> {
@@ -65,8 +68,20 @@ fn sessions_give_one_row_with_local_times_and_whole_minutes_rounded_down() {
     assert_eq!(
         c,
         [
-            "5569999997", "Bygg AB", S1, "Åsa Öberg", "19811218-9876", "2026-03-02", "07:00:00", "15:29:59", "509", "card", "p1",
-            "p1:i1 p1:o1", "", ""
+            "5569999997",
+            "Bygg AB",
+            S1,
+            "Åsa Öberg",
+            "19811218-9876",
+            "2026-03-02",
+            "07:00:00",
+            "15:29:59",
+            "509",
+            "card",
+            "p1",
+            "p1:i1 p1:o1",
+            "",
+            ""
         ]
         .map(String::from)
     );
@@ -80,14 +95,20 @@ fn a_check_out_on_a_later_day_carries_its_date() {
         ev(ANNA, "Åsa", S1, "o", Out, "2026-03-03T04:30:00+01:00"),
     ]);
     let c = rows[0].cells();
-    assert_eq!((c[5].as_str(), c[6].as_str(), c[7].as_str(), c[8].as_str()), ("2026-03-02", "20:00:00", "2026-03-03 04:30:00", "510"));
+    assert_eq!(
+        (c[5].as_str(), c[6].as_str(), c[7].as_str(), c[8].as_str()),
+        ("2026-03-02", "20:00:00", "2026-03-03 04:30:00", "510")
+    );
     // Summer time: local is UTC+2.
     let rows = all(vec![
         ev(ANNA, "Åsa", S1, "i", In, "2026-07-01T21:30:00Z"),
         ev(ANNA, "Åsa", S1, "o", Out, "2026-07-02T05:00:00Z"),
     ]);
     let c = rows[0].cells();
-    assert_eq!((c[5].as_str(), c[6].as_str(), c[7].as_str()), ("2026-07-01", "23:30:00", "2026-07-02 07:00:00"));
+    assert_eq!(
+        (c[5].as_str(), c[6].as_str(), c[7].as_str()),
+        ("2026-07-01", "23:30:00", "2026-07-02 07:00:00")
+    );
 }
 
 #[test]
@@ -120,7 +141,13 @@ fn a_withdrawn_event_keeps_a_row_of_its_own() {
     assert_eq!(rows[0].kind, RowKind::Session);
     assert_eq!(rows[1].kind, RowKind::Withdrawn);
     let keys = corrected_events(&rows);
-    assert_eq!(keys, vec![EventKey { partner_id: "p1".into(), event_id: "o0".into() }]);
+    assert_eq!(
+        keys,
+        vec![EventKey {
+            partner_id: "p1".into(),
+            event_id: "o0".into()
+        }]
+    );
     let entry = CorrectionEntry {
         seq: 1,
         partner_id: "p1".into(),
@@ -132,11 +159,17 @@ fn a_withdrawn_event_keeps_a_row_of_its_own() {
         source: Source::Manual,
         void: true,
         batch_id: "b2".into(),
-        changes: json!({"withdrawn": {"from": false, "to": true}}).as_object().unwrap().clone(),
+        changes: json!({"withdrawn": {"from": false, "to": true}})
+            .as_object()
+            .unwrap()
+            .clone(),
     };
     attach_corrections(&mut rows, &HashMap::from([(keys[0].clone(), vec![entry])]));
     let c = rows[1].cells();
-    assert_eq!((c[6].as_str(), c[7].as_str(), c[8].as_str()), ("", "12:00:00", ""));
+    assert_eq!(
+        (c[6].as_str(), c[7].as_str(), c[8].as_str()),
+        ("", "12:00:00", "")
+    );
     assert_eq!(c[11], "p1:o0");
     assert_eq!(c[12], "p1:o0 återkallad 2026-03-02 13:10:00 av Kalle Änglund genom p1:o0-void, mottagen 2026-03-02 13:10:05");
     assert_eq!(rows[1].to_json()["corrections"][0]["action"], "withdrawal");
@@ -145,7 +178,10 @@ fn a_withdrawn_event_keeps_a_row_of_its_own() {
 
 #[test]
 fn corrections_say_what_who_and_when() {
-    let k = EventKey { partner_id: "p1".into(), event_id: "i1".into() };
+    let k = EventKey {
+        partner_id: "p1".into(),
+        event_id: "i1".into(),
+    };
     let c = CorrectionEntry {
         seq: 1,
         partner_id: "p1".into(),
@@ -174,16 +210,47 @@ fn rows_sort_by_date_name_id_then_time() {
         ev(BO, "Bo Ek", S1, "b1", In, "2026-03-02T06:00:00+01:00"),
         ev(BO, "Bo Ek", S1, "b2", Out, "2026-03-02T15:00:00+01:00"),
         ev(ANNA, "Åsa Öberg", S2, "a3", In, "2026-03-03T05:00:00+01:00"),
-        ev(ANNA, "Åsa Öberg", S2, "a4", Out, "2026-03-03T09:00:00+01:00"),
+        ev(
+            ANNA,
+            "Åsa Öberg",
+            S2,
+            "a4",
+            Out,
+            "2026-03-03T09:00:00+01:00",
+        ),
         ev(ANNA, "Åsa Öberg", S1, "a1", In, "2026-03-02T07:00:00+01:00"),
-        ev(ANNA, "Åsa Öberg", S1, "a2", Out, "2026-03-02T09:00:00+01:00"),
-        ev(ANNA, "Åsa Öberg", S1, "a5", Out, "2026-03-02T12:00:00+01:00"),
-        ev(ANNA, "Anna Berg", S1, "x1", In, "2026-03-02T08:00:00+01:00").with_person("199003011232"),
+        ev(
+            ANNA,
+            "Åsa Öberg",
+            S1,
+            "a2",
+            Out,
+            "2026-03-02T09:00:00+01:00",
+        ),
+        ev(
+            ANNA,
+            "Åsa Öberg",
+            S1,
+            "a5",
+            Out,
+            "2026-03-02T12:00:00+01:00",
+        ),
+        ev(ANNA, "Anna Berg", S1, "x1", In, "2026-03-02T08:00:00+01:00")
+            .with_person("199003011232"),
     ]);
     let order: Vec<String> = rows.iter().map(|r| r.event_ids().join(" ")).collect();
     // 2026-03-02: Anna Berg, Bo Ek, then Åsa Öberg (by time: session, then the lone out);
     // 2026-03-03: Åsa Öberg.
-    assert_eq!(order, vec!["p1:x1", "p1:b1 p1:b2", "p1:a1 p1:a2", "p1:a5", "p1:a3 p1:a4"]);
+    assert_eq!(
+        order,
+        vec![
+            "p1:x1",
+            "p1:b1 p1:b2",
+            "p1:a1 p1:a2",
+            "p1:a5",
+            "p1:a3 p1:a4"
+        ]
+    );
     assert_eq!(rows[3].kind, RowKind::MissingCheckIn);
     assert_eq!(rows[3].cells()[13], "missing_check_in");
 }
@@ -220,13 +287,22 @@ fn ranges_and_chunks_list_every_event_exactly_once() {
     let c2 = span("2026-03-03T00:00:00+01:00", "2026-03-10T00:00:00+01:00");
     let mut chunked: Vec<String> = Vec::new();
     for c in [c1, c2] {
-        chunked.extend(build_rows(events.clone(), c, range, &RowFilter::default(), now()).iter().map(|r| r.event_ids().join(" ")));
+        chunked.extend(
+            build_rows(events.clone(), c, range, &RowFilter::default(), now())
+                .iter()
+                .map(|r| r.event_ids().join(" ")),
+        );
     }
     assert_eq!(chunked, ids);
     // The range before: only `k` (its duplicate belongs to the next range).
     let before = span("2026-03-01T00:00:00+01:00", "2026-03-02T00:00:00+01:00");
     let b = build_rows(events, before, before, &RowFilter::default(), now());
-    assert_eq!(b.iter().map(|r| r.event_ids().join(" ")).collect::<Vec<_>>(), vec!["p1:k"]);
+    assert_eq!(
+        b.iter()
+            .map(|r| r.event_ids().join(" "))
+            .collect::<Vec<_>>(),
+        vec!["p1:k"]
+    );
 }
 
 #[test]
@@ -238,11 +314,17 @@ fn filters_keep_one_site_or_one_person() {
         ev(BO, "Bo", S2, "b2", Out, "2026-03-02T15:00:00+01:00"),
     ];
     let s = span("2026-03-01T00:00:00Z", "2026-04-01T00:00:00Z");
-    let site = RowFilter { site: Some(SiteId::parse(S2).unwrap()), person_ref: None };
+    let site = RowFilter {
+        site: Some(SiteId::parse(S2).unwrap()),
+        person_ref: None,
+    };
     let rows = build_rows(events.clone(), s, s, &site, now());
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].cells()[3], "Bo");
-    let person = RowFilter { site: None, person_ref: Some(format!("ref-{ANNA}")) };
+    let person = RowFilter {
+        site: None,
+        person_ref: Some(format!("ref-{ANNA}")),
+    };
     let rows = build_rows(events, s, s, &person, now());
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].cells()[3], "Åsa");
@@ -253,9 +335,15 @@ fn sources_and_partners_of_a_session_across_systems_are_both_named() {
     let mut o = ev(ANNA, "Åsa", S1, "o", Out, "2026-03-02T15:00:00+01:00");
     o.partner_id = "p2".into();
     o.source = Source::Manual;
-    let rows = all(vec![ev(ANNA, "Åsa", S1, "i", In, "2026-03-02T07:00:00+01:00"), o]);
+    let rows = all(vec![
+        ev(ANNA, "Åsa", S1, "i", In, "2026-03-02T07:00:00+01:00"),
+        o,
+    ]);
     let c = rows[0].cells();
-    assert_eq!((c[9].as_str(), c[10].as_str(), c[11].as_str()), ("card/manual", "p1/p2", "p1:i p2:o"));
+    assert_eq!(
+        (c[9].as_str(), c[10].as_str(), c[11].as_str()),
+        ("card/manual", "p1/p2", "p1:i p2:o")
+    );
 }
 
 #[test]

@@ -26,14 +26,21 @@ impl Ledger {
     }
 
     pub async fn extract(&self, pk: &str, id: &str) -> Result<Option<ExtractRecord>, DomainError> {
-        self.store.get(pk, id).await?.map(|i| from_item(&i)).transpose()
+        self.store
+            .get(pk, id)
+            .await?
+            .map(|i| from_item(&i))
+            .transpose()
     }
 
     /// Replaces an extract unless it changed since it was read at version `r.version - 1`;
     /// `false` when it did.
     pub async fn update_extract(&self, pk: &str, r: &ExtractRecord) -> Result<bool, DomainError> {
         let item = item_of(pk.to_string(), r.id.clone(), r)?;
-        let op = WriteOp::Put { item, condition: Condition::AttrEquals("version".into(), Value::from(r.version - 1)) };
+        let op = WriteOp::Put {
+            item,
+            condition: Condition::AttrEquals("version".into(), Value::from(r.version - 1)),
+        };
         created(self.store.transact(vec![op]).await)
     }
 }
