@@ -23,8 +23,22 @@ pub const DEMO_PARTNERS: [&str; 2] = ["demo-ledger", "demo-app"];
 pub const DEMO_ADMINS: [&str; 2] = ["demo-admin", "local-company_admin"];
 pub const DEMO_USERS: [&str; 2] = ["demo-user", "local-company_user"];
 const SITES: [&str; 3] = ["STH2026000001", "GBG2026000002", "MLM2026000003"];
-const FIRST: [&str; 12] = ["Åsa", "Björn", "Märta", "Örjan", "Linnea", "Karim", "Elin", "Jonas", "Sofia", "Ali", "Ingrid", "Mateusz"];
-const LAST: [&str; 10] = ["Öberg", "Lindqvist", "Åkesson", "Nilsson", "Hassan", "Ek", "Kowalski", "Strand", "Berg", "Söderström"];
+const FIRST: [&str; 12] = [
+    "Åsa", "Björn", "Märta", "Örjan", "Linnea", "Karim", "Elin", "Jonas", "Sofia", "Ali", "Ingrid",
+    "Mateusz",
+];
+const LAST: [&str; 10] = [
+    "Öberg",
+    "Lindqvist",
+    "Åkesson",
+    "Nilsson",
+    "Hassan",
+    "Ek",
+    "Kowalski",
+    "Strand",
+    "Berg",
+    "Söderström",
+];
 
 fn claims(sub: &str, role: &str) -> Claims {
     Claims {
@@ -43,7 +57,11 @@ fn luhn_digit(nine: &str) -> u32 {
             let d = u32::from(b - b'0');
             if i % 2 == 0 {
                 let x = d * 2;
-                if x > 9 { x - 9 } else { x }
+                if x > 9 {
+                    x - 9
+                } else {
+                    x
+                }
             } else {
                 d
             }
@@ -55,21 +73,43 @@ fn luhn_digit(nine: &str) -> u32 {
 /// A valid personnummer for a birth date and serial.
 fn personnummer(born: NaiveDate, serial: u32) -> String {
     let nine = format!("{}{:03}", born.format("%y%m%d"), serial % 1000);
-    format!("{}{}{}", born.format("%Y%m%d"), &nine[6..], luhn_digit(&nine))
+    format!(
+        "{}{}{}",
+        born.format("%Y%m%d"),
+        &nine[6..],
+        luhn_digit(&nine)
+    )
 }
 
 pub async fn load(state: &AppState) -> Result<String, LocalError> {
     let err = |e: stamp_domain::DomainError| LocalError::Demo(e.to_string());
     let orgnr = Orgnr::parse(DEMO_ORGNR).map_err(|e| LocalError::Demo(e.to_string()))?;
-    if state.ledger.activation(&orgnr).await.map_err(err)?.is_some() {
+    if state
+        .ledger
+        .activation(&orgnr)
+        .await
+        .map_err(err)?
+        .is_some()
+    {
         return Ok(format!("demo: company {DEMO_ORGNR} already loaded"));
     }
-    let operator = Claims { sub: "demo-operator".into(), roles: vec!["operator".into()], ..Default::default() };
+    let operator = Claims {
+        sub: "demo-operator".into(),
+        roles: vec!["operator".into()],
+        ..Default::default()
+    };
     for p in DEMO_PARTNERS {
         if state.ledger.partner(p).await.map_err(err)?.is_none() {
             state
                 .admin
-                .accredit_partner(&operator, NewPartner { partner_id: Some(p.into()), name: Some(format!("Demo {p}")), feed_url: None })
+                .accredit_partner(
+                    &operator,
+                    NewPartner {
+                        partner_id: Some(p.into()),
+                        name: Some(format!("Demo {p}")),
+                        feed_url: None,
+                    },
+                )
                 .await
                 .map_err(err)?;
         }
@@ -77,18 +117,35 @@ pub async fn load(state: &AppState) -> Result<String, LocalError> {
     let admin = claims(DEMO_ADMINS[0], "company_admin");
     state
         .admin
-        .activate(&admin, &orgnr, ActivationRequest {
-            terms_version: Some("2026-01".into()),
-            company_name: Some(DEMO_COMPANY.into()),
-            fiscal_year_end_month: Some(12),
-        })
+        .activate(
+            &admin,
+            &orgnr,
+            ActivationRequest {
+                terms_version: Some("2026-01".into()),
+                company_name: Some(DEMO_COMPANY.into()),
+                fiscal_year_end_month: Some(12),
+            },
+        )
         .await
         .map_err(err)?;
     for sub in DEMO_ADMINS.iter().skip(1) {
-        state.admin.put_user(&admin, &orgnr, sub, Some(vec!["company_admin".into(), "company_user".into()])).await.map_err(err)?;
+        state
+            .admin
+            .put_user(
+                &admin,
+                &orgnr,
+                sub,
+                Some(vec!["company_admin".into(), "company_user".into()]),
+            )
+            .await
+            .map_err(err)?;
     }
     for sub in DEMO_USERS {
-        state.admin.put_user(&admin, &orgnr, sub, Some(vec!["company_user".into()])).await.map_err(err)?;
+        state
+            .admin
+            .put_user(&admin, &orgnr, sub, Some(vec!["company_user".into()]))
+            .await
+            .map_err(err)?;
     }
 
     let (events, corrections) = generate(Utc::now().date_naive(), 90);
@@ -97,7 +154,12 @@ pub async fn load(state: &AppState) -> Result<String, LocalError> {
         let body = json!({ "batch_id": format!("demo-{n}"), "events": chunk }).to_string();
         let answer = state
             .import
-            .import(DEMO_PARTNERS[0], DeliveryFormat::Json, body.as_bytes(), None)
+            .import(
+                DEMO_PARTNERS[0],
+                DeliveryFormat::Json,
+                body.as_bytes(),
+                None,
+            )
             .await
             .map_err(err)?;
         total += answer.body["accepted"].as_u64().unwrap_or(0);
@@ -105,7 +167,12 @@ pub async fn load(state: &AppState) -> Result<String, LocalError> {
     let body = json!({ "batch_id": "demo-corrections", "events": corrections }).to_string();
     state
         .import
-        .import(DEMO_PARTNERS[0], DeliveryFormat::Json, body.as_bytes(), None)
+        .import(
+            DEMO_PARTNERS[0],
+            DeliveryFormat::Json,
+            body.as_bytes(),
+            None,
+        )
         .await
         .map_err(err)?;
     Ok(format!(
@@ -122,14 +189,24 @@ pub fn generate(today: NaiveDate, days: i64) -> (Vec<Value>, Vec<Value>) {
     let mut rng = StdRng::seed_from_u64(2026);
     let people: Vec<(String, String, &str)> = (0..24u32)
         .map(|i| {
-            let born = NaiveDate::from_ymd_opt(1965 + (i as i32 * 7) % 35, 1 + i % 12, 1 + (i * 5) % 28).unwrap_or_default();
+            let born =
+                NaiveDate::from_ymd_opt(1965 + (i as i32 * 7) % 35, 1 + i % 12, 1 + (i * 5) % 28)
+                    .unwrap_or_default();
             let mut id = personnummer(born, 100 + i * 13);
             if i == 23 {
                 // One id with a wrong check digit: kept, and flagged invalid_person_id.
                 let last = (id.as_bytes()[11] - b'0' + 1) % 10;
                 id.replace_range(11..12, &last.to_string());
             }
-            (id, format!("{} {}", FIRST[i as usize % FIRST.len()], LAST[i as usize % LAST.len()]), SITES[i as usize % SITES.len()])
+            (
+                id,
+                format!(
+                    "{} {}",
+                    FIRST[i as usize % FIRST.len()],
+                    LAST[i as usize % LAST.len()]
+                ),
+                SITES[i as usize % SITES.len()],
+            )
         })
         .collect();
     let mut events = Vec::new();
@@ -166,22 +243,32 @@ pub fn generate(today: NaiveDate, days: i64) -> (Vec<Value>, Vec<Value>) {
             };
             n += 1;
             events.push(ev(format!("ev-{n}-in"), "in", start, json!({})));
-            if n % 50 == 0 {
-                events.push(ev(format!("ev-{n}-in-again"), "in", start + Duration::seconds(40), json!({})));
+            if n.is_multiple_of(50) {
+                events.push(ev(
+                    format!("ev-{n}-in-again"),
+                    "in",
+                    start + Duration::seconds(40),
+                    json!({}),
+                ));
             }
-            if n % 37 == 0 {
+            if n.is_multiple_of(37) {
                 continue; // forgot to check out
             }
-            if n % 29 == 0 {
+            if n.is_multiple_of(29) {
                 let late = end + Duration::hours(3);
-                events.push(ev(format!("ev-{n}-out"), "out", end, json!({
-                    "source": "manual", "recorded_by": "arbetsledare",
-                    "recorded_at": late.with_timezone(&Stockholm).to_rfc3339(),
-                })));
+                events.push(ev(
+                    format!("ev-{n}-out"),
+                    "out",
+                    end,
+                    json!({
+                        "source": "manual", "recorded_by": "arbetsledare",
+                        "recorded_at": late.with_timezone(&Stockholm).to_rfc3339(),
+                    }),
+                ));
                 continue;
             }
             events.push(ev(format!("ev-{n}-out"), "out", end, json!({})));
-            if n % 61 == 0 {
+            if n.is_multiple_of(61) {
                 let fixed = end + Duration::minutes(45);
                 corrections.push(ev(format!("ev-{n}-out-fix"), "out", fixed, json!({
                     "corrects": format!("ev-{n}-out"), "source": "manual", "recorded_by": "arbetsledare",

@@ -12,8 +12,8 @@ use axum::middleware::Next;
 use axum::response::Response;
 use axum::Router;
 use stamp_adapters::{EmbeddedItemStore, FolderArchive, FolderExtractFiles};
-use stamp_domain::extracts::Dispatch;
 use stamp_api::{AppState, Function};
+use stamp_domain::extracts::Dispatch;
 use stamp_domain::ports::{Clock, SystemClock};
 use stamp_domain::privacy::PseudonymKey;
 use std::path::{Path, PathBuf};
@@ -48,15 +48,26 @@ impl Local {
         std::fs::create_dir_all(data_dir).map_err(io)?;
         let signing_key = keys::load_or_create(data_dir, keys::SIGNING_KEY).map_err(io)?;
         let pseudonym_key = keys::load_or_create(data_dir, keys::PSEUDONYM_KEY).map_err(io)?;
-        let store = EmbeddedItemStore::open_in_dir(data_dir).map_err(|e| LocalError::Store(e.to_string()))?;
+        let store = EmbeddedItemStore::open_in_dir(data_dir)
+            .map_err(|e| LocalError::Store(e.to_string()))?;
         let archive = FolderArchive::new(data_dir.join("archive"));
         let signing_key = Arc::new(signing_key);
         // Extracts render in this process (in AWS the table's stream triggers a function);
         // their links are signed with the local signing key.
         let extract_files = FolderExtractFiles::new(data_dir.join("archive"), signing_key.clone());
-        let state = AppState::new(Arc::new(store), Arc::new(archive), PseudonymKey::new(pseudonym_key), clock)
-            .with_extract_files(Arc::new(extract_files.clone()), Dispatch::InProcess);
-        Ok(Local { state, signing_key, data_dir: data_dir.to_path_buf(), extract_files })
+        let state = AppState::new(
+            Arc::new(store),
+            Arc::new(archive),
+            PseudonymKey::new(pseudonym_key),
+            clock,
+        )
+        .with_extract_files(Arc::new(extract_files.clone()), Dispatch::InProcess);
+        Ok(Local {
+            state,
+            signing_key,
+            data_dir: data_dir.to_path_buf(),
+            extract_files,
+        })
     }
 
     /// All functions' routes behind the local authorizer.
@@ -98,11 +109,16 @@ impl Job {
         }
     }
 
-    pub async fn run(self, state: &AppState) -> Result<serde_json::Value, stamp_domain::DomainError> {
+    pub async fn run(
+        self,
+        state: &AppState,
+    ) -> Result<serde_json::Value, stamp_domain::DomainError> {
         match self {
             Job::Statistics => {
                 let s = state.statistics.run_once().await?;
-                Ok(serde_json::json!({ "job": "statistics", "companies": s.companies, "days": s.days, "events_read": s.events_read }))
+                Ok(
+                    serde_json::json!({ "job": "statistics", "companies": s.companies, "days": s.days, "events_read": s.events_read }),
+                )
             }
         }
     }
@@ -115,13 +131,18 @@ async fn run_job(
     axum::extract::Path(job): axum::extract::Path<String>,
 ) -> Result<axum::Json<serde_json::Value>, stamp_api::problem::ApiError> {
     stamp_domain::auth::require_operator(&claims)?;
-    let job = Job::parse(&job).ok_or_else(|| stamp_domain::DomainError::NotFound(format!("no job {job:?}; jobs: statistics")))?;
+    let job = Job::parse(&job).ok_or_else(|| {
+        stamp_domain::DomainError::NotFound(format!("no job {job:?}; jobs: statistics"))
+    })?;
     Ok(axum::Json(job.run(&state).await?))
 }
 
 /// `GET /local/downloads/{token}`: the local stand-in for a presigned S3 URL. The token is
 /// the authorization (signed key and expiry), as the signature of a presigned URL is.
-async fn download(State(state): State<AppState>, axum::extract::Path(token): axum::extract::Path<String>) -> Response {
+async fn download(
+    State(state): State<AppState>,
+    axum::extract::Path(token): axum::extract::Path<String>,
+) -> Response {
     use axum::http::StatusCode;
     use axum::response::IntoResponse;
     use stamp_api::problem::problem;
@@ -130,14 +151,29 @@ async fn download(State(state): State<AppState>, axum::extract::Path(token): axu
         Ok(f) => (
             [
                 (header::CONTENT_TYPE, f.content_type),
-                (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{}\"", f.file_name)),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"{}\"", f.file_name),
+                ),
                 (header::CACHE_CONTROL, "no-store".to_string()),
             ],
             f.bytes,
         )
             .into_response(),
-        Err(LinkError::Expired) => problem(StatusCode::GONE, "link_expired", "Link expired", "the download link has expired; fetch the extract again for a new one", None),
-        Err(LinkError::Invalid) => problem(StatusCode::FORBIDDEN, "invalid_link", "Invalid link", "the download link is not valid", None),
+        Err(LinkError::Expired) => problem(
+            StatusCode::GONE,
+            "link_expired",
+            "Link expired",
+            "the download link has expired; fetch the extract again for a new one",
+            None,
+        ),
+        Err(LinkError::Invalid) => problem(
+            StatusCode::FORBIDDEN,
+            "invalid_link",
+            "Invalid link",
+            "the download link is not valid",
+            None,
+        ),
         Err(LinkError::Storage(e)) => stamp_api::problem::ApiError(e.into()).into_response(),
     }
 }
@@ -148,7 +184,8 @@ pub fn spawn_extract_expiry(files: FolderExtractFiles) {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
         loop {
             tick.tick().await;
-            let cutoff = std::time::SystemTime::now() - std::time::Duration::from_secs(7 * 24 * 3600);
+            let cutoff =
+                std::time::SystemTime::now() - std::time::Duration::from_secs(7 * 24 * 3600);
             match files.expire(cutoff).await {
                 Ok(n) if n > 0 => tracing::info!(files = n, "expired extract files"),
                 Ok(_) => {}
@@ -160,6 +197,8 @@ pub fn spawn_extract_expiry(files: FolderExtractFiles) {
 
 /// Runs each job on its interval until the process ends.
 pub fn spawn_jobs(state: AppState) {
+    // One job so far; pull and purge join it (spec §9).
+    #[allow(clippy::single_element_loop)]
     for job in [Job::Statistics] {
         let state = state.clone();
         tokio::spawn(async move {
@@ -184,7 +223,10 @@ async fn authorize(State(key): State<Arc<Vec<u8>>>, mut req: Request, next: Next
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
         .and_then(|t| token::verify(&key, t.trim()).ok());
     let claims = claims.unwrap_or_default();
     let method = req.method().to_string();

@@ -7,7 +7,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "stamp-local", about = "Run Stamp on this machine: the Lambda functions' handlers on an embedded store.")]
+#[command(
+    name = "stamp-local",
+    about = "Run Stamp on this machine: the Lambda functions' handlers on an embedded store."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -60,7 +63,11 @@ async fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     match cli.command {
-        Command::Serve { addr, data, demo: load_demo } => {
+        Command::Serve {
+            addr,
+            data,
+            demo: load_demo,
+        } => {
             let local = Local::open(&data)?;
             if load_demo {
                 let summary = demo::load(&local.state).await?;
@@ -68,7 +75,15 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             }
             stamp_local::serve(local, addr).await?;
         }
-        Command::Token { data, roles, companies, partner, person_id, sub, ttl_hours } => {
+        Command::Token {
+            data,
+            roles,
+            companies,
+            partner,
+            person_id,
+            sub,
+            ttl_hours,
+        } => {
             for r in &roles {
                 if stamp_domain::auth::Role::parse(r).is_none() {
                     return Err(format!("unknown role {r:?}: operator, company_admin, company_user, partner or employee").into());
@@ -82,7 +97,10 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 partner_id: partner,
                 person_id,
             };
-            println!("{}", token::mint(&key, &claims, chrono::Duration::hours(ttl_hours))?);
+            println!(
+                "{}",
+                token::mint(&key, &claims, chrono::Duration::hours(ttl_hours))?
+            );
         }
     }
     Ok(())

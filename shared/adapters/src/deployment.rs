@@ -23,7 +23,10 @@ impl AwsPorts {
 
     /// Rendered extracts: the archive bucket's `extracts/` prefix, without retention.
     pub fn extract_files(&self) -> Arc<dyn stamp_domain::ports::ExtractFiles> {
-        Arc::new(crate::S3ExtractFiles::new(self.archive.client().clone(), self.archive.bucket()))
+        Arc::new(crate::S3ExtractFiles::new(
+            self.archive.client().clone(),
+            self.archive.bucket(),
+        ))
     }
 }
 

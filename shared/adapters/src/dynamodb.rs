@@ -449,7 +449,9 @@ pub async fn create_table(client: &Client, name: &str) -> Result<(), SetupError>
                 .map(|st| {
                     aws_sdk_dynamodb::types::StreamSpecification::builder()
                         .stream_enabled(true)
-                        .stream_view_type(aws_sdk_dynamodb::types::StreamViewType::from(st.stream_view_type.as_str()))
+                        .stream_view_type(aws_sdk_dynamodb::types::StreamViewType::from(
+                            st.stream_view_type.as_str(),
+                        ))
                         .build()
                         .map_err(build)
                 })
@@ -498,7 +500,12 @@ mod tests {
         assert_eq!(def.key_schema[0].attribute_name, PK);
         assert_eq!(def.key_schema[1].attribute_name, SK);
         // The extract-rendering function reads the stream's new images.
-        assert_eq!(def.stream_specification.map(|s| s.stream_view_type).as_deref(), Some("NEW_IMAGE"));
+        assert_eq!(
+            def.stream_specification
+                .map(|s| s.stream_view_type)
+                .as_deref(),
+            Some("NEW_IMAGE")
+        );
     }
 
     #[test]

@@ -25,7 +25,12 @@ pub enum Function {
 }
 
 impl Function {
-    pub const ALL: [Function; 4] = [Function::PartnerImport, Function::EmployeeQuery, Function::Administration, Function::Extracts];
+    pub const ALL: [Function; 4] = [
+        Function::PartnerImport,
+        Function::EmployeeQuery,
+        Function::Administration,
+        Function::Extracts,
+    ];
 
     fn routes(self) -> Router<AppState> {
         match self {
@@ -38,11 +43,23 @@ impl Function {
 }
 
 async fn not_found() -> Response {
-    problem::problem(StatusCode::NOT_FOUND, "not_found", "Not found", "no such route", None)
+    problem::problem(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "Not found",
+        "no such route",
+        None,
+    )
 }
 
 async fn method_not_allowed() -> Response {
-    problem::problem(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "Method not allowed", "the route does not take this method", None)
+    problem::problem(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "Method not allowed",
+        "the route does not take this method",
+        None,
+    )
 }
 
 /// The router for a set of functions: one function in Lambda, all of them locally.

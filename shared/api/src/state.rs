@@ -24,14 +24,24 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn new(store: Arc<dyn ItemStore>, archive: Arc<dyn Archive>, key: PseudonymKey, clock: Arc<dyn Clock>) -> Self {
+    pub fn new(
+        store: Arc<dyn ItemStore>,
+        archive: Arc<dyn Archive>,
+        key: PseudonymKey,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
         let ledger = Ledger::new(store, key);
         AppState {
             import: ImportService::new(ledger.clone(), archive, clock.clone()),
             queries: Queries::new(ledger.clone(), clock.clone()),
             admin: Admin::new(ledger.clone(), clock.clone()),
             statistics: Statistics::new(ledger.clone(), clock.clone()),
-            extracts: Extracts::new(ledger.clone(), Arc::new(NoExtractFiles), clock.clone(), Dispatch::Stream),
+            extracts: Extracts::new(
+                ledger.clone(),
+                Arc::new(NoExtractFiles),
+                clock.clone(),
+                Dispatch::Stream,
+            ),
             clock,
             ledger,
         }
@@ -51,12 +61,22 @@ struct NoExtractFiles;
 #[async_trait::async_trait]
 impl ExtractFiles for NoExtractFiles {
     async fn put(&self, _: &str, _: &[u8], _: &str, _: &str) -> Result<(), ArchiveError> {
-        Err(ArchiveError::Unavailable("this function has no extract files configured".into()))
+        Err(ArchiveError::Unavailable(
+            "this function has no extract files configured".into(),
+        ))
     }
     async fn get(&self, key: &str) -> Result<Vec<u8>, ArchiveError> {
         Err(ArchiveError::NotFound(key.into()))
     }
-    async fn download_url(&self, _: &str, _: &str, _: chrono::DateTime<chrono::Utc>, _: std::time::Duration) -> Result<String, ArchiveError> {
-        Err(ArchiveError::Unavailable("this function has no extract files configured".into()))
+    async fn download_url(
+        &self,
+        _: &str,
+        _: &str,
+        _: chrono::DateTime<chrono::Utc>,
+        _: std::time::Duration,
+    ) -> Result<String, ArchiveError> {
+        Err(ArchiveError::Unavailable(
+            "this function has no extract files configured".into(),
+        ))
     }
 }

@@ -355,11 +355,14 @@ impl Archive for MemoryArchive {
     }
 }
 
+type StoredFile = (Vec<u8>, String, String);
+
 /// [`ExtractFiles`](crate::ports::ExtractFiles) in memory. Its links are
 /// `memory:{key}@{expiry unix seconds}`, opened by `open_link` until they expire.
 #[derive(Debug, Default)]
 pub struct MemoryExtractFiles {
-    files: Mutex<BTreeMap<String, (Vec<u8>, String, String)>>,
+    /// key → (bytes, content type, file name)
+    files: Mutex<BTreeMap<String, StoredFile>>,
 }
 
 impl MemoryExtractFiles {
@@ -369,22 +372,42 @@ impl MemoryExtractFiles {
 
     /// The stored keys, in order (for assertions in tests).
     pub fn keys(&self) -> Vec<String> {
-        self.files.lock().map(|f| f.keys().cloned().collect()).unwrap_or_default()
+        self.files
+            .lock()
+            .map(|f| f.keys().cloned().collect())
+            .unwrap_or_default()
     }
 
     /// A stored file's bytes (empty if absent), for assertions in tests.
     pub fn get_for_test(&self, key: &str) -> Vec<u8> {
-        self.files.lock().ok().and_then(|f| f.get(key).map(|x| x.0.clone())).unwrap_or_default()
+        self.files
+            .lock()
+            .ok()
+            .and_then(|f| f.get(key).map(|x| x.0.clone()))
+            .unwrap_or_default()
     }
 }
 
 #[async_trait]
 impl crate::ports::ExtractFiles for MemoryExtractFiles {
-    async fn put(&self, key: &str, bytes: &[u8], content_type: &str, file_name: &str) -> Result<(), ArchiveError> {
+    async fn put(
+        &self,
+        key: &str,
+        bytes: &[u8],
+        content_type: &str,
+        file_name: &str,
+    ) -> Result<(), ArchiveError> {
         self.files
             .lock()
             .map_err(|_| ArchiveError::Unavailable("memory files lock poisoned".into()))?
-            .insert(key.to_string(), (bytes.to_vec(), content_type.to_string(), file_name.to_string()));
+            .insert(
+                key.to_string(),
+                (
+                    bytes.to_vec(),
+                    content_type.to_string(),
+                    file_name.to_string(),
+                ),
+            );
         Ok(())
     }
 
@@ -404,7 +427,10 @@ impl crate::ports::ExtractFiles for MemoryExtractFiles {
         now: chrono::DateTime<chrono::Utc>,
         ttl: std::time::Duration,
     ) -> Result<String, ArchiveError> {
-        Ok(format!("memory:{key}@{}", now.timestamp() + ttl.as_secs() as i64))
+        Ok(format!(
+            "memory:{key}@{}",
+            now.timestamp() + ttl.as_secs() as i64
+        ))
     }
 
     async fn open_link(

@@ -55,16 +55,29 @@ pub enum Condition {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum WriteOp {
-    Put { item: Item, condition: Condition },
-    Delete { pk: String, sk: String, condition: Condition },
+    Put {
+        item: Item,
+        condition: Condition,
+    },
+    Delete {
+        pk: String,
+        sk: String,
+        condition: Condition,
+    },
 }
 
 impl WriteOp {
     pub fn put(item: Item) -> Self {
-        WriteOp::Put { item, condition: Condition::None }
+        WriteOp::Put {
+            item,
+            condition: Condition::None,
+        }
     }
     pub fn create(item: Item) -> Self {
-        WriteOp::Put { item, condition: Condition::NotExists }
+        WriteOp::Put {
+            item,
+            condition: Condition::NotExists,
+        }
     }
     pub fn keys(&self) -> (&str, &str) {
         match self {
@@ -218,7 +231,13 @@ pub enum LinkError {
 /// retention ends — written without any retention, so that they can expire.
 #[async_trait]
 pub trait ExtractFiles: Send + Sync {
-    async fn put(&self, key: &str, bytes: &[u8], content_type: &str, file_name: &str) -> Result<(), ArchiveError>;
+    async fn put(
+        &self,
+        key: &str,
+        bytes: &[u8],
+        content_type: &str,
+        file_name: &str,
+    ) -> Result<(), ArchiveError>;
 
     async fn get(&self, key: &str) -> Result<Vec<u8>, ArchiveError>;
 
@@ -235,7 +254,11 @@ pub trait ExtractFiles: Send + Sync {
 
     /// Opens a link of [`ExtractFiles::download_url`], for ports whose links the server
     /// itself serves (the local folder); S3 serves its presigned URLs on its own.
-    async fn open_link(&self, _token: &str, _now: DateTime<Utc>) -> Result<DownloadedFile, LinkError> {
+    async fn open_link(
+        &self,
+        _token: &str,
+        _now: DateTime<Utc>,
+    ) -> Result<DownloadedFile, LinkError> {
         Err(LinkError::Invalid)
     }
 }

@@ -27,7 +27,10 @@ impl PseudonymKey {
 
     /// The key under which a company's data is stored.
     pub fn company_key(&self, orgnr: &Orgnr) -> String {
-        format!("c{}", &hex::encode(self.mac(&["company", orgnr.as_str()]))[..24])
+        format!(
+            "c{}",
+            &hex::encode(self.mac(&["company", orgnr.as_str()]))[..24]
+        )
     }
 
     /// The opaque, company-scoped reference to a person.
@@ -41,7 +44,10 @@ impl PseudonymKey {
     /// The key of a person across companies (an employee's own extracts): keyed hash
     /// of the identity alone, so it never reveals it.
     pub fn subject_key(&self, person: &PersonId) -> String {
-        format!("s{}", &hex::encode(self.mac(&["subject", &person.canonical()]))[..24])
+        format!(
+            "s{}",
+            &hex::encode(self.mac(&["subject", &person.canonical()]))[..24]
+        )
     }
 }
 

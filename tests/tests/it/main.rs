@@ -1,9 +1,9 @@
-mod archive;
-mod helpers;
-mod store_conformance;
-mod company_reads;
-mod partner_push;
-mod server;
-mod routes;
 mod analysis_api;
+mod archive;
+mod company_reads;
 mod extracts;
+mod helpers;
+mod partner_push;
+mod routes;
+mod server;
+mod store_conformance;

@@ -22,6 +22,8 @@ pub fn router() -> Router<AppState> {
         .layer(DefaultBodyLimit::max(MAX_BATCH_BYTES * 2))
 }
 
+// The Err is the ready answer (a problem response), used once per request.
+#[allow(clippy::result_large_err)]
 fn format_of(headers: &HeaderMap) -> Result<DeliveryFormat, Response> {
     let ct = headers
         .get(header::CONTENT_TYPE)

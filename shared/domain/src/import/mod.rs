@@ -5,6 +5,9 @@ mod parse;
 mod service;
 mod validate;
 
-pub use parse::{parse_delivery, Delivery, DeliveryFormat, EnvelopeError, RawEvent, MAX_BATCH_BYTES, MAX_BATCH_EVENTS};
+pub use parse::{
+    parse_delivery, Delivery, DeliveryFormat, EnvelopeError, RawEvent, MAX_BATCH_BYTES,
+    MAX_BATCH_EVENTS,
+};
 pub use service::{BatchAnswer, ImportService, Rejected};
 pub use validate::{validate_event, Rejection, RejectionCode};

@@ -204,11 +204,22 @@ mod tests {
 
     #[test]
     fn json_envelope() {
-        let d = parse_delivery(DeliveryFormat::Json, br#"{"batch_id":"b1","events":[{"a":1},2]}"#, None).unwrap();
+        let d = parse_delivery(
+            DeliveryFormat::Json,
+            br#"{"batch_id":"b1","events":[{"a":1},2]}"#,
+            None,
+        )
+        .unwrap();
         assert_eq!(d.batch_id, "b1");
         assert!(d.events[0].is_ok());
         assert!(d.events[1].as_ref().unwrap_err().contains("JSON object"));
-        for bad in [&b"{"[..], b"[]", br#"{"events":[]}"#, br#"{"batch_id":1,"events":[]}"#, br#"{"batch_id":"x"}"#] {
+        for bad in [
+            &b"{"[..],
+            b"[]",
+            br#"{"events":[]}"#,
+            br#"{"batch_id":1,"events":[]}"#,
+            br#"{"batch_id":"x"}"#,
+        ] {
             assert!(parse_delivery(DeliveryFormat::Json, bad, None).is_err());
         }
     }

@@ -51,14 +51,21 @@ pub struct ImportService {
 enum Fate {
     Stored(LedgerEvent),
     /// A correction: the event as it stood before and after.
-    Corrected { before: Box<LedgerEvent>, after: Box<LedgerEvent> },
+    Corrected {
+        before: Box<LedgerEvent>,
+        after: Box<LedgerEvent>,
+    },
     Duplicate(LedgerEvent),
     Rejected(Rejection),
 }
 
 impl ImportService {
     pub fn new(ledger: Ledger, archive: Arc<dyn Archive>, clock: Arc<dyn Clock>) -> Self {
-        ImportService { ledger, archive, clock }
+        ImportService {
+            ledger,
+            archive,
+            clock,
+        }
     }
 
     /// Receives one pushed delivery from the partner the claims name.
@@ -71,9 +78,15 @@ impl ImportService {
     ) -> Result<BatchAnswer, DomainError> {
         let partner_id = require_partner(claims)?.to_string();
         match self.ledger.partner(&partner_id).await? {
-            None => return Err(DomainError::Forbidden("the partner is not accredited by Stamp".into())),
+            None => {
+                return Err(DomainError::Forbidden(
+                    "the partner is not accredited by Stamp".into(),
+                ))
+            }
             Some(p) if p.suspended => {
-                return Err(DomainError::Forbidden("the partner's accreditation is suspended".into()))
+                return Err(DomainError::Forbidden(
+                    "the partner's accreditation is suspended".into(),
+                ))
             }
             Some(_) => {}
         }
@@ -112,12 +125,23 @@ impl ImportService {
                     format.extension()
                 );
                 self.archive
-                    .put(&key, body, format.content_type(), fallback_retention(received_at))
+                    .put(
+                        &key,
+                        body,
+                        format.content_type(),
+                        fallback_retention(received_at),
+                    )
                     .await?;
                 tracing::info!(partner_id, archive_key = %key, "unreadable delivery archived and refused");
                 return Err(match e {
-                    EnvelopeError::Missing { field, reason } => DomainError::MissingField { field: field.into(), reason },
-                    EnvelopeError::Malformed { field, reason } => DomainError::InvalidField { field: field.into(), reason },
+                    EnvelopeError::Missing { field, reason } => DomainError::MissingField {
+                        field: field.into(),
+                        reason,
+                    },
+                    EnvelopeError::Malformed { field, reason } => DomainError::InvalidField {
+                        field: field.into(),
+                        reason,
+                    },
                     EnvelopeError::TooManyEvents(_) => unreachable!("handled above"),
                 });
             }
@@ -126,7 +150,10 @@ impl ImportService {
 
         if let Some(previous) = self.ledger.batch(partner_id, &batch_id).await? {
             return if previous.sha256 == sha256 {
-                Ok(BatchAnswer { status: previous.status, body: previous.answer })
+                Ok(BatchAnswer {
+                    status: previous.status,
+                    body: previous.answer,
+                })
             } else {
                 Err(DomainError::Conflict {
                     code: "batch_conflict",
@@ -140,7 +167,8 @@ impl ImportService {
 
         // Validate each event on its own, and look up each company's activation once.
         let mut activations: HashMap<Orgnr, Option<Activation>> = HashMap::new();
-        let mut checked: Vec<Result<EventFields, Rejection>> = Vec::with_capacity(delivery.events.len());
+        let mut checked: Vec<Result<EventFields, Rejection>> =
+            Vec::with_capacity(delivery.events.len());
         for raw in &delivery.events {
             let fields = match raw {
                 Err(reason) => Err(Rejection::invalid("event", reason)),
@@ -152,14 +180,16 @@ impl ImportService {
                     activations.insert(f.company_orgnr.clone(), a.filter(Activation::is_active));
                 }
             }
-            checked.push(fields.and_then(|f| match activations.get(&f.company_orgnr) {
-                Some(Some(_)) => Ok(f),
-                _ => Err(Rejection {
-                    code: RejectionCode::CompanyNotActivated,
-                    field: "company_orgnr".into(),
-                    message: "company_orgnr: the company has not activated Stamp".into(),
+            checked.push(
+                fields.and_then(|f| match activations.get(&f.company_orgnr) {
+                    Some(Some(_)) => Ok(f),
+                    _ => Err(Rejection {
+                        code: RejectionCode::CompanyNotActivated,
+                        field: "company_orgnr".into(),
+                        message: "company_orgnr: the company has not activated Stamp".into(),
+                    }),
                 }),
-            }));
+            );
         }
 
         // Archive first: the locked copy must outlive every event it holds.
@@ -236,13 +266,21 @@ impl ImportService {
         self.ledger.note_in_directories(&noted).await?;
         let marker = format!("{partner_id}:{batch_id}:{sha256}");
         for (ck, days) in touched {
-            self.ledger.mark_dirty(&ck, &days.into_iter().collect::<Vec<_>>(), &marker).await?;
+            self.ledger
+                .mark_dirty(&ck, &days.into_iter().collect::<Vec<_>>(), &marker)
+                .await?;
         }
         // Delivery health per company that has activated Stamp.
         let refused_at: BTreeSet<usize> = rejected.iter().map(|r| r.index).collect();
         let mut health: BTreeMap<Orgnr, (u64, u64)> = BTreeMap::new();
         for (i, raw) in delivery.events.iter().enumerate() {
-            let Some(orgnr) = raw.as_ref().ok().and_then(|m| m.get("company_orgnr")).and_then(Value::as_str).and_then(|o| Orgnr::parse(o).ok()) else {
+            let Some(orgnr) = raw
+                .as_ref()
+                .ok()
+                .and_then(|m| m.get("company_orgnr"))
+                .and_then(Value::as_str)
+                .and_then(|o| Orgnr::parse(o).ok())
+            else {
                 continue;
             };
             if !matches!(activations.get(&orgnr), Some(Some(_))) {
@@ -256,7 +294,9 @@ impl ImportService {
         }
         for (orgnr, (received, refused)) in health {
             let ck = self.ledger.company_key(&orgnr);
-            self.ledger.note_delivery(&ck, partner_id, received, refused, received_at).await?;
+            self.ledger
+                .note_delivery(&ck, partner_id, received, refused, received_at)
+                .await?;
         }
 
         let answer = json!({
@@ -279,11 +319,16 @@ impl ImportService {
             // A concurrent delivery of the same batch id answered first; answer as it did.
             if let Some(first) = self.ledger.batch(partner_id, &batch_id).await? {
                 if first.sha256 == record.sha256 {
-                    return Ok(BatchAnswer { status: first.status, body: first.answer });
+                    return Ok(BatchAnswer {
+                        status: first.status,
+                        body: first.answer,
+                    });
                 }
                 return Err(DomainError::Conflict {
                     code: "batch_conflict",
-                    detail: format!("batch_id {batch_id:?} was delivered concurrently with different content"),
+                    detail: format!(
+                        "batch_id {batch_id:?} was delivered concurrently with different content"
+                    ),
                 });
             }
         }
@@ -295,7 +340,10 @@ impl ImportService {
             rejected = rejected.len(),
             "batch imported"
         );
-        Ok(BatchAnswer { status: 200, body: answer })
+        Ok(BatchAnswer {
+            status: 200,
+            body: answer,
+        })
     }
 
     async fn store_events(
@@ -313,7 +361,9 @@ impl ImportService {
                 Ok(f) => {
                     // The same event twice in one batch: judge the repeat against the first.
                     if let Some(&j) = first_in_batch.get(f.event_id.as_str()) {
-                        let Ok(first) = &checked[j] else { unreachable!("only valid events are noted") };
+                        let Ok(first) = &checked[j] else {
+                            unreachable!("only valid events are noted")
+                        };
                         fates.push(Some(if first.same_delivery_as(f) {
                             Fate::Duplicate(self.first_effective(ctx, f))
                         } else {
@@ -332,7 +382,10 @@ impl ImportService {
             }
         }
 
-        let chunks: Vec<Vec<usize>> = plain.chunks(EVENTS_PER_TRANSACTION).map(<[usize]>::to_vec).collect();
+        let chunks: Vec<Vec<usize>> = plain
+            .chunks(EVENTS_PER_TRANSACTION)
+            .map(<[usize]>::to_vec)
+            .collect();
         let results: Vec<Vec<(usize, Fate)>> = stream::iter(chunks)
             .map(|chunk| self.store_plain(ctx, &checked, chunk))
             .buffer_unordered(PARALLEL_TRANSACTIONS)
@@ -348,7 +401,11 @@ impl ImportService {
         }
         Ok(fates
             .into_iter()
-            .map(|f| f.unwrap_or_else(|| Fate::Rejected(Rejection::invalid("event", "was not processed"))))
+            .map(|f| {
+                f.unwrap_or_else(|| {
+                    Fate::Rejected(Rejection::invalid("event", "was not processed"))
+                })
+            })
             .collect())
     }
 
@@ -363,7 +420,10 @@ impl ImportService {
     }
 
     fn first_effective(&self, ctx: &Ctx<'_>, f: &EventFields) -> LedgerEvent {
-        let person_ref = self.ledger.pseudonyms().person_ref(&f.company_orgnr, &f.person);
+        let person_ref = self
+            .ledger
+            .pseudonyms()
+            .person_ref(&f.company_orgnr, &f.person);
         LedgerEvent::first(&Self::record_of(ctx, f), person_ref)
     }
 
@@ -393,7 +453,8 @@ impl ImportService {
                     return Ok(out);
                 }
                 Err(StoreError::ConditionFailed(failed)) => {
-                    let mut taken: Vec<usize> = failed.iter().map(|op| staged[op / per_event].0).collect();
+                    let mut taken: Vec<usize> =
+                        failed.iter().map(|op| staged[op / per_event].0).collect();
                     taken.dedup();
                     for &i in &taken {
                         let Ok(f) = &checked[i] else { continue };
@@ -435,13 +496,23 @@ impl ImportService {
             )));
         }
         let record = Self::record_of(ctx, f);
-        let person_ref = self.ledger.pseudonyms().person_ref(&f.company_orgnr, &f.person);
+        let person_ref = self
+            .ledger
+            .pseudonyms()
+            .person_ref(&f.company_orgnr, &f.person);
         for _ in 0..10 {
-            if self.ledger.record(ctx.partner_id, &f.event_id).await?.is_some() {
+            if self
+                .ledger
+                .record(ctx.partner_id, &f.event_id)
+                .await?
+                .is_some()
+            {
                 return self.judge_existing(ctx, f).await;
             }
             let Some(head) = self.ledger.head(ctx.partner_id, &root).await? else {
-                return Err(DomainError::Internal("a corrected event has no effective state".into()));
+                return Err(DomainError::Internal(
+                    "a corrected event has no effective state".into(),
+                ));
             };
             let new = head.event.corrected_by(&record, person_ref.clone());
             let entry = CorrectionEntry {
@@ -457,15 +528,24 @@ impl ImportService {
                 batch_id: ctx.batch_id.to_string(),
                 changes: changes(&head.event, &new),
             };
-            let ops: Vec<WriteOp> = self.ledger.correction_ops(&record, &root, &head, &new, &entry)?;
+            let ops: Vec<WriteOp> = self
+                .ledger
+                .correction_ops(&record, &root, &head, &new, &entry)?;
             match self.ledger.transact(ops).await {
-                Ok(()) => return Ok(Fate::Corrected { before: Box::new(head.event), after: Box::new(new) }),
+                Ok(()) => {
+                    return Ok(Fate::Corrected {
+                        before: Box::new(head.event),
+                        after: Box::new(new),
+                    })
+                }
                 // Another correction of the same event landed first: read again and retry.
                 Err(StoreError::ConditionFailed(_)) => continue,
                 Err(e) => return Err(e.into()),
             }
         }
-        Err(DomainError::Unavailable("the event is being corrected concurrently; retry".into()))
+        Err(DomainError::Unavailable(
+            "the event is being corrected concurrently; retry".into(),
+        ))
     }
 }
 
@@ -507,15 +587,39 @@ fn changes(old: &LedgerEvent, new: &LedgerEvent) -> serde_json::Map<String, Valu
         }
     };
     diff("person_ref", json!(old.person_ref), json!(new.person_ref));
-    diff("person_name", json!(old.person_name), json!(new.person_name));
+    diff(
+        "person_name",
+        json!(old.person_name),
+        json!(new.person_name),
+    );
     diff("site_id", json!(old.site_id), json!(new.site_id));
     diff("direction", json!(old.direction), json!(new.direction));
-    diff("occurred_at", json!(format_rfc3339(&old.occurred_at)), json!(format_rfc3339(&new.occurred_at)));
+    diff(
+        "occurred_at",
+        json!(format_rfc3339(&old.occurred_at)),
+        json!(format_rfc3339(&new.occurred_at)),
+    );
     diff("source", json!(old.source), json!(new.source));
-    diff("recorded_by", json!(old.recorded_by), json!(new.recorded_by));
-    diff("card_number", json!(old.card_number), json!(new.card_number));
-    diff("employer_orgnr", json!(old.employer_orgnr), json!(new.employer_orgnr));
-    diff("company_name", json!(old.company_name), json!(new.company_name));
+    diff(
+        "recorded_by",
+        json!(old.recorded_by),
+        json!(new.recorded_by),
+    );
+    diff(
+        "card_number",
+        json!(old.card_number),
+        json!(new.card_number),
+    );
+    diff(
+        "employer_orgnr",
+        json!(old.employer_orgnr),
+        json!(new.employer_orgnr),
+    );
+    diff(
+        "company_name",
+        json!(old.company_name),
+        json!(new.company_name),
+    );
     diff("withdrawn", json!(old.withdrawn), json!(new.withdrawn));
     m
 }
