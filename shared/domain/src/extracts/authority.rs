@@ -206,7 +206,7 @@ impl AuthorityWriter {
             }
             Sink::Pdf(rows) => {
                 let widths = [
-                    6.4, 7.0, 7.8, 8.0, 7.0, 5.6, 4.4, 6.0, 4.2, 5.6, 5.0, 10.5, 15.0, 9.2,
+                    7.0, 7.0, 7.6, 8.0, 7.0, 5.6, 4.4, 6.0, 4.2, 5.6, 6.0, 10.5, 13.9, 9.2,
                 ];
                 let table = Table {
                     columns: COLUMNS
