@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Checks that template.yaml declares what Stamp's code and tests expect.
 
-- LedgerTable: AttributeDefinitions, KeySchema and BillingMode equal
-  infra/aws/resources.json "table".
+- LedgerTable: AttributeDefinitions, KeySchema, BillingMode and StreamSpecification
+  (the extract-rendering function reads the stream) equal infra/aws/resources.json "table".
 - ArchiveBucket: Object Lock enabled (with no default retention), versioning Enabled,
   public access fully blocked, the extracts/ prefix expiring after 7 days, and a bucket
   policy that denies non-TLS access.
@@ -84,8 +84,8 @@ def check_table(c: Checker, template: dict, spec: dict) -> None:
     ):
         return
     props = table.get("Properties") or {}
-    for key in ("AttributeDefinitions", "KeySchema", "BillingMode"):
-        want = spec["table"][key]
+    for key in ("AttributeDefinitions", "KeySchema", "BillingMode", "StreamSpecification"):
+        want = spec["table"].get(key)
         got = props.get(key)
         if isinstance(want, list) and isinstance(got, list):
             # Order of AttributeDefinitions is not significant; KeySchema order is.

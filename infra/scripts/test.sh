@@ -12,6 +12,19 @@ REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$REPO"
 step() { printf '\n==> %s\n' "$*"; }
 
+# pdftotext reads the extracts' PDFs back in the HTTP scenarios.
+if ! command -v pdftotext >/dev/null; then
+    step "poppler-utils (pdftotext)"
+    if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get install -y -qq poppler-utils >/dev/null \
+            || { apt-get update -qq && apt-get install -y -qq poppler-utils >/dev/null; }
+    else
+        echo "pdftotext is missing: install poppler-utils (apt-get install poppler-utils)" >&2
+        exit 1
+    fi
+fi
+
 step "local AWS stand-ins (DynamoDB Local, moto)"
 bash infra/scripts/local-aws.sh start >/dev/null
 trap 'bash infra/scripts/local-aws.sh stop >/dev/null 2>&1 || true' EXIT

@@ -11,8 +11,9 @@ use axum::http::header;
 use axum::middleware::Next;
 use axum::response::Response;
 use axum::Router;
-use stamp_adapters::{EmbeddedItemStore, FolderArchive};
+use stamp_adapters::{EmbeddedItemStore, FolderArchive, FolderExtractFiles};
 use stamp_api::{AppState, Function};
+use stamp_domain::extracts::Dispatch;
 use stamp_domain::ports::{Clock, SystemClock};
 use stamp_domain::privacy::PseudonymKey;
 use std::path::{Path, PathBuf};
@@ -33,6 +34,8 @@ pub struct Local {
     pub state: AppState,
     pub signing_key: Arc<Vec<u8>>,
     pub data_dir: PathBuf,
+    /// Rendered extracts, under `<data>/archive/extracts/` (as under the bucket's prefix).
+    pub extract_files: FolderExtractFiles,
 }
 
 impl Local {
@@ -48,16 +51,22 @@ impl Local {
         let store = EmbeddedItemStore::open_in_dir(data_dir)
             .map_err(|e| LocalError::Store(e.to_string()))?;
         let archive = FolderArchive::new(data_dir.join("archive"));
+        let signing_key = Arc::new(signing_key);
+        // Extracts render in this process (in AWS the table's stream triggers a function);
+        // their links are signed with the local signing key.
+        let extract_files = FolderExtractFiles::new(data_dir.join("archive"), signing_key.clone());
         let state = AppState::new(
             Arc::new(store),
             Arc::new(archive),
             PseudonymKey::new(pseudonym_key),
             clock,
-        );
+        )
+        .with_extract_files(Arc::new(extract_files.clone()), Dispatch::InProcess);
         Ok(Local {
             state,
-            signing_key: Arc::new(signing_key),
+            signing_key,
             data_dir: data_dir.to_path_buf(),
+            extract_files,
         })
     }
 
@@ -72,6 +81,7 @@ impl Local {
 pub fn http_app(state: AppState, signing_key: Arc<Vec<u8>>) -> Router {
     let jobs = Router::new()
         .route("/local/jobs/{job}", axum::routing::post(run_job))
+        .route("/local/downloads/{token}", axum::routing::get(download))
         .with_state(state.clone());
     stamp_api::router(&Function::ALL, state)
         .merge(jobs)
@@ -147,10 +157,67 @@ async fn run_job(
     Ok(axum::Json(job.run(&state).await?))
 }
 
+/// `GET /local/downloads/{token}`: the local stand-in for a presigned S3 URL. The token is
+/// the authorization (signed key and expiry), as the signature of a presigned URL is.
+async fn download(
+    State(state): State<AppState>,
+    axum::extract::Path(token): axum::extract::Path<String>,
+) -> Response {
+    use axum::http::StatusCode;
+    use axum::response::IntoResponse;
+    use stamp_api::problem::problem;
+    use stamp_domain::ports::LinkError;
+    match state.extracts.open_link(&token).await {
+        Ok(f) => (
+            [
+                (header::CONTENT_TYPE, f.content_type),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"{}\"", f.file_name),
+                ),
+                (header::CACHE_CONTROL, "no-store".to_string()),
+            ],
+            f.bytes,
+        )
+            .into_response(),
+        Err(LinkError::Expired) => problem(
+            StatusCode::GONE,
+            "link_expired",
+            "Link expired",
+            "the download link has expired; fetch the extract again for a new one",
+            None,
+        ),
+        Err(LinkError::Invalid) => problem(
+            StatusCode::FORBIDDEN,
+            "invalid_link",
+            "Invalid link",
+            "the download link is not valid",
+            None,
+        ),
+        Err(LinkError::Storage(e)) => stamp_api::problem::ApiError(e.into()).into_response(),
+    }
+}
+
+/// Removes extract files older than 7 days, hourly (in AWS the bucket's lifecycle rule).
+pub fn spawn_extract_expiry(files: FolderExtractFiles) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
+        loop {
+            tick.tick().await;
+            let cutoff =
+                std::time::SystemTime::now() - std::time::Duration::from_secs(7 * 24 * 3600);
+            match files.expire(cutoff).await {
+                Ok(n) if n > 0 => tracing::info!(files = n, "expired extract files"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "expiring extract files failed"),
+            }
+        }
+    });
+}
+
 /// Runs each job on its interval until the process ends.
 pub fn spawn_jobs(state: AppState) {
-    {
-        let job = Job::Statistics;
+    for job in Job::ALL {
         let state = state.clone();
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(job.interval());
@@ -212,6 +279,7 @@ pub async fn verify_audit(
 
 pub async fn serve(local: Local, addr: std::net::SocketAddr) -> std::io::Result<()> {
     spawn_jobs(local.state.clone());
+    spawn_extract_expiry(local.extract_files.clone());
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!(addr = %listener.local_addr()?, "stamp-local listening");
     println!("stamp-local listening on http://{}", listener.local_addr()?);

@@ -20,6 +20,14 @@ impl AwsPorts {
     pub fn archive_port(&self) -> Arc<dyn Archive> {
         self.archive.clone()
     }
+
+    /// Rendered extracts: the archive bucket's `extracts/` prefix, without retention.
+    pub fn extract_files(&self) -> Arc<dyn stamp_domain::ports::ExtractFiles> {
+        Arc::new(crate::S3ExtractFiles::new(
+            self.archive.client().clone(),
+            self.archive.bucket(),
+        ))
+    }
 }
 
 fn var(name: &'static str, why: &'static str) -> Result<String, ConfigError> {

@@ -375,6 +375,15 @@ struct TableDefinition {
     attribute_definitions: Vec<AttributeDef>,
     key_schema: Vec<KeyDef>,
     billing_mode: String,
+    /// The table's stream (the extract-rendering function reads its INSERTs).
+    #[serde(default)]
+    stream_specification: Option<StreamDef>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "PascalCase")]
+struct StreamDef {
+    stream_view_type: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -434,6 +443,20 @@ pub async fn create_table(client: &Client, name: &str) -> Result<(), SetupError>
         .set_attribute_definitions(Some(attribute_definitions))
         .set_key_schema(Some(key_schema))
         .billing_mode(BillingMode::from(def.billing_mode.as_str()))
+        .set_stream_specification(
+            def.stream_specification
+                .as_ref()
+                .map(|st| {
+                    aws_sdk_dynamodb::types::StreamSpecification::builder()
+                        .stream_enabled(true)
+                        .stream_view_type(aws_sdk_dynamodb::types::StreamViewType::from(
+                            st.stream_view_type.as_str(),
+                        ))
+                        .build()
+                        .map_err(build)
+                })
+                .transpose()?,
+        )
         .send()
         .await;
     match created {
@@ -476,6 +499,13 @@ mod tests {
         assert_eq!(def.key_schema.len(), 2);
         assert_eq!(def.key_schema[0].attribute_name, PK);
         assert_eq!(def.key_schema[1].attribute_name, SK);
+        // The extract-rendering function reads the stream's new images.
+        assert_eq!(
+            def.stream_specification
+                .map(|s| s.stream_view_type)
+                .as_deref(),
+            Some("NEW_IMAGE")
+        );
     }
 
     #[test]

@@ -22,13 +22,16 @@ pub enum Function {
     PartnerImport,
     EmployeeQuery,
     Administration,
+    /// Extracts (spec §8) and the employees' own data (`/v1/me/...`).
+    Extracts,
 }
 
 impl Function {
-    pub const ALL: [Function; 3] = [
+    pub const ALL: [Function; 4] = [
         Function::PartnerImport,
         Function::EmployeeQuery,
         Function::Administration,
+        Function::Extracts,
     ];
 
     fn routes(self) -> Router<AppState> {
@@ -36,6 +39,7 @@ impl Function {
             Function::PartnerImport => routes::partner_import::router(),
             Function::EmployeeQuery => routes::employee_query::router(),
             Function::Administration => routes::administration::router(),
+            Function::Extracts => routes::extracts::router(),
         }
     }
 }

@@ -3,9 +3,10 @@
 
 use stamp_domain::admin::Admin;
 use stamp_domain::audit::{AuditTrail, ItemAuditTrail};
+use stamp_domain::extracts::{Dispatch, Extracts};
 use stamp_domain::import::ImportService;
 use stamp_domain::ledger::Ledger;
-use stamp_domain::ports::{Archive, Clock, ItemStore};
+use stamp_domain::ports::{Archive, ArchiveError, Clock, ExtractFiles, ItemStore};
 use stamp_domain::privacy::PseudonymKey;
 use stamp_domain::purge::Purge;
 use stamp_domain::queries::Queries;
@@ -23,6 +24,8 @@ pub struct AppState {
     pub purge: Purge,
     pub archive: Arc<dyn Archive>,
     pub clock: Arc<dyn Clock>,
+    /// Extracts (spec §8); its files are configured by [`AppState::with_extract_files`].
+    pub extracts: Extracts,
 }
 
 impl AppState {
@@ -47,8 +50,47 @@ impl AppState {
             admin: Admin::new(ledger.clone(), clock.clone()),
             statistics: Statistics::new(ledger.clone(), clock.clone()),
             audit,
+            extracts: Extracts::new(
+                ledger.clone(),
+                Arc::new(NoExtractFiles),
+                clock.clone(),
+                Dispatch::Stream,
+            ),
             clock,
             ledger,
         }
+    }
+
+    /// Where rendered extracts go, and who renders them: the extract-rendering function
+    /// (triggered by the table's stream) in AWS, this process locally.
+    pub fn with_extract_files(mut self, files: Arc<dyn ExtractFiles>, dispatch: Dispatch) -> Self {
+        self.extracts = Extracts::new(self.ledger.clone(), files, self.clock.clone(), dispatch);
+        self
+    }
+}
+
+/// The extract files of a function that has none configured: every use is refused.
+struct NoExtractFiles;
+
+#[async_trait::async_trait]
+impl ExtractFiles for NoExtractFiles {
+    async fn put(&self, _: &str, _: &[u8], _: &str, _: &str) -> Result<(), ArchiveError> {
+        Err(ArchiveError::Unavailable(
+            "this function has no extract files configured".into(),
+        ))
+    }
+    async fn get(&self, key: &str) -> Result<Vec<u8>, ArchiveError> {
+        Err(ArchiveError::NotFound(key.into()))
+    }
+    async fn download_url(
+        &self,
+        _: &str,
+        _: &str,
+        _: chrono::DateTime<chrono::Utc>,
+        _: std::time::Duration,
+    ) -> Result<String, ArchiveError> {
+        Err(ArchiveError::Unavailable(
+            "this function has no extract files configured".into(),
+        ))
     }
 }

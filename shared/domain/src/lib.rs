@@ -9,6 +9,7 @@ pub mod analysis;
 pub mod audit;
 pub mod auth;
 pub mod error;
+pub mod extracts;
 pub mod identity;
 pub mod import;
 pub mod ledger;

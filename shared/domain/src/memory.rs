@@ -253,3 +253,105 @@ impl Archive for MemoryArchive {
             .ok_or_else(|| ArchiveError::NotFound(key.to_string()))
     }
 }
+
+type StoredFile = (Vec<u8>, String, String);
+
+/// [`ExtractFiles`](crate::ports::ExtractFiles) in memory. Its links are
+/// `memory:{key}@{expiry unix seconds}`, opened by `open_link` until they expire.
+#[derive(Debug, Default)]
+pub struct MemoryExtractFiles {
+    /// key → (bytes, content type, file name)
+    files: Mutex<BTreeMap<String, StoredFile>>,
+}
+
+impl MemoryExtractFiles {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The stored keys, in order (for assertions in tests).
+    pub fn keys(&self) -> Vec<String> {
+        self.files
+            .lock()
+            .map(|f| f.keys().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// A stored file's bytes (empty if absent), for assertions in tests.
+    pub fn get_for_test(&self, key: &str) -> Vec<u8> {
+        self.files
+            .lock()
+            .ok()
+            .and_then(|f| f.get(key).map(|x| x.0.clone()))
+            .unwrap_or_default()
+    }
+}
+
+#[async_trait]
+impl crate::ports::ExtractFiles for MemoryExtractFiles {
+    async fn put(
+        &self,
+        key: &str,
+        bytes: &[u8],
+        content_type: &str,
+        file_name: &str,
+    ) -> Result<(), ArchiveError> {
+        self.files
+            .lock()
+            .map_err(|_| ArchiveError::Unavailable("memory files lock poisoned".into()))?
+            .insert(
+                key.to_string(),
+                (
+                    bytes.to_vec(),
+                    content_type.to_string(),
+                    file_name.to_string(),
+                ),
+            );
+        Ok(())
+    }
+
+    async fn get(&self, key: &str) -> Result<Vec<u8>, ArchiveError> {
+        self.files
+            .lock()
+            .map_err(|_| ArchiveError::Unavailable("memory files lock poisoned".into()))?
+            .get(key)
+            .map(|f| f.0.clone())
+            .ok_or_else(|| ArchiveError::NotFound(key.to_string()))
+    }
+
+    async fn download_url(
+        &self,
+        key: &str,
+        _file_name: &str,
+        now: chrono::DateTime<chrono::Utc>,
+        ttl: std::time::Duration,
+    ) -> Result<String, ArchiveError> {
+        Ok(format!(
+            "memory:{key}@{}",
+            now.timestamp() + ttl.as_secs() as i64
+        ))
+    }
+
+    async fn open_link(
+        &self,
+        token: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<crate::ports::DownloadedFile, crate::ports::LinkError> {
+        use crate::ports::LinkError;
+        let (key, expiry) = token
+            .strip_prefix("memory:")
+            .and_then(|t| t.rsplit_once('@'))
+            .ok_or(LinkError::Invalid)?;
+        let expiry: i64 = expiry.parse().map_err(|_| LinkError::Invalid)?;
+        if now.timestamp() >= expiry {
+            return Err(LinkError::Expired);
+        }
+        let files = self.files.lock().map_err(|_| LinkError::Invalid)?;
+        let (bytes, content_type, file_name) = files.get(key).ok_or(LinkError::Invalid)?;
+        Ok(crate::ports::DownloadedFile {
+            bytes: bytes.clone(),
+            content_type: content_type.clone(),
+            file_name: file_name.clone(),
+        })
+    }
+}

@@ -218,3 +218,59 @@ impl Clock for SystemClock {
         Utc::now()
     }
 }
+
+/// A rendered extract as the link that [`ExtractFiles::download_url`] made serves it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DownloadedFile {
+    pub bytes: Vec<u8>,
+    pub content_type: String,
+    pub file_name: String,
+}
+
+/// Why a download link does not open.
+#[derive(Debug, thiserror::Error)]
+pub enum LinkError {
+    #[error("the download link is not valid")]
+    Invalid,
+    #[error("the download link has expired")]
+    Expired,
+    #[error(transparent)]
+    Storage(#[from] ArchiveError),
+}
+
+/// Where rendered extracts go (spec §8): under the `extracts/` prefix, kept 7 days, and
+/// — unlike every object of the [`Archive`], which is locked COMPLIANCE until its
+/// retention ends — written without any retention, so that they can expire.
+#[async_trait]
+pub trait ExtractFiles: Send + Sync {
+    async fn put(
+        &self,
+        key: &str,
+        bytes: &[u8],
+        content_type: &str,
+        file_name: &str,
+    ) -> Result<(), ArchiveError>;
+
+    async fn get(&self, key: &str) -> Result<Vec<u8>, ArchiveError>;
+
+    /// A URL that lets its holder download the file from `now` until `now + ttl`
+    /// (an S3 presigned URL; locally a signed link the local server serves). A URL
+    /// starting with `/` is relative to the server that answered.
+    async fn download_url(
+        &self,
+        key: &str,
+        file_name: &str,
+        now: DateTime<Utc>,
+        ttl: std::time::Duration,
+    ) -> Result<String, ArchiveError>;
+
+    /// Opens a link of [`ExtractFiles::download_url`], for ports whose links the server
+    /// itself serves (the local folder); S3 serves its presigned URLs on its own.
+    async fn open_link(
+        &self,
+        _token: &str,
+        _now: DateTime<Utc>,
+    ) -> Result<DownloadedFile, LinkError> {
+        Err(LinkError::Invalid)
+    }
+}

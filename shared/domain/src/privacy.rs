@@ -40,6 +40,15 @@ impl PseudonymKey {
             &hex::encode(self.mac(&["person", orgnr.as_str(), &person.canonical()]))[..24]
         )
     }
+
+    /// The key of a person across companies (an employee's own extracts): keyed hash
+    /// of the identity alone, so it never reveals it.
+    pub fn subject_key(&self, person: &PersonId) -> String {
+        format!(
+            "s{}",
+            &hex::encode(self.mac(&["subject", &person.canonical()]))[..24]
+        )
+    }
 }
 
 impl std::fmt::Debug for PseudonymKey {

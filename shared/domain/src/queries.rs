@@ -173,6 +173,20 @@ impl Queries {
         self.render(entries, q).await
     }
 
+    /// A person's registrations in a company, without the company check: for callers that
+    /// authorized otherwise (an employee reading their own, by the token's `person_id`).
+    pub async fn registrations_of(
+        &self,
+        ck: &str,
+        person_ref: &str,
+        q: &RegistrationQuery,
+    ) -> Result<Value, DomainError> {
+        let (lo, hi) = q.range.widened();
+        let events = self.ledger.person_events(ck, person_ref, &lo, &hi).await?;
+        let entries = self.entries(events, &q.range, None, q.history);
+        self.render(entries, q).await
+    }
+
     pub async fn site_registrations(
         &self,
         claims: &Claims,

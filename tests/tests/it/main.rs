@@ -2,6 +2,7 @@ mod analysis_api;
 mod archive;
 mod company_reads;
 mod governance;
+mod extracts;
 mod helpers;
 mod partner_push;
 mod routes;

@@ -16,6 +16,7 @@ fn function(name: &str) -> Function {
         "partner-import" => Function::PartnerImport,
         "employee-query" => Function::EmployeeQuery,
         "administration" => Function::Administration,
+        "extracts" => Function::Extracts,
         other => panic!("routes.json names an unknown function {other}"),
     }
 }
@@ -25,6 +26,7 @@ fn concrete(path: &str) -> String {
         .replace("{person_ref}", "p0")
         .replace("{site_id}", "STH2026000001")
         .replace("{sub}", "u1")
+        .replace("{id}", "x1")
 }
 
 async fn answers(f: Function, method: &str, path: &str) -> bool {

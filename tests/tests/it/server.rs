@@ -5,23 +5,30 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use stamp_api::AppState;
 use stamp_domain::auth::Claims;
-use stamp_domain::ports::{Archive, ItemStore};
+use stamp_domain::ports::{Archive, Clock, ItemStore};
 use stamp_domain::privacy::PseudonymKey;
 use std::sync::Arc;
 
-/// A clock tests can move; it runs with real time until set.
+/// The server's clock: real time, unless a test sets it or moves it on.
 #[derive(Default)]
-pub struct TestClock(std::sync::Mutex<Option<chrono::DateTime<chrono::Utc>>>);
+pub struct TestClock(std::sync::Mutex<(Option<chrono::DateTime<chrono::Utc>>, chrono::Duration)>);
 
 impl TestClock {
+    /// Stops the clock at a time.
     pub fn set(&self, at: &str) {
-        *self.0.lock().unwrap() = Some(at.parse().expect("an RFC 3339 time"));
+        self.0.lock().unwrap().0 = Some(at.parse().expect("an RFC 3339 time"));
+    }
+
+    /// Moves the clock forward.
+    pub fn advance(&self, by: chrono::Duration) {
+        self.0.lock().unwrap().1 += by;
     }
 }
 
-impl stamp_domain::ports::Clock for TestClock {
+impl Clock for TestClock {
     fn now(&self) -> chrono::DateTime<chrono::Utc> {
-        self.0.lock().unwrap().unwrap_or_else(chrono::Utc::now)
+        let (fixed, offset) = *self.0.lock().unwrap();
+        fixed.unwrap_or_else(chrono::Utc::now) + offset
     }
 }
 
@@ -143,12 +150,25 @@ impl TestServer {
     ) -> TestServer {
         let key = Arc::new(b"test-signing-key-0123456789abcdef".to_vec());
         let clock = Arc::new(TestClock::default());
+        // Extracts go where the archive is (the folder, or the bucket's extracts/ prefix)
+        // and render in this process, as stamp-local does.
+        let extract_files: Arc<dyn stamp_domain::ports::ExtractFiles> = match &lock {
+            LockProbe::Folder(f) => Arc::new(stamp_adapters::FolderExtractFiles::new(
+                f.root(),
+                key.clone(),
+            )),
+            LockProbe::S3(a) => Arc::new(stamp_adapters::S3ExtractFiles::new(
+                a.client().clone(),
+                a.bucket(),
+            )),
+        };
         let state = AppState::new(
             store.clone(),
             archive.clone(),
             PseudonymKey::new(b"test-pseudonym-key-0123456789abcdef".to_vec()),
             clock.clone(),
-        );
+        )
+        .with_extract_files(extract_files, stamp_domain::extracts::Dispatch::InProcess);
         let app = stamp_local::http_app(state.clone(), key.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await

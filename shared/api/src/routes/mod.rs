@@ -3,6 +3,7 @@
 
 pub mod administration;
 pub mod employee_query;
+pub mod extracts;
 pub mod partner_import;
 
 use axum::http::StatusCode;

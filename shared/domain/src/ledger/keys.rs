@@ -101,3 +101,20 @@ pub fn at(occurred_at: &Instant, partner_id: &str, event_id: &str) -> String {
 pub fn time_range(from: &Instant, to: &Instant) -> (String, String) {
     (sortable(from), sortable(to))
 }
+
+/// A company's extracts (spec §8); sort key the extract id.
+pub fn extracts(ck: &str) -> String {
+    format!("CO#{ck}#EXTRACTS")
+}
+
+/// An employee's own register extracts, under the keyed hash of their identity
+/// (`PseudonymKey::subject_key`), never the id itself.
+pub fn own_extracts(subject_key: &str) -> String {
+    format!("ME#{subject_key}#EXTRACTS")
+}
+
+/// Where a rendered extract file lives in the archive bucket: under `extracts/` (the
+/// prefix with the 7-day expiry), by owner key, extract id and rendering attempt.
+pub fn extract_file(owner_key: &str, extract_id: &str, attempt: &str, extension: &str) -> String {
+    format!("extracts/{owner_key}/{extract_id}/{attempt}.{extension}")
+}

@@ -1,6 +1,7 @@
 //! The ledger's records and indexes on an [`ItemStore`]: one repository that knows the
 //! keys and item shapes, used by import and queries alike.
 
+mod extracts;
 pub mod keys;
 
 use crate::error::DomainError;
