@@ -1,8 +1,8 @@
 mod analysis_api;
 mod archive;
 mod company_reads;
-mod governance;
 mod extracts;
+mod governance;
 mod helpers;
 mod partner_push;
 mod routes;
