@@ -8,7 +8,10 @@ pub mod admin;
 pub mod analysis;
 pub mod auth;
 pub mod error;
+pub mod feeds;
 pub mod identity;
+#[cfg(test)]
+mod ingest_tests;
 pub mod import;
 pub mod ledger;
 pub mod memory;
@@ -17,6 +20,7 @@ pub mod pagination;
 pub mod ports;
 pub mod privacy;
 pub mod queries;
+pub mod rebuild;
 pub mod retention;
 pub mod statistics;
 pub mod time;

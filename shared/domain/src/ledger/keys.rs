@@ -13,6 +13,10 @@ pub const BATCH: &str = "BATCH";
 pub const RECORD: &str = "RECORD";
 pub const EFFECTIVE: &str = "EFFECTIVE";
 pub const CORRECTION_PREFIX: &str = "CORR#";
+/// A delivery that has begun: its receipt time and archive key, taken over by a retry.
+pub const START: &str = "START";
+pub const UPLOAD: &str = "UPLOAD";
+pub const STATUS: &str = "STATUS";
 
 pub fn company(ck: &str) -> String {
     format!("CO#{ck}")
@@ -84,4 +88,19 @@ pub fn at(occurred_at: &Instant, partner_id: &str, event_id: &str) -> String {
 /// after the time with `#...`, so `to` itself is excluded by the inclusive upper bound.
 pub fn time_range(from: &Instant, to: &Instant) -> (String, String) {
     (sortable(from), sortable(to))
+}
+
+/// An upload a partner was given a URL for (`upload_id` is Stamp's own UUID).
+pub fn upload(partner_id: &str, upload_id: &str) -> String {
+    format!("UPLOAD#{partner_id}#{upload_id}")
+}
+
+/// The feed cursors of a company: one item per pulling partner (sort key `partner_id`).
+pub fn feeds(ck: &str) -> String {
+    format!("CO#{ck}#FEEDS")
+}
+
+/// A pulling partner's status after its last pull round.
+pub fn pull_status(partner_id: &str) -> String {
+    format!("PULL#{partner_id}")
 }

@@ -1,7 +1,10 @@
 //! The ledger's records and indexes on an [`ItemStore`]: one repository that knows the
 //! keys and item shapes, used by import and queries alike.
 
+mod ingest;
 pub mod keys;
+
+pub use ingest::{FeedCursor, PullStatus, Upload, UploadStatus};
 
 use crate::error::DomainError;
 use crate::identity::Orgnr;
