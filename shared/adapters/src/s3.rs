@@ -14,7 +14,7 @@ use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::{ByteStream, DateTime as AwsDateTime};
 use aws_sdk_s3::types::{
     BucketLocationConstraint, ChecksumAlgorithm, CreateBucketConfiguration, MetadataDirective,
-    ObjectLockEnabled, ObjectLockMode,
+    ObjectLockEnabled, ObjectLockMode, TaggingDirective,
 };
 use aws_sdk_s3::Client;
 use base64::Engine as _;
@@ -117,6 +117,9 @@ impl S3Archive {
         Ok(Some((hex::encode(hasher.finalize()), object.version_id)))
     }
 }
+
+/// Content-MD5 of an empty request body.
+const EMPTY_BODY_MD5: &str = "1B2M2Y8AsgTpgAEAAAAAAA==";
 
 /// A key as the `x-amz-copy-source` header needs it: percent-encoded but for `/`.
 fn encode_key(key: &str) -> String {
@@ -278,11 +281,19 @@ impl Archive for S3Archive {
             .key(key)
             .copy_source(copy_source)
             .metadata_directive(MetadataDirective::Replace)
+            // No tags are carried over (so no s3:GetObjectTagging on the upload is needed).
+            .tagging_directive(TaggingDirective::Replace)
             .content_type(content_type)
             .metadata("sha256", sha256)
             .checksum_algorithm(ChecksumAlgorithm::Sha256)
             .object_lock_mode(ObjectLockMode::Compliance)
             .object_lock_retain_until_date(until)
+            // A write with a retention period must carry Content-MD5 (or a checksum) of
+            // its request body; a copy's body is empty.
+            .customize()
+            .mutate_request(|req| {
+                req.headers_mut().insert("content-md5", EMPTY_BODY_MD5);
+            })
             .send()
             .await
             .map_err(|e| unavailable("CopyObject", e))?;

@@ -6,3 +6,6 @@ mod partner_push;
 mod server;
 mod routes;
 mod analysis_api;
+mod feeds;
+mod uploads;
+mod rebuild;

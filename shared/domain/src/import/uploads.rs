@@ -129,11 +129,17 @@ impl ImportService {
     /// or pulled.
     pub async fn batch_status(&self, claims: &Claims, batch_id: &str) -> Result<BatchStatus, DomainError> {
         let partner_id = require_partner(claims)?;
-        if let Some(b) = self.ledger.batch(partner_id, batch_id).await? {
-            return Ok(BatchStatus::Answered(BatchAnswer { status: b.status, body: b.answer }));
-        }
-        let Some(up) = self.ledger.batch_upload(partner_id, batch_id).await? else {
-            return Err(DomainError::NotFound(format!("this partner has delivered no batch {batch_id:?}")));
+        let answered = self.ledger.batch(partner_id, batch_id).await?;
+        let upload = self.ledger.batch_upload(partner_id, batch_id).await?;
+        // The latest attempt under the batch id speaks: an upload created after the batch
+        // was answered (a replay, or other bytes: 409) tells how that attempt went.
+        let up = match (answered, upload) {
+            (None, None) => return Err(DomainError::NotFound(format!("this partner has delivered no batch {batch_id:?}"))),
+            (Some(b), None) => return Ok(BatchStatus::Answered(BatchAnswer { status: b.status, body: b.answer })),
+            (Some(b), Some(up)) if up.created_at <= b.received_at || up.status == UploadStatus::Imported => {
+                return Ok(BatchStatus::Answered(BatchAnswer { status: b.status, body: b.answer }))
+            }
+            (_, Some(up)) => up,
         };
         match (up.status, up.problem) {
             (UploadStatus::Failed, Some(mut problem)) => {
