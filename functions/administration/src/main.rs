@@ -8,6 +8,11 @@ use std::sync::Arc;
 async fn main() -> Result<(), lambda_http::Error> {
     stamp_api::telemetry::init();
     let ports = stamp_adapters::deployment::ports_from_env().await?;
-    let state = AppState::new(ports.store.clone(), ports.archive_port(), ports.pseudonym_key.clone(), Arc::new(SystemClock));
+    let state = AppState::new(
+        ports.store.clone(),
+        ports.archive_port(),
+        ports.pseudonym_key.clone(),
+        Arc::new(SystemClock),
+    );
     stamp_api::run_lambda(Function::Administration, state).await
 }

@@ -10,7 +10,12 @@ async fn main() -> Result<(), lambda_http::Error> {
     stamp_api::telemetry::init();
     let ports = stamp_adapters::deployment::ports_from_env().await?;
     // Large deliveries are PUT straight to the archive bucket through presigned URLs.
-    let state = AppState::new(ports.store.clone(), ports.archive_port(), ports.pseudonym_key.clone(), Arc::new(SystemClock))
-        .with_uploads(ports.archive.clone());
+    let state = AppState::new(
+        ports.store.clone(),
+        ports.archive_port(),
+        ports.pseudonym_key.clone(),
+        Arc::new(SystemClock),
+    )
+    .with_uploads(ports.archive.clone());
     stamp_api::run_lambda(Function::PartnerImport, state).await
 }

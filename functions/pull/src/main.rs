@@ -26,13 +26,25 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let ports = stamp_adapters::deployment::ports_from_env().await?;
     let ledger = Ledger::new(ports.store.clone(), ports.pseudonym_key.clone());
     let import = ImportService::new(ledger, ports.archive_port(), Arc::new(SystemClock));
-    let puller = Puller::new(import, Arc::new(HttpFeedClient::new(Duration::from_secs(20))), Arc::new(SystemClock));
+    let puller = Puller::new(
+        import,
+        Arc::new(HttpFeedClient::new(Duration::from_secs(20))),
+        Arc::new(SystemClock),
+    );
     let puller = &puller;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        let deadline = chrono::DateTime::from_timestamp_millis(event.context.deadline as i64).map(|d| d - MARGIN);
-        let puller = puller.clone().with_settings(PullSettings { deadline, ..Default::default() });
+        let deadline = chrono::DateTime::from_timestamp_millis(event.context.deadline as i64)
+            .map(|d| d - MARGIN);
+        let puller = puller.clone().with_settings(PullSettings {
+            deadline,
+            ..Default::default()
+        });
         let summary = match event.payload.get("company_orgnr").and_then(Value::as_str) {
-            Some(o) => puller.pull_company(&Orgnr::parse(o).map_err(|e| format!("company_orgnr: {e}"))?).await?,
+            Some(o) => {
+                puller
+                    .pull_company(&Orgnr::parse(o).map_err(|e| format!("company_orgnr: {e}"))?)
+                    .await?
+            }
             None => puller.run_once().await?,
         };
         Ok::<Value, lambda_runtime::Error>(serde_json::to_value(summary)?)

@@ -12,11 +12,16 @@ use std::sync::Arc;
 async fn main() -> Result<(), lambda_runtime::Error> {
     stamp_api::telemetry::init();
     let ports = stamp_adapters::deployment::ports_from_env().await?;
-    let statistics = Statistics::new(Ledger::new(ports.store.clone(), ports.pseudonym_key.clone()), Arc::new(SystemClock));
+    let statistics = Statistics::new(
+        Ledger::new(ports.store.clone(), ports.pseudonym_key.clone()),
+        Arc::new(SystemClock),
+    );
     let statistics = &statistics;
     lambda_runtime::run(service_fn(move |_: LambdaEvent<Value>| async move {
         let s = statistics.run_once().await?;
-        Ok::<Value, lambda_runtime::Error>(json!({ "companies": s.companies, "days": s.days, "events_read": s.events_read }))
+        Ok::<Value, lambda_runtime::Error>(
+            json!({ "companies": s.companies, "days": s.days, "events_read": s.events_read }),
+        )
     }))
     .await
 }

@@ -21,7 +21,13 @@ fn object_keys(event: &Value) -> Vec<String> {
     }
     event["Records"]
         .as_array()
-        .map(|records| records.iter().filter_map(|r| r["s3"]["object"]["key"].as_str()).map(url_decode).collect())
+        .map(|records| {
+            records
+                .iter()
+                .filter_map(|r| r["s3"]["object"]["key"].as_str())
+                .map(url_decode)
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -33,7 +39,11 @@ fn url_decode(s: &str) -> String {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        match (bytes[i], bytes.get(i + 1).copied().and_then(hex), bytes.get(i + 2).copied().and_then(hex)) {
+        match (
+            bytes[i],
+            bytes.get(i + 1).copied().and_then(hex),
+            bytes.get(i + 2).copied().and_then(hex),
+        ) {
             (b'+', _, _) => out.push(b' '),
             (b'%', Some(h), Some(l)) => {
                 out.push(h * 16 + l);
@@ -57,7 +67,9 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         let mut done = Vec::new();
         for key in object_keys(&event.payload) {
             let Some((partner_id, upload_id)) = parse_upload_key(&key) else {
-                tracing::warn!("an object outside uploads/{{partner_id}}/{{upload_id}} was reported; ignored");
+                tracing::warn!(
+                    "an object outside uploads/{{partner_id}}/{{upload_id}} was reported; ignored"
+                );
                 continue;
             };
             let outcome = import.import_upload(&partner_id, &upload_id).await?;

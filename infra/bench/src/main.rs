@@ -26,7 +26,10 @@ use stamp_domain::identity::Orgnr;
 use stamp_domain::import::{upload_key, ImportService, NewUpload};
 use stamp_domain::ledger::Ledger;
 use stamp_domain::memory::MemoryItemStore;
-use stamp_domain::ports::{Archive, ArchiveError, Item, ItemStore, Query, QueryPage, StoreError, SystemClock, UploadUrls, WriteOp};
+use stamp_domain::ports::{
+    Archive, ArchiveError, Item, ItemStore, Query, QueryPage, StoreError, SystemClock, UploadUrls,
+    WriteOp,
+};
 use stamp_domain::privacy::PseudonymKey;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -38,7 +41,10 @@ const ORG: &str = "5569999997";
 const PARTNER: &str = "bench-ledger";
 
 #[derive(Parser)]
-#[command(name = "stamp-bench", about = "Stamp's performance figures: a 500,000-event upload, a pull round.")]
+#[command(
+    name = "stamp-bench",
+    about = "Stamp's performance figures: a 500,000-event upload, a pull round."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -106,7 +112,9 @@ impl ItemStore for SinkStore {
         self.kept.get(pk, sk).await
     }
     async fn transact(&self, ops: Vec<WriteOp>) -> Result<(), StoreError> {
-        let (gone, kept): (Vec<WriteOp>, Vec<WriteOp>) = ops.into_iter().partition(|op| leaves_the_process(op.keys().0));
+        let (gone, kept): (Vec<WriteOp>, Vec<WriteOp>) = ops
+            .into_iter()
+            .partition(|op| leaves_the_process(op.keys().0));
         self.sent.fetch_add(gone.len() as u64, Ordering::Relaxed);
         if kept.is_empty() {
             return Ok(());
@@ -141,7 +149,12 @@ fn vm(field: &str) -> u64 {
 }
 
 fn personnummer(i: usize) -> String {
-    let born = chrono::NaiveDate::from_ymd_opt(1960 + (i % 40) as i32, 1 + (i % 12) as u32, 1 + (i % 28) as u32).unwrap_or_default();
+    let born = chrono::NaiveDate::from_ymd_opt(
+        1960 + (i % 40) as i32,
+        1 + (i % 12) as u32,
+        1 + (i % 28) as u32,
+    )
+    .unwrap_or_default();
     partner_sim::personnummer(born, i as u32)
 }
 
@@ -150,12 +163,27 @@ fn write_delivery(path: &Path, n: usize) -> std::io::Result<u64> {
     let mut w = std::io::BufWriter::new(std::fs::File::create(path)?);
     write!(w, "{{\"batch_id\": \"bench\", \"events\": [")?;
     let people: Vec<String> = (0..2000).map(personnummer).collect();
-    let start = chrono::NaiveDate::from_ymd_opt(2026, 1, 5).unwrap_or_default().and_hms_opt(6, 0, 0).unwrap_or_default().and_utc();
+    let start = chrono::NaiveDate::from_ymd_opt(2026, 1, 5)
+        .unwrap_or_default()
+        .and_hms_opt(6, 0, 0)
+        .unwrap_or_default()
+        .and_utc();
     for i in 0..n {
         let person = (i / 2) % people.len();
         let day = (i / 2) / people.len();
-        let at = start + chrono::Duration::days(day as i64) + chrono::Duration::minutes(if i % 2 == 0 { (person % 60) as i64 } else { 8 * 60 + (person % 60) as i64 });
-        let at = at.with_timezone(&chrono::FixedOffset::east_opt(3600).unwrap_or(chrono::FixedOffset::east_opt(0).unwrap())).to_rfc3339();
+        let at = start
+            + chrono::Duration::days(day as i64)
+            + chrono::Duration::minutes(if i % 2 == 0 {
+                (person % 60) as i64
+            } else {
+                8 * 60 + (person % 60) as i64
+            });
+        let at = at
+            .with_timezone(
+                &chrono::FixedOffset::east_opt(3600)
+                    .unwrap_or(chrono::FixedOffset::east_opt(0).unwrap()),
+            )
+            .to_rfc3339();
         if i > 0 {
             w.write_all(b",")?;
         }
@@ -177,7 +205,10 @@ fn write_delivery(path: &Path, n: usize) -> std::io::Result<u64> {
 async fn ports(store: Store, dir: &Path) -> (Arc<dyn ItemStore>, Arc<dyn Archive>) {
     match store {
         Store::Sink => (
-            Arc::new(SinkStore { kept: MemoryItemStore::new(), sent: AtomicU64::new(0) }),
+            Arc::new(SinkStore {
+                kept: MemoryItemStore::new(),
+                sent: AtomicU64::new(0),
+            }),
             Arc::new(stamp_adapters::FolderArchive::new(dir.join("archive"))),
         ),
         Store::Embedded => (
@@ -187,24 +218,60 @@ async fn ports(store: Store, dir: &Path) -> (Arc<dyn ItemStore>, Arc<dyn Archive
         Store::Aws => {
             let (ddb, s3) = stamp_adapters::aws_clients().await;
             let name = format!("stamp-bench-{}", std::process::id());
-            stamp_adapters::create_table(&ddb, &name).await.expect("table");
-            stamp_adapters::create_bucket(&s3, &name).await.expect("bucket");
-            (Arc::new(stamp_adapters::DynamoItemStore::new(ddb, name.clone())), Arc::new(stamp_adapters::S3Archive::new(s3, name)))
+            stamp_adapters::create_table(&ddb, &name)
+                .await
+                .expect("table");
+            stamp_adapters::create_bucket(&s3, &name)
+                .await
+                .expect("bucket");
+            (
+                Arc::new(stamp_adapters::DynamoItemStore::new(ddb, name.clone())),
+                Arc::new(stamp_adapters::S3Archive::new(s3, name)),
+            )
         }
     }
 }
 
 async fn ready(ledger: &Ledger, feed_url: Option<String>, partner: &str) {
     let admin = Admin::new(ledger.clone(), Arc::new(SystemClock));
-    let op = Claims { sub: "op".into(), roles: vec!["operator".into()], ..Default::default() };
+    let op = Claims {
+        sub: "op".into(),
+        roles: vec!["operator".into()],
+        ..Default::default()
+    };
     admin
-        .accredit_partner(&op, NewPartner { partner_id: Some(partner.into()), name: Some("Bench".into()), feed_url })
+        .accredit_partner(
+            &op,
+            NewPartner {
+                partner_id: Some(partner.into()),
+                name: Some("Bench".into()),
+                feed_url,
+            },
+        )
         .await
         .expect("partner");
-    let company_admin = Claims { sub: "adm".into(), roles: vec!["company_admin".into()], companies: vec![ORG.into()], ..Default::default() };
-    if ledger.activation(&Orgnr::parse(ORG).unwrap()).await.expect("activation").is_none() {
+    let company_admin = Claims {
+        sub: "adm".into(),
+        roles: vec!["company_admin".into()],
+        companies: vec![ORG.into()],
+        ..Default::default()
+    };
+    if ledger
+        .activation(&Orgnr::parse(ORG).unwrap())
+        .await
+        .expect("activation")
+        .is_none()
+    {
         admin
-            .activate(&company_admin, &Orgnr::parse(ORG).unwrap(), ActivationRequest { terms_version: Some("1".into()), company_name: Some("Bänkbygg AB".into()), fiscal_year_end_month: None })
+            .activate(
+                &company_admin,
+                &Orgnr::parse(ORG).unwrap(),
+                ActivationRequest {
+                    terms_version: Some("1".into()),
+                    company_name: Some("Bänkbygg AB".into()),
+                    fiscal_year_end_month: None,
+                },
+            )
             .await
             .expect("activate");
     }
@@ -213,15 +280,33 @@ async fn ready(ledger: &Ledger, feed_url: Option<String>, partner: &str) {
 async fn upload_child(dir: &Path, events: usize, store: Store) {
     let baseline_kb = vm("VmRSS:");
     let (items, archive) = ports(store, dir).await;
-    let ledger = Ledger::new(items, PseudonymKey::new(b"bench-pseudonym-key-0123456789abcdef".to_vec()));
+    let ledger = Ledger::new(
+        items,
+        PseudonymKey::new(b"bench-pseudonym-key-0123456789abcdef".to_vec()),
+    );
     ready(&ledger, None, PARTNER).await;
     let import = ImportService::new(ledger, archive.clone(), Arc::new(SystemClock));
-    let partner = Claims { sub: "p".into(), roles: vec!["partner".into()], partner_id: Some(PARTNER.into()), ..Default::default() };
+    let partner = Claims {
+        sub: "p".into(),
+        roles: vec!["partner".into()],
+        partner_id: Some(PARTNER.into()),
+        ..Default::default()
+    };
     let created = import
-        .create_upload(&partner, NewUpload { batch_id: Some("bench".into()), format: None }, &NoUrls)
+        .create_upload(
+            &partner,
+            NewUpload {
+                batch_id: Some("bench".into()),
+                format: None,
+            },
+            &NoUrls,
+        )
         .await
         .expect("upload");
-    let upload_id = created["upload_id"].as_str().unwrap_or_default().to_string();
+    let upload_id = created["upload_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     let key = upload_key(PARTNER, &upload_id);
     let file = dir.join("delivery.json");
     match store {
@@ -229,17 +314,28 @@ async fn upload_child(dir: &Path, events: usize, store: Store) {
             let s3 = stamp_adapters::aws_clients().await.1;
             let bucket = format!("stamp-bench-{}", std::process::id());
             let body = aws_sdk_s3_body(&file).await;
-            s3.put_object().bucket(bucket).key(&key).body(body).send().await.expect("stage upload");
+            s3.put_object()
+                .bucket(bucket)
+                .key(&key)
+                .body(body)
+                .send()
+                .await
+                .expect("stage upload");
         }
         _ => {
             let staged = dir.join("archive").join(&key);
             std::fs::create_dir_all(staged.parent().unwrap()).expect("staging folder");
-            std::fs::hard_link(&file, &staged).or_else(|_| std::fs::copy(&file, &staged).map(|_| ())).expect("stage upload");
+            std::fs::hard_link(&file, &staged)
+                .or_else(|_| std::fs::copy(&file, &staged).map(|_| ()))
+                .expect("stage upload");
         }
     }
     let before_kb = vm("VmHWM:");
     let started = Instant::now();
-    let outcome = import.import_upload(PARTNER, &upload_id).await.expect("import");
+    let outcome = import
+        .import_upload(PARTNER, &upload_id)
+        .await
+        .expect("import");
     let seconds = started.elapsed().as_secs_f64();
     println!(
         "{}",
@@ -259,13 +355,18 @@ async fn upload_child(dir: &Path, events: usize, store: Store) {
 }
 
 async fn aws_sdk_s3_body(path: &Path) -> aws_sdk_s3::primitives::ByteStream {
-    aws_sdk_s3::primitives::ByteStream::from_path(path).await.expect("read delivery")
+    aws_sdk_s3::primitives::ByteStream::from_path(path)
+        .await
+        .expect("read delivery")
 }
 
 async fn pull(people: usize, days: u32, page_limit: usize, store: Store) {
     let dir = tempfile::tempdir().expect("temp dir");
     let (items, archive) = ports(store, dir.path()).await;
-    let ledger = Ledger::new(items, PseudonymKey::new(b"bench-pseudonym-key-0123456789abcdef".to_vec()));
+    let ledger = Ledger::new(
+        items,
+        PseudonymKey::new(b"bench-pseudonym-key-0123456789abcdef".to_vec()),
+    );
     let cfg = partner_sim::SimConfig {
         seed: 99,
         companies: vec![(ORG.into(), "Bänkbygg AB".into())],
@@ -275,12 +376,17 @@ async fn pull(people: usize, days: u32, page_limit: usize, store: Store) {
         prefix: "bench".into(),
         ..Default::default()
     };
-    let sim = partner_sim::SimHandle::start(&cfg).await.expect("simulator");
+    let sim = partner_sim::SimHandle::start(&cfg)
+        .await
+        .expect("simulator");
     let total = sim.events(ORG).len();
     ready(&ledger, Some(sim.url.clone()), "bench-feed").await;
     let import = ImportService::new(ledger, archive, Arc::new(SystemClock));
     let client = Arc::new(stamp_adapters::HttpFeedClient::default());
-    let puller = Puller::new(import, client, Arc::new(SystemClock)).with_settings(PullSettings { page_limit, ..Default::default() });
+    let puller = Puller::new(import, client, Arc::new(SystemClock)).with_settings(PullSettings {
+        page_limit,
+        ..Default::default()
+    });
     let started = Instant::now();
     let summary = puller.run_once().await.expect("pull");
     let seconds = started.elapsed().as_secs_f64();
@@ -306,17 +412,32 @@ async fn main() {
         Command::Upload { events, store } => {
             let dir = tempfile::tempdir().expect("temp dir");
             let started = Instant::now();
-            let bytes = write_delivery(&dir.path().join("delivery.json"), events).expect("write delivery");
-            eprintln!("wrote {events} events, {:.1} MB, in {:.1} s", bytes as f64 / 1e6, started.elapsed().as_secs_f64());
+            let bytes =
+                write_delivery(&dir.path().join("delivery.json"), events).expect("write delivery");
+            eprintln!(
+                "wrote {events} events, {:.1} MB, in {:.1} s",
+                bytes as f64 / 1e6,
+                started.elapsed().as_secs_f64()
+            );
             let status = std::process::Command::new(std::env::current_exe().expect("exe"))
                 .args(["upload-child", "--dir"])
                 .arg(dir.path())
-                .args(["--events", &events.to_string(), "--store", &format!("{store:?}").to_lowercase()])
+                .args([
+                    "--events",
+                    &events.to_string(),
+                    "--store",
+                    &format!("{store:?}").to_lowercase(),
+                ])
                 .status()
                 .expect("child");
             eprintln!("upload of {:.1} MB imported: {status}", bytes as f64 / 1e6);
         }
         Command::UploadChild { dir, events, store } => upload_child(&dir, events, store).await,
-        Command::Pull { people, days, page_limit, store } => pull(people, days, page_limit, store).await,
+        Command::Pull {
+            people,
+            days,
+            page_limit,
+            store,
+        } => pull(people, days, page_limit, store).await,
     }
 }

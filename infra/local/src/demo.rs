@@ -26,8 +26,22 @@ pub const DEMO_FEED_PARTNER: &str = "demo-feed";
 pub const DEMO_ADMINS: [&str; 2] = ["demo-admin", "local-company_admin"];
 pub const DEMO_USERS: [&str; 2] = ["demo-user", "local-company_user"];
 const SITES: [&str; 3] = ["STH2026000001", "GBG2026000002", "MLM2026000003"];
-const FIRST: [&str; 12] = ["Åsa", "Björn", "Märta", "Örjan", "Linnea", "Karim", "Elin", "Jonas", "Sofia", "Ali", "Ingrid", "Mateusz"];
-const LAST: [&str; 10] = ["Öberg", "Lindqvist", "Åkesson", "Nilsson", "Hassan", "Ek", "Kowalski", "Strand", "Berg", "Söderström"];
+const FIRST: [&str; 12] = [
+    "Åsa", "Björn", "Märta", "Örjan", "Linnea", "Karim", "Elin", "Jonas", "Sofia", "Ali", "Ingrid",
+    "Mateusz",
+];
+const LAST: [&str; 10] = [
+    "Öberg",
+    "Lindqvist",
+    "Åkesson",
+    "Nilsson",
+    "Hassan",
+    "Ek",
+    "Kowalski",
+    "Strand",
+    "Berg",
+    "Söderström",
+];
 
 fn claims(sub: &str, role: &str) -> Claims {
     Claims {
@@ -46,7 +60,11 @@ fn luhn_digit(nine: &str) -> u32 {
             let d = u32::from(b - b'0');
             if i % 2 == 0 {
                 let x = d * 2;
-                if x > 9 { x - 9 } else { x }
+                if x > 9 {
+                    x - 9
+                } else {
+                    x
+                }
             } else {
                 d
             }
@@ -58,21 +76,43 @@ fn luhn_digit(nine: &str) -> u32 {
 /// A valid personnummer for a birth date and serial.
 fn personnummer(born: NaiveDate, serial: u32) -> String {
     let nine = format!("{}{:03}", born.format("%y%m%d"), serial % 1000);
-    format!("{}{}{}", born.format("%Y%m%d"), &nine[6..], luhn_digit(&nine))
+    format!(
+        "{}{}{}",
+        born.format("%Y%m%d"),
+        &nine[6..],
+        luhn_digit(&nine)
+    )
 }
 
 pub async fn load(state: &AppState) -> Result<String, LocalError> {
     let err = |e: stamp_domain::DomainError| LocalError::Demo(e.to_string());
     let orgnr = Orgnr::parse(DEMO_ORGNR).map_err(|e| LocalError::Demo(e.to_string()))?;
-    if state.ledger.activation(&orgnr).await.map_err(err)?.is_some() {
+    if state
+        .ledger
+        .activation(&orgnr)
+        .await
+        .map_err(err)?
+        .is_some()
+    {
         return Ok(format!("demo: company {DEMO_ORGNR} already loaded"));
     }
-    let operator = Claims { sub: "demo-operator".into(), roles: vec!["operator".into()], ..Default::default() };
+    let operator = Claims {
+        sub: "demo-operator".into(),
+        roles: vec!["operator".into()],
+        ..Default::default()
+    };
     for p in DEMO_PARTNERS {
         if state.ledger.partner(p).await.map_err(err)?.is_none() {
             state
                 .admin
-                .accredit_partner(&operator, NewPartner { partner_id: Some(p.into()), name: Some(format!("Demo {p}")), feed_url: None })
+                .accredit_partner(
+                    &operator,
+                    NewPartner {
+                        partner_id: Some(p.into()),
+                        name: Some(format!("Demo {p}")),
+                        feed_url: None,
+                    },
+                )
                 .await
                 .map_err(err)?;
         }
@@ -80,18 +120,35 @@ pub async fn load(state: &AppState) -> Result<String, LocalError> {
     let admin = claims(DEMO_ADMINS[0], "company_admin");
     state
         .admin
-        .activate(&admin, &orgnr, ActivationRequest {
-            terms_version: Some("2026-01".into()),
-            company_name: Some(DEMO_COMPANY.into()),
-            fiscal_year_end_month: Some(12),
-        })
+        .activate(
+            &admin,
+            &orgnr,
+            ActivationRequest {
+                terms_version: Some("2026-01".into()),
+                company_name: Some(DEMO_COMPANY.into()),
+                fiscal_year_end_month: Some(12),
+            },
+        )
         .await
         .map_err(err)?;
     for sub in DEMO_ADMINS.iter().skip(1) {
-        state.admin.put_user(&admin, &orgnr, sub, Some(vec!["company_admin".into(), "company_user".into()])).await.map_err(err)?;
+        state
+            .admin
+            .put_user(
+                &admin,
+                &orgnr,
+                sub,
+                Some(vec!["company_admin".into(), "company_user".into()]),
+            )
+            .await
+            .map_err(err)?;
     }
     for sub in DEMO_USERS {
-        state.admin.put_user(&admin, &orgnr, sub, Some(vec!["company_user".into()])).await.map_err(err)?;
+        state
+            .admin
+            .put_user(&admin, &orgnr, sub, Some(vec!["company_user".into()]))
+            .await
+            .map_err(err)?;
     }
 
     let (events, corrections) = generate(Utc::now().date_naive(), 90);
@@ -100,7 +157,12 @@ pub async fn load(state: &AppState) -> Result<String, LocalError> {
         let body = json!({ "batch_id": format!("demo-{n}"), "events": chunk }).to_string();
         let answer = state
             .import
-            .import(DEMO_PARTNERS[0], DeliveryFormat::Json, body.as_bytes(), None)
+            .import(
+                DEMO_PARTNERS[0],
+                DeliveryFormat::Json,
+                body.as_bytes(),
+                None,
+            )
             .await
             .map_err(err)?;
         total += answer.body["accepted"].as_u64().unwrap_or(0);
@@ -108,7 +170,12 @@ pub async fn load(state: &AppState) -> Result<String, LocalError> {
     let body = json!({ "batch_id": "demo-corrections", "events": corrections }).to_string();
     state
         .import
-        .import(DEMO_PARTNERS[0], DeliveryFormat::Json, body.as_bytes(), None)
+        .import(
+            DEMO_PARTNERS[0],
+            DeliveryFormat::Json,
+            body.as_bytes(),
+            None,
+        )
         .await
         .map_err(err)?;
     Ok(format!(
@@ -128,7 +195,11 @@ pub async fn load(state: &AppState) -> Result<String, LocalError> {
 pub async fn start_feed(state: &AppState) -> Result<SimHandle, LocalError> {
     let err = |e: stamp_domain::DomainError| LocalError::Demo(e.to_string());
     let existing = state.ledger.partner(DEMO_FEED_PARTNER).await.map_err(err)?;
-    let end = existing.as_ref().map(|p| p.accredited_at).unwrap_or_else(Utc::now).date_naive();
+    let end = existing
+        .as_ref()
+        .map(|p| p.accredited_at)
+        .unwrap_or_else(Utc::now)
+        .date_naive();
     let cfg = SimConfig {
         seed: 2026,
         companies: vec![(DEMO_ORGNR.into(), DEMO_COMPANY.into())],
@@ -139,16 +210,30 @@ pub async fn start_feed(state: &AppState) -> Result<SimHandle, LocalError> {
         corrections: true,
         prefix: "feed".into(),
     };
-    let sim = SimHandle::start(&cfg).await.map_err(|e| LocalError::Demo(format!("demo feed: {e}")))?;
+    let sim = SimHandle::start(&cfg)
+        .await
+        .map_err(|e| LocalError::Demo(format!("demo feed: {e}")))?;
     match existing {
         Some(mut p) => {
             p.feed_url = Some(sim.url.clone());
             state.ledger.save_partner(&p).await.map_err(err)?;
         }
         None => {
-            let operator = Claims { sub: "demo-operator".into(), roles: vec!["operator".into()], ..Default::default() };
-            let req = NewPartner { partner_id: Some(DEMO_FEED_PARTNER.into()), name: Some("Demo feed (simulated)".into()), feed_url: Some(sim.url.clone()) };
-            state.admin.accredit_partner(&operator, req).await.map_err(err)?;
+            let operator = Claims {
+                sub: "demo-operator".into(),
+                roles: vec!["operator".into()],
+                ..Default::default()
+            };
+            let req = NewPartner {
+                partner_id: Some(DEMO_FEED_PARTNER.into()),
+                name: Some("Demo feed (simulated)".into()),
+                feed_url: Some(sim.url.clone()),
+            };
+            state
+                .admin
+                .accredit_partner(&operator, req)
+                .await
+                .map_err(err)?;
         }
     }
     Ok(sim)
@@ -159,14 +244,24 @@ pub fn generate(today: NaiveDate, days: i64) -> (Vec<Value>, Vec<Value>) {
     let mut rng = StdRng::seed_from_u64(2026);
     let people: Vec<(String, String, &str)> = (0..24u32)
         .map(|i| {
-            let born = NaiveDate::from_ymd_opt(1965 + (i as i32 * 7) % 35, 1 + i % 12, 1 + (i * 5) % 28).unwrap_or_default();
+            let born =
+                NaiveDate::from_ymd_opt(1965 + (i as i32 * 7) % 35, 1 + i % 12, 1 + (i * 5) % 28)
+                    .unwrap_or_default();
             let mut id = personnummer(born, 100 + i * 13);
             if i == 23 {
                 // One id with a wrong check digit: kept, and flagged invalid_person_id.
                 let last = (id.as_bytes()[11] - b'0' + 1) % 10;
                 id.replace_range(11..12, &last.to_string());
             }
-            (id, format!("{} {}", FIRST[i as usize % FIRST.len()], LAST[i as usize % LAST.len()]), SITES[i as usize % SITES.len()])
+            (
+                id,
+                format!(
+                    "{} {}",
+                    FIRST[i as usize % FIRST.len()],
+                    LAST[i as usize % LAST.len()]
+                ),
+                SITES[i as usize % SITES.len()],
+            )
         })
         .collect();
     let mut events = Vec::new();
@@ -204,17 +299,27 @@ pub fn generate(today: NaiveDate, days: i64) -> (Vec<Value>, Vec<Value>) {
             n += 1;
             events.push(ev(format!("ev-{n}-in"), "in", start, json!({})));
             if n % 50 == 0 {
-                events.push(ev(format!("ev-{n}-in-again"), "in", start + Duration::seconds(40), json!({})));
+                events.push(ev(
+                    format!("ev-{n}-in-again"),
+                    "in",
+                    start + Duration::seconds(40),
+                    json!({}),
+                ));
             }
             if n % 37 == 0 {
                 continue; // forgot to check out
             }
             if n % 29 == 0 {
                 let late = end + Duration::hours(3);
-                events.push(ev(format!("ev-{n}-out"), "out", end, json!({
-                    "source": "manual", "recorded_by": "arbetsledare",
-                    "recorded_at": late.with_timezone(&Stockholm).to_rfc3339(),
-                })));
+                events.push(ev(
+                    format!("ev-{n}-out"),
+                    "out",
+                    end,
+                    json!({
+                        "source": "manual", "recorded_by": "arbetsledare",
+                        "recorded_at": late.with_timezone(&Stockholm).to_rfc3339(),
+                    }),
+                ));
                 continue;
             }
             events.push(ev(format!("ev-{n}-out"), "out", end, json!({})));

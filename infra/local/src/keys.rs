@@ -10,12 +10,21 @@ pub fn load_or_create(data_dir: &Path, name: &str) -> io::Result<Vec<u8>> {
     std::fs::create_dir_all(data_dir)?;
     let path = data_dir.join(name);
     match std::fs::read_to_string(&path) {
-        Ok(text) => hex::decode(text.trim()).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("{}: {e}", path.display()))),
+        Ok(text) => hex::decode(text.trim()).map_err(|e| {
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("{}: {e}", path.display()),
+            )
+        }),
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
             let mut key = vec![0u8; 32];
             rand::rng().fill_bytes(&mut key);
             // create_new: two processes starting at once must not end up with two keys.
-            match std::fs::OpenOptions::new().write(true).create_new(true).open(&path) {
+            match std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&path)
+            {
                 Ok(mut f) => {
                     use std::io::Write;
                     f.write_all(hex::encode(&key).as_bytes())?;
@@ -27,7 +36,9 @@ pub fn load_or_create(data_dir: &Path, name: &str) -> io::Result<Vec<u8>> {
                     }
                     Ok(key)
                 }
-                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => load_or_create(data_dir, name),
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                    load_or_create(data_dir, name)
+                }
                 Err(e) => Err(e),
             }
         }

@@ -18,9 +18,9 @@ use stamp_domain::feeds::Puller;
 use stamp_domain::identity::Orgnr;
 use stamp_domain::ports::{Clock, FeedClient, SystemClock, UploadUrls};
 use stamp_domain::privacy::PseudonymKey;
-use uploads::LocalUploads;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use uploads::LocalUploads;
 
 #[derive(Debug, thiserror::Error)]
 pub enum LocalError {
@@ -50,11 +50,22 @@ impl Local {
         std::fs::create_dir_all(data_dir).map_err(io)?;
         let signing_key = keys::load_or_create(data_dir, keys::SIGNING_KEY).map_err(io)?;
         let pseudonym_key = keys::load_or_create(data_dir, keys::PSEUDONYM_KEY).map_err(io)?;
-        let store = EmbeddedItemStore::open_in_dir(data_dir).map_err(|e| LocalError::Store(e.to_string()))?;
+        let store = EmbeddedItemStore::open_in_dir(data_dir)
+            .map_err(|e| LocalError::Store(e.to_string()))?;
         let archive = FolderArchive::new(data_dir.join("archive"));
-        let state = AppState::new(Arc::new(store), Arc::new(archive.clone()), PseudonymKey::new(pseudonym_key), clock);
+        let state = AppState::new(
+            Arc::new(store),
+            Arc::new(archive.clone()),
+            PseudonymKey::new(pseudonym_key),
+            clock,
+        );
         let state = with_local_services(state, None);
-        Ok(Local { state, signing_key: Arc::new(signing_key), data_dir: data_dir.to_path_buf(), archive })
+        Ok(Local {
+            state,
+            signing_key: Arc::new(signing_key),
+            data_dir: data_dir.to_path_buf(),
+            archive,
+        })
     }
 
     /// All functions' routes behind the local authorizer.
@@ -64,7 +75,11 @@ impl Local {
 
     /// Uploads through this server, reached at `base_url`.
     pub fn uploads(&self, base_url: &str) -> Arc<LocalUploads> {
-        Arc::new(LocalUploads::new(base_url, self.signing_key.clone(), self.archive.clone()))
+        Arc::new(LocalUploads::new(
+            base_url,
+            self.signing_key.clone(),
+            self.archive.clone(),
+        ))
     }
 }
 
@@ -79,9 +94,15 @@ pub fn with_local_services(state: AppState, uploads: Option<Arc<dyn UploadUrls>>
         let orgnr = orgnr.clone();
         tokio::spawn(async move {
             match puller.pull_company(&orgnr).await {
-                Ok(s) if s.pairs > 0 => tracing::info!(pairs = s.pairs, events = s.events_accepted, "backfill after activation done"),
+                Ok(s) if s.pairs > 0 => tracing::info!(
+                    pairs = s.pairs,
+                    events = s.events_accepted,
+                    "backfill after activation done"
+                ),
                 Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "backfill after activation failed; the scheduled pull retries"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "backfill after activation failed; the scheduled pull retries")
+                }
             }
         });
     });
@@ -99,7 +120,11 @@ pub fn http_app(state: AppState, signing_key: Arc<Vec<u8>>) -> Router {
 }
 
 /// [`http_app`] that also receives uploads (`PUT /local/uploads/{token}`).
-pub fn local_app(state: AppState, signing_key: Arc<Vec<u8>>, uploads: Option<Arc<LocalUploads>>) -> Router {
+pub fn local_app(
+    state: AppState,
+    signing_key: Arc<Vec<u8>>,
+    uploads: Option<Arc<LocalUploads>>,
+) -> Router {
     let mut jobs = Router::new()
         .route("/local/jobs/{job}", axum::routing::post(run_job))
         .with_state(state.clone());
@@ -138,16 +163,21 @@ impl Job {
         }
     }
 
-    pub async fn run(self, state: &AppState) -> Result<serde_json::Value, stamp_domain::DomainError> {
+    pub async fn run(
+        self,
+        state: &AppState,
+    ) -> Result<serde_json::Value, stamp_domain::DomainError> {
         match self {
             Job::Statistics => {
                 let s = state.statistics.run_once().await?;
-                Ok(serde_json::json!({ "job": "statistics", "companies": s.companies, "days": s.days, "events_read": s.events_read }))
+                Ok(
+                    serde_json::json!({ "job": "statistics", "companies": s.companies, "days": s.days, "events_read": s.events_read }),
+                )
             }
             Job::Pull => {
-                let puller = state
-                    .puller()
-                    .ok_or_else(|| stamp_domain::DomainError::Unavailable("no feed client configured".into()))?;
+                let puller = state.puller().ok_or_else(|| {
+                    stamp_domain::DomainError::Unavailable("no feed client configured".into())
+                })?;
                 let s = puller.run_once().await?;
                 let mut v = serde_json::to_value(&s).unwrap_or_default();
                 v["job"] = serde_json::json!("pull");
@@ -164,7 +194,9 @@ async fn run_job(
     axum::extract::Path(job): axum::extract::Path<String>,
 ) -> Result<axum::Json<serde_json::Value>, stamp_api::problem::ApiError> {
     stamp_domain::auth::require_operator(&claims)?;
-    let job = Job::parse(&job).ok_or_else(|| stamp_domain::DomainError::NotFound(format!("no job {job:?}; jobs: statistics, pull")))?;
+    let job = Job::parse(&job).ok_or_else(|| {
+        stamp_domain::DomainError::NotFound(format!("no job {job:?}; jobs: statistics, pull"))
+    })?;
     Ok(axum::Json(job.run(&state).await?))
 }
 
@@ -194,7 +226,10 @@ async fn authorize(State(key): State<Arc<Vec<u8>>>, mut req: Request, next: Next
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
         .and_then(|t| token::verify(&key, t.trim()).ok());
     let claims = claims.unwrap_or_default();
     let method = req.method().to_string();
@@ -213,9 +248,12 @@ pub async fn serve(local: Local, addr: std::net::SocketAddr) -> std::io::Result<
     spawn_jobs(state.clone());
     tracing::info!(addr = %listener.local_addr()?, "stamp-local listening");
     println!("stamp-local listening on {base}");
-    axum::serve(listener, local_app(state, local.signing_key.clone(), Some(uploads)))
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await
+    axum::serve(
+        listener,
+        local_app(state, local.signing_key.clone(), Some(uploads)),
+    )
+    .with_graceful_shutdown(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await
 }

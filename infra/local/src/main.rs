@@ -6,12 +6,15 @@ use stamp_domain::auth::Claims;
 use stamp_domain::identity::Orgnr;
 use stamp_domain::ports::SystemClock;
 use stamp_local::{demo, keys, token, Job, Local};
-use std::sync::Arc;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 #[derive(Parser)]
-#[command(name = "stamp-local", about = "Run Stamp on this machine: the Lambda functions' handlers on an embedded store.")]
+#[command(
+    name = "stamp-local",
+    about = "Run Stamp on this machine: the Lambda functions' handlers on an embedded store."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -85,7 +88,11 @@ async fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     match cli.command {
-        Command::Serve { addr, data, demo: load_demo } => {
+        Command::Serve {
+            addr,
+            data,
+            demo: load_demo,
+        } => {
             let local = Local::open(&data)?;
             // Kept alive while the server runs.
             let mut _feed = None;
@@ -93,12 +100,24 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 let summary = demo::load(&local.state).await?;
                 println!("{summary}");
                 let sim = demo::start_feed(&local.state).await?;
-                println!("demo: partner {} pulls from a simulated feed at {}", demo::DEMO_FEED_PARTNER, sim.url);
+                println!(
+                    "demo: partner {} pulls from a simulated feed at {}",
+                    demo::DEMO_FEED_PARTNER,
+                    sim.url
+                );
                 _feed = Some(sim);
             }
             stamp_local::serve(local, addr).await?;
         }
-        Command::Token { data, roles, companies, partner, person_id, sub, ttl_hours } => {
+        Command::Token {
+            data,
+            roles,
+            companies,
+            partner,
+            person_id,
+            sub,
+            ttl_hours,
+        } => {
             for r in &roles {
                 if stamp_domain::auth::Role::parse(r).is_none() {
                     return Err(format!("unknown role {r:?}: operator, company_admin, company_user, partner or employee").into());
@@ -112,18 +131,31 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 partner_id: partner,
                 person_id,
             };
-            println!("{}", token::mint(&key, &claims, chrono::Duration::hours(ttl_hours))?);
+            println!(
+                "{}",
+                token::mint(&key, &claims, chrono::Duration::hours(ttl_hours))?
+            );
         }
         Command::PullNow { data } => {
             let local = Local::open(&data)?;
             let summary = Job::Pull.run(&local.state).await?;
             println!("{}", serde_json::to_string_pretty(&summary)?);
         }
-        Command::Rebuild { data, company, check, aws } => {
+        Command::Rebuild {
+            data,
+            company,
+            check,
+            aws,
+        } => {
             let orgnr = Orgnr::parse(&company).map_err(|e| format!("--company: {e}"))?;
             let live = if aws {
                 let ports = stamp_adapters::deployment::ports_from_env().await?;
-                AppState::new(ports.store.clone(), ports.archive_port(), ports.pseudonym_key.clone(), Arc::new(SystemClock))
+                AppState::new(
+                    ports.store.clone(),
+                    ports.archive_port(),
+                    ports.pseudonym_key.clone(),
+                    Arc::new(SystemClock),
+                )
             } else {
                 Local::open(&data)?.state
             };
@@ -133,11 +165,20 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-async fn rebuild(live: &AppState, orgnr: &Orgnr, check: bool) -> Result<(), Box<dyn std::error::Error>> {
+async fn rebuild(
+    live: &AppState,
+    orgnr: &Orgnr,
+    check: bool,
+) -> Result<(), Box<dyn std::error::Error>> {
     use stamp_domain::rebuild::{compare_company, copy_administration, rebuild_company};
     if !check {
         let ck = live.ledger.company_key(orgnr);
-        if !live.ledger.partition(&stamp_domain::ledger::keys::people(&ck)).await?.is_empty() {
+        if !live
+            .ledger
+            .partition(&stamp_domain::ledger::keys::people(&ck))
+            .await?
+            .is_empty()
+        {
             return Err("the company's index is not empty: compare it with --check, or rebuild after it was lost".into());
         }
         let summary = rebuild_company(&live.import, orgnr).await?;
@@ -146,11 +187,19 @@ async fn rebuild(live: &AppState, orgnr: &Orgnr, check: bool) -> Result<(), Box<
     }
     let scratch = tempfile::tempdir()?;
     let store = stamp_adapters::EmbeddedItemStore::open_in_dir(scratch.path())?;
-    let rebuilt = AppState::new(Arc::new(store), live.import.archive().clone(), live.ledger.pseudonyms().clone(), Arc::new(SystemClock));
+    let rebuilt = AppState::new(
+        Arc::new(store),
+        live.import.archive().clone(),
+        live.ledger.pseudonyms().clone(),
+        Arc::new(SystemClock),
+    );
     copy_administration(&live.ledger, &rebuilt.ledger, orgnr).await?;
     let summary = rebuild_company(&rebuilt.import, orgnr).await?;
     let diffs = compare_company(&live.ledger, &rebuilt.ledger, orgnr).await?;
-    println!("{}", serde_json::json!({ "receipts": summary.receipts, "replayed": summary.replayed, "differences": diffs.len() }));
+    println!(
+        "{}",
+        serde_json::json!({ "receipts": summary.receipts, "replayed": summary.replayed, "differences": diffs.len() })
+    );
     for d in diffs.iter().take(50) {
         println!("  {d}");
     }
@@ -158,6 +207,10 @@ async fn rebuild(live: &AppState, orgnr: &Orgnr, check: bool) -> Result<(), Box<
         println!("the rebuilt index equals the live one");
         Ok(())
     } else {
-        Err(format!("{} differences between the live and the rebuilt index", diffs.len()).into())
+        Err(format!(
+            "{} differences between the live and the rebuilt index",
+            diffs.len()
+        )
+        .into())
     }
 }

@@ -18,7 +18,11 @@ struct Jwt {
     exp: i64,
 }
 
-pub fn mint(key: &[u8], claims: &Claims, ttl: chrono::Duration) -> Result<String, jsonwebtoken::errors::Error> {
+pub fn mint(
+    key: &[u8],
+    claims: &Claims,
+    ttl: chrono::Duration,
+) -> Result<String, jsonwebtoken::errors::Error> {
     let now = chrono::Utc::now().timestamp();
     let jwt = Jwt {
         claims: claims.clone(),
@@ -27,7 +31,11 @@ pub fn mint(key: &[u8], claims: &Claims, ttl: chrono::Duration) -> Result<String
         iat: now,
         exp: now + ttl.num_seconds(),
     };
-    encode(&Header::new(Algorithm::HS256), &jwt, &EncodingKey::from_secret(key))
+    encode(
+        &Header::new(Algorithm::HS256),
+        &jwt,
+        &EncodingKey::from_secret(key),
+    )
 }
 
 pub fn verify(key: &[u8], token: &str) -> Result<Claims, jsonwebtoken::errors::Error> {
@@ -35,7 +43,9 @@ pub fn verify(key: &[u8], token: &str) -> Result<Claims, jsonwebtoken::errors::E
     v.set_issuer(&[ISSUER]);
     v.set_audience(&[AUDIENCE]);
     v.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-    Ok(decode::<Jwt>(token, &DecodingKey::from_secret(key), &v)?.claims.claims)
+    Ok(decode::<Jwt>(token, &DecodingKey::from_secret(key), &v)?
+        .claims
+        .claims)
 }
 
 #[cfg(test)]
@@ -44,7 +54,11 @@ mod tests {
 
     #[test]
     fn tokens_verify_only_with_their_key() {
-        let c = Claims { sub: "u".into(), roles: vec!["operator".into()], ..Default::default() };
+        let c = Claims {
+            sub: "u".into(),
+            roles: vec!["operator".into()],
+            ..Default::default()
+        };
         let t = mint(b"k1", &c, chrono::Duration::hours(1)).unwrap();
         assert_eq!(verify(b"k1", &t).unwrap(), c);
         assert!(verify(b"k2", &t).is_err());

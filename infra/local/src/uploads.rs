@@ -32,7 +32,11 @@ pub struct LocalUploads {
 impl LocalUploads {
     /// `base_url`: how partners reach this server (`http://127.0.0.1:3000`).
     pub fn new(base_url: impl Into<String>, key: Arc<Vec<u8>>, folder: FolderArchive) -> Self {
-        LocalUploads { base_url: base_url.into(), key, folder }
+        LocalUploads {
+            base_url: base_url.into(),
+            key,
+            folder,
+        }
     }
 
     fn mac(&self, payload: &str) -> String {
@@ -43,7 +47,8 @@ impl LocalUploads {
     }
 
     pub fn token(&self, key: &str, expires: chrono::DateTime<chrono::Utc>) -> String {
-        let payload = URL_SAFE_NO_PAD.encode(serde_json::json!({ "k": key, "e": expires.timestamp() }).to_string());
+        let payload = URL_SAFE_NO_PAD
+            .encode(serde_json::json!({ "k": key, "e": expires.timestamp() }).to_string());
         let mac = self.mac(&payload);
         format!("{payload}.{mac}")
     }
@@ -53,19 +58,35 @@ impl LocalUploads {
         let (payload, mac) = token.split_once('.')?;
         let expected = self.mac(payload);
         // Constant-time comparison of the hex MACs.
-        if expected.len() != mac.len() || expected.bytes().zip(mac.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) != 0 {
+        if expected.len() != mac.len()
+            || expected
+                .bytes()
+                .zip(mac.bytes())
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                != 0
+        {
             return None;
         }
-        let claims: serde_json::Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).ok()?).ok()?;
-        (claims["e"].as_i64()? > now.timestamp()).then(|| claims["k"].as_str().map(str::to_string))?
+        let claims: serde_json::Value =
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).ok()?).ok()?;
+        (claims["e"].as_i64()? > now.timestamp())
+            .then(|| claims["k"].as_str().map(str::to_string))?
     }
 }
 
 #[async_trait::async_trait]
 impl UploadUrls for LocalUploads {
-    async fn presign_put(&self, key: &str, expires: std::time::Duration) -> Result<String, ArchiveError> {
+    async fn presign_put(
+        &self,
+        key: &str,
+        expires: std::time::Duration,
+    ) -> Result<String, ArchiveError> {
         let until = chrono::Utc::now() + chrono::Duration::from_std(expires).unwrap_or_default();
-        Ok(format!("{}/local/uploads/{}", self.base_url.trim_end_matches('/'), self.token(key, until)))
+        Ok(format!(
+            "{}/local/uploads/{}",
+            self.base_url.trim_end_matches('/'),
+            self.token(key, until)
+        ))
     }
 }
 
@@ -83,14 +104,24 @@ fn refuse(status: StatusCode, why: &str) -> Response {
 }
 
 /// `PUT /local/uploads/{token}`: stores the body, then imports it in the background.
-async fn receive(State((state, uploads)): State<UploadState>, Path(token): Path<String>, body: Body) -> Response {
+async fn receive(
+    State((state, uploads)): State<UploadState>,
+    Path(token): Path<String>,
+    body: Body,
+) -> Response {
     let Some(key) = uploads.verify(&token, chrono::Utc::now()) else {
-        return refuse(StatusCode::FORBIDDEN, "the upload URL is not valid (or has expired)");
+        return refuse(
+            StatusCode::FORBIDDEN,
+            "the upload URL is not valid (or has expired)",
+        );
     };
     let Some((partner_id, upload_id)) = parse_upload_key(&key) else {
         return refuse(StatusCode::FORBIDDEN, "the upload URL names no upload");
     };
-    let (Ok(path), Ok(tmp)) = (uploads.folder.staging_path(&key), uploads.folder.temp_path()) else {
+    let (Ok(path), Ok(tmp)) = (
+        uploads.folder.staging_path(&key),
+        uploads.folder.temp_path(),
+    ) else {
         return refuse(StatusCode::INTERNAL_SERVER_ERROR, "no staging folder");
     };
     let written = async {
@@ -101,7 +132,10 @@ async fn receive(State((state, uploads)): State<UploadState>, Path(token): Path<
             let chunk = chunk.map_err(std::io::Error::other)?;
             total += chunk.len() as u64;
             if total > MAX_UPLOAD_BYTES {
-                return Err(std::io::Error::new(std::io::ErrorKind::FileTooLarge, "too large"));
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::FileTooLarge,
+                    "too large",
+                ));
             }
             file.write_all(&chunk).await?;
         }
@@ -118,12 +152,23 @@ async fn receive(State((state, uploads)): State<UploadState>, Path(token): Path<
         Err(e) => {
             let _ = tokio::fs::remove_file(&tmp).await;
             if e.kind() == std::io::ErrorKind::FileTooLarge {
-                return refuse(StatusCode::PAYLOAD_TOO_LARGE, "an upload holds at most 1 GiB");
+                return refuse(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "an upload holds at most 1 GiB",
+                );
             }
-            return refuse(StatusCode::INTERNAL_SERVER_ERROR, "the upload could not be stored");
+            return refuse(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the upload could not be stored",
+            );
         }
     };
-    tracing::info!(partner_id, upload_id, bytes = total, "upload received; importing");
+    tracing::info!(
+        partner_id,
+        upload_id,
+        bytes = total,
+        "upload received; importing"
+    );
     tokio::spawn(async move {
         if let Err(e) = state.import.import_upload(&partner_id, &upload_id).await {
             tracing::warn!(partner_id, upload_id, error = %e, "upload import failed; PUT it again to retry");
@@ -138,12 +183,20 @@ mod tests {
 
     #[test]
     fn tokens_are_signed_and_expire() {
-        let u = LocalUploads::new("http://x", Arc::new(b"k1".to_vec()), FolderArchive::new("/tmp/none"));
+        let u = LocalUploads::new(
+            "http://x",
+            Arc::new(b"k1".to_vec()),
+            FolderArchive::new("/tmp/none"),
+        );
         let now = chrono::Utc::now();
         let t = u.token("uploads/p/0123", now + chrono::Duration::minutes(5));
         assert_eq!(u.verify(&t, now).as_deref(), Some("uploads/p/0123"));
         assert_eq!(u.verify(&t, now + chrono::Duration::minutes(6)), None);
-        let other = LocalUploads::new("http://x", Arc::new(b"k2".to_vec()), FolderArchive::new("/tmp/none"));
+        let other = LocalUploads::new(
+            "http://x",
+            Arc::new(b"k2".to_vec()),
+            FolderArchive::new("/tmp/none"),
+        );
         assert_eq!(other.verify(&t, now), None);
         let (payload, mac) = t.split_once('.').unwrap();
         assert_eq!(u.verify(&format!("{payload}x.{mac}"), now), None);

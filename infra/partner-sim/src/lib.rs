@@ -110,22 +110,48 @@ fn luhn_digit(nine: &str) -> u32 {
 /// A valid personnummer for a birth date and serial.
 pub fn personnummer(born: NaiveDate, serial: u32) -> String {
     let nine = format!("{}{:03}", born.format("%y%m%d"), serial % 1000);
-    format!("{}{}{}", born.format("%Y%m%d"), &nine[6..], luhn_digit(&nine))
+    format!(
+        "{}{}{}",
+        born.format("%Y%m%d"),
+        &nine[6..],
+        luhn_digit(&nine)
+    )
 }
 
-const FIRST: [&str; 10] = ["Anders", "Britt", "Cecilia", "Dragan", "Eva", "Fredrik", "Greta", "Hamid", "Iris", "Jukka"];
-const LAST: [&str; 8] = ["Holm", "Ågren", "Ström", "Vik", "Lund", "Yilmaz", "Sandberg", "Öst"];
+const FIRST: [&str; 10] = [
+    "Anders", "Britt", "Cecilia", "Dragan", "Eva", "Fredrik", "Greta", "Hamid", "Iris", "Jukka",
+];
+const LAST: [&str; 8] = [
+    "Holm", "Ågren", "Ström", "Vik", "Lund", "Yilmaz", "Sandberg", "Öst",
+];
 
 /// The feed of one company, in feed order (what was recorded, in the order it was).
 pub fn generate(cfg: &SimConfig, orgnr: &str, company_name: &str) -> Vec<Value> {
-    let salt: u64 = orgnr.bytes().fold(cfg.seed, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b)));
+    let salt: u64 = orgnr.bytes().fold(cfg.seed, |h, b| {
+        h.wrapping_mul(31).wrapping_add(u64::from(b))
+    });
     let mut rng = StdRng::seed_from_u64(salt);
-    let sites: Vec<String> = (0..cfg.sites.max(1)).map(|i| format!("SIM{:04}{:06}", salt % 10_000, i)).collect();
+    let sites: Vec<String> = (0..cfg.sites.max(1))
+        .map(|i| format!("SIM{:04}{:06}", salt % 10_000, i))
+        .collect();
     let people: Vec<(String, String, usize)> = (0..cfg.people)
         .map(|i| {
-            let born = NaiveDate::from_ymd_opt(1960 + rng.random_range(0..40), rng.random_range(1..=12), rng.random_range(1..=28)).unwrap_or_default();
-            let name = format!("{} {}", FIRST[rng.random_range(0..FIRST.len())], LAST[rng.random_range(0..LAST.len())]);
-            (personnummer(born, 200 + i as u32 * 7), name, i % sites.len())
+            let born = NaiveDate::from_ymd_opt(
+                1960 + rng.random_range(0..40),
+                rng.random_range(1..=12),
+                rng.random_range(1..=28),
+            )
+            .unwrap_or_default();
+            let name = format!(
+                "{} {}",
+                FIRST[rng.random_range(0..FIRST.len())],
+                LAST[rng.random_range(0..LAST.len())]
+            );
+            (
+                personnummer(born, 200 + i as u32 * 7),
+                name,
+                i % sites.len(),
+            )
         })
         .collect();
     let mut feed = Vec::new();
@@ -150,7 +176,10 @@ pub fn generate(cfg: &SimConfig, orgnr: &str, company_name: &str) -> Vec<Value> 
                 .unwrap_or_default()
                 + Duration::minutes(rng.random_range(0..60));
             let end = start + Duration::minutes(rng.random_range(7 * 60..9 * 60 + 30));
-            let ev = |id: String, dir: &str, at: chrono::DateTime<Utc>, recorded: chrono::DateTime<Utc>| {
+            let ev = |id: String,
+                      dir: &str,
+                      at: chrono::DateTime<Utc>,
+                      recorded: chrono::DateTime<Utc>| {
                 json!({
                     "event_id": id, "company_orgnr": orgnr, "company_name": company_name,
                     "site_id": sites[*site], "person_id": pid, "person_name": name, "direction": dir,
@@ -159,8 +188,17 @@ pub fn generate(cfg: &SimConfig, orgnr: &str, company_name: &str) -> Vec<Value> 
                     "source": "card",
                 })
             };
-            let id = |suffix: &str| format!("{}-{}-{n}-{suffix}", cfg.prefix, &orgnr[orgnr.len() - 4..]);
-            today.push((start, ev(id("in"), "in", start, start + Duration::seconds(rng.random_range(0..20)))));
+            let id =
+                |suffix: &str| format!("{}-{}-{n}-{suffix}", cfg.prefix, &orgnr[orgnr.len() - 4..]);
+            today.push((
+                start,
+                ev(
+                    id("in"),
+                    "in",
+                    start,
+                    start + Duration::seconds(rng.random_range(0..20)),
+                ),
+            ));
             if n % 55 == 0 {
                 let again = start + Duration::seconds(30);
                 today.push((again, ev(id("in-again"), "in", again, again)));
@@ -168,7 +206,15 @@ pub fn generate(cfg: &SimConfig, orgnr: &str, company_name: &str) -> Vec<Value> 
             if n % 40 == 0 {
                 continue; // forgot to check out
             }
-            today.push((end, ev(id("out"), "out", end, end + Duration::seconds(rng.random_range(0..20)))));
+            today.push((
+                end,
+                ev(
+                    id("out"),
+                    "out",
+                    end,
+                    end + Duration::seconds(rng.random_range(0..20)),
+                ),
+            ));
             if cfg.corrections && n % 45 == 0 {
                 let fixed = end + Duration::minutes(30);
                 let mut c = ev(id("out-fix"), "out", fixed, end + Duration::days(1));
@@ -195,7 +241,11 @@ pub struct PartnerSim {
 
 impl PartnerSim {
     pub fn new(cfg: &SimConfig) -> Self {
-        let feeds = cfg.companies.iter().map(|(o, name)| (o.clone(), generate(cfg, o, name))).collect();
+        let feeds = cfg
+            .companies
+            .iter()
+            .map(|(o, name)| (o.clone(), generate(cfg, o, name)))
+            .collect();
         PartnerSim {
             feeds: Mutex::new(feeds),
             switches: Mutex::new(Switches::default()),
@@ -205,7 +255,9 @@ impl PartnerSim {
     }
 
     pub fn router(self: Arc<Self>) -> Router {
-        Router::new().route("/companies/{orgnr}/events", get(events)).with_state(self)
+        Router::new()
+            .route("/companies/{orgnr}/events", get(events))
+            .with_state(self)
     }
 }
 
@@ -219,11 +271,18 @@ fn answer(status: StatusCode, body: String) -> Response {
     (status, [("content-type", "application/json")], body).into_response()
 }
 
-async fn events(State(sim): State<Arc<PartnerSim>>, Path(orgnr): Path<String>, Query(q): Query<PageQuery>) -> Response {
+async fn events(
+    State(sim): State<Arc<PartnerSim>>,
+    Path(orgnr): Path<String>,
+    Query(q): Query<PageQuery>,
+) -> Response {
     sim.requests.fetch_add(1, Ordering::SeqCst);
     let switches = sim.switches.lock().map(|s| s.clone()).unwrap_or_default();
     if switches.down {
-        return answer(StatusCode::SERVICE_UNAVAILABLE, r#"{"error": "down for maintenance"}"#.into());
+        return answer(
+            StatusCode::SERVICE_UNAVAILABLE,
+            r#"{"error": "down for maintenance"}"#.into(),
+        );
     }
     if !switches.delay.is_zero() {
         tokio::time::sleep(switches.delay).await;
@@ -232,20 +291,31 @@ async fn events(State(sim): State<Arc<PartnerSim>>, Path(orgnr): Path<String>, Q
         None => 0,
         Some(c) => match position(c) {
             Some(p) => p,
-            None => return answer(StatusCode::BAD_REQUEST, r#"{"error": "unknown cursor"}"#.into()),
+            None => {
+                return answer(
+                    StatusCode::BAD_REQUEST,
+                    r#"{"error": "unknown cursor"}"#.into(),
+                )
+            }
         },
     };
     let limit = q.limit.unwrap_or(100).clamp(1, 1000);
     let page = start / limit;
     if switches.fail_from_page.is_some_and(|k| page >= k) {
-        return answer(StatusCode::INTERNAL_SERVER_ERROR, r#"{"error": "boom"}"#.into());
+        return answer(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            r#"{"error": "boom"}"#.into(),
+        );
     }
     if switches.fail_first_attempts > 0 {
         let mut attempts = sim.attempts.lock().unwrap_or_else(|e| e.into_inner());
         let n = attempts.entry((orgnr.clone(), start)).or_default();
         *n += 1;
         if *n <= switches.fail_first_attempts {
-            return answer(StatusCode::INTERNAL_SERVER_ERROR, r#"{"error": "try again"}"#.into());
+            return answer(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                r#"{"error": "try again"}"#.into(),
+            );
         }
     }
     if switches.malformed_pages.contains(&page) {
@@ -253,7 +323,10 @@ async fn events(State(sim): State<Arc<PartnerSim>>, Path(orgnr): Path<String>, Q
     }
     let feeds = sim.feeds.lock().unwrap_or_else(|e| e.into_inner());
     let Some(feed) = feeds.get(&orgnr) else {
-        return answer(StatusCode::NOT_FOUND, r#"{"error": "no such company"}"#.into());
+        return answer(
+            StatusCode::NOT_FOUND,
+            r#"{"error": "no such company"}"#.into(),
+        );
     };
     let start = start.min(feed.len());
     let end = (start + limit).min(feed.len());
@@ -279,7 +352,10 @@ impl SimHandle {
         Self::start_on(cfg, "127.0.0.1:0".parse().map_err(std::io::Error::other)?).await
     }
 
-    pub async fn start_on(cfg: &SimConfig, addr: std::net::SocketAddr) -> std::io::Result<SimHandle> {
+    pub async fn start_on(
+        cfg: &SimConfig,
+        addr: std::net::SocketAddr,
+    ) -> std::io::Result<SimHandle> {
         let sim = Arc::new(PartnerSim::new(cfg));
         let listener = tokio::net::TcpListener::bind(addr).await?;
         let url = format!("http://{}", listener.local_addr()?);
@@ -292,20 +368,32 @@ impl SimHandle {
                 })
                 .await;
         });
-        Ok(SimHandle { url, sim, _shutdown: tx })
+        Ok(SimHandle {
+            url,
+            sim,
+            _shutdown: tx,
+        })
     }
 
     pub fn set(&self, f: impl FnOnce(&mut Switches)) {
         let mut s = self.sim.switches.lock().unwrap_or_else(|e| e.into_inner());
         f(&mut s);
         if s.fail_first_attempts == 0 {
-            self.sim.attempts.lock().unwrap_or_else(|e| e.into_inner()).clear();
+            self.sim
+                .attempts
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clear();
         }
     }
 
     /// The company's whole feed, in feed order.
     pub fn events(&self, orgnr: &str) -> Vec<Value> {
-        self.sim.feeds.lock().map(|f| f.get(orgnr).cloned().unwrap_or_default()).unwrap_or_default()
+        self.sim
+            .feeds
+            .lock()
+            .map(|f| f.get(orgnr).cloned().unwrap_or_default())
+            .unwrap_or_default()
     }
 
     /// New events recorded after what the feed held.

@@ -10,7 +10,10 @@ use clap::Parser;
 use partner_sim::{SimConfig, SimHandle};
 
 #[derive(Parser)]
-#[command(name = "partner-sim", about = "Serve a simulated partner's pull feed (spec §5) from generated data.")]
+#[command(
+    name = "partner-sim",
+    about = "Serve a simulated partner's pull feed (spec §5) from generated data."
+)]
 struct Cli {
     #[arg(long, default_value = "127.0.0.1:4100")]
     addr: std::net::SocketAddr,
@@ -47,7 +50,14 @@ struct Cli {
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
     let cli = Cli::parse();
-    let mut cfg = SimConfig { seed: cli.seed, people: cli.people, sites: cli.sites, days: cli.days, prefix: cli.prefix, ..Default::default() };
+    let mut cfg = SimConfig {
+        seed: cli.seed,
+        people: cli.people,
+        sites: cli.sites,
+        days: cli.days,
+        prefix: cli.prefix,
+        ..Default::default()
+    };
     if let Some(end) = cli.end {
         cfg.end = end;
     }
@@ -69,7 +79,11 @@ async fn main() -> std::io::Result<()> {
         s.delay = std::time::Duration::from_millis(cli.delay_ms);
     });
     for (orgnr, _) in &cfg.companies {
-        println!("{}/companies/{orgnr}/events  ({} events)", sim.url, sim.events(orgnr).len());
+        println!(
+            "{}/companies/{orgnr}/events  ({} events)",
+            sim.url,
+            sim.events(orgnr).len()
+        );
     }
     let _ = tokio::signal::ctrl_c().await;
     Ok(())

@@ -26,7 +26,10 @@ impl HttpFeedClient {
             .user_agent(concat!("stamp-pull/", env!("CARGO_PKG_VERSION")))
             .build()
             .unwrap_or_default();
-        HttpFeedClient { client, max_bytes: MAX_PAGE_BYTES }
+        HttpFeedClient {
+            client,
+            max_bytes: MAX_PAGE_BYTES,
+        }
     }
 }
 
@@ -43,7 +46,11 @@ fn unavailable(e: reqwest::Error) -> FeedError {
 #[async_trait]
 impl FeedClient for HttpFeedClient {
     async fn fetch(&self, r: &FeedRequest<'_>) -> Result<Vec<u8>, FeedError> {
-        let url = format!("{}/companies/{}/events", r.feed_url.trim_end_matches('/'), r.orgnr);
+        let url = format!(
+            "{}/companies/{}/events",
+            r.feed_url.trim_end_matches('/'),
+            r.orgnr
+        );
         let mut query: Vec<(&str, String)> = Vec::new();
         if let Some(after) = r.after {
             query.push(("after", after.to_string()));
@@ -59,10 +66,15 @@ impl FeedClient for HttpFeedClient {
             .map_err(unavailable)?;
         let status = res.status();
         if status.is_server_error() || status.as_u16() == 429 || status.as_u16() == 408 {
-            return Err(FeedError::Unavailable(format!("the feed answered {status}")));
+            return Err(FeedError::Unavailable(format!(
+                "the feed answered {status}"
+            )));
         }
         if !status.is_success() {
-            return Err(FeedError::Refused { status: status.as_u16(), detail: format!("the feed answered {status}") });
+            return Err(FeedError::Refused {
+                status: status.as_u16(),
+                detail: format!("the feed answered {status}"),
+            });
         }
         let mut body = Vec::new();
         while let Some(chunk) = res.chunk().await.map_err(unavailable)? {

@@ -232,7 +232,9 @@ impl FolderArchive {
     pub fn staging_path(&self, key: &str) -> Result<PathBuf, ArchiveError> {
         check_key(key)?;
         if !key.starts_with(UPLOADS_PREFIX) {
-            return Err(ArchiveError::Unavailable(format!("uploads go under {UPLOADS_PREFIX}, not {key}")));
+            return Err(ArchiveError::Unavailable(format!(
+                "uploads go under {UPLOADS_PREFIX}, not {key}"
+            )));
         }
         Ok(self.object_path(key))
     }
@@ -270,7 +272,11 @@ impl FolderArchive {
             if !self.meta_path(key).exists() {
                 self.write_meta(key, &meta)?;
             }
-            return Ok(ArchivedObject { key: key.to_string(), sha256: existing, version_id: None });
+            return Ok(ArchivedObject {
+                key: key.to_string(),
+                sha256: existing,
+                version_id: None,
+            });
         }
         let dir = path.parent().ok_or_else(|| {
             ArchiveError::Unavailable(format!("no folder for {}", path.display()))
@@ -309,7 +315,9 @@ impl FolderArchive {
         };
         if copied != sha256 {
             let _ = fs::remove_file(&tmp);
-            return Err(ArchiveError::Unavailable(format!("staged object {source} changed while it was imported")));
+            return Err(ArchiveError::Unavailable(format!(
+                "staged object {source} changed while it was imported"
+            )));
         }
         let linked = fs::hard_link(&tmp, &path);
         let _ = fs::remove_file(&tmp);
@@ -322,7 +330,11 @@ impl FolderArchive {
         }
         self.write_meta(key, &meta)?;
         sync_dir(dir)?;
-        Ok(ArchivedObject { key: key.to_string(), sha256: copied, version_id: None })
+        Ok(ArchivedObject {
+            key: key.to_string(),
+            sha256: copied,
+            version_id: None,
+        })
     }
 
     fn list_blocking(&self, prefix: &str) -> Result<Vec<String>, ArchiveError> {
@@ -348,8 +360,14 @@ impl FolderArchive {
                 if name.ends_with(META_SUFFIX) {
                     continue;
                 }
-                let Ok(rel) = path.strip_prefix(&self.root) else { continue };
-                let key = rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
+                let Ok(rel) = path.strip_prefix(&self.root) else {
+                    continue;
+                };
+                let key = rel
+                    .components()
+                    .map(|c| c.as_os_str().to_string_lossy())
+                    .collect::<Vec<_>>()
+                    .join("/");
                 if key.starts_with(prefix) {
                     keys.push(key);
                 }
@@ -373,7 +391,9 @@ fn hash_file(path: &Path) -> Result<String, ArchiveError> {
     }
 }
 
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, ArchiveError> + Send + 'static) -> Result<T, ArchiveError> {
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, ArchiveError> + Send + 'static,
+) -> Result<T, ArchiveError> {
     tokio::task::spawn_blocking(f)
         .await
         .map_err(|e| ArchiveError::Unavailable(format!("archive task: {e}")))?
@@ -427,9 +447,9 @@ impl Archive for FolderArchive {
             let mut file = state?;
             let read = blocking(move || {
                 let mut buf = vec![0u8; 256 * 1024];
-                let n = file
-                    .read(&mut buf)
-                    .map_err(|e| ArchiveError::Unavailable(format!("reading an archived file: {e}")))?;
+                let n = file.read(&mut buf).map_err(|e| {
+                    ArchiveError::Unavailable(format!("reading an archived file: {e}"))
+                })?;
                 buf.truncate(n);
                 Ok((file, buf))
             })
@@ -440,7 +460,11 @@ impl Archive for FolderArchive {
                 Err(e) => Some((Err(e), None)),
             }
         });
-        Ok(ObjectStream { version_id: None, size, chunks: Box::pin(chunks) })
+        Ok(ObjectStream {
+            version_id: None,
+            size,
+            chunks: Box::pin(chunks),
+        })
     }
 
     async fn copy_from(
@@ -455,8 +479,14 @@ impl Archive for FolderArchive {
         check_key(source)?;
         check_key(key)?;
         let this = self.clone();
-        let (source, key, content_type, sha256) = (source.to_string(), key.to_string(), content_type.to_string(), sha256.to_string());
-        blocking(move || this.copy_blocking(&source, &key, &content_type, retain_until, &sha256)).await
+        let (source, key, content_type, sha256) = (
+            source.to_string(),
+            key.to_string(),
+            content_type.to_string(),
+            sha256.to_string(),
+        );
+        blocking(move || this.copy_blocking(&source, &key, &content_type, retain_until, &sha256))
+            .await
     }
 
     async fn list(&self, prefix: &str) -> Result<Vec<String>, ArchiveError> {

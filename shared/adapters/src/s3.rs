@@ -138,7 +138,9 @@ fn encode_key(key: &str) -> String {
 impl UploadUrls for S3Archive {
     async fn presign_put(&self, key: &str, expires: Duration) -> Result<String, ArchiveError> {
         if !key.starts_with(UPLOADS_PREFIX) {
-            return Err(ArchiveError::Unavailable(format!("uploads go under {UPLOADS_PREFIX}, not {key}")));
+            return Err(ArchiveError::Unavailable(format!(
+                "uploads go under {UPLOADS_PREFIX}, not {key}"
+            )));
         }
         let config = PresigningConfig::expires_in(expires)
             .map_err(|e| ArchiveError::Unavailable(format!("presigning: {e}")))?;
@@ -240,13 +242,19 @@ impl Archive for S3Archive {
                     None => None,
                     Some(Ok(bytes)) => Some((Ok(bytes), Some(body))),
                     Some(Err(e)) => Some((
-                        Err(ArchiveError::Unavailable(format!("S3 GetObject {what}: reading body: {e}"))),
+                        Err(ArchiveError::Unavailable(format!(
+                            "S3 GetObject {what}: reading body: {e}"
+                        ))),
                         None,
                     )),
                 }
             }
         });
-        Ok(ObjectStream { version_id, size, chunks: Box::pin(chunks) })
+        Ok(ObjectStream {
+            version_id,
+            size,
+            chunks: Box::pin(chunks),
+        })
     }
 
     /// A server-side CopyObject of the staged version, locked like [`S3Archive::put`].
@@ -263,7 +271,11 @@ impl Archive for S3Archive {
         // Write-once: a key that exists (a retried import) must hold the same bytes.
         if let Some((existing, version_id)) = self.sha_of(key).await? {
             if existing == sha256 {
-                return Ok(ArchivedObject { key: key.to_string(), sha256: existing, version_id });
+                return Ok(ArchivedObject {
+                    key: key.to_string(),
+                    sha256: existing,
+                    version_id,
+                });
             }
             return Err(ArchiveError::Unavailable(format!(
                 "archive object {key} already exists with different content (write-once)"
@@ -299,14 +311,20 @@ impl Archive for S3Archive {
             .map_err(|e| unavailable("CopyObject", e))?;
         // S3 computes the copy's checksum: it must be the hash the import read.
         if let Some(sum) = out.copy_object_result().and_then(|r| r.checksum_sha256()) {
-            let expected = hex::decode(sha256).map(|d| base64::engine::general_purpose::STANDARD.encode(d)).unwrap_or_default();
+            let expected = hex::decode(sha256)
+                .map(|d| base64::engine::general_purpose::STANDARD.encode(d))
+                .unwrap_or_default();
             if sum != expected {
                 return Err(ArchiveError::Unavailable(format!(
                     "archive object {key}: the copy's checksum {sum} is not the imported bytes' {expected}"
                 )));
             }
         }
-        Ok(ArchivedObject { key: key.to_string(), sha256: sha256.to_string(), version_id: out.version_id })
+        Ok(ArchivedObject {
+            key: key.to_string(),
+            sha256: sha256.to_string(),
+            version_id: out.version_id,
+        })
     }
 
     async fn list(&self, prefix: &str) -> Result<Vec<String>, ArchiveError> {
@@ -320,7 +338,11 @@ impl Archive for S3Archive {
             .send();
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| unavailable("ListObjectsV2", e))?;
-            keys.extend(page.contents().iter().filter_map(|o| o.key().map(str::to_string)));
+            keys.extend(
+                page.contents()
+                    .iter()
+                    .filter_map(|o| o.key().map(str::to_string)),
+            );
         }
         keys.sort();
         Ok(keys)

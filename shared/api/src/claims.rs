@@ -19,7 +19,9 @@ pub struct Caller(pub Claims);
 /// A claim as API Gateway hands it over: strings stay strings, but a list claim arrives
 /// flattened as `[a b c]`; a JSON array is read too.
 fn list_claim(raw: Option<&String>) -> Vec<String> {
-    let Some(raw) = raw.map(|s| s.trim()) else { return Vec::new() };
+    let Some(raw) = raw.map(|s| s.trim()) else {
+        return Vec::new();
+    };
     if let Ok(v) = serde_json::from_str::<Vec<String>>(raw) {
         return v;
     }
@@ -48,7 +50,10 @@ pub fn claims_to_map(c: &Claims) -> HashMap<String, String> {
     let mut m = HashMap::new();
     m.insert("sub".to_string(), c.sub.clone());
     m.insert("roles".to_string(), format!("[{}]", c.roles.join(" ")));
-    m.insert("companies".to_string(), format!("[{}]", c.companies.join(" ")));
+    m.insert(
+        "companies".to_string(),
+        format!("[{}]", c.companies.join(" ")),
+    );
     if let Some(p) = &c.partner_id {
         m.insert("partner_id".to_string(), p.clone());
     }
@@ -59,7 +64,12 @@ pub fn claims_to_map(c: &Claims) -> HashMap<String, String> {
 }
 
 /// An API Gateway v2 request context carrying verified claims, as the authorizer makes it.
-pub fn request_context(claims: &Claims, request_id: &str, method: &str, path: &str) -> Option<RequestContext> {
+pub fn request_context(
+    claims: &Claims,
+    request_id: &str,
+    method: &str,
+    path: &str,
+) -> Option<RequestContext> {
     let ctx = serde_json::json!({
         "requestId": request_id,
         "authorizer": { "jwt": { "claims": claims_to_map(claims), "scopes": null } },
@@ -90,9 +100,11 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
                 .and_then(|j| claims_from_map(&j.claims)),
             _ => None,
         };
-        claims
-            .map(Caller)
-            .ok_or_else(|| ApiError(DomainError::Unauthenticated("a valid bearer token is required".into())))
+        claims.map(Caller).ok_or_else(|| {
+            ApiError(DomainError::Unauthenticated(
+                "a valid bearer token is required".into(),
+            ))
+        })
     }
 }
 
@@ -102,8 +114,14 @@ mod tests {
 
     #[test]
     fn api_gateway_list_claims() {
-        assert_eq!(list_claim(Some(&"[company_admin company_user]".to_string())), vec!["company_admin", "company_user"]);
-        assert_eq!(list_claim(Some(&r#"["a","b"]"#.to_string())), vec!["a", "b"]);
+        assert_eq!(
+            list_claim(Some(&"[company_admin company_user]".to_string())),
+            vec!["company_admin", "company_user"]
+        );
+        assert_eq!(
+            list_claim(Some(&r#"["a","b"]"#.to_string())),
+            vec!["a", "b"]
+        );
         assert_eq!(list_claim(Some(&"operator".to_string())), vec!["operator"]);
         assert!(list_claim(Some(&"[]".to_string())).is_empty());
     }
@@ -117,7 +135,9 @@ mod tests {
             partner_id: None,
             person_id: None,
         };
-        let Some(RequestContext::ApiGatewayV2(ctx)) = request_context(&c, "r1", "GET", "/") else { panic!() };
+        let Some(RequestContext::ApiGatewayV2(ctx)) = request_context(&c, "r1", "GET", "/") else {
+            panic!()
+        };
         let back = claims_from_map(&ctx.authorizer.unwrap().jwt.unwrap().claims).unwrap();
         assert_eq!(back, c);
     }

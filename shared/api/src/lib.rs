@@ -23,7 +23,11 @@ pub enum Function {
 }
 
 impl Function {
-    pub const ALL: [Function; 3] = [Function::PartnerImport, Function::EmployeeQuery, Function::Administration];
+    pub const ALL: [Function; 3] = [
+        Function::PartnerImport,
+        Function::EmployeeQuery,
+        Function::Administration,
+    ];
 
     fn routes(self) -> Router<AppState> {
         match self {
@@ -35,11 +39,23 @@ impl Function {
 }
 
 async fn not_found() -> Response {
-    problem::problem(StatusCode::NOT_FOUND, "not_found", "Not found", "no such route", None)
+    problem::problem(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "Not found",
+        "no such route",
+        None,
+    )
 }
 
 async fn method_not_allowed() -> Response {
-    problem::problem(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "Method not allowed", "the route does not take this method", None)
+    problem::problem(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "Method not allowed",
+        "the route does not take this method",
+        None,
+    )
 }
 
 /// The router for a set of functions: one function in Lambda, all of them locally.

@@ -45,7 +45,10 @@ fn decode(s: &str) -> String {
         match bytes[i] {
             b'+' => out.push(b' '),
             b'%' => {
-                match (bytes.get(i + 1).and_then(|&b| hex(b)), bytes.get(i + 2).and_then(|&b| hex(b))) {
+                match (
+                    bytes.get(i + 1).and_then(|&b| hex(b)),
+                    bytes.get(i + 2).and_then(|&b| hex(b)),
+                ) {
                     (Some(h), Some(l)) => {
                         out.push(h * 16 + l);
                         i += 2;
@@ -62,13 +65,19 @@ fn decode(s: &str) -> String {
 
 impl Params {
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0.get(name).map(String::as_str).filter(|s| !s.is_empty())
+        self.0
+            .get(name)
+            .map(String::as_str)
+            .filter(|s| !s.is_empty())
     }
 
     pub fn limit(&self) -> Result<usize, DomainError> {
         let raw = self
             .get("limit")
-            .map(|l| l.parse::<i64>().map_err(|_| DomainError::invalid("limit", "must be a whole number 1–1000")))
+            .map(|l| {
+                l.parse::<i64>()
+                    .map_err(|_| DomainError::invalid("limit", "must be a whole number 1–1000"))
+            })
             .transpose()?;
         clamp_limit(raw)
     }
@@ -97,7 +106,10 @@ pub fn site_id(raw: &str) -> Result<SiteId, DomainError> {
 /// A JSON body, with a problem naming what is wrong instead of a bare rejection.
 pub fn json_body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, DomainError> {
     if bytes.is_empty() {
-        return Err(DomainError::MissingField { field: "body".into(), reason: "a JSON body is required".into() });
+        return Err(DomainError::MissingField {
+            field: "body".into(),
+            reason: "a JSON body is required".into(),
+        });
     }
     serde_json::from_slice(bytes).map_err(|e| {
         let field = e
@@ -106,7 +118,10 @@ pub fn json_body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, DomainError> {
             .nth(1)
             .map(str::to_string)
             .unwrap_or_else(|| "body".into());
-        DomainError::InvalidField { field, reason: format!("the JSON body cannot be read: {e}") }
+        DomainError::InvalidField {
+            field,
+            reason: format!("the JSON body cannot be read: {e}"),
+        }
     })
 }
 
@@ -116,7 +131,10 @@ mod tests {
 
     #[test]
     fn decodes_query_values() {
-        assert_eq!(decode("2026-03-01T00%3A00%3A00%2B01%3A00"), "2026-03-01T00:00:00+01:00");
+        assert_eq!(
+            decode("2026-03-01T00%3A00%3A00%2B01%3A00"),
+            "2026-03-01T00:00:00+01:00"
+        );
         assert_eq!(decode("a+b"), "a b");
         assert_eq!(decode("100%"), "100%");
         assert_eq!(decode("%4"), "%4");

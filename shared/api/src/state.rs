@@ -32,7 +32,12 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn new(store: Arc<dyn ItemStore>, archive: Arc<dyn Archive>, key: PseudonymKey, clock: Arc<dyn Clock>) -> Self {
+    pub fn new(
+        store: Arc<dyn ItemStore>,
+        archive: Arc<dyn Archive>,
+        key: PseudonymKey,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
         let ledger = Ledger::new(store, key);
         AppState {
             import: ImportService::new(ledger.clone(), archive, clock.clone()),

@@ -7,8 +7,11 @@ use axum::response::Response;
 use std::time::Instant;
 
 pub fn init() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,aws_smithy_runtime=warn,aws_config=warn,hyper=warn"));
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new(
+            "info,aws_smithy_runtime=warn,aws_config=warn,hyper=warn",
+        )
+    });
     let _ = tracing_subscriber::fmt()
         .json()
         .with_env_filter(filter)

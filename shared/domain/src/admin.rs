@@ -37,18 +37,28 @@ pub struct Admin {
 /// Partner ids appear in storage and archive keys, so they keep to a safe alphabet.
 pub fn validate_partner_id(id: &str) -> Result<(), DomainError> {
     let ok = (1..=64).contains(&id.len())
-        && id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
     if ok {
         Ok(())
     } else {
-        Err(DomainError::invalid("partner_id", "must be 1–64 characters A–Z, a–z, 0–9, '-', '_' or '.'"))
+        Err(DomainError::invalid(
+            "partner_id",
+            "must be 1–64 characters A–Z, a–z, 0–9, '-', '_' or '.'",
+        ))
     }
 }
 
 fn required_text(field: &str, v: Option<String>, max: usize) -> Result<String, DomainError> {
-    let v = v.filter(|s| !s.trim().is_empty()).ok_or_else(|| DomainError::missing(field))?;
+    let v = v
+        .filter(|s| !s.trim().is_empty())
+        .ok_or_else(|| DomainError::missing(field))?;
     if v.chars().count() > max || v.chars().any(char::is_control) {
-        return Err(DomainError::invalid(field, format!("must be 1–{max} printable characters")));
+        return Err(DomainError::invalid(
+            field,
+            format!("must be 1–{max} printable characters"),
+        ));
     }
     Ok(v)
 }
@@ -75,7 +85,11 @@ impl Admin {
         Admin { ledger, clock }
     }
 
-    pub async fn accredit_partner(&self, claims: &Claims, req: NewPartner) -> Result<Partner, DomainError> {
+    pub async fn accredit_partner(
+        &self,
+        claims: &Claims,
+        req: NewPartner,
+    ) -> Result<Partner, DomainError> {
         require_operator(claims)?;
         let partner_id = required_text("partner_id", req.partner_id, 64)?;
         validate_partner_id(&partner_id)?;
@@ -104,19 +118,32 @@ impl Admin {
         Ok(p)
     }
 
-    pub async fn partners(&self, claims: &Claims, cursor: Option<&Cursor>, limit: usize) -> Result<Page<Partner>, DomainError> {
+    pub async fn partners(
+        &self,
+        claims: &Claims,
+        cursor: Option<&Cursor>,
+        limit: usize,
+    ) -> Result<Page<Partner>, DomainError> {
         require_operator(claims)?;
         self.ledger.partners(cursor, limit).await
     }
 
     /// Before a company's first activation nobody holds a grant; a company_admin whose
     /// token names the company may then activate it. Afterwards a recorded grant is needed.
-    async fn require_admin_or_first(&self, claims: &Claims, orgnr: &Orgnr) -> Result<Option<Activation>, DomainError> {
+    async fn require_admin_or_first(
+        &self,
+        claims: &Claims,
+        orgnr: &Orgnr,
+    ) -> Result<Option<Activation>, DomainError> {
         if !claims.has_role(Role::CompanyAdmin) {
-            return Err(DomainError::Forbidden("this needs the company_admin role".into()));
+            return Err(DomainError::Forbidden(
+                "this needs the company_admin role".into(),
+            ));
         }
         if !claims.names_company(orgnr) {
-            return Err(DomainError::Forbidden("the token does not grant access to this company".into()));
+            return Err(DomainError::Forbidden(
+                "the token does not grant access to this company".into(),
+            ));
         }
         let existing = self.ledger.activation(orgnr).await?;
         if existing.is_some() {
@@ -125,7 +152,12 @@ impl Admin {
         Ok(existing)
     }
 
-    pub async fn activate(&self, claims: &Claims, orgnr: &Orgnr, req: ActivationRequest) -> Result<Activation, DomainError> {
+    pub async fn activate(
+        &self,
+        claims: &Claims,
+        orgnr: &Orgnr,
+        req: ActivationRequest,
+    ) -> Result<Activation, DomainError> {
         let existing = self.require_admin_or_first(claims, orgnr).await?;
         let terms_version = required_text("terms_version", req.terms_version, 64)?;
         let company_name = required_text("company_name", req.company_name, 200)?;
@@ -137,7 +169,11 @@ impl Admin {
             company_name,
             fiscal_year_end_month: fy.month(),
             terms_version,
-            activated_at: existing.as_ref().filter(|a| a.is_active()).map(|a| a.activated_at).unwrap_or(now),
+            activated_at: existing
+                .as_ref()
+                .filter(|a| a.is_active())
+                .map(|a| a.activated_at)
+                .unwrap_or(now),
             activated_by: claims.sub.clone(),
             deregistered_at: None,
         };
@@ -145,17 +181,26 @@ impl Admin {
             Some(_) => None,
             None => Some(Grant {
                 sub: claims.sub.clone(),
-                roles: vec![Role::CompanyAdmin.as_str().into(), Role::CompanyUser.as_str().into()],
+                roles: vec![
+                    Role::CompanyAdmin.as_str().into(),
+                    Role::CompanyUser.as_str().into(),
+                ],
                 granted_at: now,
                 granted_by: claims.sub.clone(),
             }),
         };
-        self.ledger.save_activation(&activation, first_admin.as_ref()).await?;
+        self.ledger
+            .save_activation(&activation, first_admin.as_ref())
+            .await?;
         tracing::info!(terms_version = %activation.terms_version, "company activated");
         Ok(activation)
     }
 
-    pub async fn activation(&self, claims: &Claims, orgnr: &Orgnr) -> Result<Activation, DomainError> {
+    pub async fn activation(
+        &self,
+        claims: &Claims,
+        orgnr: &Orgnr,
+    ) -> Result<Activation, DomainError> {
         self.require_admin_or_first(claims, orgnr)
             .await?
             .ok_or_else(|| DomainError::NotFound("the company has not activated Stamp".into()))
@@ -164,7 +209,9 @@ impl Admin {
     /// Deregisters: imports and access stop, the data stays until its retention ends.
     pub async fn deregister(&self, claims: &Claims, orgnr: &Orgnr) -> Result<Value, DomainError> {
         let Some(mut a) = self.require_admin_or_first(claims, orgnr).await? else {
-            return Err(DomainError::NotFound("the company has not activated Stamp".into()));
+            return Err(DomainError::NotFound(
+                "the company has not activated Stamp".into(),
+            ));
         };
         let now = self.clock.now();
         if a.deregistered_at.is_none() {
@@ -183,15 +230,30 @@ impl Admin {
         }))
     }
 
-    pub async fn users(&self, claims: &Claims, orgnr: &Orgnr, cursor: Option<&Cursor>, limit: usize) -> Result<Page<Grant>, DomainError> {
+    pub async fn users(
+        &self,
+        claims: &Claims,
+        orgnr: &Orgnr,
+        cursor: Option<&Cursor>,
+        limit: usize,
+    ) -> Result<Page<Grant>, DomainError> {
         require_company(&self.ledger, claims, orgnr, CompanyAccess::Admin).await?;
         self.ledger.grants(orgnr, cursor, limit).await
     }
 
-    pub async fn put_user(&self, claims: &Claims, orgnr: &Orgnr, sub: &str, roles: Option<Vec<String>>) -> Result<Grant, DomainError> {
+    pub async fn put_user(
+        &self,
+        claims: &Claims,
+        orgnr: &Orgnr,
+        sub: &str,
+        roles: Option<Vec<String>>,
+    ) -> Result<Grant, DomainError> {
         require_company(&self.ledger, claims, orgnr, CompanyAccess::Admin).await?;
         if sub.is_empty() || sub.len() > 256 || sub.chars().any(char::is_control) {
-            return Err(DomainError::invalid("sub", "must be 1–256 printable characters"));
+            return Err(DomainError::invalid(
+                "sub",
+                "must be 1–256 printable characters",
+            ));
         }
         let roles = roles.ok_or_else(|| DomainError::missing("roles"))?;
         let mut clean: Vec<String> = Vec::new();
@@ -211,17 +273,30 @@ impl Admin {
             }
         }
         if clean.is_empty() {
-            return Err(DomainError::invalid("roles", "must hold at least one role; DELETE removes a user"));
+            return Err(DomainError::invalid(
+                "roles",
+                "must hold at least one role; DELETE removes a user",
+            ));
         }
         if !clean.iter().any(|r| r == "company_admin") {
             self.keep_an_admin(orgnr, sub).await?;
         }
-        let g = Grant { sub: sub.into(), roles: clean, granted_at: self.clock.now(), granted_by: claims.sub.clone() };
+        let g = Grant {
+            sub: sub.into(),
+            roles: clean,
+            granted_at: self.clock.now(),
+            granted_by: claims.sub.clone(),
+        };
         self.ledger.put_grant(orgnr, &g).await?;
         Ok(g)
     }
 
-    pub async fn delete_user(&self, claims: &Claims, orgnr: &Orgnr, sub: &str) -> Result<(), DomainError> {
+    pub async fn delete_user(
+        &self,
+        claims: &Claims,
+        orgnr: &Orgnr,
+        sub: &str,
+    ) -> Result<(), DomainError> {
         require_company(&self.ledger, claims, orgnr, CompanyAccess::Admin).await?;
         if self.ledger.grant(orgnr, sub).await?.is_none() {
             return Err(DomainError::NotFound("no such user in this company".into()));

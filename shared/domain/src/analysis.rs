@@ -139,9 +139,8 @@ pub fn analyse(events: &[LedgerEvent], now: DateTime<Utc>) -> Analysis {
     for (i, e) in events.iter().enumerate() {
         per_event_rules(i, e, &mut out);
     }
-    out.anomalies.sort_by(|a, b| {
-        compare(&events[a.event], &events[b.event]).then(a.kind.cmp(&b.kind))
-    });
+    out.anomalies
+        .sort_by(|a, b| compare(&events[a.event], &events[b.event]).then(a.kind.cmp(&b.kind)));
     out
 }
 
@@ -182,18 +181,29 @@ fn analyse_person(events: &[LedgerEvent], idx: &[usize], now: DateTime<Utc>, out
         match (e.direction, open) {
             (Direction::In, None) => open = Some(i),
             (Direction::In, Some(o)) => {
-                missing_out(o, format!(
-                    "Checked in at {} ({}) but checked in again at {} without checking out.",
-                    local(&events[o]), events[o].site_id, local(e)
-                ), out);
+                missing_out(
+                    o,
+                    format!(
+                        "Checked in at {} ({}) but checked in again at {} without checking out.",
+                        local(&events[o]),
+                        events[o].site_id,
+                        local(e)
+                    ),
+                    out,
+                );
                 open = Some(i);
             }
-            (Direction::Out, None) => missing_in(i, "Checked out with no open check-in.".into(), out),
+            (Direction::Out, None) => {
+                missing_in(i, "Checked out with no open check-in.".into(), out)
+            }
             (Direction::Out, Some(o)) => {
                 let inn = &events[o];
                 let length = e.occurred_at - inn.occurred_at;
                 if inn.site_id == e.site_id && length <= MAX_SESSION {
-                    out.sessions.push(Session { check_in: o, check_out: i });
+                    out.sessions.push(Session {
+                        check_in: o,
+                        check_out: i,
+                    });
                     if length > LONG_SESSION {
                         out.anomalies.push(Anomaly {
                             kind: AnomalyKind::LongSession,
@@ -201,28 +211,44 @@ fn analyse_person(events: &[LedgerEvent], idx: &[usize], now: DateTime<Utc>, out
                             related: vec![i],
                             detail: format!(
                                 "Work session of {} at {} from {} to {} is longer than 12 hours.",
-                                hm(length), inn.site_id, local(inn), local(e)
+                                hm(length),
+                                inn.site_id,
+                                local(inn),
+                                local(e)
                             ),
                         });
                     }
                 } else if inn.site_id != e.site_id {
-                    missing_out(o, format!(
+                    missing_out(
+                        o,
+                        format!(
                         "Checked in at {} ({}) but the next check-out was at another site ({}).",
                         local(inn), inn.site_id, e.site_id
-                    ), out);
-                    missing_in(i, format!(
-                        "Checked out at {} but the open check-in was at another site ({}).",
-                        e.site_id, inn.site_id
-                    ), out);
+                    ),
+                        out,
+                    );
+                    missing_in(
+                        i,
+                        format!(
+                            "Checked out at {} but the open check-in was at another site ({}).",
+                            e.site_id, inn.site_id
+                        ),
+                        out,
+                    );
                 } else {
                     missing_out(o, format!(
                         "Checked in at {} ({}); the next check-out came {} later, more than 16 hours.",
                         local(inn), inn.site_id, hm(length)
                     ), out);
-                    missing_in(i, format!(
-                        "Checked out more than 16 hours ({}) after the open check-in at {}.",
-                        hm(length), local(inn)
-                    ), out);
+                    missing_in(
+                        i,
+                        format!(
+                            "Checked out more than 16 hours ({}) after the open check-in at {}.",
+                            hm(length),
+                            local(inn)
+                        ),
+                        out,
+                    );
                 }
                 open = None;
             }
@@ -231,10 +257,16 @@ fn analyse_person(events: &[LedgerEvent], idx: &[usize], now: DateTime<Utc>, out
     if let Some(o) = open {
         let since = now.signed_duration_since(events[o].occurred_at);
         if since > MAX_SESSION {
-            missing_out(o, format!(
-                "Checked in at {} ({}) and never checked out ({} ago).",
-                local(&events[o]), events[o].site_id, hm(since)
-            ), out);
+            missing_out(
+                o,
+                format!(
+                    "Checked in at {} ({}) and never checked out ({} ago).",
+                    local(&events[o]),
+                    events[o].site_id,
+                    hm(since)
+                ),
+                out,
+            );
         } else {
             out.unpaired.push((o, Unpaired::OnSite));
         }
@@ -243,12 +275,22 @@ fn analyse_person(events: &[LedgerEvent], idx: &[usize], now: DateTime<Utc>, out
 
 fn missing_out(i: usize, detail: String, out: &mut Analysis) {
     out.unpaired.push((i, Unpaired::MissingCheckOut));
-    out.anomalies.push(Anomaly { kind: AnomalyKind::MissingCheckOut, event: i, related: vec![], detail });
+    out.anomalies.push(Anomaly {
+        kind: AnomalyKind::MissingCheckOut,
+        event: i,
+        related: vec![],
+        detail,
+    });
 }
 
 fn missing_in(i: usize, detail: String, out: &mut Analysis) {
     out.unpaired.push((i, Unpaired::MissingCheckIn));
-    out.anomalies.push(Anomaly { kind: AnomalyKind::MissingCheckIn, event: i, related: vec![], detail });
+    out.anomalies.push(Anomaly {
+        kind: AnomalyKind::MissingCheckIn,
+        event: i,
+        related: vec![],
+        detail,
+    });
 }
 
 /// Rules 4–6: how the event was first recorded, and the person id.
@@ -259,7 +301,10 @@ fn per_event_rules(i: usize, e: &LedgerEvent, out: &mut Analysis) {
             kind: AnomalyKind::FutureEvent,
             event: i,
             related: vec![],
-            detail: format!("Registered {} minutes before the time it records.", minutes(ahead)),
+            detail: format!(
+                "Registered {} minutes before the time it records.",
+                minutes(ahead)
+            ),
         });
     }
     let behind = e.recorded_at - e.first_occurred_at;

@@ -53,7 +53,10 @@ fn kinds(events: &[LedgerEvent], a: &Analysis) -> Vec<(String, String, Vec<Strin
             (
                 x.kind.as_str().to_string(),
                 events[x.event].event_id.clone(),
-                x.related.iter().map(|&r| events[r].event_id.clone()).collect(),
+                x.related
+                    .iter()
+                    .map(|&r| events[r].event_id.clone())
+                    .collect(),
             )
         })
         .collect();
@@ -65,14 +68,23 @@ fn sessions(events: &[LedgerEvent], a: &Analysis) -> Vec<(String, String)> {
     let mut v: Vec<_> = a
         .sessions
         .iter()
-        .map(|s| (events[s.check_in].event_id.clone(), events[s.check_out].event_id.clone()))
+        .map(|s| {
+            (
+                events[s.check_in].event_id.clone(),
+                events[s.check_out].event_id.clone(),
+            )
+        })
         .collect();
     v.sort();
     v
 }
 
 fn k(kind: &str, id: &str, related: &[&str]) -> (String, String, Vec<String>) {
-    (kind.into(), id.into(), related.iter().map(|s| s.to_string()).collect())
+    (
+        kind.into(),
+        id.into(),
+        related.iter().map(|s| s.to_string()).collect(),
+    )
 }
 
 #[test]
@@ -115,8 +127,17 @@ fn duplicates_compare_with_the_latest_kept_event_not_the_latest_duplicate() {
         ev("i2", "p", A, In, "2026-03-02T07:01:40Z"),
         ev("i3", "p", A, In, "2026-03-02T07:03:20Z"),
     ];
-    let got = kinds(&e, &analyse(&e, t("2026-03-02T08:00:00Z").with_timezone(&Utc)));
-    assert_eq!(got, vec![k("duplicate", "i2", &["i1"]), k("missing_check_out", "i1", &[])]);
+    let got = kinds(
+        &e,
+        &analyse(&e, t("2026-03-02T08:00:00Z").with_timezone(&Utc)),
+    );
+    assert_eq!(
+        got,
+        vec![
+            k("duplicate", "i2", &["i1"]),
+            k("missing_check_out", "i1", &[])
+        ]
+    );
 }
 
 #[test]
@@ -125,7 +146,10 @@ fn duplicates_need_same_site_and_direction() {
         ev("i1", "p", A, In, "2026-03-02T07:00:00Z"),
         ev("i2", "p", B, In, "2026-03-02T07:00:30Z"),
     ];
-    let got = kinds(&e, &analyse(&e, t("2026-03-02T08:00:00Z").with_timezone(&Utc)));
+    let got = kinds(
+        &e,
+        &analyse(&e, t("2026-03-02T08:00:00Z").with_timezone(&Utc)),
+    );
     assert_eq!(got, vec![k("missing_check_out", "i1", &[])]);
 }
 
@@ -145,7 +169,13 @@ fn sixteen_hours_pair_and_a_second_more_does_not() {
     ];
     let a = analyse(&e, now());
     assert!(a.sessions.is_empty());
-    assert_eq!(kinds(&e, &a), vec![k("missing_check_in", "o", &[]), k("missing_check_out", "i", &[])]);
+    assert_eq!(
+        kinds(&e, &a),
+        vec![
+            k("missing_check_in", "o", &[]),
+            k("missing_check_out", "i", &[])
+        ]
+    );
 }
 
 #[test]
@@ -159,7 +189,10 @@ fn twelve_hours_is_not_long() {
         ev("i", "p", A, In, "2026-03-02T07:00:00Z"),
         ev("o", "p", A, Out, "2026-03-02T19:00:01Z"),
     ];
-    assert_eq!(kinds(&e, &analyse(&e, now())), vec![k("long_session", "i", &["o"])]);
+    assert_eq!(
+        kinds(&e, &analyse(&e, now())),
+        vec![k("long_session", "i", &["o"])]
+    );
 }
 
 #[test]
@@ -170,7 +203,13 @@ fn out_at_another_site_breaks_both() {
     ];
     let a = analyse(&e, now());
     assert!(a.sessions.is_empty());
-    assert_eq!(kinds(&e, &a), vec![k("missing_check_in", "o", &[]), k("missing_check_out", "i", &[])]);
+    assert_eq!(
+        kinds(&e, &a),
+        vec![
+            k("missing_check_in", "o", &[]),
+            k("missing_check_out", "i", &[])
+        ]
+    );
 }
 
 #[test]
@@ -188,7 +227,10 @@ fn in_while_open_flags_the_open_one() {
 #[test]
 fn out_with_nothing_open() {
     let e = vec![ev("o", "p", A, Out, "2026-03-02T15:00:00Z")];
-    assert_eq!(kinds(&e, &analyse(&e, now())), vec![k("missing_check_in", "o", &[])]);
+    assert_eq!(
+        kinds(&e, &analyse(&e, now())),
+        vec![k("missing_check_in", "o", &[])]
+    );
 }
 
 #[test]
@@ -211,7 +253,10 @@ fn out_closes_before_in_opens_at_the_same_instant() {
         ev("o2", "p", A, Out, "2026-03-02T16:00:00Z"),
     ];
     let a = analyse(&e, now());
-    assert_eq!(sessions(&e, &a), vec![("i1".into(), "o1".into()), ("i2".into(), "o2".into())]);
+    assert_eq!(
+        sessions(&e, &a),
+        vec![("i1".into(), "o1".into()), ("i2".into(), "o2".into())]
+    );
     assert!(a.anomalies.is_empty());
 }
 
@@ -244,11 +289,17 @@ fn future_and_late_entries_judge_the_first_recording() {
     moved.first_occurred_at = t("2026-03-02T15:00:00Z");
     moved.recorded_at = t("2026-03-02T15:00:00Z");
     let e = vec![f, ok, late, just, moved];
-    let got: Vec<_> = kinds(&e, &analyse(&e, t("2026-03-02T17:00:00Z").with_timezone(&Utc)))
-        .into_iter()
-        .filter(|(kind, ..)| kind == "future_event" || kind == "late_entry")
-        .collect();
-    assert_eq!(got, vec![k("future_event", "f", &[]), k("late_entry", "late", &[])]);
+    let got: Vec<_> = kinds(
+        &e,
+        &analyse(&e, t("2026-03-02T17:00:00Z").with_timezone(&Utc)),
+    )
+    .into_iter()
+    .filter(|(kind, ..)| kind == "future_event" || kind == "late_entry")
+    .collect();
+    assert_eq!(
+        got,
+        vec![k("future_event", "f", &[]), k("late_entry", "late", &[])]
+    );
 }
 
 #[test]

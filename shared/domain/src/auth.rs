@@ -93,7 +93,9 @@ pub fn require_operator(claims: &Claims) -> Result<(), DomainError> {
     if claims.has_role(Role::Operator) {
         Ok(())
     } else {
-        Err(DomainError::Forbidden("this needs the operator role".into()))
+        Err(DomainError::Forbidden(
+            "this needs the operator role".into(),
+        ))
     }
 }
 
@@ -130,7 +132,9 @@ pub async fn require_company(
         }));
     }
     if !claims.names_company(orgnr) {
-        return Err(DomainError::Forbidden("the token does not grant access to this company".into()));
+        return Err(DomainError::Forbidden(
+            "the token does not grant access to this company".into(),
+        ));
     }
     let granted = ledger.grant(orgnr, &claims.sub).await?;
     let grant_allows = granted

@@ -101,12 +101,22 @@ pub struct Puller {
 /// The batch id of a pulled page: its company (pseudonymous), the cursor it follows and
 /// its own hash — never a personnummer, at most 64 characters.
 pub fn page_batch_id(ck: &str, after: Option<&str>, sha256: &str) -> String {
-    format!("pull-{ck}-{}-{}", &id_fragment(after.unwrap_or(""))[..16], &sha256[..16])
+    format!(
+        "pull-{ck}-{}-{}",
+        &id_fragment(after.unwrap_or(""))[..16],
+        &sha256[..16]
+    )
 }
 
 impl Puller {
     pub fn new(import: ImportService, client: Arc<dyn FeedClient>, clock: Arc<dyn Clock>) -> Self {
-        Puller { ledger: import.ledger().clone(), import, client, clock, settings: PullSettings::default() }
+        Puller {
+            ledger: import.ledger().clone(),
+            import,
+            client,
+            clock,
+            settings: PullSettings::default(),
+        }
     }
 
     pub fn with_settings(mut self, settings: PullSettings) -> Self {
@@ -138,10 +148,20 @@ impl Puller {
 
     /// One company's feeds now (after its activation: a backfill from the start).
     pub async fn pull_company(&self, orgnr: &Orgnr) -> Result<PullSummary, DomainError> {
-        if !self.ledger.activation(orgnr).await?.is_some_and(|a| a.is_active()) {
+        if !self
+            .ledger
+            .activation(orgnr)
+            .await?
+            .is_some_and(|a| a.is_active())
+        {
             return Ok(PullSummary::default());
         }
-        let pairs = self.pulling_partners().await?.into_iter().map(|p| (p, orgnr.clone())).collect();
+        let pairs = self
+            .pulling_partners()
+            .await?
+            .into_iter()
+            .map(|p| (p, orgnr.clone()))
+            .collect();
         self.run_pairs(pairs).await
     }
 
@@ -161,18 +181,20 @@ impl Puller {
             summary.events_duplicate += o.duplicates;
             summary.events_rejected += o.rejected;
             summary.malformed_pages += usize::from(o.malformed);
-            let status = by_partner.entry(o.partner_id.clone()).or_insert_with(|| PullStatus {
-                partner_id: o.partner_id.clone(),
-                last_round_at: started,
-                last_success_at: None,
-                companies: 0,
-                companies_failed: 0,
-                pages: 0,
-                events_accepted: 0,
-                events_duplicate: 0,
-                events_rejected: 0,
-                errors: Vec::new(),
-            });
+            let status = by_partner
+                .entry(o.partner_id.clone())
+                .or_insert_with(|| PullStatus {
+                    partner_id: o.partner_id.clone(),
+                    last_round_at: started,
+                    last_success_at: None,
+                    companies: 0,
+                    companies_failed: 0,
+                    pages: 0,
+                    events_accepted: 0,
+                    events_duplicate: 0,
+                    events_rejected: 0,
+                    errors: Vec::new(),
+                });
             status.companies += 1;
             status.pages += o.pages as u64;
             status.events_accepted += o.accepted;
@@ -209,10 +231,15 @@ impl Puller {
     }
 
     async fn pull_pair(&self, partner: &Partner, orgnr: &Orgnr) -> PairOutcome {
-        let mut outcome = PairOutcome { partner_id: partner.partner_id.clone(), ..Default::default() };
+        let mut outcome = PairOutcome {
+            partner_id: partner.partner_id.clone(),
+            ..Default::default()
+        };
         let ck = self.ledger.company_key(orgnr);
         if let Err(e) = self.pull_pages(partner, orgnr, &ck, &mut outcome).await {
-            outcome.error = Some(json!({ "company": ck, "kind": "storage", "detail": e.to_string(), "at": self.clock.now() }));
+            outcome.error = Some(
+                json!({ "company": ck, "kind": "storage", "detail": e.to_string(), "at": self.clock.now() }),
+            );
         }
         if let Some(e) = &outcome.error {
             tracing::warn!(
@@ -227,19 +254,37 @@ impl Puller {
     }
 
     fn fail(&self, outcome: &mut PairOutcome, ck: &str, kind: &str, detail: String) {
-        outcome.error = Some(json!({ "company": ck, "kind": kind, "detail": detail, "at": self.clock.now() }));
+        outcome.error =
+            Some(json!({ "company": ck, "kind": kind, "detail": detail, "at": self.clock.now() }));
     }
 
-    async fn pull_pages(&self, partner: &Partner, orgnr: &Orgnr, ck: &str, outcome: &mut PairOutcome) -> Result<(), DomainError> {
-        let Some(feed_url) = partner.feed_url.as_deref() else { return Ok(()) };
+    async fn pull_pages(
+        &self,
+        partner: &Partner,
+        orgnr: &Orgnr,
+        ck: &str,
+        outcome: &mut PairOutcome,
+    ) -> Result<(), DomainError> {
+        let Some(feed_url) = partner.feed_url.as_deref() else {
+            return Ok(());
+        };
         let partner_id = partner.partner_id.as_str();
         let mut state = self.ledger.feed_cursor(ck, partner_id).await?;
         for _ in 0..self.settings.max_pages {
-            if self.settings.deadline.is_some_and(|d| self.clock.now() >= d) {
+            if self
+                .settings
+                .deadline
+                .is_some_and(|d| self.clock.now() >= d)
+            {
                 break;
             }
             let after = state.as_ref().and_then(|s| s.cursor.clone());
-            let request = FeedRequest { feed_url, orgnr: orgnr.as_str(), after: after.as_deref(), limit: self.settings.page_limit };
+            let request = FeedRequest {
+                feed_url,
+                orgnr: orgnr.as_str(),
+                after: after.as_deref(),
+                limit: self.settings.page_limit,
+            };
             let page = match self.fetch(&request).await {
                 Ok(p) => p,
                 Err(e) => {
@@ -275,7 +320,8 @@ impl Puller {
                     Ok(answer) => {
                         outcome.accepted += answer["accepted"].as_u64().unwrap_or(0);
                         outcome.duplicates += answer["duplicates"].as_u64().unwrap_or(0);
-                        outcome.rejected += answer["rejected"].as_array().map_or(0, |r| r.len() as u64);
+                        outcome.rejected +=
+                            answer["rejected"].as_array().map_or(0, |r| r.len() as u64);
                     }
                     Err(f) => {
                         let kind = match f.error {
@@ -291,7 +337,12 @@ impl Puller {
             outcome.pages += 1;
             let next = info.next_cursor.clone().or_else(|| after.clone());
             if info.has_more && next == after {
-                self.fail(outcome, ck, "stuck", "the page says more follow but its next_cursor does not move on".into());
+                self.fail(
+                    outcome,
+                    ck,
+                    "stuck",
+                    "the page says more follow but its next_cursor does not move on".into(),
+                );
                 return Ok(());
             }
             if next != after || info.events > 0 {
@@ -303,7 +354,11 @@ impl Puller {
                     events: state.as_ref().map_or(0, |s| s.events) + info.events as u64,
                     version: state.as_ref().map_or(0, |s| s.version + 1),
                 };
-                if !self.ledger.save_feed_cursor(ck, state.as_ref(), &moved).await? {
+                if !self
+                    .ledger
+                    .save_feed_cursor(ck, state.as_ref(), &moved)
+                    .await?
+                {
                     // Another round is pulling this pair and got further: leave it to it.
                     return Ok(());
                 }
@@ -336,12 +391,24 @@ impl Puller {
         }
     }
 
-    async fn import_page(&self, partner_id: &str, page: &[u8], batch_id: &str) -> Result<Value, ImportFailure> {
+    async fn import_page(
+        &self,
+        partner_id: &str,
+        page: &[u8],
+        batch_id: &str,
+    ) -> Result<Value, ImportFailure> {
         let mut attempt = 1;
         loop {
-            match self.import.import_detailed(partner_id, DeliveryFormat::FeedPage, page, Some(batch_id)).await {
+            match self
+                .import
+                .import_detailed(partner_id, DeliveryFormat::FeedPage, page, Some(batch_id))
+                .await
+            {
                 Ok(answer) => return Ok(answer.body),
-                Err(f) if matches!(f.error, DomainError::Unavailable(_)) && attempt < self.settings.attempts => {
+                Err(f)
+                    if matches!(f.error, DomainError::Unavailable(_))
+                        && attempt < self.settings.attempts =>
+                {
                     self.backoff(attempt).await;
                     attempt += 1;
                 }

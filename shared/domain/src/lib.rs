@@ -10,9 +10,9 @@ pub mod auth;
 pub mod error;
 pub mod feeds;
 pub mod identity;
+pub mod import;
 #[cfg(test)]
 mod ingest_tests;
-pub mod import;
 pub mod ledger;
 pub mod memory;
 pub mod model;

@@ -365,13 +365,20 @@ impl Archive for MemoryArchive {
     ) -> Result<ArchivedObject, ArchiveError> {
         let bytes = self.get(source).await?;
         if hex::encode(Sha256::digest(&bytes)) != sha256 {
-            return Err(ArchiveError::Unavailable(format!("staged object {source} changed while it was imported")));
+            return Err(ArchiveError::Unavailable(format!(
+                "staged object {source} changed while it was imported"
+            )));
         }
         self.put(key, &bytes, content_type, retain_until).await
     }
 
     async fn list(&self, prefix: &str) -> Result<Vec<String>, ArchiveError> {
-        Ok(self.lock()?.keys().filter(|k| k.starts_with(prefix)).cloned().collect())
+        Ok(self
+            .lock()?
+            .keys()
+            .filter(|k| k.starts_with(prefix))
+            .cloned()
+            .collect())
     }
 
     async fn remove_staged(&self, key: &str) -> Result<(), ArchiveError> {
@@ -389,7 +396,12 @@ impl MemoryArchive {
             let sha256 = hex::encode(Sha256::digest(&bytes));
             o.insert(
                 key.to_string(),
-                StoredObject { bytes, sha256, content_type: "application/octet-stream".into(), retain_until: NaiveDate::MIN },
+                StoredObject {
+                    bytes,
+                    sha256,
+                    content_type: "application/octet-stream".into(),
+                    retain_until: NaiveDate::MIN,
+                },
             );
         }
     }

@@ -115,7 +115,10 @@ impl EventFields {
         m.insert("person_name", self.person_name.clone());
         m.insert(
             "employer_orgnr",
-            self.employer_orgnr.as_ref().map(|o| o.to_string()).unwrap_or_default(),
+            self.employer_orgnr
+                .as_ref()
+                .map(|o| o.to_string())
+                .unwrap_or_default(),
         );
         m.insert("card_number", self.card_number.clone().unwrap_or_default());
         m.insert("direction", self.direction.as_str().to_string());

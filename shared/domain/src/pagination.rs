@@ -55,7 +55,10 @@ impl<T> Page<T> {
         Page { items, next: None }
     }
     pub fn more(items: Vec<T>, next: Cursor) -> Self {
-        Page { items, next: Some(next) }
+        Page {
+            items,
+            next: Some(next),
+        }
     }
 }
 

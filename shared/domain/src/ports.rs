@@ -55,16 +55,29 @@ pub enum Condition {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum WriteOp {
-    Put { item: Item, condition: Condition },
-    Delete { pk: String, sk: String, condition: Condition },
+    Put {
+        item: Item,
+        condition: Condition,
+    },
+    Delete {
+        pk: String,
+        sk: String,
+        condition: Condition,
+    },
 }
 
 impl WriteOp {
     pub fn put(item: Item) -> Self {
-        WriteOp::Put { item, condition: Condition::None }
+        WriteOp::Put {
+            item,
+            condition: Condition::None,
+        }
     }
     pub fn create(item: Item) -> Self {
-        WriteOp::Put { item, condition: Condition::NotExists }
+        WriteOp::Put {
+            item,
+            condition: Condition::NotExists,
+        }
     }
     pub fn keys(&self) -> (&str, &str) {
         match self {
@@ -189,7 +202,9 @@ pub trait Archive: Send + Sync {
         Ok(ObjectStream {
             version_id: None,
             size: Some(size),
-            chunks: Box::pin(futures::stream::once(async move { Ok(bytes::Bytes::from(bytes)) })),
+            chunks: Box::pin(futures::stream::once(async move {
+                Ok(bytes::Bytes::from(bytes))
+            })),
         })
     }
 
@@ -206,12 +221,16 @@ pub trait Archive: Send + Sync {
         _retain_until: NaiveDate,
         _sha256: &str,
     ) -> Result<ArchivedObject, ArchiveError> {
-        Err(ArchiveError::Unavailable("this archive cannot archive staged uploads".into()))
+        Err(ArchiveError::Unavailable(
+            "this archive cannot archive staged uploads".into(),
+        ))
     }
 
     /// Every key under `prefix`, in key order.
     async fn list(&self, _prefix: &str) -> Result<Vec<String>, ArchiveError> {
-        Err(ArchiveError::Unavailable("this archive cannot list its objects".into()))
+        Err(ArchiveError::Unavailable(
+            "this archive cannot list its objects".into(),
+        ))
     }
 
     /// Removes a staged upload once it has been archived (only keys under `uploads/`;
@@ -222,7 +241,8 @@ pub trait Archive: Send + Sync {
 }
 
 /// An object's bytes as a stream of chunks.
-pub type ByteChunks = std::pin::Pin<Box<dyn futures::Stream<Item = Result<bytes::Bytes, ArchiveError>> + Send>>;
+pub type ByteChunks =
+    std::pin::Pin<Box<dyn futures::Stream<Item = Result<bytes::Bytes, ArchiveError>> + Send>>;
 
 /// An object being read: which version, how large (when known), and its bytes.
 pub struct ObjectStream {
@@ -240,7 +260,11 @@ pub const UPLOADS_PREFIX: &str = "uploads/";
 pub trait UploadUrls: Send + Sync {
     /// A URL that lets its holder PUT the object `key` (under [`UPLOADS_PREFIX`]) for
     /// `expires`.
-    async fn presign_put(&self, key: &str, expires: std::time::Duration) -> Result<String, ArchiveError>;
+    async fn presign_put(
+        &self,
+        key: &str,
+        expires: std::time::Duration,
+    ) -> Result<String, ArchiveError>;
 }
 
 /// Why a partner's feed could not be read.

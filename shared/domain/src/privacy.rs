@@ -27,7 +27,10 @@ impl PseudonymKey {
 
     /// The key under which a company's data is stored.
     pub fn company_key(&self, orgnr: &Orgnr) -> String {
-        format!("c{}", &hex::encode(self.mac(&["company", orgnr.as_str()]))[..24])
+        format!(
+            "c{}",
+            &hex::encode(self.mac(&["company", orgnr.as_str()]))[..24]
+        )
     }
 
     /// The opaque, company-scoped reference to a person.

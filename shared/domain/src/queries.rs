@@ -26,7 +26,8 @@ pub struct Range {
 impl Range {
     pub fn parse(from: Option<&str>, to: Option<&str>) -> Result<Range, DomainError> {
         let parse = |field: &str, raw: Option<&str>, default: &str| {
-            crate::time::parse_rfc3339(raw.unwrap_or(default)).map_err(|e| DomainError::invalid(field, e))
+            crate::time::parse_rfc3339(raw.unwrap_or(default))
+                .map_err(|e| DomainError::invalid(field, e))
         };
         let from = parse("from", from, "1970-01-01T00:00:00Z")?;
         let to = parse("to", to, "9999-12-31T00:00:00Z")?;
@@ -76,14 +77,30 @@ struct Entry {
 }
 
 enum EntryKind {
-    Session { check_in: LedgerEvent, check_out: LedgerEvent },
-    Unpaired { event: LedgerEvent, reason: Unpaired },
-    Duplicate { event: LedgerEvent, of: LedgerEvent },
-    Withdrawn { event: LedgerEvent },
+    Session {
+        check_in: LedgerEvent,
+        check_out: LedgerEvent,
+    },
+    Unpaired {
+        event: LedgerEvent,
+        reason: Unpaired,
+    },
+    Duplicate {
+        event: LedgerEvent,
+        of: LedgerEvent,
+    },
+    Withdrawn {
+        event: LedgerEvent,
+    },
 }
 
 fn order_key(e: &LedgerEvent) -> String {
-    format!("{}#{}#{}", sortable(&e.occurred_at), e.partner_id, e.event_id)
+    format!(
+        "{}#{}#{}",
+        sortable(&e.occurred_at),
+        e.partner_id,
+        e.event_id
+    )
 }
 
 impl Queries {
@@ -100,30 +117,55 @@ impl Queries {
         Ok(self.ledger.company_key(orgnr))
     }
 
-    pub async fn sites(&self, claims: &Claims, orgnr: &Orgnr, cursor: Option<&Cursor>, limit: usize) -> Result<Page<SiteEntry>, DomainError> {
+    pub async fn sites(
+        &self,
+        claims: &Claims,
+        orgnr: &Orgnr,
+        cursor: Option<&Cursor>,
+        limit: usize,
+    ) -> Result<Page<SiteEntry>, DomainError> {
         let ck = self.company(claims, orgnr).await?;
         self.ledger.sites(&ck, cursor, limit).await
     }
 
-    pub async fn people(&self, claims: &Claims, orgnr: &Orgnr, q: Option<&str>, cursor: Option<&Cursor>, limit: usize) -> Result<Page<PersonEntry>, DomainError> {
+    pub async fn people(
+        &self,
+        claims: &Claims,
+        orgnr: &Orgnr,
+        q: Option<&str>,
+        cursor: Option<&Cursor>,
+        limit: usize,
+    ) -> Result<Page<PersonEntry>, DomainError> {
         let ck = self.company(claims, orgnr).await?;
         self.ledger.people(&ck, q, cursor, limit).await
     }
 
     /// Finds the `person_ref` for a full person id (sent in a body, never in a URL).
-    pub async fn find_person(&self, claims: &Claims, orgnr: &Orgnr, person: &PersonId) -> Result<PersonEntry, DomainError> {
+    pub async fn find_person(
+        &self,
+        claims: &Claims,
+        orgnr: &Orgnr,
+        person: &PersonId,
+    ) -> Result<PersonEntry, DomainError> {
         let ck = self.company(claims, orgnr).await?;
         let person_ref = self.ledger.pseudonyms().person_ref(orgnr, person);
-        self.ledger
-            .person(&ck, &person_ref)
-            .await?
-            .ok_or_else(|| DomainError::NotFound("the company's ledger holds no one with that id".into()))
+        self.ledger.person(&ck, &person_ref).await?.ok_or_else(|| {
+            DomainError::NotFound("the company's ledger holds no one with that id".into())
+        })
     }
 
-    pub async fn person_registrations(&self, claims: &Claims, orgnr: &Orgnr, person_ref: &str, q: &RegistrationQuery) -> Result<Value, DomainError> {
+    pub async fn person_registrations(
+        &self,
+        claims: &Claims,
+        orgnr: &Orgnr,
+        person_ref: &str,
+        q: &RegistrationQuery,
+    ) -> Result<Value, DomainError> {
         let ck = self.company(claims, orgnr).await?;
         if self.ledger.person(&ck, person_ref).await?.is_none() {
-            return Err(DomainError::NotFound("no such person_ref in this company".into()));
+            return Err(DomainError::NotFound(
+                "no such person_ref in this company".into(),
+            ));
         }
         let (lo, hi) = q.range.widened();
         let events = self.ledger.person_events(&ck, person_ref, &lo, &hi).await?;
@@ -131,15 +173,26 @@ impl Queries {
         self.render(entries, q).await
     }
 
-    pub async fn site_registrations(&self, claims: &Claims, orgnr: &Orgnr, site: &SiteId, q: &RegistrationQuery) -> Result<Value, DomainError> {
+    pub async fn site_registrations(
+        &self,
+        claims: &Claims,
+        orgnr: &Orgnr,
+        site: &SiteId,
+        q: &RegistrationQuery,
+    ) -> Result<Value, DomainError> {
         let ck = self.company(claims, orgnr).await?;
         if self.ledger.site(&ck, site.as_str()).await?.is_none() {
-            return Err(DomainError::NotFound("no such site in this company's ledger".into()));
+            return Err(DomainError::NotFound(
+                "no such site in this company's ledger".into(),
+            ));
         }
         let (lo, hi) = q.range.widened();
         // Pairing follows a person across sites, so each person seen here is analysed
         // on their own whole timeline for the window.
-        let at_site = self.ledger.site_events(&ck, site.as_str(), &lo, &hi).await?;
+        let at_site = self
+            .ledger
+            .site_events(&ck, site.as_str(), &lo, &hi)
+            .await?;
         let people: BTreeSet<String> = at_site.into_iter().map(|e| e.person_ref).collect();
         let timelines: Vec<Vec<LedgerEvent>> = stream::iter(people)
             .map(|p| {
@@ -149,13 +202,23 @@ impl Queries {
             .buffer_unordered(8)
             .try_collect()
             .await?;
-        let entries = self.entries(timelines.into_iter().flatten().collect(), &q.range, Some(site), q.history);
+        let entries = self.entries(
+            timelines.into_iter().flatten().collect(),
+            &q.range,
+            Some(site),
+            q.history,
+        );
         self.render(entries, q).await
     }
 
     /// `GET …/anomalies`: spec §6 over the company, those whose flagged event lies in the
     /// range, optionally of one site and one kind.
-    pub async fn anomalies(&self, claims: &Claims, orgnr: &Orgnr, q: &AnomalyQuery) -> Result<Value, DomainError> {
+    pub async fn anomalies(
+        &self,
+        claims: &Claims,
+        orgnr: &Orgnr,
+        q: &AnomalyQuery,
+    ) -> Result<Value, DomainError> {
         let ck = self.company(claims, orgnr).await?;
         // An open range is bounded by the company's activity.
         let Some((first, last)) = self.ledger.company_span(&ck).await? else {
@@ -205,7 +268,11 @@ impl Queries {
             .collect();
         found.sort_by(|a, b| a.0.cmp(&b.0));
         let start = q.cursor.as_ref().map(|c| c.key.as_str());
-        let mut page: Vec<(String, Value)> = found.into_iter().filter(|(k, _)| start.is_none_or(|s| k.as_str() > s)).take(q.limit + 1).collect();
+        let mut page: Vec<(String, Value)> = found
+            .into_iter()
+            .filter(|(k, _)| start.is_none_or(|s| k.as_str() > s))
+            .take(q.limit + 1)
+            .collect();
         let next = (page.len() > q.limit).then(|| Cursor::after(page[q.limit - 1].0.clone()));
         page.truncate(q.limit);
         let mut body = json!({ "anomalies": page.into_iter().map(|(_, v)| v).collect::<Vec<_>>() });
@@ -215,7 +282,13 @@ impl Queries {
         Ok(body)
     }
 
-    fn entries(&self, events: Vec<LedgerEvent>, range: &Range, site: Option<&SiteId>, history: bool) -> Vec<Entry> {
+    fn entries(
+        &self,
+        events: Vec<LedgerEvent>,
+        range: &Range,
+        site: Option<&SiteId>,
+        history: bool,
+    ) -> Vec<Entry> {
         let (withdrawn, effective): (Vec<LedgerEvent>, Vec<LedgerEvent>) =
             events.into_iter().partition(|e| e.withdrawn);
         let a = analyse(&effective, self.clock.now());
@@ -227,14 +300,23 @@ impl Queries {
             if wanted(i) {
                 out.push(Entry {
                     order: order_key(i),
-                    kind: EntryKind::Session { check_in: i.clone(), check_out: o.clone() },
+                    kind: EntryKind::Session {
+                        check_in: i.clone(),
+                        check_out: o.clone(),
+                    },
                 });
             }
         }
         for &(i, reason) in &a.unpaired {
             let e = &effective[i];
             if wanted(e) {
-                out.push(Entry { order: order_key(e), kind: EntryKind::Unpaired { event: e.clone(), reason } });
+                out.push(Entry {
+                    order: order_key(e),
+                    kind: EntryKind::Unpaired {
+                        event: e.clone(),
+                        reason,
+                    },
+                });
             }
         }
         for &(d, k) in &a.duplicates {
@@ -242,20 +324,30 @@ impl Queries {
             if wanted(e) {
                 out.push(Entry {
                     order: order_key(e),
-                    kind: EntryKind::Duplicate { event: e.clone(), of: effective[k].clone() },
+                    kind: EntryKind::Duplicate {
+                        event: e.clone(),
+                        of: effective[k].clone(),
+                    },
                 });
             }
         }
         if history {
             for e in withdrawn.into_iter().filter(|e| wanted(e)) {
-                out.push(Entry { order: order_key(&e), kind: EntryKind::Withdrawn { event: e } });
+                out.push(Entry {
+                    order: order_key(&e),
+                    kind: EntryKind::Withdrawn { event: e },
+                });
             }
         }
         out.sort_by(|a, b| a.order.cmp(&b.order));
         out
     }
 
-    async fn render(&self, entries: Vec<Entry>, q: &RegistrationQuery) -> Result<Value, DomainError> {
+    async fn render(
+        &self,
+        entries: Vec<Entry>,
+        q: &RegistrationQuery,
+    ) -> Result<Value, DomainError> {
         let start = q.cursor.as_ref().map(|c| c.key.as_str());
         let mut page: Vec<Entry> = entries
             .into_iter()
@@ -271,7 +363,10 @@ impl Queries {
         let mut withdrawn = Vec::new();
         for entry in page {
             match entry.kind {
-                EntryKind::Session { check_in, check_out } => {
+                EntryKind::Session {
+                    check_in,
+                    check_out,
+                } => {
                     let minutes = (check_out.occurred_at - check_in.occurred_at).num_minutes();
                     sessions.push(json!({
                         "site_id": check_in.site_id,
@@ -288,13 +383,17 @@ impl Queries {
                 }
                 EntryKind::Duplicate { event, of } => {
                     let mut v = self.event_json(&event, q.history).await?;
-                    v["duplicate_of"] = json!({ "partner_id": of.partner_id, "event_id": of.event_id });
+                    v["duplicate_of"] =
+                        json!({ "partner_id": of.partner_id, "event_id": of.event_id });
                     duplicates.push(v);
                 }
-                EntryKind::Withdrawn { event } => withdrawn.push(self.event_json(&event, true).await?),
+                EntryKind::Withdrawn { event } => {
+                    withdrawn.push(self.event_json(&event, true).await?)
+                }
             }
         }
-        let mut body = json!({ "sessions": sessions, "unpaired": unpaired, "duplicates": duplicates });
+        let mut body =
+            json!({ "sessions": sessions, "unpaired": unpaired, "duplicates": duplicates });
         if q.history {
             body["withdrawn"] = json!(withdrawn);
         }
@@ -340,4 +439,3 @@ pub fn event_view(e: &LedgerEvent) -> Value {
     }
     v
 }
-

@@ -36,7 +36,8 @@ pub async fn receipts(archive: &dyn Archive) -> Result<Vec<Receipt>, DomainError
     let mut out = Vec::new();
     for key in archive.list(RECEIPTS_PREFIX).await? {
         let bytes = archive.get(&key).await?;
-        let r: Receipt = serde_json::from_slice(&bytes).map_err(|e| DomainError::Internal(format!("receipt {key} is unreadable: {e}")))?;
+        let r: Receipt = serde_json::from_slice(&bytes)
+            .map_err(|e| DomainError::Internal(format!("receipt {key} is unreadable: {e}")))?;
         out.push(r);
     }
     out.sort_by(|a, b| (a.received_at, &a.archive_key).cmp(&(b.received_at, &b.archive_key)));
@@ -44,10 +45,16 @@ pub async fn receipts(archive: &dyn Archive) -> Result<Vec<Receipt>, DomainError
 }
 
 /// Replays every archived delivery naming the company into `import`'s store.
-pub async fn rebuild_company(import: &ImportService, orgnr: &Orgnr) -> Result<RebuildSummary, DomainError> {
+pub async fn rebuild_company(
+    import: &ImportService,
+    orgnr: &Orgnr,
+) -> Result<RebuildSummary, DomainError> {
     let ck = import.ledger().company_key(orgnr);
     let all = receipts(import.archive().as_ref()).await?;
-    let mut summary = RebuildSummary { receipts: all.len(), replayed: 0 };
+    let mut summary = RebuildSummary {
+        receipts: all.len(),
+        replayed: 0,
+    };
     for r in all.iter().filter(|r| r.companies.contains(&ck)) {
         import.replay(r, orgnr).await?;
         summary.replayed += 1;
@@ -58,7 +65,11 @@ pub async fn rebuild_company(import: &ImportService, orgnr: &Orgnr) -> Result<Re
 
 /// Copies what a rebuild needs besides the archive: the partners, the company's
 /// activation and list entry, and its grants.
-pub async fn copy_administration(from: &Ledger, to: &Ledger, orgnr: &Orgnr) -> Result<(), DomainError> {
+pub async fn copy_administration(
+    from: &Ledger,
+    to: &Ledger,
+    orgnr: &Orgnr,
+) -> Result<(), DomainError> {
     let ck = from.company_key(orgnr);
     let mut items = from.partition(keys::PARTNERS).await?;
     items.extend(from.item(keys::COMPANIES, &ck).await?);
@@ -77,11 +88,23 @@ fn comparable(pk: &str, item: &Item, sites_pk: &str) -> Map<String, Value> {
     attrs
 }
 
-async fn compare_partition(live: &Ledger, rebuilt: &Ledger, pk: &str, sites_pk: &str, diffs: &mut Vec<String>) -> Result<(Vec<Item>, Vec<Item>), DomainError> {
+async fn compare_partition(
+    live: &Ledger,
+    rebuilt: &Ledger,
+    pk: &str,
+    sites_pk: &str,
+    diffs: &mut Vec<String>,
+) -> Result<(Vec<Item>, Vec<Item>), DomainError> {
     let a = live.partition(pk).await?;
     let b = rebuilt.partition(pk).await?;
-    let am: BTreeMap<&str, Map<String, Value>> = a.iter().map(|i| (i.sk.as_str(), comparable(pk, i, sites_pk))).collect();
-    let bm: BTreeMap<&str, Map<String, Value>> = b.iter().map(|i| (i.sk.as_str(), comparable(pk, i, sites_pk))).collect();
+    let am: BTreeMap<&str, Map<String, Value>> = a
+        .iter()
+        .map(|i| (i.sk.as_str(), comparable(pk, i, sites_pk)))
+        .collect();
+    let bm: BTreeMap<&str, Map<String, Value>> = b
+        .iter()
+        .map(|i| (i.sk.as_str(), comparable(pk, i, sites_pk)))
+        .collect();
     for (sk, attrs) in &am {
         match bm.get(sk) {
             None => diffs.push(format!("{pk} {sk}: only in the live index")),
@@ -103,22 +126,48 @@ async fn compare_partition(live: &Ledger, rebuilt: &Ledger, pk: &str, sites_pk: 
 /// site and day timeline, and every event's record, effective state and corrections.
 /// Answers the differences (none when they are equal). Derived statistics (dirty marks
 /// and day aggregates) are left out: they are recomputed from the timelines.
-pub async fn compare_company(live: &Ledger, rebuilt: &Ledger, orgnr: &Orgnr) -> Result<Vec<String>, DomainError> {
+pub async fn compare_company(
+    live: &Ledger,
+    rebuilt: &Ledger,
+    orgnr: &Orgnr,
+) -> Result<Vec<String>, DomainError> {
     let ck = live.company_key(orgnr);
     let sites_pk = keys::sites(&ck);
     let mut diffs = Vec::new();
-    let (p1, p2) = compare_partition(live, rebuilt, &keys::people(&ck), &sites_pk, &mut diffs).await?;
+    let (p1, p2) =
+        compare_partition(live, rebuilt, &keys::people(&ck), &sites_pk, &mut diffs).await?;
     let (s1, s2) = compare_partition(live, rebuilt, &sites_pk, &sites_pk, &mut diffs).await?;
-    compare_partition(live, rebuilt, &keys::partner_health(&ck), &sites_pk, &mut diffs).await?;
+    compare_partition(
+        live,
+        rebuilt,
+        &keys::partner_health(&ck),
+        &sites_pk,
+        &mut diffs,
+    )
+    .await?;
 
     let people: BTreeSet<String> = p1.iter().chain(&p2).map(|i| i.sk.clone()).collect();
     for p in people {
-        compare_partition(live, rebuilt, &keys::person_timeline(&ck, &p), &sites_pk, &mut diffs).await?;
+        compare_partition(
+            live,
+            rebuilt,
+            &keys::person_timeline(&ck, &p),
+            &sites_pk,
+            &mut diffs,
+        )
+        .await?;
     }
     let mut first = None;
     let mut last = None;
     for item in s1.iter().chain(&s2) {
-        compare_partition(live, rebuilt, &keys::site_timeline(&ck, &item.sk), &sites_pk, &mut diffs).await?;
+        compare_partition(
+            live,
+            rebuilt,
+            &keys::site_timeline(&ck, &item.sk),
+            &sites_pk,
+            &mut diffs,
+        )
+        .await?;
         if let Ok(site) = serde_json::from_value::<SiteEntry>(Value::Object(item.attrs.clone())) {
             let (f, l) = (local_date(&site.first_seen), local_date(&site.last_seen));
             first = Some(first.map_or(f, |x: chrono::NaiveDate| x.min(f)));
@@ -128,7 +177,14 @@ pub async fn compare_company(live: &Ledger, rebuilt: &Ledger, orgnr: &Orgnr) -> 
     let mut events: BTreeSet<(String, String)> = BTreeSet::new();
     if let (Some(mut day), Some(last)) = (first, last) {
         while day <= last {
-            let (a, b) = compare_partition(live, rebuilt, &keys::day_timeline(&ck, &day.to_string()), &sites_pk, &mut diffs).await?;
+            let (a, b) = compare_partition(
+                live,
+                rebuilt,
+                &keys::day_timeline(&ck, &day.to_string()),
+                &sites_pk,
+                &mut diffs,
+            )
+            .await?;
             for item in a.iter().chain(&b) {
                 let e = &item.attrs["event"];
                 if let (Some(p), Some(id)) = (e["partner_id"].as_str(), e["event_id"].as_str()) {
@@ -141,8 +197,13 @@ pub async fn compare_company(live: &Ledger, rebuilt: &Ledger, orgnr: &Orgnr) -> 
     }
     let mut corrections: BTreeSet<(String, String)> = BTreeSet::new();
     for (p, id) in &events {
-        let (a, b) = compare_partition(live, rebuilt, &keys::event(p, id), &sites_pk, &mut diffs).await?;
-        for item in a.iter().chain(&b).filter(|i| i.sk.starts_with(keys::CORRECTION_PREFIX)) {
+        let (a, b) =
+            compare_partition(live, rebuilt, &keys::event(p, id), &sites_pk, &mut diffs).await?;
+        for item in a
+            .iter()
+            .chain(&b)
+            .filter(|i| i.sk.starts_with(keys::CORRECTION_PREFIX))
+        {
             if let Some(c) = item.str("event_id") {
                 corrections.insert((p.clone(), c.to_string()));
             }

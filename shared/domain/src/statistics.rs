@@ -35,7 +35,10 @@ impl Granularity {
             "day" => Ok(Granularity::Day),
             "week" => Ok(Granularity::Week),
             "month" => Ok(Granularity::Month),
-            other => Err(DomainError::invalid("granularity", format!("must be day, week or month, got {other:?}"))),
+            other => Err(DomainError::invalid(
+                "granularity",
+                format!("must be day, week or month, got {other:?}"),
+            )),
         }
     }
 
@@ -91,7 +94,11 @@ impl Figures {
         Figures {
             persons: v["persons"]
                 .as_array()
-                .map(|a| a.iter().filter_map(|p| p.as_str().map(str::to_string)).collect())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|p| p.as_str().map(str::to_string))
+                        .collect()
+                })
                 .unwrap_or_default(),
             sessions: n("sessions"),
             seconds: v["seconds"].as_i64().unwrap_or(0),
@@ -108,7 +115,12 @@ impl Figures {
     pub fn to_row(&self, period: &str, site: Option<&str>) -> Value {
         let anomalies: Map<String, Value> = AnomalyKind::ALL
             .iter()
-            .map(|k| (k.as_str().to_string(), json!(self.anomalies.get(k.as_str()).copied().unwrap_or(0))))
+            .map(|k| {
+                (
+                    k.as_str().to_string(),
+                    json!(self.anomalies.get(k.as_str()).copied().unwrap_or(0)),
+                )
+            })
             .collect();
         json!({
             "period": period,
@@ -125,7 +137,11 @@ impl Figures {
 
 /// Daily figures by (day, site) and by day in total, from an analysed window; only days
 /// in `days` are kept (the rest of the window is context).
-pub fn daily_figures(events: &[LedgerEvent], now: chrono::DateTime<chrono::Utc>, days: &BTreeSet<NaiveDate>) -> BTreeMap<NaiveDate, BTreeMap<Option<String>, Figures>> {
+pub fn daily_figures(
+    events: &[LedgerEvent],
+    now: chrono::DateTime<chrono::Utc>,
+    days: &BTreeSet<NaiveDate>,
+) -> BTreeMap<NaiveDate, BTreeMap<Option<String>, Figures>> {
     let effective: Vec<LedgerEvent> = events.iter().filter(|e| !e.withdrawn).cloned().collect();
     let a = analyse(&effective, now);
     let duplicate: BTreeSet<usize> = a.duplicates.iter().map(|(d, _)| *d).collect();
@@ -159,7 +175,9 @@ pub fn daily_figures(events: &[LedgerEvent], now: chrono::DateTime<chrono::Utc>,
         });
     }
     for x in &a.anomalies {
-        touch(&effective[x.event], &mut |f| *f.anomalies.entry(x.kind.as_str()).or_default() += 1);
+        touch(&effective[x.event], &mut |f| {
+            *f.anomalies.entry(x.kind.as_str()).or_default() += 1
+        });
     }
     // Days without any activity still get an (empty) total, so stale rows are replaced.
     for d in days {
@@ -201,33 +219,52 @@ impl Statistics {
     /// Marks the local days an import touched, for the next refresh.
     pub async fn mark(&self, ck: &str, days: BTreeSet<NaiveDate>) -> Result<(), DomainError> {
         let marker = uuid::Uuid::new_v4().to_string();
-        self.ledger.mark_dirty(ck, &days.into_iter().collect::<Vec<_>>(), &marker).await
+        self.ledger
+            .mark_dirty(ck, &days.into_iter().collect::<Vec<_>>(), &marker)
+            .await
     }
 
     /// Recomputes a company's dirty days and the last two days (an open check-in turns
     /// into a missing check-out as time passes, without any new event).
     pub async fn refresh_company(&self, ck: &str) -> Result<RefreshSummary, DomainError> {
         let marks = self.ledger.dirty_days(ck).await?;
-        let today = self.clock.now().with_timezone(&chrono_tz::Europe::Stockholm).date_naive();
+        let today = self
+            .clock
+            .now()
+            .with_timezone(&chrono_tz::Europe::Stockholm)
+            .date_naive();
         let mut days: BTreeSet<NaiveDate> = BTreeSet::new();
         for (d, _) in &marks {
             // Pairing crosses midnight: a change on one day can change its neighbours.
             days.extend([d.pred_opt(), Some(*d), d.succ_opt()].into_iter().flatten());
         }
-        if self.ledger.company_span(ck).await?.is_some_and(|(first, _)| local_date(&first) <= today) {
+        if self
+            .ledger
+            .company_span(ck)
+            .await?
+            .is_some_and(|(first, _)| local_date(&first) <= today)
+        {
             days.extend([today.pred_opt(), Some(today)].into_iter().flatten());
         }
-        let mut summary = RefreshSummary { companies: 1, ..Default::default() };
+        let mut summary = RefreshSummary {
+            companies: 1,
+            ..Default::default()
+        };
         for run in contiguous_runs(&days) {
             let (first, last) = (run[0], run[run.len() - 1]);
-            let from = local_day_start(first).checked_sub_signed(LOOKBACK).unwrap_or(local_day_start(first));
+            let from = local_day_start(first)
+                .checked_sub_signed(LOOKBACK)
+                .unwrap_or(local_day_start(first));
             let end = local_day_start(last.succ_opt().unwrap_or(last));
             let to = end.checked_add_signed(LOOKAHEAD).unwrap_or(end);
             let events = self.ledger.company_events(ck, &from, &to).await?;
             summary.events_read += events.len();
             let wanted: BTreeSet<NaiveDate> = run.iter().copied().collect();
             for (day, by_site) in daily_figures(&events, self.clock.now(), &wanted) {
-                let rows = by_site.into_iter().map(|(site, f)| (site, f.to_stored())).collect();
+                let rows = by_site
+                    .into_iter()
+                    .map(|(site, f)| (site, f.to_stored()))
+                    .collect();
                 self.ledger.replace_day_stats(ck, day, rows).await?;
                 summary.days += 1;
             }
@@ -247,25 +284,48 @@ impl Statistics {
             total.days += s.days;
             total.events_read += s.events_read;
         }
-        tracing::info!(companies = total.companies, days = total.days, events_read = total.events_read, "statistics refreshed");
+        tracing::info!(
+            companies = total.companies,
+            days = total.days,
+            events_read = total.events_read,
+            "statistics refreshed"
+        );
         Ok(total)
     }
 
     /// `GET …/statistics`: `from`/`to` are local dates (`YYYY-MM-DD`, `to` exclusive) or
     /// RFC 3339 times (their local dates).
-    pub async fn query(&self, claims: &Claims, orgnr: &Orgnr, q: &StatisticsQuery<'_>) -> Result<Value, DomainError> {
-        let StatisticsQuery { from, to, granularity, site, cursor, limit } = *q;
+    pub async fn query(
+        &self,
+        claims: &Claims,
+        orgnr: &Orgnr,
+        q: &StatisticsQuery<'_>,
+    ) -> Result<Value, DomainError> {
+        let StatisticsQuery {
+            from,
+            to,
+            granularity,
+            site,
+            cursor,
+            limit,
+        } = *q;
         require_company(&self.ledger, claims, orgnr, CompanyAccess::Read).await?;
         let ck = self.ledger.company_key(orgnr);
         self.refresh_company(&ck).await?;
         let span = self.ledger.company_span(&ck).await?;
         let from = match from {
             Some(f) => parse_day("from", f)?,
-            None => span.map(|(f, _)| local_date(&f)).unwrap_or_else(|| self.today()),
+            None => span
+                .map(|(f, _)| local_date(&f))
+                .unwrap_or_else(|| self.today()),
         };
         let to = match to {
             Some(t) => parse_day("to", t)?,
-            None => span.map(|(_, l)| local_date(&l)).unwrap_or_else(|| self.today()).succ_opt().unwrap_or(NaiveDate::MAX),
+            None => span
+                .map(|(_, l)| local_date(&l))
+                .unwrap_or_else(|| self.today())
+                .succ_opt()
+                .unwrap_or(NaiveDate::MAX),
         };
         if to < from {
             return Err(DomainError::invalid("to", "must not be before from"));
@@ -275,8 +335,12 @@ impl Statistics {
         if to > from {
             let last = to.pred_opt().unwrap_or(to);
             for (sk, row) in self.ledger.day_stats(&ck, from, last).await? {
-                let Some((day, row_site)) = sk.split_once('#') else { continue };
-                let Ok(day) = day.parse::<NaiveDate>() else { continue };
+                let Some((day, row_site)) = sk.split_once('#') else {
+                    continue;
+                };
+                let Ok(day) = day.parse::<NaiveDate>() else {
+                    continue;
+                };
                 let row_site = (row_site != "*").then(|| row_site.to_string());
                 let keep = match site {
                     Some(wanted) => row_site.as_deref() == Some(wanted),
@@ -294,13 +358,23 @@ impl Statistics {
         let mut rows: Vec<(String, Value)> = periods
             .into_iter()
             .map(|((period, row_site), f)| {
-                let order = format!("{period}#{}", row_site.as_deref().map(|s| format!("1{s}")).unwrap_or_else(|| "0".into()));
+                let order = format!(
+                    "{period}#{}",
+                    row_site
+                        .as_deref()
+                        .map(|s| format!("1{s}"))
+                        .unwrap_or_else(|| "0".into())
+                );
                 (order, f.to_row(&period, row_site.as_deref()))
             })
             .collect();
         rows.sort_by(|a, b| a.0.cmp(&b.0));
         let start = cursor.map(|c| c.key.as_str());
-        let mut page: Vec<(String, Value)> = rows.into_iter().filter(|(k, _)| start.is_none_or(|s| k.as_str() > s)).take(limit + 1).collect();
+        let mut page: Vec<(String, Value)> = rows
+            .into_iter()
+            .filter(|(k, _)| start.is_none_or(|s| k.as_str() > s))
+            .take(limit + 1)
+            .collect();
         let next = (page.len() > limit).then(|| Cursor::after(page[limit - 1].0.clone()));
         page.truncate(limit);
         let mut body = json!({
@@ -317,7 +391,10 @@ impl Statistics {
     }
 
     fn today(&self) -> NaiveDate {
-        self.clock.now().with_timezone(&chrono_tz::Europe::Stockholm).date_naive()
+        self.clock
+            .now()
+            .with_timezone(&chrono_tz::Europe::Stockholm)
+            .date_naive()
     }
 }
 

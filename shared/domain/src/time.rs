@@ -20,7 +20,9 @@ pub fn format_rfc3339(t: &Instant) -> String {
 
 /// A fixed-width UTC form that sorts as the instants do; used inside storage keys.
 pub fn sortable(t: &Instant) -> String {
-    t.with_timezone(&Utc).format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+    t.with_timezone(&Utc)
+        .format("%Y-%m-%dT%H:%M:%S%.6fZ")
+        .to_string()
 }
 
 pub fn sortable_utc(t: &DateTime<Utc>) -> String {

@@ -10,20 +10,40 @@ use serde_json::{json, Value};
 use std::collections::BTreeSet;
 
 fn local(day: NaiveDate, h: u32, m: u32) -> chrono::DateTime<chrono::FixedOffset> {
-    Stockholm.from_local_datetime(&day.and_hms_opt(h, m, 0).unwrap()).earliest().unwrap().fixed_offset()
+    Stockholm
+        .from_local_datetime(&day.and_hms_opt(h, m, 0).unwrap())
+        .earliest()
+        .unwrap()
+        .fixed_offset()
 }
 
 fn luhn_ok(ten: &str) -> bool {
-    let sum: u32 = ten.bytes().rev().enumerate().map(|(i, b)| {
-        let d = u32::from(b - b'0');
-        if i % 2 == 1 { let x = d * 2; if x > 9 { x - 9 } else { x } } else { d }
-    }).sum();
+    let sum: u32 = ten
+        .bytes()
+        .rev()
+        .enumerate()
+        .map(|(i, b)| {
+            let d = u32::from(b - b'0');
+            if i % 2 == 1 {
+                let x = d * 2;
+                if x > 9 {
+                    x - 9
+                } else {
+                    x
+                }
+            } else {
+                d
+            }
+        })
+        .sum();
     sum % 10 == 0
 }
 
 fn personnummer(n: u32) -> String {
     let base = format!("19800{}{:02}{:03}", 1 + n % 9, 1 + n % 28, 100 + n);
-    let check = (0..10).find(|c| luhn_ok(&format!("{}{c}", &base[2..]))).unwrap();
+    let check = (0..10)
+        .find(|c| luhn_ok(&format!("{}{c}", &base[2..])))
+        .unwrap();
     format!("{base}{check}")
 }
 
@@ -55,14 +75,22 @@ fn generated_ledger(people: u32, weekdays: u32) -> (Vec<Value>, Expected) {
             let slot = (p + di as u32) % 11;
             let id = |s: &str| format!("p{p}d{di}{s}");
             let at = |h, m| local(*day, h, m);
-            let mut push = |id: String, dir: &str, occurred: chrono::DateTime<chrono::FixedOffset>, recorded: chrono::DateTime<chrono::FixedOffset>| {
-                let mut e = event(&id, ORG_A, site, &pid, &name, dir, &occurred.to_rfc3339());
-                e["recorded_at"] = json!(recorded.to_rfc3339());
-                events.push(e);
-            };
+            let mut push =
+                |id: String,
+                 dir: &str,
+                 occurred: chrono::DateTime<chrono::FixedOffset>,
+                 recorded: chrono::DateTime<chrono::FixedOffset>| {
+                    let mut e = event(&id, ORG_A, site, &pid, &name, dir, &occurred.to_rfc3339());
+                    e["recorded_at"] = json!(recorded.to_rfc3339());
+                    events.push(e);
+                };
             let (i, o) = (at(7, 0), if slot == 3 { at(20, 0) } else { at(15, 30) });
             if slot != 2 {
-                let rec = if slot == 5 { i - Duration::minutes(10) } else { i };
+                let rec = if slot == 5 {
+                    i - Duration::minutes(10)
+                } else {
+                    i
+                };
                 push(id("i"), "in", i, rec);
                 if slot == 5 {
                     expected.insert(("future_event".into(), id("i")));
@@ -71,7 +99,12 @@ fn generated_ledger(people: u32, weekdays: u32) -> (Vec<Value>, Expected) {
                 expected.insert(("missing_check_in".into(), id("o")));
             }
             if slot == 0 {
-                push(id("i2"), "in", i + Duration::seconds(60), i + Duration::seconds(60));
+                push(
+                    id("i2"),
+                    "in",
+                    i + Duration::seconds(60),
+                    i + Duration::seconds(60),
+                );
                 expected.insert(("duplicate".into(), id("i2")));
             }
             if slot != 1 {
@@ -101,8 +134,17 @@ async fn all_anomalies(s: &TestServer, user: &str, query: &str) -> Vec<Value> {
     let mut out = Vec::new();
     let mut cursor: Option<String> = None;
     loop {
-        let c = cursor.as_ref().map(|c| format!("&cursor={c}")).unwrap_or_default();
-        let page = s.get(&format!("/v1/companies/{ORG_A}/anomalies?limit=37{query}{c}"), user).await.expect(200);
+        let c = cursor
+            .as_ref()
+            .map(|c| format!("&cursor={c}"))
+            .unwrap_or_default();
+        let page = s
+            .get(
+                &format!("/v1/companies/{ORG_A}/anomalies?limit=37{query}{c}"),
+                user,
+            )
+            .await
+            .expect(200);
         out.extend(page["anomalies"].as_array().unwrap().iter().cloned());
         match page["next_cursor"].as_str() {
             Some(c) => cursor = Some(c.to_string()),
@@ -112,14 +154,29 @@ async fn all_anomalies(s: &TestServer, user: &str, query: &str) -> Vec<Value> {
 }
 
 fn as_set(found: &[Value]) -> Expected {
-    found.iter().map(|a| (a["kind"].as_str().unwrap().to_string(), a["event"]["event_id"].as_str().unwrap().to_string())).collect()
+    found
+        .iter()
+        .map(|a| {
+            (
+                a["kind"].as_str().unwrap().to_string(),
+                a["event"]["event_id"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
 }
 
 async fn injected_anomalies_come_back_exactly(s: &TestServer) {
     let t = setup(s, ORG_A, "ledger-1").await;
     let (events, expected) = generated_ledger(12, 20);
     for (n, chunk) in events.chunks(200).enumerate() {
-        let a = s.post_json("/partner/v1/batches", &t.partner, &batch(&format!("gen-{n}"), chunk.to_vec())).await.expect(200);
+        let a = s
+            .post_json(
+                "/partner/v1/batches",
+                &t.partner,
+                &batch(&format!("gen-{n}"), chunk.to_vec()),
+            )
+            .await
+            .expect(200);
         assert_eq!(a["rejected"], json!([]), "{a}");
     }
     let found = all_anomalies(s, &t.user, "").await;
@@ -136,13 +193,40 @@ async fn injected_anomalies_come_back_exactly(s: &TestServer) {
     }
     // Filters: kind, site, and the half-open range of the flagged event's time.
     let dups = all_anomalies(s, &t.user, "&kind=duplicate").await;
-    assert_eq!(as_set(&dups), expected.iter().filter(|(k, _)| k == "duplicate").cloned().collect());
+    assert_eq!(
+        as_set(&dups),
+        expected
+            .iter()
+            .filter(|(k, _)| k == "duplicate")
+            .cloned()
+            .collect()
+    );
     let site2 = all_anomalies(s, &t.user, &format!("&site_id={SITE_2}")).await;
     assert!(!site2.is_empty() && site2.iter().all(|a| a["site_id"] == SITE_2));
-    let week = all_anomalies(s, &t.user, "&from=2026-02-09T00:00:00%2B01:00&to=2026-02-16T00:00:00%2B01:00").await;
-    let in_week: Expected = expected.iter().filter(|(_, id)| (5..10).any(|d| id.contains(&format!("d{d}")) && !id.contains(&format!("d{d}0")) && !id.contains(&format!("d1{d}")))).cloned().collect();
+    let week = all_anomalies(
+        s,
+        &t.user,
+        "&from=2026-02-09T00:00:00%2B01:00&to=2026-02-16T00:00:00%2B01:00",
+    )
+    .await;
+    let in_week: Expected = expected
+        .iter()
+        .filter(|(_, id)| {
+            (5..10).any(|d| {
+                id.contains(&format!("d{d}"))
+                    && !id.contains(&format!("d{d}0"))
+                    && !id.contains(&format!("d1{d}"))
+            })
+        })
+        .cloned()
+        .collect();
     assert_eq!(as_set(&week), in_week);
-    s.get(&format!("/v1/companies/{ORG_A}/anomalies?kind=bogus"), &t.user).await.problem(400, "invalid_field");
+    s.get(
+        &format!("/v1/companies/{ORG_A}/anomalies?kind=bogus"),
+        &t.user,
+    )
+    .await
+    .problem(400, "invalid_field");
 }
 
 /// Rows of a statistics answer by (period, site).
@@ -158,10 +242,11 @@ fn row<'a>(stats: &'a Value, period: &str, site: Option<&str>) -> &'a Value {
 async fn statistics_add_up_across_daylight_saving(s: &TestServer) {
     let t = setup(s, ORG_A, "ledger-1").await;
     let d = |y, m, day| NaiveDate::from_ymd_opt(y, m, day).unwrap();
-    let e = |id: &str, site: &str, who: &str, dir: &str, at: chrono::DateTime<chrono::FixedOffset>| {
-        let name = if who == ANNA { "Anna" } else { "Bo" };
-        event(id, ORG_A, site, who, name, dir, &at.to_rfc3339())
-    };
+    let e =
+        |id: &str, site: &str, who: &str, dir: &str, at: chrono::DateTime<chrono::FixedOffset>| {
+            let name = if who == ANNA { "Anna" } else { "Bo" };
+            event(id, ORG_A, site, who, name, dir, &at.to_rfc3339())
+        };
     let events = vec![
         // Friday 2026-03-27: both at site 1, Anna 9 h, Bo 8 h; Bo repeats his check-in.
         e("a1", SITE_1, ANNA, "in", local(d(2026, 3, 27), 7, 0)),
@@ -178,48 +263,164 @@ async fn statistics_add_up_across_daylight_saving(s: &TestServer) {
         // Monday 2026-10-26: an out with nothing open.
         e("b5", SITE_1, BO, "out", local(d(2026, 10, 26), 9, 0)),
     ];
-    s.post_json("/partner/v1/batches", &t.partner, &batch("stats", events)).await.expect(200);
+    s.post_json("/partner/v1/batches", &t.partner, &batch("stats", events))
+        .await
+        .expect(200);
 
-    let daily = s.get(&format!("/v1/companies/{ORG_A}/statistics?from=2026-03-27&to=2026-03-31"), &t.user).await.expect(200);
+    let daily = s
+        .get(
+            &format!("/v1/companies/{ORG_A}/statistics?from=2026-03-27&to=2026-03-31"),
+            &t.user,
+        )
+        .await
+        .expect(200);
     let fri = row(&daily, "2026-03-27", None);
-    assert_eq!((fri["persons"].clone(), fri["sessions"].clone(), fri["hours"].clone()), (json!(2), json!(2), json!(17.0)));
-    assert_eq!((fri["check_ins"].clone(), fri["check_outs"].clone()), (json!(2), json!(2)), "the repeat is not counted");
+    assert_eq!(
+        (
+            fri["persons"].clone(),
+            fri["sessions"].clone(),
+            fri["hours"].clone()
+        ),
+        (json!(2), json!(2), json!(17.0))
+    );
+    assert_eq!(
+        (fri["check_ins"].clone(), fri["check_outs"].clone()),
+        (json!(2), json!(2)),
+        "the repeat is not counted"
+    );
     assert_eq!(fri["anomalies"]["duplicate"], 1);
     assert_eq!(fri["anomalies"]["long_session"], 0);
     assert_eq!(row(&daily, "2026-03-27", Some(SITE_1))["persons"], 2);
     let sun = row(&daily, "2026-03-29", None);
-    assert_eq!((sun["sessions"].clone(), sun["hours"].clone(), sun["check_ins"].clone(), sun["check_outs"].clone()), (json!(1), json!(8.0), json!(1), json!(0)));
+    assert_eq!(
+        (
+            sun["sessions"].clone(),
+            sun["hours"].clone(),
+            sun["check_ins"].clone(),
+            sun["check_outs"].clone()
+        ),
+        (json!(1), json!(8.0), json!(1), json!(0))
+    );
     let mon = row(&daily, "2026-03-30", None);
-    assert_eq!((mon["sessions"].clone(), mon["check_outs"].clone(), mon["persons"].clone()), (json!(0), json!(1), json!(1)));
-    assert!(daily["rows"].as_array().unwrap().iter().all(|r| r["period"] != "2026-03-31"), "to is exclusive");
+    assert_eq!(
+        (
+            mon["sessions"].clone(),
+            mon["check_outs"].clone(),
+            mon["persons"].clone()
+        ),
+        (json!(0), json!(1), json!(1))
+    );
+    assert!(
+        daily["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["period"] != "2026-03-31"),
+        "to is exclusive"
+    );
 
-    let autumn = s.get(&format!("/v1/companies/{ORG_A}/statistics?from=2026-10-25&to=2026-10-27"), &t.user).await.expect(200);
+    let autumn = s
+        .get(
+            &format!("/v1/companies/{ORG_A}/statistics?from=2026-10-25&to=2026-10-27"),
+            &t.user,
+        )
+        .await
+        .expect(200);
     let sun = row(&autumn, "2026-10-25", None);
-    assert_eq!((sun["sessions"].clone(), sun["hours"].clone()), (json!(1), json!(5.5)));
-    assert_eq!(row(&autumn, "2026-10-26", None)["anomalies"]["missing_check_in"], 1);
+    assert_eq!(
+        (sun["sessions"].clone(), sun["hours"].clone()),
+        (json!(1), json!(5.5))
+    );
+    assert_eq!(
+        row(&autumn, "2026-10-26", None)["anomalies"]["missing_check_in"],
+        1
+    );
 
     // Weeks and months count distinct people, not a sum of days.
-    let weekly = s.get(&format!("/v1/companies/{ORG_A}/statistics?from=2026-03-23&to=2026-04-06&granularity=week"), &t.user).await.expect(200);
+    let weekly = s
+        .get(
+            &format!(
+                "/v1/companies/{ORG_A}/statistics?from=2026-03-23&to=2026-04-06&granularity=week"
+            ),
+            &t.user,
+        )
+        .await
+        .expect(200);
     let w13 = row(&weekly, "2026-W13", None);
-    assert_eq!((w13["persons"].clone(), w13["sessions"].clone(), w13["hours"].clone()), (json!(2), json!(3), json!(25.0)));
+    assert_eq!(
+        (
+            w13["persons"].clone(),
+            w13["sessions"].clone(),
+            w13["hours"].clone()
+        ),
+        (json!(2), json!(3), json!(25.0))
+    );
     assert_eq!(row(&weekly, "2026-W14", None)["check_outs"], 1);
-    let monthly = s.get(&format!("/v1/companies/{ORG_A}/statistics?granularity=month"), &t.user).await.expect(200);
+    let monthly = s
+        .get(
+            &format!("/v1/companies/{ORG_A}/statistics?granularity=month"),
+            &t.user,
+        )
+        .await
+        .expect(200);
     let march = row(&monthly, "2026-03", None);
-    assert_eq!((march["persons"].clone(), march["sessions"].clone(), march["hours"].clone()), (json!(2), json!(3), json!(25.0)));
+    assert_eq!(
+        (
+            march["persons"].clone(),
+            march["sessions"].clone(),
+            march["hours"].clone()
+        ),
+        (json!(2), json!(3), json!(25.0))
+    );
     assert_eq!(row(&monthly, "2026-10", Some(SITE_1))["hours"], 5.5);
-    let only = s.get(&format!("/v1/companies/{ORG_A}/statistics?granularity=month&site_id={SITE_2}"), &t.user).await.expect(200);
-    assert!(only["rows"].as_array().unwrap().iter().all(|r| r["site_id"] == SITE_2));
+    let only = s
+        .get(
+            &format!("/v1/companies/{ORG_A}/statistics?granularity=month&site_id={SITE_2}"),
+            &t.user,
+        )
+        .await
+        .expect(200);
+    assert!(only["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|r| r["site_id"] == SITE_2));
     let partners = only["partners"].as_array().unwrap();
-    assert_eq!((partners[0]["partner_id"].clone(), partners[0]["events_received"].clone()), (json!("ledger-1"), json!(10)));
-    s.get(&format!("/v1/companies/{ORG_A}/statistics?granularity=year"), &t.user).await.problem(400, "invalid_field");
+    assert_eq!(
+        (
+            partners[0]["partner_id"].clone(),
+            partners[0]["events_received"].clone()
+        ),
+        (json!("ledger-1"), json!(10))
+    );
+    s.get(
+        &format!("/v1/companies/{ORG_A}/statistics?granularity=year"),
+        &t.user,
+    )
+    .await
+    .problem(400, "invalid_field");
 
     // A late correction changes the days it touches: Friday's Anna now leaves at 17:00.
     let mut fix = e("a2fix", SITE_1, ANNA, "out", local(d(2026, 3, 27), 17, 0));
     fix["corrects"] = json!("a2");
-    s.post_json("/partner/v1/batches", &t.partner, &batch("fix", vec![fix])).await.expect(200);
-    let again = s.get(&format!("/v1/companies/{ORG_A}/statistics?from=2026-03-27&to=2026-03-31"), &t.user).await.expect(200);
+    s.post_json("/partner/v1/batches", &t.partner, &batch("fix", vec![fix]))
+        .await
+        .expect(200);
+    let again = s
+        .get(
+            &format!("/v1/companies/{ORG_A}/statistics?from=2026-03-27&to=2026-03-31"),
+            &t.user,
+        )
+        .await
+        .expect(200);
     assert_eq!(row(&again, "2026-03-27", None)["hours"], 18.0);
-    assert_eq!(row(&again, "2026-03-29", None), row(&daily, "2026-03-29", None));
+    assert_eq!(
+        row(&again, "2026-03-29", None),
+        row(&daily, "2026-03-29", None)
+    );
 }
 
-on_every_store!(injected_anomalies_come_back_exactly, statistics_add_up_across_daylight_saving);
+on_every_store!(
+    injected_anomalies_come_back_exactly,
+    statistics_add_up_across_daylight_saving
+);

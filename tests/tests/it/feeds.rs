@@ -13,7 +13,13 @@ use stamp_domain::identity::Orgnr;
 use std::collections::BTreeSet;
 
 async fn accredit_feed(s: &TestServer, operator: &str, partner_id: &str, sim: &SimHandle) {
-    s.post_json("/v1/partners", operator, &json!({ "partner_id": partner_id, "name": "Feed AB", "feed_url": sim.url })).await.expect(201);
+    s.post_json(
+        "/v1/partners",
+        operator,
+        &json!({ "partner_id": partner_id, "name": "Feed AB", "feed_url": sim.url }),
+    )
+    .await
+    .expect(201);
 }
 
 /// The ids of the events the feed holds that are events of the effective view (not
@@ -28,11 +34,20 @@ fn expected_ids(sim: &SimHandle, orgnr: &str) -> BTreeSet<String> {
 
 /// Every event id the company's registrations list, each time it is listed.
 async fn listed_ids(s: &TestServer, user: &str, orgnr: &str) -> Vec<String> {
-    let people = s.get(&format!("/v1/companies/{orgnr}/people?limit=1000"), user).await.expect(200);
+    let people = s
+        .get(&format!("/v1/companies/{orgnr}/people?limit=1000"), user)
+        .await
+        .expect(200);
     let mut ids = Vec::new();
     for p in people["people"].as_array().unwrap() {
         let r = p["person_ref"].as_str().unwrap();
-        let regs = s.get(&format!("/v1/companies/{orgnr}/people/{r}/registrations?history=true&limit=1000"), user).await.expect(200);
+        let regs = s
+            .get(
+                &format!("/v1/companies/{orgnr}/people/{r}/registrations?history=true&limit=1000"),
+                user,
+            )
+            .await
+            .expect(200);
         assert!(regs.get("next_cursor").is_none());
         let id = |e: &Value| e["event_id"].as_str().unwrap().to_string();
         for session in regs["sessions"].as_array().unwrap() {
@@ -50,13 +65,18 @@ async fn assert_holds_exactly(s: &TestServer, user: &str, orgnr: &str, sims: &[&
     let listed = listed_ids(s, user, orgnr).await;
     let set: BTreeSet<String> = listed.iter().cloned().collect();
     assert_eq!(set.len(), listed.len(), "an event is listed twice");
-    let expected: BTreeSet<String> = sims.iter().flat_map(|sim| expected_ids(sim, orgnr)).collect();
+    let expected: BTreeSet<String> = sims
+        .iter()
+        .flat_map(|sim| expected_ids(sim, orgnr))
+        .collect();
     assert_eq!(set, expected);
 }
 
 async fn an_interrupted_pull_resumes_without_loss_or_duplicates(s: &TestServer) {
     let t = setup(s, ORG_A, "ledger-1").await;
-    let feed = SimHandle::start(&sim(ORG_A, "feed", 1, 6, 21)).await.unwrap();
+    let feed = SimHandle::start(&sim(ORG_A, "feed", 1, 6, 21))
+        .await
+        .unwrap();
     let total = feed.events(ORG_A).len();
     assert!(total > 100, "{total}");
     accredit_feed(s, &t.operator, "feed-a", &feed).await;
@@ -66,9 +86,19 @@ async fn an_interrupted_pull_resumes_without_loss_or_duplicates(s: &TestServer) 
     // The partner fails from page 3 on: pages 0–2 are stored, the cursor stops after them.
     feed.set(|x| x.fail_from_page = Some(3));
     let first = puller.run_once().await.unwrap();
-    assert_eq!((first.pages, first.events_accepted, first.pairs_failed), (3, 60, 1), "{first:?}");
+    assert_eq!(
+        (first.pages, first.events_accepted, first.pairs_failed),
+        (3, 60, 1),
+        "{first:?}"
+    );
     assert_eq!(first.errors[0]["kind"], "unavailable", "{first:?}");
-    let at = s.state.ledger.feed_cursor(&ck, "feed-a").await.unwrap().unwrap();
+    let at = s
+        .state
+        .ledger
+        .feed_cursor(&ck, "feed-a")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(at.cursor.as_deref(), Some(cursor(60).as_str()));
     let status = s.state.ledger.pull_status("feed-a").await.unwrap().unwrap();
     assert_eq!((status.companies_failed, status.last_success_at), (1, None));
@@ -81,11 +111,29 @@ async fn an_interrupted_pull_resumes_without_loss_or_duplicates(s: &TestServer) 
     });
     let second = puller.run_once().await.unwrap();
     assert_eq!(second.pairs_failed, 0, "{second:?}");
-    assert_eq!((second.events_accepted, second.events_duplicate), (total as u64 - 60, 0), "{second:?}");
+    assert_eq!(
+        (second.events_accepted, second.events_duplicate),
+        (total as u64 - 60, 0),
+        "{second:?}"
+    );
     assert_holds_exactly(s, &t.user, ORG_A, &[&feed]).await;
-    let at = s.state.ledger.feed_cursor(&ck, "feed-a").await.unwrap().unwrap();
+    let at = s
+        .state
+        .ledger
+        .feed_cursor(&ck, "feed-a")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!((at.cursor, at.events), (Some(cursor(total)), total as u64));
-    assert!(s.state.ledger.pull_status("feed-a").await.unwrap().unwrap().last_success_at.is_some());
+    assert!(s
+        .state
+        .ledger
+        .pull_status("feed-a")
+        .await
+        .unwrap()
+        .unwrap()
+        .last_success_at
+        .is_some());
 
     // Nothing new: nothing imported. New events: only they.
     feed.set(|x| x.fail_first_attempts = 0);
@@ -98,13 +146,19 @@ async fn an_interrupted_pull_resumes_without_loss_or_duplicates(s: &TestServer) 
     }
     feed.append(ORG_A, more);
     let fourth = puller.run_once().await.unwrap();
-    assert_eq!((fourth.events_accepted, fourth.events_duplicate), (3, 0), "{fourth:?}");
+    assert_eq!(
+        (fourth.events_accepted, fourth.events_duplicate),
+        (3, 0),
+        "{fourth:?}"
+    );
     assert_holds_exactly(s, &t.user, ORG_A, &[&feed]).await;
 }
 
 async fn a_malformed_page_is_archived_reported_and_not_passed(s: &TestServer) {
     let t = setup(s, ORG_A, "ledger-1").await;
-    let feed = SimHandle::start(&sim(ORG_A, "feed", 2, 5, 14)).await.unwrap();
+    let feed = SimHandle::start(&sim(ORG_A, "feed", 2, 5, 14))
+        .await
+        .unwrap();
     accredit_feed(s, &t.operator, "feed-a", &feed).await;
     let puller = s.state.puller().unwrap().with_settings(fast_pull(20));
     let ck = s.state.ledger.company_key(&Orgnr::parse(ORG_A).unwrap());
@@ -114,49 +168,108 @@ async fn a_malformed_page_is_archived_reported_and_not_passed(s: &TestServer) {
         let round = puller.run_once().await.unwrap();
         assert_eq!(round.malformed_pages, 1, "{round:?}");
         let error = &round.errors[0];
-        assert_eq!((error["kind"].as_str(), error["partner_id"].as_str()), (Some("malformed"), Some("feed-a")));
+        assert_eq!(
+            (error["kind"].as_str(), error["partner_id"].as_str()),
+            (Some("malformed"), Some("feed-a"))
+        );
         let body = malformed_body(2);
-        assert_eq!(error["sha256"], hex::encode(Sha256::digest(body.as_bytes())));
+        assert_eq!(
+            error["sha256"],
+            hex::encode(Sha256::digest(body.as_bytes()))
+        );
         let key = error["archive_key"].as_str().expect("archived");
-        assert_eq!(s.archive.get(key).await.unwrap(), body.as_bytes(), "the page is archived as it came");
+        assert_eq!(
+            s.archive.get(key).await.unwrap(),
+            body.as_bytes(),
+            "the page is archived as it came"
+        );
         // Reported without personal data: the company appears by its pseudonymous key.
         let status = s.state.ledger.pull_status("feed-a").await.unwrap().unwrap();
         let reported = serde_json::to_string(&status).unwrap();
-        assert!(!reported.contains(ORG_A) && reported.contains(&ck), "{reported}");
+        assert!(
+            !reported.contains(ORG_A) && reported.contains(&ck),
+            "{reported}"
+        );
         // The cursor never passes the page it could not read.
-        let at = s.state.ledger.feed_cursor(&ck, "feed-a").await.unwrap().unwrap();
+        let at = s
+            .state
+            .ledger
+            .feed_cursor(&ck, "feed-a")
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(at.cursor.as_deref(), Some(cursor(40).as_str()));
     }
     feed.set(|x| x.malformed_pages.clear());
     let healed = puller.run_once().await.unwrap();
-    assert_eq!((healed.pairs_failed, healed.events_duplicate), (0, 0), "{healed:?}");
+    assert_eq!(
+        (healed.pairs_failed, healed.events_duplicate),
+        (0, 0),
+        "{healed:?}"
+    );
     assert_holds_exactly(s, &t.user, ORG_A, &[&feed]).await;
 }
 
 async fn one_failing_partner_does_not_stop_another(s: &TestServer) {
     let t = setup(s, ORG_A, "ledger-1").await;
-    let down = SimHandle::start(&sim(ORG_A, "down", 3, 4, 7)).await.unwrap();
-    let garbage = SimHandle::start(&sim(ORG_A, "garbage", 4, 4, 7)).await.unwrap();
-    let good = SimHandle::start(&sim(ORG_A, "good", 5, 6, 21)).await.unwrap();
+    let down = SimHandle::start(&sim(ORG_A, "down", 3, 4, 7))
+        .await
+        .unwrap();
+    let garbage = SimHandle::start(&sim(ORG_A, "garbage", 4, 4, 7))
+        .await
+        .unwrap();
+    let good = SimHandle::start(&sim(ORG_A, "good", 5, 6, 21))
+        .await
+        .unwrap();
     down.set(|x| x.down = true);
     garbage.set(|x| x.malformed_pages = [0].into());
     good.set(|x| x.fail_first_attempts = 1);
-    for (id, sim) in [("feed-down", &down), ("feed-garbage", &garbage), ("feed-good", &good)] {
+    for (id, sim) in [
+        ("feed-down", &down),
+        ("feed-garbage", &garbage),
+        ("feed-good", &good),
+    ] {
         accredit_feed(s, &t.operator, id, sim).await;
     }
-    let round = s.state.puller().unwrap().with_settings(fast_pull(50)).run_once().await.unwrap();
+    let round = s
+        .state
+        .puller()
+        .unwrap()
+        .with_settings(fast_pull(50))
+        .run_once()
+        .await
+        .unwrap();
     assert_eq!((round.pairs, round.pairs_failed), (3, 2), "{round:?}");
-    let failed: BTreeSet<&str> = round.errors.iter().map(|e| e["partner_id"].as_str().unwrap()).collect();
+    let failed: BTreeSet<&str> = round
+        .errors
+        .iter()
+        .map(|e| e["partner_id"].as_str().unwrap())
+        .collect();
     assert_eq!(failed, ["feed-down", "feed-garbage"].into());
     assert_holds_exactly(s, &t.user, ORG_A, &[&good]).await;
-    let ok = s.state.ledger.pull_status("feed-good").await.unwrap().unwrap();
-    assert_eq!((ok.companies_failed, ok.events_accepted), (0, good.events(ORG_A).len() as u64));
-    assert!(down.requests() >= 3, "retried with backoff: {}", down.requests());
+    let ok = s
+        .state
+        .ledger
+        .pull_status("feed-good")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (ok.companies_failed, ok.events_accepted),
+        (0, good.events(ORG_A).len() as u64)
+    );
+    assert!(
+        down.requests() >= 3,
+        "retried with backoff: {}",
+        down.requests()
+    );
 }
 
 async fn activation_backfills_the_full_history(s: &TestServer) {
     let operator = s.token(claims("op", &["operator"], &[]));
-    let feed = SimHandle::start(&sim(ORG_B, "hist", 6, 8, 60)).await.unwrap();
+    let feed = SimHandle::start(&sim(ORG_B, "hist", 6, 8, 60))
+        .await
+        .unwrap();
     accredit_feed(s, &operator, "feed-b", &feed).await;
     // Activation (inside setup) starts the backfill: nothing else pulls here.
     let t = setup(s, ORG_B, "ledger-1").await;

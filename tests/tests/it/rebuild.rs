@@ -39,18 +39,54 @@ pub async fn snapshot(s: &TestServer, user: &str, orgnr: &str) -> Value {
     let people = pages(s, user, &format!("{base}/people?limit=1000")).await;
     let sites = pages(s, user, &format!("{base}/sites?limit=1000")).await;
     let mut by_person = Map::new();
-    for p in people.iter().flat_map(|p| p["people"].as_array().cloned().unwrap_or_default()) {
+    for p in people
+        .iter()
+        .flat_map(|p| p["people"].as_array().cloned().unwrap_or_default())
+    {
         let r = p["person_ref"].as_str().unwrap().to_string();
-        by_person.insert(r.clone(), json!(pages(s, user, &format!("{base}/people/{r}/registrations?history=true&limit=300")).await));
+        by_person.insert(
+            r.clone(),
+            json!(
+                pages(
+                    s,
+                    user,
+                    &format!("{base}/people/{r}/registrations?history=true&limit=300")
+                )
+                .await
+            ),
+        );
     }
     let mut by_site = Map::new();
-    for site in sites.iter().flat_map(|p| p["sites"].as_array().cloned().unwrap_or_default()) {
+    for site in sites
+        .iter()
+        .flat_map(|p| p["sites"].as_array().cloned().unwrap_or_default())
+    {
         let id = site["site_id"].as_str().unwrap().to_string();
-        by_site.insert(id.clone(), json!(pages(s, user, &format!("{base}/sites/{id}/registrations?history=true&limit=300")).await));
+        by_site.insert(
+            id.clone(),
+            json!(
+                pages(
+                    s,
+                    user,
+                    &format!("{base}/sites/{id}/registrations?history=true&limit=300")
+                )
+                .await
+            ),
+        );
     }
     let mut stats = Map::new();
     for g in ["day", "week", "month"] {
-        stats.insert(g.into(), json!(pages(s, user, &format!("{base}/statistics?granularity={g}&limit=1000")).await));
+        stats.insert(
+            g.into(),
+            json!(
+                pages(
+                    s,
+                    user,
+                    &format!("{base}/statistics?granularity={g}&limit=1000")
+                )
+                .await
+            ),
+        );
     }
     json!({
         "people": people,
@@ -67,7 +103,11 @@ pub fn first_difference(a: &Value, b: &Value, path: &str) -> Option<String> {
     match (a, b) {
         (Value::Object(x), Value::Object(y)) => {
             for k in x.keys().chain(y.keys()) {
-                if let Some(d) = first_difference(x.get(k).unwrap_or(&Value::Null), y.get(k).unwrap_or(&Value::Null), &format!("{path}.{k}")) {
+                if let Some(d) = first_difference(
+                    x.get(k).unwrap_or(&Value::Null),
+                    y.get(k).unwrap_or(&Value::Null),
+                    &format!("{path}.{k}"),
+                ) {
                     return Some(d);
                 }
             }
@@ -77,7 +117,10 @@ pub fn first_difference(a: &Value, b: &Value, path: &str) -> Option<String> {
             if x.len() != y.len() {
                 return Some(format!("{path}: {} vs {} elements", x.len(), y.len()));
             }
-            x.iter().zip(y).enumerate().find_map(|(i, (p, q))| first_difference(p, q, &format!("{path}[{i}]")))
+            x.iter()
+                .zip(y)
+                .enumerate()
+                .find_map(|(i, (p, q))| first_difference(p, q, &format!("{path}[{i}]")))
         }
         _ if a == b => None,
         _ => Some(format!("{path}: {a} vs {b}")),
@@ -97,13 +140,28 @@ pub fn sim(orgnr: &str, prefix: &str, seed: u64, people: usize, days: u32) -> Si
 }
 
 pub fn fast_pull(page_limit: usize) -> PullSettings {
-    PullSettings { page_limit, backoff: Duration::from_millis(20), ..Default::default() }
+    PullSettings {
+        page_limit,
+        backoff: Duration::from_millis(20),
+        ..Default::default()
+    }
 }
 
 pub fn csv_of(events: &[Value]) -> Vec<u8> {
     const COLUMNS: [&str; 13] = [
-        "event_id", "company_orgnr", "company_name", "site_id", "person_id", "person_name", "direction", "occurred_at", "recorded_at", "source",
-        "recorded_by", "corrects", "void",
+        "event_id",
+        "company_orgnr",
+        "company_name",
+        "site_id",
+        "person_id",
+        "person_name",
+        "direction",
+        "occurred_at",
+        "recorded_at",
+        "source",
+        "recorded_by",
+        "corrects",
+        "void",
     ];
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record(COLUMNS).unwrap();
@@ -129,8 +187,12 @@ async fn a_rebuilt_index_answers_every_query_as_before(s: &TestServer) {
     let (first, rest) = events.split_at(third);
     let (second, last) = rest.split_at(third);
     let b1 = batch("b1", first.to_vec());
-    s.post_json("/partner/v1/batches", &t.partner, &b1).await.expect(200);
-    s.post_json("/partner/v1/batches", &t.partner, &b1).await.expect(200);
+    s.post_json("/partner/v1/batches", &t.partner, &b1)
+        .await
+        .expect(200);
+    s.post_json("/partner/v1/batches", &t.partner, &b1)
+        .await
+        .expect(200);
     // An upload, corrections of the first push among its events.
     let mut uploaded = second.to_vec();
     let mut fix = first[4].clone();
@@ -140,8 +202,21 @@ async fn a_rebuilt_index_answers_every_query_as_before(s: &TestServer) {
     fix["source"] = json!("manual");
     fix["recorded_by"] = json!("platschef");
     uploaded.push(fix);
-    let created = s.post_json("/partner/v1/uploads", &t.partner, &json!({ "batch_id": "up-1" })).await.expect(201);
-    s.complete_upload(&created, batch("up-1", uploaded).to_string().into_bytes(), &t.partner).await.expect(200);
+    let created = s
+        .post_json(
+            "/partner/v1/uploads",
+            &t.partner,
+            &json!({ "batch_id": "up-1" }),
+        )
+        .await
+        .expect(201);
+    s.complete_upload(
+        &created,
+        batch("up-1", uploaded).to_string().into_bytes(),
+        &t.partner,
+    )
+    .await
+    .expect(200);
     // A CSV push, with a void.
     let mut csv_events = last.to_vec();
     let mut void = first[6].clone();
@@ -150,30 +225,65 @@ async fn a_rebuilt_index_answers_every_query_as_before(s: &TestServer) {
     void["void"] = json!(true);
     csv_events.push(void);
     let csv = csv_of(&csv_events);
-    s.call(Method::POST, "/partner/v1/batches?batch_id=csv-1", Some(&t.partner), Some(("text/csv", csv)))
-        .await
-        .expect(200);
-    s.call(Method::POST, "/partner/v1/batches", Some(&t.partner), Some(("application/json", b"{broken".to_vec())))
-        .await
-        .problem(400, "invalid_field");
+    s.call(
+        Method::POST,
+        "/partner/v1/batches?batch_id=csv-1",
+        Some(&t.partner),
+        Some(("text/csv", csv)),
+    )
+    .await
+    .expect(200);
+    s.call(
+        Method::POST,
+        "/partner/v1/batches",
+        Some(&t.partner),
+        Some(("application/json", b"{broken".to_vec())),
+    )
+    .await
+    .problem(400, "invalid_field");
     // A pull.
-    let feed = SimHandle::start(&sim(ORG_A, "pull", 12, 5, 20)).await.unwrap();
-    s.post_json("/v1/partners", &t.operator, &json!({ "partner_id": "feed-1", "name": "Feed AB", "feed_url": feed.url })).await.expect(201);
-    let pulled = s.state.puller().unwrap().with_settings(fast_pull(40)).run_once().await.unwrap();
+    let feed = SimHandle::start(&sim(ORG_A, "pull", 12, 5, 20))
+        .await
+        .unwrap();
+    s.post_json(
+        "/v1/partners",
+        &t.operator,
+        &json!({ "partner_id": "feed-1", "name": "Feed AB", "feed_url": feed.url }),
+    )
+    .await
+    .expect(201);
+    let pulled = s
+        .state
+        .puller()
+        .unwrap()
+        .with_settings(fast_pull(40))
+        .run_once()
+        .await
+        .unwrap();
     assert!(pulled.pages >= 2 && pulled.pairs_failed == 0, "{pulled:?}");
 
     let before = snapshot(s, &t.user, ORG_A).await;
-    assert!(before["people"][0]["people"].as_array().unwrap().len() >= 10, "{}", before["people"]);
+    assert!(
+        before["people"][0]["people"].as_array().unwrap().len() >= 10,
+        "{}",
+        before["people"]
+    );
 
     // A new, empty store on the same archive: administration copied, then the rebuild.
     let r = s.with_fresh_store().await;
     let orgnr = Orgnr::parse(ORG_A).unwrap();
-    stamp_domain::rebuild::copy_administration(&s.state.ledger, &r.state.ledger, &orgnr).await.unwrap();
-    let summary = stamp_domain::rebuild::rebuild_company(&r.state.import, &orgnr).await.unwrap();
+    stamp_domain::rebuild::copy_administration(&s.state.ledger, &r.state.ledger, &orgnr)
+        .await
+        .unwrap();
+    let summary = stamp_domain::rebuild::rebuild_company(&r.state.import, &orgnr)
+        .await
+        .unwrap();
     // b1 once (its replay is no new delivery), the upload, the CSV push, each pulled page;
     // the unreadable push has no receipt.
     assert_eq!(summary.replayed, 3 + pulled.pages, "{summary:?}");
-    let diffs = stamp_domain::rebuild::compare_company(&s.state.ledger, &r.state.ledger, &orgnr).await.unwrap();
+    let diffs = stamp_domain::rebuild::compare_company(&s.state.ledger, &r.state.ledger, &orgnr)
+        .await
+        .unwrap();
     assert!(diffs.is_empty(), "{diffs:#?}");
     let after = snapshot(&r, &t.user, ORG_A).await;
     if let Some(d) = first_difference(&before, &after, "") {

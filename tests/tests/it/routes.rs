@@ -42,7 +42,9 @@ async fn answers(f: Function, method: &str, path: &str) -> bool {
         .unwrap();
     let res = stamp_api::router(&[f], state).oneshot(req).await.unwrap();
     let status = res.status();
-    let bytes = axum::body::to_bytes(res.into_body(), 1 << 20).await.unwrap();
+    let bytes = axum::body::to_bytes(res.into_body(), 1 << 20)
+        .await
+        .unwrap();
     let body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
     let unrouted = (status == StatusCode::NOT_FOUND && body["detail"] == "no such route")
         || status == StatusCode::METHOD_NOT_ALLOWED;
@@ -51,14 +53,25 @@ async fn answers(f: Function, method: &str, path: &str) -> bool {
 
 #[tokio::test]
 async fn each_function_serves_exactly_its_routes_in_routes_json() {
-    let routes: Vec<Value> = serde_json::from_str(include_str!("../../../infra/aws/routes.json")).unwrap();
+    let routes: Vec<Value> =
+        serde_json::from_str(include_str!("../../../infra/aws/routes.json")).unwrap();
     assert!(routes.len() >= 15);
     for r in &routes {
-        let (f, method, path) = (r["function"].as_str().unwrap(), r["method"].as_str().unwrap(), r["path"].as_str().unwrap());
+        let (f, method, path) = (
+            r["function"].as_str().unwrap(),
+            r["method"].as_str().unwrap(),
+            r["path"].as_str().unwrap(),
+        );
         let owner = function(f);
-        assert!(answers(owner, method, path).await, "{f} does not serve {method} {path}");
+        assert!(
+            answers(owner, method, path).await,
+            "{f} does not serve {method} {path}"
+        );
         for other in Function::ALL.into_iter().filter(|x| *x != owner) {
-            assert!(!answers(other, method, path).await, "{other:?} also serves {method} {path}");
+            assert!(
+                !answers(other, method, path).await,
+                "{other:?} also serves {method} {path}"
+            );
         }
     }
 }

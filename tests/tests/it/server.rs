@@ -36,14 +36,23 @@ pub struct Answer {
 impl Answer {
     #[track_caller]
     pub fn expect(self, status: u16) -> Value {
-        assert_eq!(self.status.as_u16(), status, "unexpected answer: {}", self.body);
+        assert_eq!(
+            self.status.as_u16(),
+            status,
+            "unexpected answer: {}",
+            self.body
+        );
         self.body
     }
 
     /// A problem+json answer with this status and code.
     #[track_caller]
     pub fn problem(self, status: u16, code: &str) -> Value {
-        assert_eq!(self.content_type, "application/problem+json", "{}", self.body);
+        assert_eq!(
+            self.content_type, "application/problem+json",
+            "{}",
+            self.body
+        );
         assert_eq!(self.body["code"], code, "{}", self.body);
         assert_eq!(self.body["status"], status, "{}", self.body);
         for f in ["type", "title", "detail"] {
@@ -56,10 +65,17 @@ impl Answer {
 impl TestServer {
     pub async fn embedded() -> TestServer {
         let dir = tempfile::tempdir().expect("temp dir");
-        let store: Arc<dyn ItemStore> =
-            Arc::new(stamp_adapters::EmbeddedItemStore::open_in_dir(dir.path()).expect("open redb"));
+        let store: Arc<dyn ItemStore> = Arc::new(
+            stamp_adapters::EmbeddedItemStore::open_in_dir(dir.path()).expect("open redb"),
+        );
         let folder = stamp_adapters::FolderArchive::new(dir.path().join("archive"));
-        Self::start(store, Arc::new(folder.clone()), LockProbe::Folder(folder), dir).await
+        Self::start(
+            store,
+            Arc::new(folder.clone()),
+            LockProbe::Folder(folder),
+            dir,
+        )
+        .await
     }
 
     /// On DynamoDB Local + moto; `None` only when STAMP_SKIP_AWS=1.
@@ -67,7 +83,15 @@ impl TestServer {
         let store = crate::helpers::fresh_dynamo_store(test).await?;
         let archive = crate::helpers::fresh_s3_archive(test).await?;
         let probe = LockProbe::S3(archive.clone());
-        Some(Self::start(Arc::new(store), Arc::new(archive), probe, tempfile::tempdir().expect("temp dir")).await)
+        Some(
+            Self::start(
+                Arc::new(store),
+                Arc::new(archive),
+                probe,
+                tempfile::tempdir().expect("temp dir"),
+            )
+            .await,
+        )
     }
 
     /// How long an archived object is locked: the folder's sidecar, or S3's HeadObject
@@ -76,10 +100,22 @@ impl TestServer {
         match &self.lock {
             LockProbe::Folder(f) => f.meta(key).await.expect("sidecar").retain_until,
             LockProbe::S3(a) => {
-                let head = a.client().head_object().bucket(a.bucket()).key(key).send().await.expect("head");
-                assert_eq!(head.object_lock_mode().map(|m| m.as_str()), Some("COMPLIANCE"));
+                let head = a
+                    .client()
+                    .head_object()
+                    .bucket(a.bucket())
+                    .key(key)
+                    .send()
+                    .await
+                    .expect("head");
+                assert_eq!(
+                    head.object_lock_mode().map(|m| m.as_str()),
+                    Some("COMPLIANCE")
+                );
                 let until = head.object_lock_retain_until_date().expect("retain-until");
-                chrono::DateTime::from_timestamp(until.secs(), 0).expect("date").date_naive()
+                chrono::DateTime::from_timestamp(until.secs(), 0)
+                    .expect("date")
+                    .date_naive()
             }
         }
     }
@@ -88,8 +124,14 @@ impl TestServer {
     pub async fn with_fresh_store(&self) -> TestServer {
         let dir = tempfile::tempdir().expect("temp dir");
         let store: Arc<dyn ItemStore> = match &self.lock {
-            LockProbe::Folder(_) => Arc::new(stamp_adapters::EmbeddedItemStore::open_in_dir(dir.path()).expect("open redb")),
-            LockProbe::S3(_) => Arc::new(crate::helpers::fresh_dynamo_store("fresh-store").await.expect("DynamoDB Local")),
+            LockProbe::Folder(_) => Arc::new(
+                stamp_adapters::EmbeddedItemStore::open_in_dir(dir.path()).expect("open redb"),
+            ),
+            LockProbe::S3(_) => Arc::new(
+                crate::helpers::fresh_dynamo_store("fresh-store")
+                    .await
+                    .expect("DynamoDB Local"),
+            ),
         };
         Self::start(store, self.archive.clone(), self.lock.clone(), dir).await
     }
@@ -102,9 +144,16 @@ impl TestServer {
         }
     }
 
-    async fn start(store: Arc<dyn ItemStore>, archive: Arc<dyn Archive>, lock: LockProbe, dir: tempfile::TempDir) -> TestServer {
+    async fn start(
+        store: Arc<dyn ItemStore>,
+        archive: Arc<dyn Archive>,
+        lock: LockProbe,
+        dir: tempfile::TempDir,
+    ) -> TestServer {
         let key = Arc::new(b"test-signing-key-0123456789abcdef".to_vec());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
         let addr = listener.local_addr().expect("addr");
         let base = format!("http://{addr}");
         let state = AppState::new(
@@ -117,7 +166,11 @@ impl TestServer {
         // presigned PUT to (moto's) S3.
         let (local_uploads, urls): (_, Arc<dyn UploadUrls>) = match &lock {
             LockProbe::Folder(f) => {
-                let u = Arc::new(stamp_local::uploads::LocalUploads::new(base.clone(), key.clone(), f.clone()));
+                let u = Arc::new(stamp_local::uploads::LocalUploads::new(
+                    base.clone(),
+                    key.clone(),
+                    f.clone(),
+                ));
                 (Some(u.clone()), u)
             }
             LockProbe::S3(a) => (None, Arc::new(a.clone())),
@@ -141,7 +194,12 @@ impl TestServer {
     /// PUTs a delivery to the URL `POST /partner/v1/uploads` answered, as a partner does.
     /// On S3 the test then plays the part of the S3 event: it calls what the
     /// upload-import function calls. Answers the batch's answer once it is imported.
-    pub async fn complete_upload(&self, created: &Value, bytes: Vec<u8>, partner_token: &str) -> Answer {
+    pub async fn complete_upload(
+        &self,
+        created: &Value,
+        bytes: Vec<u8>,
+        partner_token: &str,
+    ) -> Answer {
         let url = created["upload_url"].as_str().expect("upload_url");
         let res = self
             .http
@@ -160,13 +218,19 @@ impl TestServer {
                 .await
                 .expect("import upload");
         }
-        self.batch_answer(created["batch_id"].as_str().expect("batch_id"), partner_token).await
+        self.batch_answer(
+            created["batch_id"].as_str().expect("batch_id"),
+            partner_token,
+        )
+        .await
     }
 
     /// `GET /partner/v1/batches/{id}`, waiting while it answers 202.
     pub async fn batch_answer(&self, batch_id: &str, partner_token: &str) -> Answer {
         for _ in 0..300 {
-            let a = self.get(&format!("/partner/v1/batches/{batch_id}"), partner_token).await;
+            let a = self
+                .get(&format!("/partner/v1/batches/{batch_id}"), partner_token)
+                .await;
             if a.status != StatusCode::ACCEPTED {
                 return a;
             }
@@ -179,7 +243,13 @@ impl TestServer {
         stamp_local::token::mint(&self.key, &claims, chrono::Duration::hours(1)).expect("mint")
     }
 
-    pub async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<(&str, Vec<u8>)>) -> Answer {
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<(&str, Vec<u8>)>,
+    ) -> Answer {
         let mut req = self.http.request(method, format!("{}{}", self.base, path));
         if let Some(t) = token {
             req = req.bearer_auth(t);
@@ -196,8 +266,16 @@ impl TestServer {
             .unwrap_or("")
             .to_string();
         let bytes = res.bytes().await.expect("body");
-        let body = if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).unwrap_or(Value::Null) };
-        Answer { status, body, content_type }
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null)
+        };
+        Answer {
+            status,
+            body,
+            content_type,
+        }
     }
 
     pub async fn get(&self, path: &str, token: &str) -> Answer {
@@ -205,11 +283,23 @@ impl TestServer {
     }
 
     pub async fn post_json(&self, path: &str, token: &str, body: &Value) -> Answer {
-        self.call(Method::POST, path, Some(token), Some(("application/json", body.to_string().into_bytes()))).await
+        self.call(
+            Method::POST,
+            path,
+            Some(token),
+            Some(("application/json", body.to_string().into_bytes())),
+        )
+        .await
     }
 
     pub async fn put_json(&self, path: &str, token: &str, body: &Value) -> Answer {
-        self.call(Method::PUT, path, Some(token), Some(("application/json", body.to_string().into_bytes()))).await
+        self.call(
+            Method::PUT,
+            path,
+            Some(token),
+            Some(("application/json", body.to_string().into_bytes())),
+        )
+        .await
     }
 }
 
@@ -217,7 +307,10 @@ impl TestServer {
 fn partner_of(created: &Value) -> String {
     let url = created["upload_url"].as_str().unwrap_or("");
     let path = url.split('?').next().unwrap_or("");
-    let at = path.find("/uploads/").map(|i| i + "/uploads/".len()).unwrap_or(0);
+    let at = path
+        .find("/uploads/")
+        .map(|i| i + "/uploads/".len())
+        .unwrap_or(0);
     path[at..].split('/').next().unwrap_or("").to_string()
 }
 
@@ -232,7 +325,10 @@ pub fn claims(sub: &str, roles: &[&str], companies: &[&str]) -> Claims {
 }
 
 pub fn partner_claims(partner_id: &str) -> Claims {
-    Claims { partner_id: Some(partner_id.into()), ..claims(&format!("partner-{partner_id}"), &["partner"], &[]) }
+    Claims {
+        partner_id: Some(partner_id.into()),
+        ..claims(&format!("partner-{partner_id}"), &["partner"], &[])
+    }
 }
 
 pub const ORG_A: &str = "5569999997";
@@ -253,9 +349,23 @@ pub struct Setup {
 
 pub async fn setup(s: &TestServer, orgnr: &str, partner_id: &str) -> Setup {
     let operator = s.token(claims("op", &["operator"], &[]));
-    let r = s.post_json("/v1/partners", &operator, &json!({"partner_id": partner_id, "name": "Ledger AB"})).await;
-    assert!(r.status == StatusCode::CREATED || r.status == StatusCode::CONFLICT, "{}", r.body);
-    let admin = s.token(claims(&format!("admin-{orgnr}"), &["company_admin"], &[orgnr]));
+    let r = s
+        .post_json(
+            "/v1/partners",
+            &operator,
+            &json!({"partner_id": partner_id, "name": "Ledger AB"}),
+        )
+        .await;
+    assert!(
+        r.status == StatusCode::CREATED || r.status == StatusCode::CONFLICT,
+        "{}",
+        r.body
+    );
+    let admin = s.token(claims(
+        &format!("admin-{orgnr}"),
+        &["company_admin"],
+        &[orgnr],
+    ));
     s.put_json(
         &format!("/v1/companies/{orgnr}/activation"),
         &admin,
@@ -264,9 +374,13 @@ pub async fn setup(s: &TestServer, orgnr: &str, partner_id: &str) -> Setup {
     .await
     .expect(200);
     let user_sub = format!("user-{orgnr}");
-    s.put_json(&format!("/v1/companies/{orgnr}/users/{user_sub}"), &admin, &json!({"roles": ["company_user"]}))
-        .await
-        .expect(200);
+    s.put_json(
+        &format!("/v1/companies/{orgnr}/users/{user_sub}"),
+        &admin,
+        &json!({"roles": ["company_user"]}),
+    )
+    .await
+    .expect(200);
     Setup {
         admin,
         user: s.token(claims(&user_sub, &["company_user"], &[orgnr])),
@@ -276,7 +390,15 @@ pub async fn setup(s: &TestServer, orgnr: &str, partner_id: &str) -> Setup {
 }
 
 /// One event as a partner would send it.
-pub fn event(id: &str, orgnr: &str, site: &str, person: &str, name: &str, direction: &str, at: &str) -> Value {
+pub fn event(
+    id: &str,
+    orgnr: &str,
+    site: &str,
+    person: &str,
+    name: &str,
+    direction: &str,
+    at: &str,
+) -> Value {
     json!({
         "event_id": id, "company_orgnr": orgnr, "company_name": "Bygg AB", "site_id": site,
         "person_id": person, "person_name": name, "direction": direction, "occurred_at": at, "recorded_at": at,

@@ -53,12 +53,30 @@ async fn an_upload_and_a_push_index_the_same(s: &TestServer) {
     let body = batch("big-1", delivery()).to_string().into_bytes();
     assert!(body.len() < 6 * 1024 * 1024);
     let t = setup(s, ORG_A, "ledger-1").await;
-    let pushed = s.call(Method::POST, "/partner/v1/batches", Some(&t.partner), Some(("application/json", body.clone()))).await.expect(200);
+    let pushed = s
+        .call(
+            Method::POST,
+            "/partner/v1/batches",
+            Some(&t.partner),
+            Some(("application/json", body.clone())),
+        )
+        .await
+        .expect(200);
 
     let u = s.sibling().await;
     let tu = setup(&u, ORG_A, "ledger-1").await;
-    let created = u.post_json("/partner/v1/uploads", &tu.partner, &json!({ "batch_id": "big-1" })).await.expect(201);
-    let uploaded = u.complete_upload(&created, body.clone(), &tu.partner).await.expect(200);
+    let created = u
+        .post_json(
+            "/partner/v1/uploads",
+            &tu.partner,
+            &json!({ "batch_id": "big-1" }),
+        )
+        .await
+        .expect(201);
+    let uploaded = u
+        .complete_upload(&created, body.clone(), &tu.partner)
+        .await
+        .expect(200);
 
     for k in ["batch_id", "accepted", "duplicates", "rejected"] {
         assert_eq!(pushed[k], uploaded[k], "{k}");
@@ -78,59 +96,208 @@ async fn uploads_are_answered_to_their_partner_and_archived_locked(s: &TestServe
     let t = setup(s, ORG_A, "ledger-1").await;
     let other = setup(s, ORG_A, "ledger-2").await;
     let user = s.token(claims("someone", &["company_user"], &[ORG_A]));
-    s.post_json("/partner/v1/uploads", &user, &json!({ "batch_id": "x" })).await.problem(403, "forbidden");
-    s.post_json("/partner/v1/uploads", &t.partner, &json!({})).await.problem(400, "missing_field");
-    s.post_json("/partner/v1/uploads", &t.partner, &json!({ "batch_id": "x", "format": "xml" })).await.problem(400, "invalid_field");
+    s.post_json("/partner/v1/uploads", &user, &json!({ "batch_id": "x" }))
+        .await
+        .problem(403, "forbidden");
+    s.post_json("/partner/v1/uploads", &t.partner, &json!({}))
+        .await
+        .problem(400, "missing_field");
+    s.post_json(
+        "/partner/v1/uploads",
+        &t.partner,
+        &json!({ "batch_id": "x", "format": "xml" }),
+    )
+    .await
+    .problem(400, "invalid_field");
 
     // CSV, batch id and format as query parameters.
-    let created = s.call(Method::POST, "/partner/v1/uploads?batch_id=csv-up&format=csv", Some(&t.partner), None).await.expect(201);
+    let created = s
+        .call(
+            Method::POST,
+            "/partner/v1/uploads?batch_id=csv-up&format=csv",
+            Some(&t.partner),
+            None,
+        )
+        .await
+        .expect(201);
     assert_eq!(created["method"], "PUT");
-    let pending = s.get("/partner/v1/batches/csv-up", &t.partner).await.expect(202);
+    let pending = s
+        .get("/partner/v1/batches/csv-up", &t.partner)
+        .await
+        .expect(202);
     assert_eq!(pending["status"], "pending");
     let mut events = partner_sim::generate(&sim(ORG_A, "csv", 5, 4, 10), ORG_A, "Bygg AB");
     let n = events.len();
     events[2]["direction"] = json!("sideways");
     let bytes = csv_of(&events);
-    let answer = s.complete_upload(&created, bytes.clone(), &t.partner).await.expect(200);
-    assert_eq!((answer["accepted"].as_u64(), answer["rejected_count"].as_u64()), (Some(n as u64 - 1), Some(1)), "{answer}");
+    let answer = s
+        .complete_upload(&created, bytes.clone(), &t.partner)
+        .await
+        .expect(200);
+    assert_eq!(
+        (
+            answer["accepted"].as_u64(),
+            answer["rejected_count"].as_u64()
+        ),
+        (Some(n as u64 - 1), Some(1)),
+        "{answer}"
+    );
     assert_eq!(answer["rejected"][0]["index"], 2);
     let key = answer["archive"]["key"].as_str().unwrap();
-    assert!(key.starts_with("batches/ledger-1/") && key.ends_with(".csv"), "{key}");
-    assert_eq!(answer["archive"]["sha256"], hex::encode(Sha256::digest(&bytes)));
-    assert_eq!(s.archive.get(key).await.unwrap(), bytes, "archived byte for byte");
+    assert!(
+        key.starts_with("batches/ledger-1/") && key.ends_with(".csv"),
+        "{key}"
+    );
+    assert_eq!(
+        answer["archive"]["sha256"],
+        hex::encode(Sha256::digest(&bytes))
+    );
+    assert_eq!(
+        s.archive.get(key).await.unwrap(),
+        bytes,
+        "archived byte for byte"
+    );
     // Events of March 2026, fiscal year = calendar year: locked to the end of 2028.
-    assert_eq!(s.locked_until(key).await, chrono::NaiveDate::from_ymd_opt(2028, 12, 31).unwrap());
-    assert!(s.archive.list("uploads/").await.unwrap().is_empty(), "the staged upload is removed");
-    assert!(!s.archive.list("receipts/ledger-1/").await.unwrap().is_empty());
+    assert_eq!(
+        s.locked_until(key).await,
+        chrono::NaiveDate::from_ymd_opt(2028, 12, 31).unwrap()
+    );
+    assert!(
+        s.archive.list("uploads/").await.unwrap().is_empty(),
+        "the staged upload is removed"
+    );
+    assert!(!s
+        .archive
+        .list("receipts/ledger-1/")
+        .await
+        .unwrap()
+        .is_empty());
 
     // Own batches only; pushed ones are answered too.
-    s.get("/partner/v1/batches/csv-up", &other.partner).await.problem(404, "not_found");
-    s.get("/partner/v1/batches/nothing-here", &t.partner).await.problem(404, "not_found");
-    let pushed = s.post_json("/partner/v1/batches", &t.partner, &batch("p1", vec![event("p1-e", ORG_A, SITE_1, ANNA, "Åsa", "in", "2026-03-02T07:00:00+01:00")])).await.expect(200);
-    assert_eq!(s.get("/partner/v1/batches/p1", &t.partner).await.expect(200), pushed);
+    s.get("/partner/v1/batches/csv-up", &other.partner)
+        .await
+        .problem(404, "not_found");
+    s.get("/partner/v1/batches/nothing-here", &t.partner)
+        .await
+        .problem(404, "not_found");
+    let pushed = s
+        .post_json(
+            "/partner/v1/batches",
+            &t.partner,
+            &batch(
+                "p1",
+                vec![event(
+                    "p1-e",
+                    ORG_A,
+                    SITE_1,
+                    ANNA,
+                    "Åsa",
+                    "in",
+                    "2026-03-02T07:00:00+01:00",
+                )],
+            ),
+        )
+        .await
+        .expect(200);
+    assert_eq!(
+        s.get("/partner/v1/batches/p1", &t.partner)
+            .await
+            .expect(200),
+        pushed
+    );
 
     // The same bytes again under the same batch id: the first answer; other bytes: 409.
-    let again = s.post_json("/partner/v1/uploads", &t.partner, &json!({ "batch_id": "csv-up", "format": "csv" })).await.expect(201);
-    assert_eq!(s.complete_upload(&again, bytes.clone(), &t.partner).await.expect(200), answer);
-    let changed = s.post_json("/partner/v1/uploads", &t.partner, &json!({ "batch_id": "json-up" })).await.expect(201);
-    let json_bytes = batch("json-up", events[..5].to_vec()).to_string().into_bytes();
-    s.complete_upload(&changed, json_bytes, &t.partner).await.expect(200);
-    let conflicting = s.post_json("/partner/v1/uploads", &t.partner, &json!({ "batch_id": "json-up" })).await.expect(201);
-    s.complete_upload(&conflicting, batch("json-up", events[..6].to_vec()).to_string().into_bytes(), &t.partner)
+    let again = s
+        .post_json(
+            "/partner/v1/uploads",
+            &t.partner,
+            &json!({ "batch_id": "csv-up", "format": "csv" }),
+        )
         .await
-        .problem(409, "batch_conflict");
+        .expect(201);
+    assert_eq!(
+        s.complete_upload(&again, bytes.clone(), &t.partner)
+            .await
+            .expect(200),
+        answer
+    );
+    let changed = s
+        .post_json(
+            "/partner/v1/uploads",
+            &t.partner,
+            &json!({ "batch_id": "json-up" }),
+        )
+        .await
+        .expect(201);
+    let json_bytes = batch("json-up", events[..5].to_vec())
+        .to_string()
+        .into_bytes();
+    s.complete_upload(&changed, json_bytes, &t.partner)
+        .await
+        .expect(200);
+    let conflicting = s
+        .post_json(
+            "/partner/v1/uploads",
+            &t.partner,
+            &json!({ "batch_id": "json-up" }),
+        )
+        .await
+        .expect(201);
+    s.complete_upload(
+        &conflicting,
+        batch("json-up", events[..6].to_vec())
+            .to_string()
+            .into_bytes(),
+        &t.partner,
+    )
+    .await
+    .problem(409, "batch_conflict");
 
     // An unreadable upload is archived as it came and refused.
-    let broken = s.post_json("/partner/v1/uploads", &t.partner, &json!({ "batch_id": "broken-up" })).await.expect(201);
+    let broken = s
+        .post_json(
+            "/partner/v1/uploads",
+            &t.partner,
+            &json!({ "batch_id": "broken-up" }),
+        )
+        .await
+        .expect(201);
     let garbage = br#"{"batch_id": "broken-up", "events": [{"event_id": "#.to_vec();
-    let problem = s.complete_upload(&broken, garbage.clone(), &t.partner).await.problem(400, "invalid_field");
+    let problem = s
+        .complete_upload(&broken, garbage.clone(), &t.partner)
+        .await
+        .problem(400, "invalid_field");
     assert_eq!(problem["upload_id"], broken["upload_id"]);
-    let unreadable = s.archive.list("batches/ledger-1/").await.unwrap().into_iter().find(|k| k.contains("unreadable-")).expect("archived");
+    let unreadable = s
+        .archive
+        .list("batches/ledger-1/")
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|k| k.contains("unreadable-"))
+        .expect("archived");
     assert_eq!(s.archive.get(&unreadable).await.unwrap(), garbage);
     // A body that names another batch id than the upload was created for is refused.
-    let mismatch = s.post_json("/partner/v1/uploads", &t.partner, &json!({ "batch_id": "declared" })).await.expect(201);
-    let problem = s.complete_upload(&mismatch, batch("other", vec![]).to_string().into_bytes(), &t.partner).await.problem(400, "invalid_field");
+    let mismatch = s
+        .post_json(
+            "/partner/v1/uploads",
+            &t.partner,
+            &json!({ "batch_id": "declared" }),
+        )
+        .await
+        .expect(201);
+    let problem = s
+        .complete_upload(
+            &mismatch,
+            batch("other", vec![]).to_string().into_bytes(),
+            &t.partner,
+        )
+        .await
+        .problem(400, "invalid_field");
     assert_eq!(problem["field"], "batch_id");
 }
 
-on_every_store!(an_upload_and_a_push_index_the_same, uploads_are_answered_to_their_partner_and_archived_locked);
+on_every_store!(
+    an_upload_and_a_push_index_the_same,
+    uploads_are_answered_to_their_partner_and_archived_locked
+);

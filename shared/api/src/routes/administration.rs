@@ -26,7 +26,10 @@ pub fn router() -> Router<AppState> {
             get(activation).put(activate).delete(deregister),
         )
         .route("/v1/companies/{orgnr}/users", get(users))
-        .route("/v1/companies/{orgnr}/users/{sub}", put(put_user).delete(delete_user))
+        .route(
+            "/v1/companies/{orgnr}/users/{sub}",
+            put(put_user).delete(delete_user),
+        )
 }
 
 async fn health() -> Response {
@@ -43,7 +46,11 @@ fn partner_view(p: &stamp_domain::model::Partner) -> serde_json::Value {
     })
 }
 
-async fn accredit(State(s): State<AppState>, Caller(c): Caller, body: Bytes) -> ApiResult<Response> {
+async fn accredit(
+    State(s): State<AppState>,
+    Caller(c): Caller,
+    body: Bytes,
+) -> ApiResult<Response> {
     stamp_domain::auth::require_operator(&c)?;
     let req: NewPartner = json_body(&body)?;
     let p = s.admin.accredit_partner(&c, req).await?;
@@ -51,11 +58,19 @@ async fn accredit(State(s): State<AppState>, Caller(c): Caller, body: Bytes) -> 
 }
 
 async fn partners(State(s): State<AppState>, Caller(c): Caller, p: Params) -> ApiResult<Response> {
-    let page = s.admin.partners(&c, p.cursor()?.as_ref(), p.limit()?).await?;
+    let page = s
+        .admin
+        .partners(&c, p.cursor()?.as_ref(), p.limit()?)
+        .await?;
     Ok(list("partners", page, partner_view))
 }
 
-async fn activate(State(s): State<AppState>, Caller(c): Caller, Path(o): Path<String>, body: Bytes) -> ApiResult<Response> {
+async fn activate(
+    State(s): State<AppState>,
+    Caller(c): Caller,
+    Path(o): Path<String>,
+    body: Bytes,
+) -> ApiResult<Response> {
     let o = orgnr(&o)?;
     let req: ActivationRequest = json_body(&body)?;
     let a = s.admin.activate(&c, &o, req).await?;
@@ -65,18 +80,34 @@ async fn activate(State(s): State<AppState>, Caller(c): Caller, Path(o): Path<St
     Ok(Json(activation_view(&a)).into_response())
 }
 
-async fn activation(State(s): State<AppState>, Caller(c): Caller, Path(o): Path<String>) -> ApiResult<Response> {
+async fn activation(
+    State(s): State<AppState>,
+    Caller(c): Caller,
+    Path(o): Path<String>,
+) -> ApiResult<Response> {
     let a = s.admin.activation(&c, &orgnr(&o)?).await?;
     Ok(Json(activation_view(&a)).into_response())
 }
 
-async fn deregister(State(s): State<AppState>, Caller(c): Caller, Path(o): Path<String>) -> ApiResult<Response> {
+async fn deregister(
+    State(s): State<AppState>,
+    Caller(c): Caller,
+    Path(o): Path<String>,
+) -> ApiResult<Response> {
     let receipt = s.admin.deregister(&c, &orgnr(&o)?).await?;
     Ok(Json(receipt).into_response())
 }
 
-async fn users(State(s): State<AppState>, Caller(c): Caller, Path(o): Path<String>, p: Params) -> ApiResult<Response> {
-    let page = s.admin.users(&c, &orgnr(&o)?, p.cursor()?.as_ref(), p.limit()?).await?;
+async fn users(
+    State(s): State<AppState>,
+    Caller(c): Caller,
+    Path(o): Path<String>,
+    p: Params,
+) -> ApiResult<Response> {
+    let page = s
+        .admin
+        .users(&c, &orgnr(&o)?, p.cursor()?.as_ref(), p.limit()?)
+        .await?;
     Ok(list("users", page, grant_view))
 }
 
@@ -97,7 +128,11 @@ async fn put_user(
     Ok(Json(json!({ "sub": g.sub, "roles": g.roles })).into_response())
 }
 
-async fn delete_user(State(s): State<AppState>, Caller(c): Caller, Path((o, sub)): Path<(String, String)>) -> ApiResult<Response> {
+async fn delete_user(
+    State(s): State<AppState>,
+    Caller(c): Caller,
+    Path((o, sub)): Path<(String, String)>,
+) -> ApiResult<Response> {
     s.admin.delete_user(&c, &orgnr(&o)?, &sub).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

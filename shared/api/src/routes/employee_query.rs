@@ -7,8 +7,8 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::json;
-use stamp_domain::identity::PersonId;
 use stamp_domain::analysis::AnomalyKind;
+use stamp_domain::identity::PersonId;
 use stamp_domain::queries::{AnomalyQuery, Range, RegistrationQuery};
 use stamp_domain::statistics::{Granularity, StatisticsQuery};
 use stamp_domain::time::format_rfc3339;
@@ -25,27 +25,56 @@ pub fn router() -> Router<AppState> {
         .route("/v1/companies/{orgnr}/sites", get(sites))
         .route("/v1/companies/{orgnr}/people", get(people))
         .route("/v1/companies/{orgnr}/people/search", post(search))
-        .route("/v1/companies/{orgnr}/people/{person_ref}/registrations", get(person_registrations))
-        .route("/v1/companies/{orgnr}/sites/{site_id}/registrations", get(site_registrations))
+        .route(
+            "/v1/companies/{orgnr}/people/{person_ref}/registrations",
+            get(person_registrations),
+        )
+        .route(
+            "/v1/companies/{orgnr}/sites/{site_id}/registrations",
+            get(site_registrations),
+        )
         .route("/v1/companies/{orgnr}/anomalies", get(anomalies))
         .route("/v1/companies/{orgnr}/statistics", get(statistics))
 }
 
-async fn sites(State(s): State<AppState>, Caller(c): Caller, Path(o): Path<String>, p: Params) -> ApiResult<Response> {
-    let page = s.queries.sites(&c, &orgnr(&o)?, p.cursor()?.as_ref(), p.limit()?).await?;
-    Ok(list("sites", page, |e| {
-        json!({ "site_id": e.site_id, "first_seen": format_rfc3339(&e.first_seen), "last_seen": format_rfc3339(&e.last_seen) })
-    }))
-}
-
-async fn people(State(s): State<AppState>, Caller(c): Caller, Path(o): Path<String>, p: Params) -> ApiResult<Response> {
+async fn sites(
+    State(s): State<AppState>,
+    Caller(c): Caller,
+    Path(o): Path<String>,
+    p: Params,
+) -> ApiResult<Response> {
     let page = s
         .queries
-        .people(&c, &orgnr(&o)?, p.get("q"), p.cursor()?.as_ref(), p.limit()?)
+        .sites(&c, &orgnr(&o)?, p.cursor()?.as_ref(), p.limit()?)
         .await?;
-    Ok(list("people", page, |e| {
-        json!({ "person_ref": e.person_ref, "person_name": e.person_name, "person_id_masked": e.person_id_masked })
-    }))
+    Ok(list(
+        "sites",
+        page,
+        |e| json!({ "site_id": e.site_id, "first_seen": format_rfc3339(&e.first_seen), "last_seen": format_rfc3339(&e.last_seen) }),
+    ))
+}
+
+async fn people(
+    State(s): State<AppState>,
+    Caller(c): Caller,
+    Path(o): Path<String>,
+    p: Params,
+) -> ApiResult<Response> {
+    let page = s
+        .queries
+        .people(
+            &c,
+            &orgnr(&o)?,
+            p.get("q"),
+            p.cursor()?.as_ref(),
+            p.limit()?,
+        )
+        .await?;
+    Ok(list(
+        "people",
+        page,
+        |e| json!({ "person_ref": e.person_ref, "person_name": e.person_name, "person_id_masked": e.person_id_masked }),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -55,12 +84,24 @@ struct Search {
     person_country: Option<String>,
 }
 
-async fn search(State(s): State<AppState>, Caller(c): Caller, Path(o): Path<String>, body: Bytes) -> ApiResult<Response> {
+async fn search(
+    State(s): State<AppState>,
+    Caller(c): Caller,
+    Path(o): Path<String>,
+    body: Bytes,
+) -> ApiResult<Response> {
     let o = orgnr(&o)?;
     let req: Search = json_body(&body)?;
-    let raw = req.person_id.filter(|s| !s.is_empty()).ok_or_else(|| DomainError::missing("person_id"))?;
-    let person = PersonId::parse(&raw, req.person_id_kind.as_deref(), req.person_country.as_deref())
-        .map_err(|e| DomainError::invalid("person_id", e.to_string()))?;
+    let raw = req
+        .person_id
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| DomainError::missing("person_id"))?;
+    let person = PersonId::parse(
+        &raw,
+        req.person_id_kind.as_deref(),
+        req.person_country.as_deref(),
+    )
+    .map_err(|e| DomainError::invalid("person_id", e.to_string()))?;
     let found = s.queries.find_person(&c, &o, &person).await?;
     Ok(Json(json!({
         "person_ref": found.person_ref,
@@ -93,7 +134,10 @@ async fn person_registrations(
     p: Params,
 ) -> ApiResult<Response> {
     let q = registration_query(&p)?;
-    let body = s.queries.person_registrations(&c, &orgnr(&o)?, &person_ref, &q).await?;
+    let body = s
+        .queries
+        .person_registrations(&c, &orgnr(&o)?, &person_ref, &q)
+        .await?;
     Ok(Json(body).into_response())
 }
 
@@ -104,17 +148,29 @@ async fn site_registrations(
     p: Params,
 ) -> ApiResult<Response> {
     let q = registration_query(&p)?;
-    let body = s.queries.site_registrations(&c, &orgnr(&o)?, &site_id(&site)?, &q).await?;
+    let body = s
+        .queries
+        .site_registrations(&c, &orgnr(&o)?, &site_id(&site)?, &q)
+        .await?;
     Ok(Json(body).into_response())
 }
 
-async fn anomalies(State(s): State<AppState>, Caller(c): Caller, Path(o): Path<String>, p: Params) -> ApiResult<Response> {
+async fn anomalies(
+    State(s): State<AppState>,
+    Caller(c): Caller,
+    Path(o): Path<String>,
+    p: Params,
+) -> ApiResult<Response> {
     let q = AnomalyQuery {
         range: range(&p)?,
         site: p.get("site_id").map(site_id).transpose()?,
         kind: p
             .get("kind")
-            .map(|k| AnomalyKind::parse(k).ok_or_else(|| DomainError::invalid("kind", format!("is not an anomaly kind: {k:?}"))))
+            .map(|k| {
+                AnomalyKind::parse(k).ok_or_else(|| {
+                    DomainError::invalid("kind", format!("is not an anomaly kind: {k:?}"))
+                })
+            })
             .transpose()?,
         cursor: p.cursor()?,
         limit: p.limit()?,
@@ -123,7 +179,12 @@ async fn anomalies(State(s): State<AppState>, Caller(c): Caller, Path(o): Path<S
     Ok(Json(body).into_response())
 }
 
-async fn statistics(State(s): State<AppState>, Caller(c): Caller, Path(o): Path<String>, p: Params) -> ApiResult<Response> {
+async fn statistics(
+    State(s): State<AppState>,
+    Caller(c): Caller,
+    Path(o): Path<String>,
+    p: Params,
+) -> ApiResult<Response> {
     let o = orgnr(&o)?;
     let site = p.get("site_id").map(site_id).transpose()?;
     let cursor = p.cursor()?;

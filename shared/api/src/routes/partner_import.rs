@@ -76,8 +76,17 @@ async fn push(
 
 /// `POST /partner/v1/uploads` with `{"batch_id", "format": "json"|"csv"}` (or the same as
 /// query parameters): a URL to PUT one large delivery to.
-async fn upload(State(state): State<AppState>, Caller(claims): Caller, params: Params, body: Bytes) -> ApiResult<Response> {
-    let mut req: NewUpload = if body.iter().all(u8::is_ascii_whitespace) { NewUpload::default() } else { json_body(&body)? };
+async fn upload(
+    State(state): State<AppState>,
+    Caller(claims): Caller,
+    params: Params,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let mut req: NewUpload = if body.iter().all(u8::is_ascii_whitespace) {
+        NewUpload::default()
+    } else {
+        json_body(&body)?
+    };
     if req.batch_id.is_none() {
         req.batch_id = params.get("batch_id").map(str::to_string);
     }
@@ -85,22 +94,39 @@ async fn upload(State(state): State<AppState>, Caller(claims): Caller, params: P
         req.format = params.get("format").map(str::to_string);
     }
     let Some(urls) = state.uploads.clone() else {
-        return Err(DomainError::Unavailable("uploads are not configured on this server".into()).into());
+        return Err(
+            DomainError::Unavailable("uploads are not configured on this server".into()).into(),
+        );
     };
-    let answer = state.import.create_upload(&claims, req, urls.as_ref()).await?;
+    let answer = state
+        .import
+        .create_upload(&claims, req, urls.as_ref())
+        .await?;
     Ok((StatusCode::CREATED, axum::Json(answer)).into_response())
 }
 
 /// `GET /partner/v1/batches/{batch_id}`: the answer a batch got (202 while an upload is
 /// still on its way, its problem if it was refused).
-async fn batch(State(state): State<AppState>, Caller(claims): Caller, Path(batch_id): Path<String>) -> ApiResult<Response> {
+async fn batch(
+    State(state): State<AppState>,
+    Caller(claims): Caller,
+    Path(batch_id): Path<String>,
+) -> ApiResult<Response> {
     Ok(match state.import.batch_status(&claims, &batch_id).await? {
-        BatchStatus::Answered(a) => {
-            (StatusCode::from_u16(a.status).unwrap_or(StatusCode::OK), axum::Json(a.body)).into_response()
-        }
+        BatchStatus::Answered(a) => (
+            StatusCode::from_u16(a.status).unwrap_or(StatusCode::OK),
+            axum::Json(a.body),
+        )
+            .into_response(),
         BatchStatus::InProgress(body) => (StatusCode::ACCEPTED, axum::Json(body)).into_response(),
-        BatchStatus::Failed { status, mut problem } => {
-            let code = problem["code"].as_str().unwrap_or("invalid_field").to_string();
+        BatchStatus::Failed {
+            status,
+            mut problem,
+        } => {
+            let code = problem["code"]
+                .as_str()
+                .unwrap_or("invalid_field")
+                .to_string();
             problem["type"] = serde_json::json!(format!("https://stamp.invalid/problems/{code}"));
             problem["title"] = serde_json::json!("The upload was not imported");
             (

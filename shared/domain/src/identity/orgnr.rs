@@ -17,7 +17,9 @@ impl Orgnr {
             _ => s.to_string(),
         };
         if !all_digits(&compact) {
-            return Err(Invalid::new("must be 10 digits (or 12 with a 16 or century prefix)"));
+            return Err(Invalid::new(
+                "must be 10 digits (or 12 with a 16 or century prefix)",
+            ));
         }
         let ten = match compact.len() {
             10 => compact,
@@ -32,11 +34,17 @@ impl Orgnr {
                         .and_then(|d| real_date(&format!("{}{:02}", &compact[..6], d - 60)))
                         .is_some();
                 if !day_ok {
-                    return Err(Invalid::new("is a 12-digit personnummer with a date that does not exist"));
+                    return Err(Invalid::new(
+                        "is a 12-digit personnummer with a date that does not exist",
+                    ));
                 }
                 compact[2..].to_string()
             }
-            _ => return Err(Invalid::new("must be 10 digits (or 12 with a 16 or century prefix)")),
+            _ => {
+                return Err(Invalid::new(
+                    "must be 10 digits (or 12 with a 16 or century prefix)",
+                ))
+            }
         };
         if !luhn_ok(&ten) {
             return Err(Invalid::new("fails the Luhn check"));
@@ -83,7 +91,15 @@ mod tests {
 
     #[test]
     fn rejects_bad_forms() {
-        for bad in ["5560360794", "556036079", "55603607930", "abcdefghij", "", "175560360793", "198113329876"] {
+        for bad in [
+            "5560360794",
+            "556036079",
+            "55603607930",
+            "abcdefghij",
+            "",
+            "175560360793",
+            "198113329876",
+        ] {
             assert!(Orgnr::parse(bad).is_err(), "{bad}");
         }
     }

@@ -121,7 +121,11 @@ impl PersonId {
     pub fn canonical(&self) -> String {
         match self.kind {
             PersonIdKind::Foreign => {
-                format!("foreign:{}:{}", self.country.as_deref().unwrap_or(""), self.value)
+                format!(
+                    "foreign:{}:{}",
+                    self.country.as_deref().unwrap_or(""),
+                    self.value
+                )
             }
             _ => format!("se:{}", self.value),
         }
@@ -149,13 +153,29 @@ mod tests {
         assert!(p.valid());
         assert_eq!(p.kind(), PersonIdKind::Personnummer);
         assert_eq!(p.masked(), "19811218-XXXX");
-        assert_eq!(PersonId::parse("19811218-9876", None, None).unwrap().value(), "198112189876");
-        assert_eq!(PersonId::parse("19811218+9876", None, None).unwrap().value(), "198112189876");
+        assert_eq!(
+            PersonId::parse("19811218-9876", None, None)
+                .unwrap()
+                .value(),
+            "198112189876"
+        );
+        assert_eq!(
+            PersonId::parse("19811218+9876", None, None)
+                .unwrap()
+                .value(),
+            "198112189876"
+        );
     }
 
     #[test]
     fn wrong_length_is_rejected() {
-        for bad in ["8112189876", "19811218987", "1981121898760", "19811218-98760", "abcdefghijkl"] {
+        for bad in [
+            "8112189876",
+            "19811218987",
+            "1981121898760",
+            "19811218-98760",
+            "abcdefghijkl",
+        ] {
             assert!(PersonId::parse(bad, None, None).is_err(), "{bad}");
         }
     }
@@ -182,7 +202,9 @@ mod tests {
         // day 92 = 32 + 60 does not exist
         let base = "811292987";
         let check = (0..10).find(|d| luhn_ok(&format!("{base}{d}"))).unwrap();
-        assert!(!PersonId::parse(&format!("19{base}{check}"), None, None).unwrap().valid());
+        assert!(!PersonId::parse(&format!("19{base}{check}"), None, None)
+            .unwrap()
+            .valid());
     }
 
     #[test]

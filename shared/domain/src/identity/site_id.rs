@@ -15,7 +15,10 @@ impl SiteId {
                 raw.chars().count()
             )));
         }
-        if let Some(c) = raw.chars().find(|c| !(c.is_ascii_uppercase() || c.is_ascii_digit())) {
+        if let Some(c) = raw
+            .chars()
+            .find(|c| !(c.is_ascii_uppercase() || c.is_ascii_digit()))
+        {
             return Err(Invalid::new(format!(
                 "may only hold A–Z and 0–9, found {c:?}"
             )));

@@ -9,9 +9,15 @@ mod uploads;
 mod validate;
 
 pub use parse::{
-    check_batch_id, feed_page_envelope, parse_delivery, stream_delivery, BatchIdRule, Delivery, DeliveryFormat, EnvelopeError, EnvelopeInfo,
-    RawEvent, MAX_BATCH_BYTES, MAX_BATCH_EVENTS,
+    check_batch_id, feed_page_envelope, parse_delivery, stream_delivery, BatchIdRule, Delivery,
+    DeliveryFormat, EnvelopeError, EnvelopeInfo, RawEvent, MAX_BATCH_BYTES, MAX_BATCH_EVENTS,
 };
-pub use service::{receipt_key, BatchAnswer, ImportFailure, ImportService, Receipt, Rejected, RECEIPTS_PREFIX, STREAM_CHUNK_EVENTS, UPLOAD_REJECTED_LISTED};
-pub use uploads::{parse_upload_key, problem_of, upload_key, BatchStatus, NewUpload, UploadOutcome, MAX_UPLOAD_BYTES, UPLOAD_URL_VALIDITY};
+pub use service::{
+    receipt_key, BatchAnswer, ImportFailure, ImportService, Receipt, Rejected, RECEIPTS_PREFIX,
+    STREAM_CHUNK_EVENTS, UPLOAD_REJECTED_LISTED,
+};
+pub use uploads::{
+    parse_upload_key, problem_of, upload_key, BatchStatus, NewUpload, UploadOutcome,
+    MAX_UPLOAD_BYTES, UPLOAD_URL_VALIDITY,
+};
 pub use validate::{validate_event, Rejection, RejectionCode};

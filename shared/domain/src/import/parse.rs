@@ -113,7 +113,9 @@ pub fn parse_delivery(
 ) -> Result<Delivery, EnvelopeError> {
     let rule = match format {
         DeliveryFormat::Json => BatchIdRule::FromBody,
-        DeliveryFormat::Csv | DeliveryFormat::FeedPage => BatchIdRule::Given(batch_id_param.unwrap_or("")),
+        DeliveryFormat::Csv | DeliveryFormat::FeedPage => {
+            BatchIdRule::Given(batch_id_param.unwrap_or(""))
+        }
     };
     let mut events = Vec::new();
     let info = stream_delivery(format, body, rule, &mut |_, e| {
@@ -126,12 +128,20 @@ pub fn parse_delivery(
     if info.events > MAX_BATCH_EVENTS {
         return Err(EnvelopeError::TooManyEvents(info.events));
     }
-    Ok(Delivery { batch_id: info.batch_id, events })
+    Ok(Delivery {
+        batch_id: info.batch_id,
+        events,
+    })
 }
 
 /// A feed page's envelope without its events (the puller reads where to go next).
 pub fn feed_page_envelope(body: &[u8]) -> Result<EnvelopeInfo, EnvelopeError> {
-    stream_delivery(DeliveryFormat::FeedPage, body, BatchIdRule::Given("page"), &mut |_, _| Ok(()))
+    stream_delivery(
+        DeliveryFormat::FeedPage,
+        body,
+        BatchIdRule::Given("page"),
+        &mut |_, _| Ok(()),
+    )
 }
 
 /// Reads a delivery from `reader`, handing each event with its index to `sink` as soon
@@ -147,7 +157,9 @@ pub fn stream_delivery<R: Read>(
     sink: &mut dyn FnMut(usize, RawEvent) -> Result<(), String>,
 ) -> Result<EnvelopeInfo, EnvelopeError> {
     match format {
-        DeliveryFormat::Json | DeliveryFormat::FeedPage => stream_json(reader, rule, format == DeliveryFormat::FeedPage, sink),
+        DeliveryFormat::Json | DeliveryFormat::FeedPage => {
+            stream_json(reader, rule, format == DeliveryFormat::FeedPage, sink)
+        }
         DeliveryFormat::Csv => stream_csv(reader, rule, sink),
     }
 }
@@ -188,7 +200,10 @@ pub(crate) fn json_kind(v: &Value) -> &'static str {
 fn raw_event(v: Value) -> RawEvent {
     match v {
         Value::Object(m) => Ok(m),
-        other => Err(format!("each event must be a JSON object, got {}", json_kind(&other))),
+        other => Err(format!(
+            "each event must be a JSON object, got {}",
+            json_kind(&other)
+        )),
     }
 }
 
@@ -265,7 +280,10 @@ impl<'de> Visitor<'de> for Top<'_, '_> {
                         self.state.borrow_mut().events = EventsState::Twice;
                         continue;
                     }
-                    let found = map.next_value_seed(Events { state: self.state, sink: &mut *self.sink })?;
+                    let found = map.next_value_seed(Events {
+                        state: self.state,
+                        sink: &mut *self.sink,
+                    })?;
                     self.state.borrow_mut().events = found;
                 }
                 "next_cursor" if self.feed => {
@@ -345,16 +363,22 @@ fn stream_json<R: Read>(
 ) -> Result<EnvelopeInfo, EnvelopeError> {
     let state = RefCell::new(JsonState::default());
     let mut de = serde_json::Deserializer::from_reader(reader);
-    let read = Top { state: &state, feed, sink }
-        .deserialize(&mut de)
-        .and_then(|()| de.end());
+    let read = Top {
+        state: &state,
+        feed,
+        sink,
+    }
+    .deserialize(&mut de)
+    .and_then(|()| de.end());
     let state = state.into_inner();
     if let Err(e) = read {
         if let Some(why) = state.aborted {
             return Err(EnvelopeError::Aborted(why));
         }
         if e.is_io() {
-            return Err(EnvelopeError::Aborted(format!("reading the bytes failed: {e}")));
+            return Err(EnvelopeError::Aborted(format!(
+                "reading the bytes failed: {e}"
+            )));
         }
         if state.not_object {
             return Err(EnvelopeError::Malformed {
@@ -377,7 +401,9 @@ fn stream_json<R: Read>(
             (Some(Value::String(s)), BatchIdRule::Declared(d)) if s != d => {
                 return Err(EnvelopeError::Malformed {
                     field: "batch_id",
-                    reason: format!("the body names batch_id {s:?}, but the upload was created for {d:?}"),
+                    reason: format!(
+                        "the body names batch_id {s:?}, but the upload was created for {d:?}"
+                    ),
                 })
             }
             (Some(Value::String(s)), _) => batch_id_ok(&s)?,
@@ -417,7 +443,12 @@ fn stream_json<R: Read>(
             })
         }
     };
-    let mut info = EnvelopeInfo { batch_id, events, next_cursor: None, has_more: false };
+    let mut info = EnvelopeInfo {
+        batch_id,
+        events,
+        next_cursor: None,
+        has_more: false,
+    };
     if feed {
         info.has_more = match state.has_more {
             Some(Value::Bool(b)) => b,
@@ -436,7 +467,9 @@ fn stream_json<R: Read>(
         };
         info.next_cursor = match state.next_cursor {
             Some(Value::String(s)) if s.is_empty() => None,
-            Some(Value::String(s)) if s.chars().count() > 1024 || s.chars().any(char::is_control) => {
+            Some(Value::String(s))
+                if s.chars().count() > 1024 || s.chars().any(char::is_control) =>
+            {
                 return Err(EnvelopeError::Malformed {
                     field: "next_cursor",
                     reason: "must be at most 1024 printable characters".into(),
@@ -503,7 +536,9 @@ fn csv_failure(e: &csv::Error, what: &str) -> Option<EnvelopeError> {
             field: "body",
             reason: format!("CSV must be UTF-8: {err}"),
         }),
-        csv::ErrorKind::Io(io) => Some(EnvelopeError::Aborted(format!("reading the {what} failed: {io}"))),
+        csv::ErrorKind::Io(io) => Some(EnvelopeError::Aborted(format!(
+            "reading the {what} failed: {io}"
+        ))),
         _ => None,
     }
 }
@@ -520,14 +555,20 @@ fn stream_csv<R: Read>(
     let mut reader = csv::ReaderBuilder::new()
         .flexible(true)
         .has_headers(true)
-        .from_reader(SkipBom { inner: reader, head: Vec::new(), checked: false });
+        .from_reader(SkipBom {
+            inner: reader,
+            head: Vec::new(),
+            checked: false,
+        });
     let headers: Vec<String> = match reader.headers() {
         Ok(h) => h.iter().map(|h| h.trim().to_string()).collect(),
         Err(e) => {
-            return Err(csv_failure(&e, "header row").unwrap_or_else(|| EnvelopeError::Malformed {
-                field: "body",
-                reason: format!("CSV header row cannot be read: {e}"),
-            }))
+            return Err(
+                csv_failure(&e, "header row").unwrap_or_else(|| EnvelopeError::Malformed {
+                    field: "body",
+                    reason: format!("CSV header row cannot be read: {e}"),
+                }),
+            )
         }
     };
     if headers.iter().all(|h| h.is_empty()) {
@@ -563,7 +604,12 @@ fn stream_csv<R: Read>(
         sink(n, event).map_err(EnvelopeError::Aborted)?;
         n += 1;
     }
-    Ok(EnvelopeInfo { batch_id, events: n, next_cursor: None, has_more: false })
+    Ok(EnvelopeInfo {
+        batch_id,
+        events: n,
+        next_cursor: None,
+        has_more: false,
+    })
 }
 
 #[cfg(test)]
@@ -572,45 +618,118 @@ mod tests {
 
     #[test]
     fn json_envelope() {
-        let d = parse_delivery(DeliveryFormat::Json, br#"{"batch_id":"b1","events":[{"a":1},2]}"#, None).unwrap();
+        let d = parse_delivery(
+            DeliveryFormat::Json,
+            br#"{"batch_id":"b1","events":[{"a":1},2]}"#,
+            None,
+        )
+        .unwrap();
         assert_eq!(d.batch_id, "b1");
         assert!(d.events[0].is_ok());
         assert!(d.events[1].as_ref().unwrap_err().contains("JSON object"));
-        for bad in [&b"{"[..], b"[]", br#"{"events":[]}"#, br#"{"batch_id":1,"events":[]}"#, br#"{"batch_id":"x"}"#] {
+        for bad in [
+            &b"{"[..],
+            b"[]",
+            br#"{"events":[]}"#,
+            br#"{"batch_id":1,"events":[]}"#,
+            br#"{"batch_id":"x"}"#,
+        ] {
             assert!(parse_delivery(DeliveryFormat::Json, bad, None).is_err());
         }
     }
 
     #[test]
     fn json_errors_are_judged_in_a_fixed_order() {
-        let err = |body: &str| parse_delivery(DeliveryFormat::Json, body.as_bytes(), None).unwrap_err();
+        let err =
+            |body: &str| parse_delivery(DeliveryFormat::Json, body.as_bytes(), None).unwrap_err();
         // batch_id before events, whatever order the keys come in.
-        assert!(matches!(err(r#"{"events": 5}"#), EnvelopeError::Missing { field: "batch_id", .. }));
-        assert!(matches!(err(r#"{"events": 5, "batch_id": "b"}"#), EnvelopeError::Malformed { field: "events", .. }));
-        assert!(matches!(err(r#"{"events": {"a": [1]}, "batch_id": "b"}"#), EnvelopeError::Malformed { field: "events", .. }));
-        assert!(matches!(err(r#"{"events": null, "batch_id": "b"}"#), EnvelopeError::Missing { field: "events", .. }));
+        assert!(matches!(
+            err(r#"{"events": 5}"#),
+            EnvelopeError::Missing {
+                field: "batch_id",
+                ..
+            }
+        ));
+        assert!(matches!(
+            err(r#"{"events": 5, "batch_id": "b"}"#),
+            EnvelopeError::Malformed {
+                field: "events",
+                ..
+            }
+        ));
+        assert!(matches!(
+            err(r#"{"events": {"a": [1]}, "batch_id": "b"}"#),
+            EnvelopeError::Malformed {
+                field: "events",
+                ..
+            }
+        ));
+        assert!(matches!(
+            err(r#"{"events": null, "batch_id": "b"}"#),
+            EnvelopeError::Missing {
+                field: "events",
+                ..
+            }
+        ));
         // A syntax error anywhere makes the whole body unreadable.
-        assert!(matches!(err(r#"{"batch_id": 5, "events": [{}"#), EnvelopeError::Malformed { field: "body", .. }));
-        assert!(matches!(err(r#"{"batch_id": "b", "events": []} x"#), EnvelopeError::Malformed { field: "body", .. }));
-        assert!(matches!(err(r#"[1, 2]"#), EnvelopeError::Malformed { field: "body", .. }));
-        assert!(matches!(err(r#"{"batch_id": "b", "events": [], "events": []}"#), EnvelopeError::Malformed { field: "events", .. }));
+        assert!(matches!(
+            err(r#"{"batch_id": 5, "events": [{}"#),
+            EnvelopeError::Malformed { field: "body", .. }
+        ));
+        assert!(matches!(
+            err(r#"{"batch_id": "b", "events": []} x"#),
+            EnvelopeError::Malformed { field: "body", .. }
+        ));
+        assert!(matches!(
+            err(r#"[1, 2]"#),
+            EnvelopeError::Malformed { field: "body", .. }
+        ));
+        assert!(matches!(
+            err(r#"{"batch_id": "b", "events": [], "events": []}"#),
+            EnvelopeError::Malformed {
+                field: "events",
+                ..
+            }
+        ));
     }
 
     #[test]
     fn a_declared_batch_id_may_be_repeated_but_not_contradicted() {
         let read = |body: &str| {
-            stream_delivery(DeliveryFormat::Json, body.as_bytes(), BatchIdRule::Declared("up-1"), &mut |_, _| Ok(()))
+            stream_delivery(
+                DeliveryFormat::Json,
+                body.as_bytes(),
+                BatchIdRule::Declared("up-1"),
+                &mut |_, _| Ok(()),
+            )
         };
         assert_eq!(read(r#"{"events": []}"#).unwrap().batch_id, "up-1");
-        assert_eq!(read(r#"{"events": [], "batch_id": "up-1"}"#).unwrap().batch_id, "up-1");
-        assert!(matches!(read(r#"{"events": [], "batch_id": "up-2"}"#), Err(EnvelopeError::Malformed { field: "batch_id", .. })));
+        assert_eq!(
+            read(r#"{"events": [], "batch_id": "up-1"}"#)
+                .unwrap()
+                .batch_id,
+            "up-1"
+        );
+        assert!(matches!(
+            read(r#"{"events": [], "batch_id": "up-2"}"#),
+            Err(EnvelopeError::Malformed {
+                field: "batch_id",
+                ..
+            })
+        ));
     }
 
     #[test]
     fn feed_pages() {
-        let info = feed_page_envelope(br#"{"events": [{"a": 1}], "next_cursor": "c2", "has_more": true}"#).unwrap();
-        assert_eq!((info.events, info.next_cursor.as_deref(), info.has_more), (1, Some("c2"), true));
-        let last = feed_page_envelope(br#"{"events": [], "next_cursor": null, "has_more": false}"#).unwrap();
+        let info =
+            feed_page_envelope(br#"{"events": [{"a": 1}], "next_cursor": "c2", "has_more": true}"#)
+                .unwrap();
+        assert_eq!(
+            (info.events, info.next_cursor.as_deref(), info.has_more),
+            (1, Some("c2"), true)
+        );
+        let last = feed_page_envelope(br#"{"events": [], "next_cursor": null, "has_more": false}"#)
+            .unwrap();
         assert_eq!((last.next_cursor, last.has_more), (None, false));
         for bad in [
             &br#"{"events": [], "has_more": true}"#[..],
@@ -619,18 +738,36 @@ mod tests {
             br#"{"next_cursor": "c", "has_more": false}"#,
             br#"{"events": [{"a": 1}, "#,
         ] {
-            assert!(feed_page_envelope(bad).is_err(), "{}", String::from_utf8_lossy(bad));
+            assert!(
+                feed_page_envelope(bad).is_err(),
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
         }
-        let d = parse_delivery(DeliveryFormat::FeedPage, br#"{"events": [{"a": 1}], "next_cursor": "c2", "has_more": false}"#, Some("pull-1")).unwrap();
+        let d = parse_delivery(
+            DeliveryFormat::FeedPage,
+            br#"{"events": [{"a": 1}], "next_cursor": "c2", "has_more": false}"#,
+            Some("pull-1"),
+        )
+        .unwrap();
         assert_eq!((d.batch_id.as_str(), d.events.len()), ("pull-1", 1));
     }
 
     #[test]
     fn a_consumer_can_stop_the_reader() {
         let body = br#"{"batch_id": "b", "events": [{}, {}, {}]}"#;
-        let r = stream_delivery(DeliveryFormat::Json, &body[..], BatchIdRule::FromBody, &mut |i, _| {
-            if i == 1 { Err("enough".into()) } else { Ok(()) }
-        });
+        let r = stream_delivery(
+            DeliveryFormat::Json,
+            &body[..],
+            BatchIdRule::FromBody,
+            &mut |i, _| {
+                if i == 1 {
+                    Err("enough".into())
+                } else {
+                    Ok(())
+                }
+            },
+        );
         assert_eq!(r, Err(EnvelopeError::Aborted("enough".into())));
     }
 

@@ -79,7 +79,12 @@ pub struct Receipt {
     pub companies: Vec<String>,
 }
 
-pub fn receipt_key(partner_id: &str, received_at: DateTime<Utc>, batch_id: &str, sha256: &str) -> String {
+pub fn receipt_key(
+    partner_id: &str,
+    received_at: DateTime<Utc>,
+    batch_id: &str,
+    sha256: &str,
+) -> String {
     format!(
         "{RECEIPTS_PREFIX}{partner_id}/{}/{}-{}.json",
         received_at.format("%Y-%m-%d"),
@@ -98,13 +103,19 @@ pub struct ImportFailure {
 
 impl From<DomainError> for ImportFailure {
     fn from(error: DomainError) -> Self {
-        ImportFailure { error, archived: None }
+        ImportFailure {
+            error,
+            archived: None,
+        }
     }
 }
 
 impl From<crate::ports::ArchiveError> for ImportFailure {
     fn from(e: crate::ports::ArchiveError) -> Self {
-        ImportFailure { error: e.into(), archived: None }
+        ImportFailure {
+            error: e.into(),
+            archived: None,
+        }
     }
 }
 
@@ -121,7 +132,10 @@ enum Fate {
     /// Stored by an earlier, interrupted run of this same delivery.
     Resumed(LedgerEvent),
     /// A correction: the event as it stood before and after.
-    Corrected { before: Box<LedgerEvent>, after: Box<LedgerEvent> },
+    Corrected {
+        before: Box<LedgerEvent>,
+        after: Box<LedgerEvent>,
+    },
     Duplicate(LedgerEvent),
     Rejected(Rejection),
 }
@@ -160,7 +174,12 @@ pub(crate) struct Run {
 }
 
 impl Run {
-    pub(crate) fn new(partner_id: &str, batch_id: &str, sha256: &str, received_at: DateTime<Utc>) -> Self {
+    pub(crate) fn new(
+        partner_id: &str,
+        batch_id: &str,
+        sha256: &str,
+        received_at: DateTime<Utc>,
+    ) -> Self {
         Run {
             ctx: Ctx {
                 partner_id: partner_id.to_string(),
@@ -209,7 +228,10 @@ impl Run {
     }
 
     fn marker(&self) -> String {
-        format!("{}:{}:{}", self.ctx.partner_id, self.ctx.batch_id, self.sha256)
+        format!(
+            "{}:{}:{}",
+            self.ctx.partner_id, self.ctx.batch_id, self.sha256
+        )
     }
 
     /// Whether an activation lets this run index the company's events: now, or for a
@@ -217,7 +239,10 @@ impl Run {
     fn active(&self, a: &Activation) -> bool {
         match self.replay_of {
             None => a.is_active(),
-            Some(_) => a.activated_at <= self.ctx.received_at && a.deregistered_at.is_none_or(|d| self.ctx.received_at < d),
+            Some(_) => {
+                a.activated_at <= self.ctx.received_at
+                    && a.deregistered_at.is_none_or(|d| self.ctx.received_at < d)
+            }
         }
     }
 
@@ -246,7 +271,10 @@ impl Run {
 
     fn note(&mut self, index: usize, e: &LedgerEvent, ledger: &Ledger) {
         let ck = ledger.company_key(&e.company_orgnr);
-        let slot = self.people.entry((ck.clone(), e.person_ref.clone())).or_insert_with(|| (index, e.clone()));
+        let slot = self
+            .people
+            .entry((ck.clone(), e.person_ref.clone()))
+            .or_insert_with(|| (index, e.clone()));
         if slot.0 <= index {
             *slot = (index, e.clone());
         }
@@ -310,7 +338,11 @@ impl Survey {
 
 impl ImportService {
     pub fn new(ledger: Ledger, archive: Arc<dyn Archive>, clock: Arc<dyn Clock>) -> Self {
-        ImportService { ledger, archive, clock }
+        ImportService {
+            ledger,
+            archive,
+            clock,
+        }
     }
 
     pub fn ledger(&self) -> &Ledger {
@@ -342,8 +374,12 @@ impl ImportService {
 
     pub(crate) async fn require_accredited(&self, partner_id: &str) -> Result<(), DomainError> {
         match self.ledger.partner(partner_id).await? {
-            None => Err(DomainError::Forbidden("the partner is not accredited by Stamp".into())),
-            Some(p) if p.suspended => Err(DomainError::Forbidden("the partner's accreditation is suspended".into())),
+            None => Err(DomainError::Forbidden(
+                "the partner is not accredited by Stamp".into(),
+            )),
+            Some(p) if p.suspended => Err(DomainError::Forbidden(
+                "the partner's accreditation is suspended".into(),
+            )),
             Some(_) => Ok(()),
         }
     }
@@ -375,16 +411,27 @@ impl ImportService {
         let delivery = match parse_delivery(format, body, batch_id_param) {
             Ok(d) => d,
             Err(EnvelopeError::TooManyEvents(n)) => {
-                return Err(DomainError::PayloadTooLarge(EnvelopeError::TooManyEvents(n).to_string()).into())
+                return Err(DomainError::PayloadTooLarge(
+                    EnvelopeError::TooManyEvents(n).to_string(),
+                )
+                .into())
             }
             Err(e) => {
                 // Even an unreadable delivery is kept as it came: it is what the partner sent.
                 let key = unreadable_key(partner_id, received_at, &sha256, format);
                 self.archive
-                    .put(&key, body, format.content_type(), fallback_retention(received_at))
+                    .put(
+                        &key,
+                        body,
+                        format.content_type(),
+                        fallback_retention(received_at),
+                    )
                     .await?;
                 tracing::info!(partner_id, archive_key = %key, "unreadable delivery archived and refused");
-                return Err(ImportFailure { error: envelope_error(e), archived: Some(key) });
+                return Err(ImportFailure {
+                    error: envelope_error(e),
+                    archived: Some(key),
+                });
             }
         };
         let batch_id = delivery.batch_id.clone();
@@ -404,10 +451,20 @@ impl ImportService {
         // Archive first: the locked copy must outlive every event it holds.
         let archived = self
             .archive
-            .put(&run.ctx.archive_key, body, format.content_type(), retain_until)
+            .put(
+                &run.ctx.archive_key,
+                body,
+                format.content_type(),
+                retain_until,
+            )
             .await?;
-        let via = if format == DeliveryFormat::FeedPage { "pull" } else { "push" };
-        self.write_receipt(&run, format, &archived, via, &survey, retain_until).await?;
+        let via = if format == DeliveryFormat::FeedPage {
+            "pull"
+        } else {
+            "push"
+        };
+        self.write_receipt(&run, format, &archived, via, &survey, retain_until)
+            .await?;
 
         let chunk: Vec<(usize, RawEvent)> = delivery.events.into_iter().enumerate().collect();
         self.plain_phase(&mut run, &chunk).await?;
@@ -418,7 +475,12 @@ impl ImportService {
 
     /// The first answer to `(partner, batch_id)`: again for the same bytes, a conflict for
     /// other bytes, `None` for a new batch.
-    pub(crate) async fn previous_answer(&self, partner_id: &str, batch_id: &str, sha256: &str) -> Result<Option<BatchAnswer>, DomainError> {
+    pub(crate) async fn previous_answer(
+        &self,
+        partner_id: &str,
+        batch_id: &str,
+        sha256: &str,
+    ) -> Result<Option<BatchAnswer>, DomainError> {
         match self.ledger.batch(partner_id, batch_id).await? {
             None => Ok(None),
             Some(previous) if previous.sha256 == sha256 => Ok(Some(BatchAnswer { status: previous.status, body: previous.answer })),
@@ -434,7 +496,11 @@ impl ImportService {
 
     /// The retention of a delivery's archived copy: the latest `retention_until` of its
     /// valid events of activated companies.
-    pub(crate) async fn retention(&self, run: &mut Run, survey: &Survey) -> Result<NaiveDate, DomainError> {
+    pub(crate) async fn retention(
+        &self,
+        run: &mut Run,
+        survey: &Survey,
+    ) -> Result<NaiveDate, DomainError> {
         let mut latest: Option<NaiveDate> = None;
         for (orgnr, day) in &survey.latest_day {
             if !self.is_active(run, orgnr).await? {
@@ -456,13 +522,18 @@ impl ImportService {
     pub(crate) async fn begin(&self, run: &mut Run, archive_key: &str) -> Result<(), DomainError> {
         let (received_at, key) = self
             .ledger
-            .begin_batch(&run.ctx.partner_id, &run.ctx.batch_id, &run.sha256, run.ctx.received_at, archive_key)
+            .begin_batch(
+                &run.ctx.partner_id,
+                &run.ctx.batch_id,
+                &run.sha256,
+                run.ctx.received_at,
+                archive_key,
+            )
             .await?;
         run.set_received_at(received_at);
         run.set_archive_key(&key);
         Ok(())
     }
-
 
     pub(crate) async fn write_receipt(
         &self,
@@ -481,17 +552,38 @@ impl ImportService {
             sha256: run.sha256.clone(),
             archive_key: archived.key.clone(),
             via: via.into(),
-            companies: survey.companies.iter().map(|o| self.ledger.company_key(o)).collect(),
+            companies: survey
+                .companies
+                .iter()
+                .map(|o| self.ledger.company_key(o))
+                .collect(),
         };
-        let bytes = serde_json::to_vec(&receipt).map_err(|e| DomainError::Internal(format!("receipt: {e}")))?;
-        let key = receipt_key(&run.ctx.partner_id, run.ctx.received_at, &run.ctx.batch_id, &run.sha256);
-        self.archive.put(&key, &bytes, "application/json", retain_until).await?;
+        let bytes = serde_json::to_vec(&receipt)
+            .map_err(|e| DomainError::Internal(format!("receipt: {e}")))?;
+        let key = receipt_key(
+            &run.ctx.partner_id,
+            run.ctx.received_at,
+            &run.ctx.batch_id,
+            &run.sha256,
+        );
+        self.archive
+            .put(&key, &bytes, "application/json", retain_until)
+            .await?;
         Ok(())
     }
 
     /// Keeps the answer so that a replay of the batch gets it again.
-    pub(crate) async fn keep_answer(&self, run: &Run, answer: Value) -> Result<BatchAnswer, DomainError> {
-        let Ctx { partner_id, batch_id, archive_key, received_at } = &run.ctx;
+    pub(crate) async fn keep_answer(
+        &self,
+        run: &Run,
+        answer: Value,
+    ) -> Result<BatchAnswer, DomainError> {
+        let Ctx {
+            partner_id,
+            batch_id,
+            archive_key,
+            received_at,
+        } = &run.ctx;
         let record = BatchRecord {
             partner_id: partner_id.clone(),
             batch_id: batch_id.clone(),
@@ -505,11 +597,16 @@ impl ImportService {
             // A concurrent delivery of the same batch id answered first; answer as it did.
             if let Some(first) = self.ledger.batch(partner_id, batch_id).await? {
                 if first.sha256 == record.sha256 {
-                    return Ok(BatchAnswer { status: first.status, body: first.answer });
+                    return Ok(BatchAnswer {
+                        status: first.status,
+                        body: first.answer,
+                    });
                 }
                 return Err(DomainError::Conflict {
                     code: "batch_conflict",
-                    detail: format!("batch_id {batch_id:?} was delivered concurrently with different content"),
+                    detail: format!(
+                        "batch_id {batch_id:?} was delivered concurrently with different content"
+                    ),
                 });
             }
         }
@@ -521,7 +618,10 @@ impl ImportService {
             rejected = run.rejected_total,
             "batch imported"
         );
-        Ok(BatchAnswer { status: 200, body: answer })
+        Ok(BatchAnswer {
+            status: 200,
+            body: answer,
+        })
     }
 
     async fn is_active(&self, run: &mut Run, orgnr: &Orgnr) -> Result<bool, DomainError> {
@@ -529,11 +629,17 @@ impl ImportService {
             let a = self.ledger.activation(orgnr).await?;
             run.activations.insert(orgnr.clone(), a);
         }
-        Ok(run.activations[orgnr].as_ref().is_some_and(|a| run.active(a)))
+        Ok(run.activations[orgnr]
+            .as_ref()
+            .is_some_and(|a| run.active(a)))
     }
 
     /// Validates one event on its own; `None` when a replay of another company skips it.
-    async fn check(&self, run: &mut Run, raw: &RawEvent) -> Result<Option<Result<EventFields, Rejection>>, DomainError> {
+    async fn check(
+        &self,
+        run: &mut Run,
+        raw: &RawEvent,
+    ) -> Result<Option<Result<EventFields, Rejection>>, DomainError> {
         if let Some(only) = &run.replay_of {
             if raw_orgnr(raw).as_ref() != Some(only) {
                 return Ok(None);
@@ -557,7 +663,14 @@ impl ImportService {
         Ok(Some(Ok(f)))
     }
 
-    fn apply(&self, run: &mut Run, touched: &mut Touched, index: usize, raw: &RawEvent, fate: Fate) {
+    fn apply(
+        &self,
+        run: &mut Run,
+        touched: &mut Touched,
+        index: usize,
+        raw: &RawEvent,
+        fate: Fate,
+    ) {
         match fate {
             Fate::Stored(e) | Fate::Resumed(e) => {
                 run.accepted += 1;
@@ -581,20 +694,28 @@ impl ImportService {
     async fn mark(&self, run: &Run, touched: Touched) -> Result<(), DomainError> {
         let marker = run.marker();
         for (ck, days) in touched {
-            self.ledger.mark_dirty(&ck, &days.into_iter().collect::<Vec<_>>(), &marker).await?;
+            self.ledger
+                .mark_dirty(&ck, &days.into_iter().collect::<Vec<_>>(), &marker)
+                .await?;
         }
         Ok(())
     }
 
     /// Validates a chunk's events and stores its uncorrected ones; corrections wait for
     /// [`ImportService::correction_phase`].
-    pub(crate) async fn plain_phase(&self, run: &mut Run, chunk: &[(usize, RawEvent)]) -> Result<(), DomainError> {
+    pub(crate) async fn plain_phase(
+        &self,
+        run: &mut Run,
+        chunk: &[(usize, RawEvent)],
+    ) -> Result<(), DomainError> {
         let mut firsts: HashMap<usize, EventFields> = HashMap::new();
         let mut to_store: Vec<(usize, EventFields)> = Vec::new();
         let mut repeats: Vec<(usize, EventFields)> = Vec::new();
         let mut fates: Vec<(usize, Fate)> = Vec::new();
         for (i, raw) in chunk {
-            let Some(checked) = self.check(run, raw).await? else { continue };
+            let Some(checked) = self.check(run, raw).await? else {
+                continue;
+            };
             if let Some(o) = raw_orgnr(raw) {
                 run.health.entry(o).or_default().0 += 1;
             }
@@ -619,7 +740,9 @@ impl ImportService {
                 Some(_) if f.corrects.is_some() => {}
                 Some((_, true)) => fates.push((*i, Fate::Rejected(conflict()))),
                 Some((j, false)) => match firsts.get(&j) {
-                    Some(first) if first.same_delivery_as(&f) => fates.push((*i, Fate::Duplicate(self.first_effective(&run.ctx, &f)))),
+                    Some(first) if first.same_delivery_as(&f) => {
+                        fates.push((*i, Fate::Duplicate(self.first_effective(&run.ctx, &f))))
+                    }
                     Some(_) => fates.push((*i, Fate::Rejected(conflict()))),
                     // The first is in an earlier chunk and stored by now: judge against it.
                     None => repeats.push((*i, f)),
@@ -628,7 +751,10 @@ impl ImportService {
         }
 
         let ctx = run.ctx.clone();
-        let chunks: Vec<Vec<(usize, EventFields)>> = to_store.chunks(EVENTS_PER_TRANSACTION).map(<[_]>::to_vec).collect();
+        let chunks: Vec<Vec<(usize, EventFields)>> = to_store
+            .chunks(EVENTS_PER_TRANSACTION)
+            .map(<[_]>::to_vec)
+            .collect();
         let stored: Vec<Vec<(usize, Fate)>> = stream::iter(chunks)
             .map(|c| self.store_plain(&ctx, c))
             .buffer_unordered(run.parallel)
@@ -649,16 +775,26 @@ impl ImportService {
 
     /// Applies a chunk's corrections in delivery order (after every plain event of the
     /// delivery has been stored).
-    pub(crate) async fn correction_phase(&self, run: &mut Run, chunk: &[(usize, RawEvent)]) -> Result<(), DomainError> {
+    pub(crate) async fn correction_phase(
+        &self,
+        run: &mut Run,
+        chunk: &[(usize, RawEvent)],
+    ) -> Result<(), DomainError> {
         let mut firsts: HashMap<usize, EventFields> = HashMap::new();
         let mut touched = Touched::new();
         let ctx = run.ctx.clone();
         for (i, raw) in chunk {
-            let Some(Ok(f)) = self.check(run, raw).await? else { continue };
+            let Some(Ok(f)) = self.check(run, raw).await? else {
+                continue;
+            };
             if f.corrects.is_none() {
                 continue;
             }
-            let (j, first_is_correction) = run.first.get(&id_hash(&f.event_id)).copied().unwrap_or((*i, true));
+            let (j, first_is_correction) = run
+                .first
+                .get(&id_hash(&f.event_id))
+                .copied()
+                .unwrap_or((*i, true));
             let fate = if j == *i {
                 let fate = self.store_correction(&ctx, &f).await?;
                 firsts.insert(*i, f);
@@ -667,7 +803,9 @@ impl ImportService {
                 Fate::Rejected(conflict())
             } else {
                 match firsts.get(&j) {
-                    Some(first) if first.same_delivery_as(&f) => Fate::Duplicate(self.first_effective(&ctx, &f)),
+                    Some(first) if first.same_delivery_as(&f) => {
+                        Fate::Duplicate(self.first_effective(&ctx, &f))
+                    }
                     Some(_) => Fate::Rejected(conflict()),
                     None => self.judge_existing(&ctx, &f, false).await?,
                 }
@@ -690,11 +828,21 @@ impl ImportService {
         self.ledger.note_people_and_sites(&people, &sites).await?;
         // Delivery health per company that has activated Stamp.
         for (orgnr, (received, refused)) in std::mem::take(&mut run.health) {
-            let active = run.activations.get(&orgnr).and_then(Option::as_ref).is_some_and(|a| run.active(a));
+            let active = run
+                .activations
+                .get(&orgnr)
+                .and_then(Option::as_ref)
+                .is_some_and(|a| run.active(a));
             if active {
                 let ck = self.ledger.company_key(&orgnr);
                 self.ledger
-                    .note_delivery(&ck, &run.ctx.partner_id, received, refused, run.ctx.received_at)
+                    .note_delivery(
+                        &ck,
+                        &run.ctx.partner_id,
+                        received,
+                        refused,
+                        run.ctx.received_at,
+                    )
                     .await?;
             }
         }
@@ -719,17 +867,33 @@ impl ImportService {
 
     /// Indexes an archived delivery by streaming it twice at most: the plain phase over
     /// every chunk, then (only if it holds any) the corrections phase.
-    pub(crate) async fn index_archived(&self, run: &mut Run, key: &str, format: DeliveryFormat, rule: &OwnedRule) -> Result<(), DomainError> {
-        let corrections = self.stream_phase(run, key, format, rule, StreamPhase::Plain).await?;
+    pub(crate) async fn index_archived(
+        &self,
+        run: &mut Run,
+        key: &str,
+        format: DeliveryFormat,
+        rule: &OwnedRule,
+    ) -> Result<(), DomainError> {
+        let corrections = self
+            .stream_phase(run, key, format, rule, StreamPhase::Plain)
+            .await?;
         if corrections > 0 {
-            self.stream_phase(run, key, format, rule, StreamPhase::Corrections).await?;
+            self.stream_phase(run, key, format, rule, StreamPhase::Corrections)
+                .await?;
         }
         Ok(())
     }
 
     /// One pass over an archived delivery; answers how many of its events name a
     /// `corrects`.
-    async fn stream_phase(&self, run: &mut Run, key: &str, format: DeliveryFormat, rule: &OwnedRule, phase: StreamPhase) -> Result<usize, DomainError> {
+    async fn stream_phase(
+        &self,
+        run: &mut Run,
+        key: &str,
+        format: DeliveryFormat,
+        rule: &OwnedRule,
+        phase: StreamPhase,
+    ) -> Result<usize, DomainError> {
         let object = self.archive.read(key).await?;
         let mut reading = read_chunks(object, format, rule.clone(), STREAM_CHUNK_EVENTS, phase);
         while let Some(chunk) = reading.chunks.recv().await {
@@ -741,8 +905,16 @@ impl ImportService {
         let done = reading.finished().await?;
         match done.envelope {
             Ok(_) => {}
-            Err(EnvelopeError::Aborted(why)) => return Err(DomainError::Unavailable(format!("reading archived {key}: {why}"))),
-            Err(e) => return Err(DomainError::Internal(format!("archived delivery {key} became unreadable: {e}"))),
+            Err(EnvelopeError::Aborted(why)) => {
+                return Err(DomainError::Unavailable(format!(
+                    "reading archived {key}: {why}"
+                )))
+            }
+            Err(e) => {
+                return Err(DomainError::Internal(format!(
+                    "archived delivery {key} became unreadable: {e}"
+                )))
+            }
         }
         if done.sha256 != run.sha256 {
             return Err(DomainError::Internal(format!(
@@ -757,17 +929,27 @@ impl ImportService {
     /// company's events, with the receipt's time, batch id and archive key, so the
     /// records come out as they were written when it was received.
     pub async fn replay(&self, receipt: &Receipt, company: &Orgnr) -> Result<(), DomainError> {
-        let format = DeliveryFormat::parse(&receipt.format)
-            .ok_or_else(|| DomainError::Internal(format!("receipt names an unknown format {:?}", receipt.format)))?;
+        let format = DeliveryFormat::parse(&receipt.format).ok_or_else(|| {
+            DomainError::Internal(format!(
+                "receipt names an unknown format {:?}",
+                receipt.format
+            ))
+        })?;
         let rule = match format {
             DeliveryFormat::Json => OwnedRule::Declared(receipt.batch_id.clone()),
             _ => OwnedRule::Given(receipt.batch_id.clone()),
         };
-        let mut run = Run::new(&receipt.partner_id, &receipt.batch_id, &receipt.sha256, receipt.received_at)
-            .streamed(0)
-            .replaying(company.clone());
+        let mut run = Run::new(
+            &receipt.partner_id,
+            &receipt.batch_id,
+            &receipt.sha256,
+            receipt.received_at,
+        )
+        .streamed(0)
+        .replaying(company.clone());
         run.set_archive_key(&receipt.archive_key);
-        self.index_archived(&mut run, &receipt.archive_key, format, &rule).await?;
+        self.index_archived(&mut run, &receipt.archive_key, format, &rule)
+            .await?;
         self.finish(&mut run).await?;
         Ok(())
     }
@@ -785,13 +967,20 @@ impl ImportService {
     }
 
     fn first_effective(&self, ctx: &Ctx, f: &EventFields) -> LedgerEvent {
-        let person_ref = self.ledger.pseudonyms().person_ref(&f.company_orgnr, &f.person);
+        let person_ref = self
+            .ledger
+            .pseudonyms()
+            .person_ref(&f.company_orgnr, &f.person);
         LedgerEvent::first(&Self::record_of(ctx, f), person_ref)
     }
 
     /// Stores uncorrected events in one transaction; events whose id is already taken
     /// are judged duplicate or conflicting, and the rest retried without them.
-    async fn store_plain(&self, ctx: &Ctx, mut chunk: Vec<(usize, EventFields)>) -> Result<Vec<(usize, Fate)>, DomainError> {
+    async fn store_plain(
+        &self,
+        ctx: &Ctx,
+        mut chunk: Vec<(usize, EventFields)>,
+    ) -> Result<Vec<(usize, Fate)>, DomainError> {
         let mut out = Vec::new();
         while !chunk.is_empty() {
             let mut ops = Vec::new();
@@ -809,7 +998,8 @@ impl ImportService {
                     return Ok(out);
                 }
                 Err(StoreError::ConditionFailed(failed)) => {
-                    let mut taken: Vec<usize> = failed.iter().map(|op| staged[op / per_event].0).collect();
+                    let mut taken: Vec<usize> =
+                        failed.iter().map(|op| staged[op / per_event].0).collect();
                     taken.dedup();
                     for (i, f) in chunk.iter().filter(|(i, _)| taken.contains(i)) {
                         out.push((*i, self.judge_existing(ctx, f, true).await?));
@@ -825,10 +1015,18 @@ impl ImportService {
     /// An event id Stamp already holds: the same delivery again, or a conflict — or, when
     /// `resume` and the record was written by an interrupted run of this very delivery,
     /// stored after all.
-    async fn judge_existing(&self, ctx: &Ctx, f: &EventFields, resume: bool) -> Result<Fate, DomainError> {
+    async fn judge_existing(
+        &self,
+        ctx: &Ctx,
+        f: &EventFields,
+        resume: bool,
+    ) -> Result<Fate, DomainError> {
         match self.ledger.record(&ctx.partner_id, &f.event_id).await? {
             Some((existing, _)) if existing.fields.same_delivery_as(f) => {
-                if resume && existing.batch_id == ctx.batch_id && existing.received_at == ctx.received_at {
+                if resume
+                    && existing.batch_id == ctx.batch_id
+                    && existing.received_at == ctx.received_at
+                {
                     Ok(Fate::Resumed(self.first_effective(ctx, f)))
                 } else {
                     Ok(Fate::Duplicate(self.first_effective(ctx, f)))
@@ -856,10 +1054,14 @@ impl ImportService {
             )));
         }
         let record = Self::record_of(ctx, f);
-        let person_ref = self.ledger.pseudonyms().person_ref(&f.company_orgnr, &f.person);
+        let person_ref = self
+            .ledger
+            .pseudonyms()
+            .person_ref(&f.company_orgnr, &f.person);
         for _ in 0..10 {
             if let Some((existing, _)) = self.ledger.record(&ctx.partner_id, &f.event_id).await? {
-                let ours = existing.batch_id == ctx.batch_id && existing.received_at == ctx.received_at;
+                let ours =
+                    existing.batch_id == ctx.batch_id && existing.received_at == ctx.received_at;
                 if ours && existing.fields.same_delivery_as(f) {
                     if let Some(head) = self.ledger.head(&ctx.partner_id, &root).await? {
                         return Ok(Fate::Resumed(head.event));
@@ -868,7 +1070,9 @@ impl ImportService {
                 return self.judge_existing(ctx, f, false).await;
             }
             let Some(head) = self.ledger.head(&ctx.partner_id, &root).await? else {
-                return Err(DomainError::Internal("a corrected event has no effective state".into()));
+                return Err(DomainError::Internal(
+                    "a corrected event has no effective state".into(),
+                ));
             };
             let new = head.event.corrected_by(&record, person_ref.clone());
             let entry = CorrectionEntry {
@@ -884,15 +1088,24 @@ impl ImportService {
                 batch_id: ctx.batch_id.clone(),
                 changes: changes(&head.event, &new),
             };
-            let ops: Vec<WriteOp> = self.ledger.correction_ops(&record, &root, &head, &new, &entry)?;
+            let ops: Vec<WriteOp> = self
+                .ledger
+                .correction_ops(&record, &root, &head, &new, &entry)?;
             match self.ledger.transact(ops).await {
-                Ok(()) => return Ok(Fate::Corrected { before: Box::new(head.event), after: Box::new(new) }),
+                Ok(()) => {
+                    return Ok(Fate::Corrected {
+                        before: Box::new(head.event),
+                        after: Box::new(new),
+                    })
+                }
                 // Another correction of the same event landed first: read again and retry.
                 Err(StoreError::ConditionFailed(_)) => continue,
                 Err(e) => return Err(e.into()),
             }
         }
-        Err(DomainError::Unavailable("the event is being corrected concurrently; retry".into()))
+        Err(DomainError::Unavailable(
+            "the event is being corrected concurrently; retry".into(),
+        ))
     }
 }
 
@@ -903,7 +1116,13 @@ fn raw_at(chunk: &[(usize, RawEvent)], i: usize) -> &RawEvent {
 }
 
 /// Where a readable delivery is archived.
-pub(crate) fn batch_key(partner_id: &str, received_at: DateTime<Utc>, batch_id: &str, sha256: &str, format: DeliveryFormat) -> String {
+pub(crate) fn batch_key(
+    partner_id: &str,
+    received_at: DateTime<Utc>,
+    batch_id: &str,
+    sha256: &str,
+    format: DeliveryFormat,
+) -> String {
     format!(
         "batches/{partner_id}/{}/{}-{}.{}",
         received_at.format("%Y-%m-%d"),
@@ -914,7 +1133,12 @@ pub(crate) fn batch_key(partner_id: &str, received_at: DateTime<Utc>, batch_id: 
 }
 
 /// Where an unreadable delivery is archived (it has no batch id one could trust).
-pub(crate) fn unreadable_key(partner_id: &str, received_at: DateTime<Utc>, sha256: &str, format: DeliveryFormat) -> String {
+pub(crate) fn unreadable_key(
+    partner_id: &str,
+    received_at: DateTime<Utc>,
+    sha256: &str,
+    format: DeliveryFormat,
+) -> String {
     format!(
         "batches/{partner_id}/{}/unreadable-{}.{}",
         received_at.format("%Y-%m-%d"),
@@ -925,9 +1149,17 @@ pub(crate) fn unreadable_key(partner_id: &str, received_at: DateTime<Utc>, sha25
 
 pub(crate) fn envelope_error(e: EnvelopeError) -> DomainError {
     match e {
-        EnvelopeError::Missing { field, reason } => DomainError::MissingField { field: field.into(), reason },
-        EnvelopeError::Malformed { field, reason } => DomainError::InvalidField { field: field.into(), reason },
-        EnvelopeError::TooManyEvents(n) => DomainError::PayloadTooLarge(EnvelopeError::TooManyEvents(n).to_string()),
+        EnvelopeError::Missing { field, reason } => DomainError::MissingField {
+            field: field.into(),
+            reason,
+        },
+        EnvelopeError::Malformed { field, reason } => DomainError::InvalidField {
+            field: field.into(),
+            reason,
+        },
+        EnvelopeError::TooManyEvents(n) => {
+            DomainError::PayloadTooLarge(EnvelopeError::TooManyEvents(n).to_string())
+        }
         EnvelopeError::Aborted(why) => DomainError::Unavailable(why),
     }
 }
@@ -963,15 +1195,39 @@ fn changes(old: &LedgerEvent, new: &LedgerEvent) -> serde_json::Map<String, Valu
         }
     };
     diff("person_ref", json!(old.person_ref), json!(new.person_ref));
-    diff("person_name", json!(old.person_name), json!(new.person_name));
+    diff(
+        "person_name",
+        json!(old.person_name),
+        json!(new.person_name),
+    );
     diff("site_id", json!(old.site_id), json!(new.site_id));
     diff("direction", json!(old.direction), json!(new.direction));
-    diff("occurred_at", json!(format_rfc3339(&old.occurred_at)), json!(format_rfc3339(&new.occurred_at)));
+    diff(
+        "occurred_at",
+        json!(format_rfc3339(&old.occurred_at)),
+        json!(format_rfc3339(&new.occurred_at)),
+    );
     diff("source", json!(old.source), json!(new.source));
-    diff("recorded_by", json!(old.recorded_by), json!(new.recorded_by));
-    diff("card_number", json!(old.card_number), json!(new.card_number));
-    diff("employer_orgnr", json!(old.employer_orgnr), json!(new.employer_orgnr));
-    diff("company_name", json!(old.company_name), json!(new.company_name));
+    diff(
+        "recorded_by",
+        json!(old.recorded_by),
+        json!(new.recorded_by),
+    );
+    diff(
+        "card_number",
+        json!(old.card_number),
+        json!(new.card_number),
+    );
+    diff(
+        "employer_orgnr",
+        json!(old.employer_orgnr),
+        json!(new.employer_orgnr),
+    );
+    diff(
+        "company_name",
+        json!(old.company_name),
+        json!(new.company_name),
+    );
     diff("withdrawn", json!(old.withdrawn), json!(new.withdrawn));
     m
 }

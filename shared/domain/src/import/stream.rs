@@ -3,7 +3,9 @@
 //! parses and hashes them and hands events back in chunks over another bounded channel.
 //! At most a few chunks are in flight, whatever the size of the object.
 
-use super::parse::{stream_delivery, BatchIdRule, DeliveryFormat, EnvelopeError, EnvelopeInfo, RawEvent};
+use super::parse::{
+    stream_delivery, BatchIdRule, DeliveryFormat, EnvelopeError, EnvelopeInfo, RawEvent,
+};
 use super::service::Survey;
 use crate::error::DomainError;
 use crate::ports::{ArchiveError, ObjectStream};
@@ -74,7 +76,12 @@ fn reader_of(object: ObjectStream) -> ChannelReader {
             }
         }
     });
-    ChannelReader { rx, current: Bytes::new(), hasher: Sha256::new(), bytes: 0 }
+    ChannelReader {
+        rx,
+        current: Bytes::new(),
+        hasher: Sha256::new(),
+        bytes: 0,
+    }
 }
 
 /// Reads the rest of the object (so its hash covers every byte) and answers its hash and size.
@@ -115,7 +122,13 @@ fn names_corrects(raw: &RawEvent) -> bool {
 
 /// Streams an object's events in chunks of `chunk` (in the corrections phase only the
 /// events naming a `corrects` are handed over).
-pub(crate) fn read_chunks(object: ObjectStream, format: DeliveryFormat, rule: OwnedRule, chunk: usize, phase: StreamPhase) -> Reading {
+pub(crate) fn read_chunks(
+    object: ObjectStream,
+    format: DeliveryFormat,
+    rule: OwnedRule,
+    chunk: usize,
+    phase: StreamPhase,
+) -> Reading {
     let (tx, rx) = mpsc::channel::<Vec<(usize, RawEvent)>>(2);
     let source = reader_of(object);
     let handle = tokio::task::spawn_blocking(move || {
@@ -145,7 +158,11 @@ pub(crate) fn read_chunks(object: ObjectStream, format: DeliveryFormat, rule: Ow
             Ok((sha, _)) => (sha, envelope),
             Err(e) => (String::new(), envelope.and(Err(EnvelopeError::Aborted(e)))),
         };
-        Finished { envelope, sha256, corrections }
+        Finished {
+            envelope,
+            sha256,
+            corrections,
+        }
     });
     Reading { chunks: rx, handle }
 }
@@ -159,7 +176,11 @@ pub(crate) struct Scan {
     pub survey: Survey,
 }
 
-pub(crate) async fn scan(object: ObjectStream, format: DeliveryFormat, rule: OwnedRule) -> Result<Scan, DomainError> {
+pub(crate) async fn scan(
+    object: ObjectStream,
+    format: DeliveryFormat,
+    rule: OwnedRule,
+) -> Result<Scan, DomainError> {
     let source = reader_of(object);
     tokio::task::spawn_blocking(move || {
         let mut reader = BufReader::with_capacity(64 * 1024, source);
@@ -169,8 +190,18 @@ pub(crate) async fn scan(object: ObjectStream, format: DeliveryFormat, rule: Own
             Ok(())
         });
         match drain(reader) {
-            Ok((sha256, bytes)) => Scan { envelope, sha256, bytes, survey },
-            Err(e) => Scan { envelope: Err(EnvelopeError::Aborted(e)), sha256: String::new(), bytes: 0, survey },
+            Ok((sha256, bytes)) => Scan {
+                envelope,
+                sha256,
+                bytes,
+                survey,
+            },
+            Err(e) => Scan {
+                envelope: Err(EnvelopeError::Aborted(e)),
+                sha256: String::new(),
+                bytes: 0,
+                survey,
+            },
         }
     })
     .await

@@ -59,7 +59,10 @@ fn required<'a>(m: &'a Map<String, Value>, field: &str) -> Result<&'a str, Rejec
 fn printable(field: &str, s: &str, max: usize) -> Result<String, Rejection> {
     let n = s.chars().count();
     if n > max {
-        return Err(Rejection::invalid(field, format!("must be at most {max} characters, got {n}")));
+        return Err(Rejection::invalid(
+            field,
+            format!("must be at most {max} characters, got {n}"),
+        ));
     }
     if s.chars().any(char::is_control) {
         return Err(Rejection::invalid(field, "must be printable characters"));
@@ -85,7 +88,8 @@ pub fn validate_event(m: &Map<String, Value>) -> Result<EventFields, Rejection> 
     let company_orgnr = Orgnr::parse(required(m, "company_orgnr")?)
         .map_err(|e| Rejection::invalid("company_orgnr", e))?;
     let company_name = printable("company_name", required(m, "company_name")?, 200)?;
-    let site_id = SiteId::parse(required(m, "site_id")?).map_err(|e| Rejection::invalid("site_id", e))?;
+    let site_id =
+        SiteId::parse(required(m, "site_id")?).map_err(|e| Rejection::invalid("site_id", e))?;
     let person_raw = required(m, "person_id")?;
     let kind = text(m, "person_id_kind")?;
     if let Some(k) = kind {
@@ -105,7 +109,11 @@ pub fn validate_event(m: &Map<String, Value>) -> Result<EventFields, Rejection> 
         });
     }
     let person = PersonId::parse(person_raw, kind, country).map_err(|e| {
-        let field = if e.0.starts_with("person_country") { "person_country" } else { "person_id" };
+        let field = if e.0.starts_with("person_country") {
+            "person_country"
+        } else {
+            "person_id"
+        };
         Rejection::invalid(field, e)
     })?;
     let person_name = required(m, "person_name")?;
@@ -123,7 +131,12 @@ pub fn validate_event(m: &Map<String, Value>) -> Result<EventFields, Rejection> 
     let direction = match required(m, "direction")? {
         "in" => Direction::In,
         "out" => Direction::Out,
-        other => return Err(Rejection::invalid("direction", format!("must be in or out, got {other:?}"))),
+        other => {
+            return Err(Rejection::invalid(
+                "direction",
+                format!("must be in or out, got {other:?}"),
+            ))
+        }
     };
     let occurred_at = parse_rfc3339(required(m, "occurred_at")?)
         .map_err(|e| Rejection::invalid("occurred_at", e))?;
@@ -157,10 +170,16 @@ pub fn validate_event(m: &Map<String, Value>) -> Result<EventFields, Rejection> 
         .transpose()?;
     let void = void_flag(m)?;
     if void && corrects.is_none() {
-        return Err(Rejection::invalid("void", "void needs corrects: the event_id it withdraws"));
+        return Err(Rejection::invalid(
+            "void",
+            "void needs corrects: the event_id it withdraws",
+        ));
     }
     if corrects.as_deref() == Some(event_id.as_str()) {
-        return Err(Rejection::invalid("corrects", "an event cannot correct itself"));
+        return Err(Rejection::invalid(
+            "corrects",
+            "an event cannot correct itself",
+        ));
     }
     Ok(EventFields {
         event_id,
@@ -217,7 +236,16 @@ mod tests {
 
     #[test]
     fn every_required_field() {
-        for f in ["event_id", "company_orgnr", "company_name", "site_id", "person_id", "person_name", "direction", "occurred_at"] {
+        for f in [
+            "event_id",
+            "company_orgnr",
+            "company_name",
+            "site_id",
+            "person_id",
+            "person_name",
+            "direction",
+            "occurred_at",
+        ] {
             let mut m = base();
             m.remove(f);
             let r = rejected(m);
@@ -225,7 +253,11 @@ mod tests {
             let r = rejected(with(f, json!("")));
             assert_eq!(r.code, RejectionCode::MissingField, "{f} empty");
             let r = rejected(with(f, json!(12)));
-            assert_eq!((r.code, r.field.as_str()), (RejectionCode::InvalidField, f), "{f} mistyped");
+            assert_eq!(
+                (r.code, r.field.as_str()),
+                (RejectionCode::InvalidField, f),
+                "{f} mistyped"
+            );
         }
     }
 
@@ -257,7 +289,10 @@ mod tests {
     #[test]
     fn manual_needs_recorded_by_and_void_needs_corrects() {
         let r = rejected(with("source", json!("manual")));
-        assert_eq!((r.code, r.field.as_str()), (RejectionCode::MissingField, "recorded_by"));
+        assert_eq!(
+            (r.code, r.field.as_str()),
+            (RejectionCode::MissingField, "recorded_by")
+        );
         let r = rejected(with("void", json!(true)));
         assert_eq!(r.field, "void");
         let mut m = with("void", json!("true"));
@@ -276,7 +311,10 @@ mod tests {
         let mut m = with("person_id_kind", json!("foreign"));
         m.insert("person_id".into(), json!("AB123456"));
         let r = validate_event(&m).unwrap_err();
-        assert_eq!((r.code, r.field.as_str()), (RejectionCode::MissingField, "person_country"));
+        assert_eq!(
+            (r.code, r.field.as_str()),
+            (RejectionCode::MissingField, "person_country")
+        );
         m.insert("person_country".into(), json!("ZZ"));
         assert_eq!(validate_event(&m).unwrap_err().field, "person_country");
         m.insert("person_country".into(), json!("PL"));

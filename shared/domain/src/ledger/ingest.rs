@@ -95,13 +95,18 @@ impl Ledger {
         let pk = keys::batch(partner_id, batch_id);
         let item = Item::new(pk.clone(), keys::START)
             .with("sha256", sha256)
-            .with("received_at", serde_json::to_value(received_at).unwrap_or_default())
+            .with(
+                "received_at",
+                serde_json::to_value(received_at).unwrap_or_default(),
+            )
             .with("archive_key", archive_key);
         if created(self.store.transact(vec![WriteOp::create(item)]).await)? {
             return Ok((received_at, archive_key.to_string()));
         }
         let Some(existing) = self.store.get(&pk, keys::START).await? else {
-            return Err(DomainError::Unavailable("the batch is being started concurrently; retry".into()));
+            return Err(DomainError::Unavailable(
+                "the batch is being started concurrently; retry".into(),
+            ));
         };
         if existing.str("sha256") != Some(sha256) {
             return Err(DomainError::Conflict {
@@ -114,8 +119,13 @@ impl Ledger {
             .get("received_at")
             .cloned()
             .and_then(|v| serde_json::from_value(v).ok())
-            .ok_or_else(|| DomainError::Internal(format!("stored item {pk}/START lacks received_at")))?;
-        let key = existing.str("archive_key").unwrap_or(archive_key).to_string();
+            .ok_or_else(|| {
+                DomainError::Internal(format!("stored item {pk}/START lacks received_at"))
+            })?;
+        let key = existing
+            .str("archive_key")
+            .unwrap_or(archive_key)
+            .to_string();
         Ok((at, key))
     }
 
@@ -123,20 +133,33 @@ impl Ledger {
 
     /// Records a new upload, and points its batch id at it.
     pub async fn save_new_upload(&self, u: &Upload) -> Result<(), DomainError> {
-        let pointer = Item::new(keys::batch(&u.partner_id, &u.batch_id), keys::UPLOAD).with("upload_id", u.upload_id.clone());
+        let pointer = Item::new(keys::batch(&u.partner_id, &u.batch_id), keys::UPLOAD)
+            .with("upload_id", u.upload_id.clone());
         let ops = vec![
-            WriteOp::create(item_of(keys::upload(&u.partner_id, &u.upload_id), keys::UPLOAD.into(), u)?),
+            WriteOp::create(item_of(
+                keys::upload(&u.partner_id, &u.upload_id),
+                keys::UPLOAD.into(),
+                u,
+            )?),
             WriteOp::put(pointer),
         ];
         Ok(self.store.transact(ops).await?)
     }
 
     pub async fn update_upload(&self, u: &Upload) -> Result<(), DomainError> {
-        let item = item_of(keys::upload(&u.partner_id, &u.upload_id), keys::UPLOAD.into(), u)?;
+        let item = item_of(
+            keys::upload(&u.partner_id, &u.upload_id),
+            keys::UPLOAD.into(),
+            u,
+        )?;
         Ok(self.store.transact(vec![WriteOp::put(item)]).await?)
     }
 
-    pub async fn upload(&self, partner_id: &str, upload_id: &str) -> Result<Option<Upload>, DomainError> {
+    pub async fn upload(
+        &self,
+        partner_id: &str,
+        upload_id: &str,
+    ) -> Result<Option<Upload>, DomainError> {
         self.store
             .get(&keys::upload(partner_id, upload_id), keys::UPLOAD)
             .await?
@@ -145,8 +168,16 @@ impl Ledger {
     }
 
     /// The latest upload created for a batch id.
-    pub async fn batch_upload(&self, partner_id: &str, batch_id: &str) -> Result<Option<Upload>, DomainError> {
-        let Some(pointer) = self.store.get(&keys::batch(partner_id, batch_id), keys::UPLOAD).await? else {
+    pub async fn batch_upload(
+        &self,
+        partner_id: &str,
+        batch_id: &str,
+    ) -> Result<Option<Upload>, DomainError> {
+        let Some(pointer) = self
+            .store
+            .get(&keys::batch(partner_id, batch_id), keys::UPLOAD)
+            .await?
+        else {
             return Ok(None);
         };
         match pointer.str("upload_id") {
@@ -157,7 +188,11 @@ impl Ledger {
 
     // --- feeds ------------------------------------------------------------------------
 
-    pub async fn feed_cursor(&self, ck: &str, partner_id: &str) -> Result<Option<FeedCursor>, DomainError> {
+    pub async fn feed_cursor(
+        &self,
+        ck: &str,
+        partner_id: &str,
+    ) -> Result<Option<FeedCursor>, DomainError> {
         self.store
             .get(&keys::feeds(ck), partner_id)
             .await?
@@ -167,7 +202,12 @@ impl Ledger {
 
     /// Moves a cursor on, unless another round moved it since `previous` was read;
     /// `false` then.
-    pub async fn save_feed_cursor(&self, ck: &str, previous: Option<&FeedCursor>, next: &FeedCursor) -> Result<bool, DomainError> {
+    pub async fn save_feed_cursor(
+        &self,
+        ck: &str,
+        previous: Option<&FeedCursor>,
+        next: &FeedCursor,
+    ) -> Result<bool, DomainError> {
         let condition = match previous {
             None => Condition::NotExists,
             Some(p) => Condition::AttrEquals("version".into(), Value::from(p.version)),
@@ -175,7 +215,11 @@ impl Ledger {
         let mut next = next.clone();
         next.version = previous.map_or(0, |p| p.version + 1);
         let item = item_of(keys::feeds(ck), next.partner_id.clone(), &next)?;
-        created(self.store.transact(vec![WriteOp::Put { item, condition }]).await)
+        created(
+            self.store
+                .transact(vec![WriteOp::Put { item, condition }])
+                .await,
+        )
     }
 
     pub async fn save_pull_status(&self, s: &PullStatus) -> Result<(), DomainError> {
@@ -193,7 +237,10 @@ impl Ledger {
 
     /// Every accredited partner (one partition).
     pub async fn all_partners(&self) -> Result<Vec<Partner>, DomainError> {
-        let items = self.store.query_all(keys::PARTNERS, crate::ports::SkRange::All).await?;
+        let items = self
+            .store
+            .query_all(keys::PARTNERS, crate::ports::SkRange::All)
+            .await?;
         items.iter().map(from_item).collect()
     }
 
@@ -221,7 +268,8 @@ impl Ledger {
                 person_id_masked: e.person.masked(),
                 person: e.person.clone(),
             };
-            let item = item_of(keys::people(ck), e.person_ref.clone(), &entry)?.with("name_lc", e.person_name.to_lowercase());
+            let item = item_of(keys::people(ck), e.person_ref.clone(), &entry)?
+                .with("name_lc", e.person_name.to_lowercase());
             ops.push(WriteOp::put(item));
         }
         for chunk in ops.chunks(25) {
@@ -243,7 +291,9 @@ impl Ledger {
     /// Writes items as they are (copying administration into a store being rebuilt).
     pub async fn put_items(&self, items: Vec<Item>) -> Result<(), DomainError> {
         for chunk in items.chunks(25) {
-            self.store.transact(chunk.iter().cloned().map(WriteOp::put).collect()).await?;
+            self.store
+                .transact(chunk.iter().cloned().map(WriteOp::put).collect())
+                .await?;
         }
         Ok(())
     }

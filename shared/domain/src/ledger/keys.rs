@@ -81,7 +81,11 @@ pub fn correction(seq: u32) -> String {
 
 /// Timeline sort key: time first, so a `[from, to)` range is one key range.
 pub fn at(occurred_at: &Instant, partner_id: &str, event_id: &str) -> String {
-    format!("{}#{partner_id}#{}", sortable(occurred_at), id_fragment(event_id))
+    format!(
+        "{}#{partner_id}#{}",
+        sortable(occurred_at),
+        id_fragment(event_id)
+    )
 }
 
 /// The sort-key bounds of `[from, to)` on a timeline. Every timeline key continues

@@ -97,18 +97,24 @@ fn item_of<T: Serialize>(pk: String, sk: String, value: &T) -> Result<Item, Doma
 }
 
 fn from_item<T: DeserializeOwned>(item: &Item) -> Result<T, DomainError> {
-    serde_json::from_value(Value::Object(item.attrs.clone()))
-        .map_err(|e| DomainError::Internal(format!("stored item {}/{} is unreadable: {e}", item.pk, item.sk)))
+    serde_json::from_value(Value::Object(item.attrs.clone())).map_err(|e| {
+        DomainError::Internal(format!(
+            "stored item {}/{} is unreadable: {e}",
+            item.pk, item.sk
+        ))
+    })
 }
 
 fn nested<T: DeserializeOwned>(item: &Item, attr: &str) -> Result<T, DomainError> {
-    let v = item
-        .attrs
-        .get(attr)
-        .cloned()
-        .ok_or_else(|| DomainError::Internal(format!("stored item {}/{} lacks {attr}", item.pk, item.sk)))?;
-    serde_json::from_value(v)
-        .map_err(|e| DomainError::Internal(format!("stored item {}/{} is unreadable: {e}", item.pk, item.sk)))
+    let v = item.attrs.get(attr).cloned().ok_or_else(|| {
+        DomainError::Internal(format!("stored item {}/{} lacks {attr}", item.pk, item.sk))
+    })?;
+    serde_json::from_value(v).map_err(|e| {
+        DomainError::Internal(format!(
+            "stored item {}/{} is unreadable: {e}",
+            item.pk, item.sk
+        ))
+    })
 }
 
 /// The three timeline entries of an effective event: per person, per site, per local day.
@@ -117,7 +123,10 @@ fn timeline_keys(ck: &str, e: &LedgerEvent) -> [(String, String); 3] {
     [
         (keys::person_timeline(ck, &e.person_ref), sk.clone()),
         (keys::site_timeline(ck, e.site_id.as_str()), sk.clone()),
-        (keys::day_timeline(ck, &local_date(&e.occurred_at).to_string()), sk),
+        (
+            keys::day_timeline(ck, &local_date(&e.occurred_at).to_string()),
+            sk,
+        ),
     ]
 }
 
@@ -185,8 +194,13 @@ impl Ledger {
             .transpose()
     }
 
-    pub async fn partners(&self, cursor: Option<&Cursor>, limit: usize) -> Result<Page<Partner>, DomainError> {
-        self.page(keys::PARTNERS.into(), SkRange::All, cursor, limit, None).await
+    pub async fn partners(
+        &self,
+        cursor: Option<&Cursor>,
+        limit: usize,
+    ) -> Result<Page<Partner>, DomainError> {
+        self.page(keys::PARTNERS.into(), SkRange::All, cursor, limit, None)
+            .await
     }
 
     // --- companies --------------------------------------------------------------------
@@ -201,7 +215,11 @@ impl Ledger {
     }
 
     /// Records an activation, with the activating admin as the company's first grant.
-    pub async fn save_activation(&self, a: &Activation, first_admin: Option<&Grant>) -> Result<(), DomainError> {
+    pub async fn save_activation(
+        &self,
+        a: &Activation,
+        first_admin: Option<&Grant>,
+    ) -> Result<(), DomainError> {
         let ck = self.company_key(&a.company_orgnr);
         let mut ops = vec![
             WriteOp::put(item_of(keys::company(&ck), keys::ACTIVATION.into(), a)?),
@@ -228,14 +246,23 @@ impl Ledger {
             .transpose()
     }
 
-    pub async fn grants(&self, orgnr: &Orgnr, cursor: Option<&Cursor>, limit: usize) -> Result<Page<Grant>, DomainError> {
+    pub async fn grants(
+        &self,
+        orgnr: &Orgnr,
+        cursor: Option<&Cursor>,
+        limit: usize,
+    ) -> Result<Page<Grant>, DomainError> {
         let ck = self.company_key(orgnr);
-        self.page(keys::users(&ck), SkRange::All, cursor, limit, None).await
+        self.page(keys::users(&ck), SkRange::All, cursor, limit, None)
+            .await
     }
 
     pub async fn all_grants(&self, orgnr: &Orgnr) -> Result<Vec<Grant>, DomainError> {
         let ck = self.company_key(orgnr);
-        let items = self.store.query_all(&keys::users(&ck), SkRange::All).await?;
+        let items = self
+            .store
+            .query_all(&keys::users(&ck), SkRange::All)
+            .await?;
         items.iter().map(from_item).collect()
     }
 
@@ -243,7 +270,11 @@ impl Ledger {
         let ck = self.company_key(orgnr);
         Ok(self
             .store
-            .transact(vec![WriteOp::put(item_of(keys::users(&ck), g.sub.clone(), g)?)])
+            .transact(vec![WriteOp::put(item_of(
+                keys::users(&ck),
+                g.sub.clone(),
+                g,
+            )?)])
             .await?)
     }
 
@@ -260,7 +291,11 @@ impl Ledger {
 
     // --- batches ----------------------------------------------------------------------
 
-    pub async fn batch(&self, partner_id: &str, batch_id: &str) -> Result<Option<BatchRecord>, DomainError> {
+    pub async fn batch(
+        &self,
+        partner_id: &str,
+        batch_id: &str,
+    ) -> Result<Option<BatchRecord>, DomainError> {
         self.store
             .get(&keys::batch(partner_id, batch_id), keys::BATCH)
             .await?
@@ -270,7 +305,11 @@ impl Ledger {
 
     /// Keeps a batch's answer; `false` if a concurrent delivery of it got there first.
     pub async fn save_batch(&self, b: &BatchRecord) -> Result<bool, DomainError> {
-        let item = item_of(keys::batch(&b.partner_id, &b.batch_id), keys::BATCH.into(), b)?;
+        let item = item_of(
+            keys::batch(&b.partner_id, &b.batch_id),
+            keys::BATCH.into(),
+            b,
+        )?;
         created(self.store.transact(vec![WriteOp::create(item)]).await)
     }
 
@@ -278,8 +317,16 @@ impl Ledger {
 
     /// The record a partner delivered under `event_id`, with the root of its correction
     /// chain (its own id unless it is a correction).
-    pub async fn record(&self, partner_id: &str, event_id: &str) -> Result<Option<(EventRecord, String)>, DomainError> {
-        let Some(item) = self.store.get(&keys::event(partner_id, event_id), keys::RECORD).await? else {
+    pub async fn record(
+        &self,
+        partner_id: &str,
+        event_id: &str,
+    ) -> Result<Option<(EventRecord, String)>, DomainError> {
+        let Some(item) = self
+            .store
+            .get(&keys::event(partner_id, event_id), keys::RECORD)
+            .await?
+        else {
             return Ok(None);
         };
         let record: EventRecord = nested(&item, "record")?;
@@ -291,9 +338,12 @@ impl Ledger {
     }
 
     fn record_item(record: &EventRecord, root: &str) -> Result<Item, DomainError> {
-        Ok(Item::new(keys::event(&record.partner_id, &record.fields.event_id), keys::RECORD)
-            .with("record", Value::Object(to_attrs(record)?))
-            .with("root", root.to_string()))
+        Ok(Item::new(
+            keys::event(&record.partner_id, &record.fields.event_id),
+            keys::RECORD,
+        )
+        .with("record", Value::Object(to_attrs(record)?))
+        .with("root", root.to_string()))
     }
 
     fn event_item(pk: String, sk: String, e: &LedgerEvent) -> Result<Item, DomainError> {
@@ -302,13 +352,21 @@ impl Ledger {
 
     /// The writes that store a new (uncorrected) event: its record, created only if
     /// absent (operation 0), its effective state and its three timeline entries.
-    pub fn new_event_ops(&self, record: &EventRecord, event: &LedgerEvent) -> Result<Vec<WriteOp>, DomainError> {
+    pub fn new_event_ops(
+        &self,
+        record: &EventRecord,
+        event: &LedgerEvent,
+    ) -> Result<Vec<WriteOp>, DomainError> {
         let ck = self.company_key(&event.company_orgnr);
         let mut ops = vec![
             WriteOp::create(Self::record_item(record, &record.fields.event_id)?),
             WriteOp::create(
-                Self::event_item(keys::event(&event.partner_id, &event.event_id), keys::EFFECTIVE.into(), event)?
-                    .with("version", 0),
+                Self::event_item(
+                    keys::event(&event.partner_id, &event.event_id),
+                    keys::EFFECTIVE.into(),
+                    event,
+                )?
+                .with("version", 0),
             ),
         ];
         for (pk, sk) in timeline_keys(&ck, event) {
@@ -321,8 +379,16 @@ impl Ledger {
         self.store.transact(ops).await
     }
 
-    pub async fn head(&self, partner_id: &str, event_id: &str) -> Result<Option<Head>, DomainError> {
-        let Some(item) = self.store.get(&keys::event(partner_id, event_id), keys::EFFECTIVE).await? else {
+    pub async fn head(
+        &self,
+        partner_id: &str,
+        event_id: &str,
+    ) -> Result<Option<Head>, DomainError> {
+        let Some(item) = self
+            .store
+            .get(&keys::event(partner_id, event_id), keys::EFFECTIVE)
+            .await?
+        else {
             return Ok(None);
         };
         Ok(Some(Head {
@@ -346,7 +412,8 @@ impl Ledger {
         let mut ops = vec![
             WriteOp::create(Self::record_item(record, root)?),
             WriteOp::Put {
-                item: Self::event_item(pk.clone(), keys::EFFECTIVE.into(), new)?.with("version", old.version + 1),
+                item: Self::event_item(pk.clone(), keys::EFFECTIVE.into(), new)?
+                    .with("version", old.version + 1),
                 condition: Condition::AttrEquals("version".into(), Value::from(old.version)),
             },
             WriteOp::create(item_of(pk, keys::correction(entry.seq), entry)?),
@@ -368,7 +435,11 @@ impl Ledger {
         Ok(ops)
     }
 
-    pub async fn corrections(&self, partner_id: &str, event_id: &str) -> Result<Vec<CorrectionEntry>, DomainError> {
+    pub async fn corrections(
+        &self,
+        partner_id: &str,
+        event_id: &str,
+    ) -> Result<Vec<CorrectionEntry>, DomainError> {
         let items = self
             .store
             .query_all(
@@ -381,24 +452,48 @@ impl Ledger {
 
     // --- timelines ----------------------------------------------------------------------
 
-    async fn timeline(&self, pk: String, from: &Instant, to: &Instant) -> Result<Vec<LedgerEvent>, DomainError> {
+    async fn timeline(
+        &self,
+        pk: String,
+        from: &Instant,
+        to: &Instant,
+    ) -> Result<Vec<LedgerEvent>, DomainError> {
         let (lo, hi) = keys::time_range(from, to);
         let items = self.store.query_all(&pk, SkRange::Between(lo, hi)).await?;
         items.iter().map(|i| nested(i, "event")).collect()
     }
 
     /// A person's events (withdrawn ones included) with `occurred_at` in `[from, to)`.
-    pub async fn person_events(&self, ck: &str, person_ref: &str, from: &Instant, to: &Instant) -> Result<Vec<LedgerEvent>, DomainError> {
-        self.timeline(keys::person_timeline(ck, person_ref), from, to).await
+    pub async fn person_events(
+        &self,
+        ck: &str,
+        person_ref: &str,
+        from: &Instant,
+        to: &Instant,
+    ) -> Result<Vec<LedgerEvent>, DomainError> {
+        self.timeline(keys::person_timeline(ck, person_ref), from, to)
+            .await
     }
 
-    pub async fn site_events(&self, ck: &str, site_id: &str, from: &Instant, to: &Instant) -> Result<Vec<LedgerEvent>, DomainError> {
-        self.timeline(keys::site_timeline(ck, site_id), from, to).await
+    pub async fn site_events(
+        &self,
+        ck: &str,
+        site_id: &str,
+        from: &Instant,
+        to: &Instant,
+    ) -> Result<Vec<LedgerEvent>, DomainError> {
+        self.timeline(keys::site_timeline(ck, site_id), from, to)
+            .await
     }
 
     /// The company's events (withdrawn included) with `occurred_at` in `[from, to)`,
     /// read from the day partitions that cover the range.
-    pub async fn company_events(&self, ck: &str, from: &Instant, to: &Instant) -> Result<Vec<LedgerEvent>, DomainError> {
+    pub async fn company_events(
+        &self,
+        ck: &str,
+        from: &Instant,
+        to: &Instant,
+    ) -> Result<Vec<LedgerEvent>, DomainError> {
         if to <= from {
             return Ok(Vec::new());
         }
@@ -406,7 +501,10 @@ impl Ledger {
         let last = local_date(to);
         let mut out = Vec::new();
         while day <= last {
-            out.extend(self.timeline(keys::day_timeline(ck, &day.to_string()), from, to).await?);
+            out.extend(
+                self.timeline(keys::day_timeline(ck, &day.to_string()), from, to)
+                    .await?,
+            );
             day = day.succ_opt().unwrap_or(day);
             if day == chrono::NaiveDate::MAX {
                 break;
@@ -427,10 +525,20 @@ impl Ledger {
     // --- statistics bookkeeping ---------------------------------------------------------
 
     /// Marks local days whose aggregates an import changed.
-    pub async fn mark_dirty(&self, ck: &str, days: &[chrono::NaiveDate], marker: &str) -> Result<(), DomainError> {
+    pub async fn mark_dirty(
+        &self,
+        ck: &str,
+        days: &[chrono::NaiveDate],
+        marker: &str,
+    ) -> Result<(), DomainError> {
         let ops: Vec<WriteOp> = days
             .iter()
-            .map(|d| WriteOp::put(Item::new(keys::dirty_days(ck), d.to_string()).with("marker", marker.to_string())))
+            .map(|d| {
+                WriteOp::put(
+                    Item::new(keys::dirty_days(ck), d.to_string())
+                        .with("marker", marker.to_string()),
+                )
+            })
             .collect();
         for chunk in ops.chunks(25) {
             self.store.transact(chunk.to_vec()).await?;
@@ -439,8 +547,14 @@ impl Ledger {
     }
 
     /// The dirty days of a company, each with the marker it was last marked with.
-    pub async fn dirty_days(&self, ck: &str) -> Result<Vec<(chrono::NaiveDate, String)>, DomainError> {
-        let items = self.store.query_all(&keys::dirty_days(ck), SkRange::All).await?;
+    pub async fn dirty_days(
+        &self,
+        ck: &str,
+    ) -> Result<Vec<(chrono::NaiveDate, String)>, DomainError> {
+        let items = self
+            .store
+            .query_all(&keys::dirty_days(ck), SkRange::All)
+            .await?;
         Ok(items
             .iter()
             .filter_map(|i| Some((i.sk.parse().ok()?, i.str("marker")?.to_string())))
@@ -448,7 +562,12 @@ impl Ledger {
     }
 
     /// Clears a dirty mark unless it was marked again since it was read.
-    pub async fn clear_dirty(&self, ck: &str, day: chrono::NaiveDate, marker: &str) -> Result<(), DomainError> {
+    pub async fn clear_dirty(
+        &self,
+        ck: &str,
+        day: chrono::NaiveDate,
+        marker: &str,
+    ) -> Result<(), DomainError> {
         let op = WriteOp::Delete {
             pk: keys::dirty_days(ck),
             sk: day.to_string(),
@@ -461,22 +580,40 @@ impl Ledger {
     }
 
     /// Replaces one day's aggregate rows (a row per site and `None` for the total).
-    pub async fn replace_day_stats(&self, ck: &str, day: chrono::NaiveDate, rows: Vec<(Option<String>, Value)>) -> Result<(), DomainError> {
+    pub async fn replace_day_stats(
+        &self,
+        ck: &str,
+        day: chrono::NaiveDate,
+        rows: Vec<(Option<String>, Value)>,
+    ) -> Result<(), DomainError> {
         let pk = keys::day_stats(ck);
         let prefix = format!("{day}#");
         let existing = self.store.query_all(&pk, SkRange::Prefix(prefix)).await?;
         let mut ops = Vec::new();
-        let new_keys: Vec<String> = rows.iter().map(|(site, _)| keys::stats_row(&day.to_string(), site.as_deref())).collect();
+        let new_keys: Vec<String> = rows
+            .iter()
+            .map(|(site, _)| keys::stats_row(&day.to_string(), site.as_deref()))
+            .collect();
         for it in existing {
             if !new_keys.contains(&it.sk) {
-                ops.push(WriteOp::Delete { pk: pk.clone(), sk: it.sk, condition: Condition::None });
+                ops.push(WriteOp::Delete {
+                    pk: pk.clone(),
+                    sk: it.sk,
+                    condition: Condition::None,
+                });
             }
         }
         for ((_, row), sk) in rows.into_iter().zip(new_keys) {
             let Value::Object(attrs) = row else {
-                return Err(DomainError::Internal("a statistics row must be an object".into()));
+                return Err(DomainError::Internal(
+                    "a statistics row must be an object".into(),
+                ));
             };
-            ops.push(WriteOp::put(Item { pk: pk.clone(), sk, attrs }));
+            ops.push(WriteOp::put(Item {
+                pk: pk.clone(),
+                sk,
+                attrs,
+            }));
         }
         for chunk in ops.chunks(25) {
             self.store.transact(chunk.to_vec()).await?;
@@ -485,18 +622,39 @@ impl Ledger {
     }
 
     /// Stored aggregate rows for local days `[from, to]`, with their sort keys.
-    pub async fn day_stats(&self, ck: &str, from: chrono::NaiveDate, to: chrono::NaiveDate) -> Result<Vec<(String, Value)>, DomainError> {
+    pub async fn day_stats(
+        &self,
+        ck: &str,
+        from: chrono::NaiveDate,
+        to: chrono::NaiveDate,
+    ) -> Result<Vec<(String, Value)>, DomainError> {
         let items = self
             .store
-            .query_all(&keys::day_stats(ck), SkRange::Between(format!("{from}#"), format!("{to}#~")))
+            .query_all(
+                &keys::day_stats(ck),
+                SkRange::Between(format!("{from}#"), format!("{to}#~")),
+            )
             .await?;
-        Ok(items.into_iter().map(|i| (i.sk, Value::Object(i.attrs))).collect())
+        Ok(items
+            .into_iter()
+            .map(|i| (i.sk, Value::Object(i.attrs)))
+            .collect())
     }
 
     /// Adds a delivery to a partner's health record for the company.
-    pub async fn note_delivery(&self, ck: &str, partner_id: &str, received: u64, rejected: u64, at: DateTime<Utc>) -> Result<(), DomainError> {
+    pub async fn note_delivery(
+        &self,
+        ck: &str,
+        partner_id: &str,
+        received: u64,
+        rejected: u64,
+        at: DateTime<Utc>,
+    ) -> Result<(), DomainError> {
         for _ in 0..10 {
-            let existing = self.store.get(&keys::partner_health(ck), partner_id).await?;
+            let existing = self
+                .store
+                .get(&keys::partner_health(ck), partner_id)
+                .await?;
             let (r0, j0, version, condition) = match &existing {
                 None => (0, 0, 0, Condition::NotExists),
                 Some(i) => {
@@ -515,17 +673,26 @@ impl Ledger {
                 .with("events_rejected", j0 + rejected as i64)
                 .with("last_delivery", at.to_rfc3339())
                 .with("version", version);
-            match self.store.transact(vec![WriteOp::Put { item, condition }]).await {
+            match self
+                .store
+                .transact(vec![WriteOp::Put { item, condition }])
+                .await
+            {
                 Ok(()) => return Ok(()),
                 Err(StoreError::ConditionFailed(_)) => continue,
                 Err(e) => return Err(e.into()),
             }
         }
-        Err(DomainError::Unavailable("partner health is busy; retry".into()))
+        Err(DomainError::Unavailable(
+            "partner health is busy; retry".into(),
+        ))
     }
 
     pub async fn partner_health(&self, ck: &str) -> Result<Vec<Value>, DomainError> {
-        let items = self.store.query_all(&keys::partner_health(ck), SkRange::All).await?;
+        let items = self
+            .store
+            .query_all(&keys::partner_health(ck), SkRange::All)
+            .await?;
         Ok(items
             .into_iter()
             .map(|i| {
@@ -546,7 +713,14 @@ impl Ledger {
             .iter()
             .filter_map(|i| {
                 let orgnr = Orgnr::parse(i.str("company_orgnr")?).ok()?;
-                Some((i.sk.clone(), orgnr, i.attrs.get("active").and_then(Value::as_bool).unwrap_or(false)))
+                Some((
+                    i.sk.clone(),
+                    orgnr,
+                    i.attrs
+                        .get("active")
+                        .and_then(Value::as_bool)
+                        .unwrap_or(false),
+                ))
             })
             .collect())
     }
@@ -594,12 +768,22 @@ impl Ledger {
     }
 
     /// Widens a site's first/last activity, retrying when a concurrent import got there.
-    async fn widen_site(&self, ck: &str, site: &str, first: Instant, last: Instant) -> Result<(), DomainError> {
+    async fn widen_site(
+        &self,
+        ck: &str,
+        site: &str,
+        first: Instant,
+        last: Instant,
+    ) -> Result<(), DomainError> {
         for _ in 0..10 {
             let existing = self.store.get(&keys::sites(ck), site).await?;
             let (entry, condition, version) = match &existing {
                 None => (
-                    SiteEntry { site_id: site.into(), first_seen: first, last_seen: last },
+                    SiteEntry {
+                        site_id: site.into(),
+                        first_seen: first,
+                        last_seen: last,
+                    },
                     Condition::NotExists,
                     0,
                 ),
@@ -615,30 +799,51 @@ impl Ledger {
                     if last > e.last_seen {
                         e.last_seen = last;
                     }
-                    (e, Condition::AttrEquals("version".into(), Value::from(v)), v + 1)
+                    (
+                        e,
+                        Condition::AttrEquals("version".into(), Value::from(v)),
+                        v + 1,
+                    )
                 }
             };
             let item = item_of(keys::sites(ck), site.into(), &entry)?
                 .with("version", version)
                 .with("first_sort", sortable(&entry.first_seen));
-            match self.store.transact(vec![WriteOp::Put { item, condition }]).await {
+            match self
+                .store
+                .transact(vec![WriteOp::Put { item, condition }])
+                .await
+            {
                 Ok(()) => return Ok(()),
                 Err(StoreError::ConditionFailed(_)) => continue,
                 Err(e) => return Err(e.into()),
             }
         }
-        Err(DomainError::Unavailable("site directory is busy; retry".into()))
+        Err(DomainError::Unavailable(
+            "site directory is busy; retry".into(),
+        ))
     }
 
-    pub async fn people(&self, ck: &str, q: Option<&str>, cursor: Option<&Cursor>, limit: usize) -> Result<Page<PersonEntry>, DomainError> {
+    pub async fn people(
+        &self,
+        ck: &str,
+        q: Option<&str>,
+        cursor: Option<&Cursor>,
+        limit: usize,
+    ) -> Result<Page<PersonEntry>, DomainError> {
         let filter = q
             .map(str::trim)
             .filter(|s| !s.is_empty())
             .map(|s| ("name_lc".to_string(), s.to_lowercase()));
-        self.page(keys::people(ck), SkRange::All, cursor, limit, filter).await
+        self.page(keys::people(ck), SkRange::All, cursor, limit, filter)
+            .await
     }
 
-    pub async fn person(&self, ck: &str, person_ref: &str) -> Result<Option<PersonEntry>, DomainError> {
+    pub async fn person(
+        &self,
+        ck: &str,
+        person_ref: &str,
+    ) -> Result<Option<PersonEntry>, DomainError> {
         self.store
             .get(&keys::people(ck), person_ref)
             .await?
@@ -646,8 +851,14 @@ impl Ledger {
             .transpose()
     }
 
-    pub async fn sites(&self, ck: &str, cursor: Option<&Cursor>, limit: usize) -> Result<Page<SiteEntry>, DomainError> {
-        self.page(keys::sites(ck), SkRange::All, cursor, limit, None).await
+    pub async fn sites(
+        &self,
+        ck: &str,
+        cursor: Option<&Cursor>,
+        limit: usize,
+    ) -> Result<Page<SiteEntry>, DomainError> {
+        self.page(keys::sites(ck), SkRange::All, cursor, limit, None)
+            .await
     }
 
     pub async fn site(&self, ck: &str, site_id: &str) -> Result<Option<SiteEntry>, DomainError> {
