@@ -298,7 +298,7 @@ pub fn generate(today: NaiveDate, days: i64) -> (Vec<Value>, Vec<Value>) {
             };
             n += 1;
             events.push(ev(format!("ev-{n}-in"), "in", start, json!({})));
-            if n % 50 == 0 {
+            if n.is_multiple_of(50) {
                 events.push(ev(
                     format!("ev-{n}-in-again"),
                     "in",
@@ -306,10 +306,10 @@ pub fn generate(today: NaiveDate, days: i64) -> (Vec<Value>, Vec<Value>) {
                     json!({}),
                 ));
             }
-            if n % 37 == 0 {
+            if n.is_multiple_of(37) {
                 continue; // forgot to check out
             }
-            if n % 29 == 0 {
+            if n.is_multiple_of(29) {
                 let late = end + Duration::hours(3);
                 events.push(ev(
                     format!("ev-{n}-out"),
@@ -323,7 +323,7 @@ pub fn generate(today: NaiveDate, days: i64) -> (Vec<Value>, Vec<Value>) {
                 continue;
             }
             events.push(ev(format!("ev-{n}-out"), "out", end, json!({})));
-            if n % 61 == 0 {
+            if n.is_multiple_of(61) {
                 let fixed = end + Duration::minutes(45);
                 corrections.push(ev(format!("ev-{n}-out-fix"), "out", fixed, json!({
                     "corrects": format!("ev-{n}-out"), "source": "manual", "recorded_by": "arbetsledare",

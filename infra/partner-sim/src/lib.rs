@@ -199,11 +199,11 @@ pub fn generate(cfg: &SimConfig, orgnr: &str, company_name: &str) -> Vec<Value> 
                     start + Duration::seconds(rng.random_range(0..20)),
                 ),
             ));
-            if n % 55 == 0 {
+            if n.is_multiple_of(55) {
                 let again = start + Duration::seconds(30);
                 today.push((again, ev(id("in-again"), "in", again, again)));
             }
-            if n % 40 == 0 {
+            if n.is_multiple_of(40) {
                 continue; // forgot to check out
             }
             today.push((
@@ -215,7 +215,7 @@ pub fn generate(cfg: &SimConfig, orgnr: &str, company_name: &str) -> Vec<Value> 
                     end + Duration::seconds(rng.random_range(0..20)),
                 ),
             ));
-            if cfg.corrections && n % 45 == 0 {
+            if cfg.corrections && n.is_multiple_of(45) {
                 let fixed = end + Duration::minutes(30);
                 let mut c = ev(id("out-fix"), "out", fixed, end + Duration::days(1));
                 c["corrects"] = json!(id("out"));
@@ -224,7 +224,7 @@ pub fn generate(cfg: &SimConfig, orgnr: &str, company_name: &str) -> Vec<Value> 
                 pending_corrections.push(c);
             }
         }
-        today.sort_by(|a, b| a.0.cmp(&b.0));
+        today.sort_by_key(|a| a.0);
         feed.extend(today.into_iter().map(|(_, v)| v));
     }
     feed.append(&mut pending_corrections);

@@ -36,7 +36,7 @@ fn luhn_ok(ten: &str) -> bool {
             }
         })
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 fn personnummer(n: u32) -> String {

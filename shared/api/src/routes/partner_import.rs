@@ -25,6 +25,7 @@ pub fn router() -> Router<AppState> {
         .layer(DefaultBodyLimit::max(MAX_BATCH_BYTES * 2))
 }
 
+#[allow(clippy::result_large_err)] // the refusal is an answer, built once per request
 fn format_of(headers: &HeaderMap) -> Result<DeliveryFormat, Response> {
     let ct = headers
         .get(header::CONTENT_TYPE)

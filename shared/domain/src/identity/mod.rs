@@ -38,7 +38,7 @@ pub(crate) fn luhn_ok(digits: &str) -> bool {
             d
         };
     }
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 pub(crate) fn all_digits(s: &str) -> bool {
