@@ -11,6 +11,7 @@ use serde_json::{json, Value};
 use stamp_domain::import::{parse_upload_key, ImportService};
 use stamp_domain::ledger::Ledger;
 use stamp_domain::ports::SystemClock;
+use stamp_domain::DomainError;
 use std::sync::Arc;
 
 /// The object keys an event names: EventBridge's `detail.object.key`, or the records of
@@ -72,7 +73,19 @@ async fn main() -> Result<(), lambda_runtime::Error> {
                 );
                 continue;
             };
-            let outcome = import.import_upload(&partner_id, &upload_id).await?;
+            let outcome = match import.import_upload(&partner_id, &upload_id).await {
+                Ok(o) => o,
+                // An object no upload was issued for: nothing to import, nothing to retry.
+                Err(DomainError::NotFound(_)) => {
+                    tracing::warn!(
+                        partner_id,
+                        upload_id,
+                        "an object under uploads/ names no issued upload; ignored"
+                    );
+                    continue;
+                }
+                Err(e) => return Err(e.into()),
+            };
             tracing::info!(partner_id, upload_id, status = ?outcome.status, "upload handled");
             done.push(json!({ "upload_id": upload_id, "status": outcome.status }));
         }
