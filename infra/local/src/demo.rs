@@ -14,10 +14,13 @@ use stamp_domain::identity::Orgnr;
 use stamp_domain::import::DeliveryFormat;
 
 use crate::LocalError;
+use partner_sim::{SimConfig, SimHandle};
 
 pub const DEMO_ORGNR: &str = "5569999997";
 pub const DEMO_COMPANY: &str = "Demobygg Sverige AB";
 pub const DEMO_PARTNERS: [&str; 2] = ["demo-ledger", "demo-app"];
+/// The demo's pulling partner: a simulated ledger system served from this process.
+pub const DEMO_FEED_PARTNER: &str = "demo-feed";
 /// Users granted access to the demo company. The `local-*` subs are what
 /// `stamp-local token` uses when no `--sub` is given.
 pub const DEMO_ADMINS: [&str; 2] = ["demo-admin", "local-company_admin"];
@@ -182,6 +185,58 @@ pub async fn load(state: &AppState) -> Result<String, LocalError> {
         DEMO_USERS,
         DEMO_PARTNERS
     ))
+}
+
+/// Starts the demo's pulling partner — a simulated ledger system in this process with
+/// four weeks of a fourth site — and points its accreditation's `feed_url` at it (the
+/// port is new on every start). The scheduled pull job, which runs at once on start,
+/// then brings its events in. Its history ends on the day it was first accredited, so
+/// the feed is the same on every start with the same data directory.
+pub async fn start_feed(state: &AppState) -> Result<SimHandle, LocalError> {
+    let err = |e: stamp_domain::DomainError| LocalError::Demo(e.to_string());
+    let existing = state.ledger.partner(DEMO_FEED_PARTNER).await.map_err(err)?;
+    let end = existing
+        .as_ref()
+        .map(|p| p.accredited_at)
+        .unwrap_or_else(Utc::now)
+        .date_naive();
+    let cfg = SimConfig {
+        seed: 2026,
+        companies: vec![(DEMO_ORGNR.into(), DEMO_COMPANY.into())],
+        people: 6,
+        sites: 1,
+        days: 28,
+        end,
+        corrections: true,
+        prefix: "feed".into(),
+    };
+    let sim = SimHandle::start(&cfg)
+        .await
+        .map_err(|e| LocalError::Demo(format!("demo feed: {e}")))?;
+    match existing {
+        Some(mut p) => {
+            p.feed_url = Some(sim.url.clone());
+            state.ledger.save_partner(&p).await.map_err(err)?;
+        }
+        None => {
+            let operator = Claims {
+                sub: "demo-operator".into(),
+                roles: vec!["operator".into()],
+                ..Default::default()
+            };
+            let req = NewPartner {
+                partner_id: Some(DEMO_FEED_PARTNER.into()),
+                name: Some("Demo feed (simulated)".into()),
+                feed_url: Some(sim.url.clone()),
+            };
+            state
+                .admin
+                .accredit_partner(&operator, req)
+                .await
+                .map_err(err)?;
+        }
+    }
+    Ok(sim)
 }
 
 /// Deterministic for a given end day: weekdays of `days` days before `today`.

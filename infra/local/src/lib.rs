@@ -5,19 +5,23 @@
 pub mod demo;
 pub mod keys;
 pub mod token;
+pub mod uploads;
 
 use axum::extract::{Request, State};
 use axum::http::header;
 use axum::middleware::Next;
 use axum::response::Response;
 use axum::Router;
-use stamp_adapters::{EmbeddedItemStore, FolderArchive, FolderExtractFiles};
+use stamp_adapters::{EmbeddedItemStore, FolderArchive, FolderExtractFiles, HttpFeedClient};
 use stamp_api::{AppState, Function};
 use stamp_domain::extracts::Dispatch;
-use stamp_domain::ports::{Clock, SystemClock};
+use stamp_domain::feeds::Puller;
+use stamp_domain::identity::Orgnr;
+use stamp_domain::ports::{Clock, FeedClient, SystemClock, UploadUrls};
 use stamp_domain::privacy::PseudonymKey;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use uploads::LocalUploads;
 
 #[derive(Debug, thiserror::Error)]
 pub enum LocalError {
@@ -34,6 +38,7 @@ pub struct Local {
     pub state: AppState,
     pub signing_key: Arc<Vec<u8>>,
     pub data_dir: PathBuf,
+    pub archive: FolderArchive,
     /// Rendered extracts, under `<data>/archive/extracts/` (as under the bucket's prefix).
     pub extract_files: FolderExtractFiles,
 }
@@ -57,15 +62,17 @@ impl Local {
         let extract_files = FolderExtractFiles::new(data_dir.join("archive"), signing_key.clone());
         let state = AppState::new(
             Arc::new(store),
-            Arc::new(archive),
+            Arc::new(archive.clone()),
             PseudonymKey::new(pseudonym_key),
             clock,
         )
         .with_extract_files(Arc::new(extract_files.clone()), Dispatch::InProcess);
+        let state = with_local_services(state, None);
         Ok(Local {
             state,
             signing_key,
             data_dir: data_dir.to_path_buf(),
+            archive,
             extract_files,
         })
     }
@@ -74,15 +81,66 @@ impl Local {
     pub fn router(&self) -> Router {
         http_app(self.state.clone(), self.signing_key.clone())
     }
+
+    /// Uploads through this server, reached at `base_url`.
+    pub fn uploads(&self, base_url: &str) -> Arc<LocalUploads> {
+        Arc::new(LocalUploads::new(
+            base_url,
+            self.signing_key.clone(),
+            self.archive.clone(),
+        ))
+    }
+}
+
+/// What the local server adds to the Lambda functions' state: partners' feeds read over
+/// HTTP, a backfill pull started the moment a company is activated (in AWS the next
+/// scheduled round does it), and the given upload URLs.
+pub fn with_local_services(state: AppState, uploads: Option<Arc<dyn UploadUrls>>) -> AppState {
+    let client: Arc<dyn FeedClient> = Arc::new(HttpFeedClient::default());
+    let (import, clock, feed) = (state.import.clone(), state.clock.clone(), client.clone());
+    let hook = Arc::new(move |orgnr: &Orgnr| {
+        let puller = Puller::new(import.clone(), feed.clone(), clock.clone());
+        let orgnr = orgnr.clone();
+        tokio::spawn(async move {
+            match puller.pull_company(&orgnr).await {
+                Ok(s) if s.pairs > 0 => tracing::info!(
+                    pairs = s.pairs,
+                    events = s.events_accepted,
+                    "backfill after activation done"
+                ),
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "backfill after activation failed; the scheduled pull retries")
+                }
+            }
+        });
+    });
+    let state = state.with_feeds(client).with_activation_hook(hook);
+    match uploads {
+        Some(u) => state.with_uploads(u),
+        None => state,
+    }
 }
 
 /// Every function's routes on any ports, behind the local authorizer. Tests serve the
 /// same app on DynamoDB Local and S3 stand-ins.
 pub fn http_app(state: AppState, signing_key: Arc<Vec<u8>>) -> Router {
-    let jobs = Router::new()
+    local_app(state, signing_key, None)
+}
+
+/// [`http_app`] that also receives uploads (`PUT /local/uploads/{token}`).
+pub fn local_app(
+    state: AppState,
+    signing_key: Arc<Vec<u8>>,
+    uploads: Option<Arc<LocalUploads>>,
+) -> Router {
+    let mut jobs = Router::new()
         .route("/local/jobs/{job}", axum::routing::post(run_job))
         .route("/local/downloads/{token}", axum::routing::get(download))
         .with_state(state.clone());
+    if let Some(u) = uploads {
+        jobs = jobs.merge(uploads::router(state.clone(), u));
+    }
     stamp_api::router(&Function::ALL, state)
         .merge(jobs)
         .layer(axum::middleware::from_fn_with_state(signing_key, authorize))
@@ -92,16 +150,19 @@ pub fn http_app(state: AppState, signing_key: Arc<Vec<u8>>) -> Router {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Job {
     Statistics,
+    /// Pull every activated company's feeds (spec §5 Pull); in AWS the `pull` function.
+    Pull,
     Purge,
     AuditExport,
 }
 
 impl Job {
-    pub const ALL: [Job; 3] = [Job::Statistics, Job::Purge, Job::AuditExport];
+    pub const ALL: [Job; 4] = [Job::Statistics, Job::Pull, Job::Purge, Job::AuditExport];
 
     pub fn parse(name: &str) -> Option<Job> {
         match name {
             "statistics" => Some(Job::Statistics),
+            "pull" => Some(Job::Pull),
             "purge" => Some(Job::Purge),
             "audit-export" => Some(Job::AuditExport),
             _ => None,
@@ -112,6 +173,7 @@ impl Job {
     pub fn interval(self) -> std::time::Duration {
         match self {
             Job::Statistics => std::time::Duration::from_secs(60),
+            Job::Pull => std::time::Duration::from_secs(15 * 60),
             Job::Purge | Job::AuditExport => std::time::Duration::from_secs(24 * 3600),
         }
     }
@@ -126,6 +188,15 @@ impl Job {
                 Ok(
                     serde_json::json!({ "job": "statistics", "companies": s.companies, "days": s.days, "events_read": s.events_read }),
                 )
+            }
+            Job::Pull => {
+                let puller = state.puller().ok_or_else(|| {
+                    stamp_domain::DomainError::Unavailable("no feed client configured".into())
+                })?;
+                let s = puller.run_once().await?;
+                let mut v = serde_json::to_value(&s).unwrap_or_default();
+                v["job"] = serde_json::json!("pull");
+                Ok(v)
             }
             Job::Purge => {
                 let s = state.purge.run_once().await?;
@@ -151,7 +222,7 @@ async fn run_job(
     stamp_domain::auth::require_operator(&claims)?;
     let job = Job::parse(&job).ok_or_else(|| {
         stamp_domain::DomainError::NotFound(format!(
-            "no job {job:?}; jobs: statistics, purge, audit-export"
+            "no job {job:?}; jobs: statistics, pull, purge, audit-export"
         ))
     })?;
     Ok(axum::Json(job.run(&state).await?))
@@ -278,14 +349,20 @@ pub async fn verify_audit(
 }
 
 pub async fn serve(local: Local, addr: std::net::SocketAddr) -> std::io::Result<()> {
-    spawn_jobs(local.state.clone());
-    spawn_extract_expiry(local.extract_files.clone());
     let listener = tokio::net::TcpListener::bind(addr).await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    let uploads = local.uploads(&base);
+    let state = local.state.clone().with_uploads(uploads.clone());
+    spawn_jobs(state.clone());
+    spawn_extract_expiry(local.extract_files.clone());
     tracing::info!(addr = %listener.local_addr()?, "stamp-local listening");
-    println!("stamp-local listening on http://{}", listener.local_addr()?);
-    axum::serve(listener, local.router())
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await
+    println!("stamp-local listening on {base}");
+    axum::serve(
+        listener,
+        local_app(state, local.signing_key.clone(), Some(uploads)),
+    )
+    .with_graceful_shutdown(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await
 }

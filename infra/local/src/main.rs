@@ -1,10 +1,14 @@
-//! `stamp-local serve | token` (spec §9).
+//! `stamp-local serve | token | pull-now | rebuild` (spec §9).
 
 use clap::{Parser, Subcommand};
+use stamp_api::AppState;
 use stamp_domain::auth::Claims;
-use stamp_local::{demo, keys, token, Local};
+use stamp_domain::identity::Orgnr;
+use stamp_domain::ports::SystemClock;
+use stamp_local::{demo, keys, token, Job, Local};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 #[derive(Parser)]
 #[command(
@@ -54,6 +58,27 @@ enum Command {
         #[arg(long, default_value_t = 12)]
         ttl_hours: i64,
     },
+    /// Run one pull round now: every activated company's feeds (spec §5 Pull).
+    PullNow {
+        #[arg(long, default_value = ".stamp-data")]
+        data: PathBuf,
+    },
+    /// Rebuild a company's index from the archive. With --check, rebuild it into a
+    /// scratch store and compare it item by item with the live index instead.
+    Rebuild {
+        #[arg(long, default_value = ".stamp-data")]
+        data: PathBuf,
+        /// The company's organisationsnummer.
+        #[arg(long)]
+        company: String,
+        /// Compare a rebuilt copy with the live index; change nothing.
+        #[arg(long)]
+        check: bool,
+        /// Work on the deployment that TABLE_NAME, ARCHIVE_BUCKET and PSEUDONYM_KEY
+        /// (and the AWS credentials) in the environment name, instead of --data.
+        #[arg(long)]
+        aws: bool,
+    },
 }
 
 #[tokio::main]
@@ -76,9 +101,18 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             demo: load_demo,
         } => {
             let local = Local::open(&data)?;
+            // Kept alive while the server runs.
+            let mut _feed = None;
             if load_demo {
                 let summary = demo::load(&local.state).await?;
                 println!("{summary}");
+                let sim = demo::start_feed(&local.state).await?;
+                println!(
+                    "demo: partner {} pulls from a simulated feed at {}",
+                    demo::DEMO_FEED_PARTNER,
+                    sim.url
+                );
+                _feed = Some(sim);
             }
             stamp_local::serve(local, addr).await?;
         }
@@ -119,6 +153,81 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 token::mint(&key, &claims, chrono::Duration::hours(ttl_hours))?
             );
         }
+        Command::PullNow { data } => {
+            let local = Local::open(&data)?;
+            let summary = Job::Pull.run(&local.state).await?;
+            println!("{}", serde_json::to_string_pretty(&summary)?);
+        }
+        Command::Rebuild {
+            data,
+            company,
+            check,
+            aws,
+        } => {
+            let orgnr = Orgnr::parse(&company).map_err(|e| format!("--company: {e}"))?;
+            let live = if aws {
+                let ports = stamp_adapters::deployment::ports_from_env().await?;
+                AppState::new(
+                    ports.store.clone(),
+                    ports.archive_port(),
+                    ports.pseudonym_key.clone(),
+                    Arc::new(SystemClock),
+                )
+            } else {
+                Local::open(&data)?.state
+            };
+            rebuild(&live, &orgnr, check).await?;
+        }
     }
     Ok(())
+}
+
+async fn rebuild(
+    live: &AppState,
+    orgnr: &Orgnr,
+    check: bool,
+) -> Result<(), Box<dyn std::error::Error>> {
+    use stamp_domain::rebuild::{compare_company, copy_administration, rebuild_company};
+    if !check {
+        let ck = live.ledger.company_key(orgnr);
+        if !live
+            .ledger
+            .partition(&stamp_domain::ledger::keys::people(&ck))
+            .await?
+            .is_empty()
+        {
+            return Err("the company's index is not empty: compare it with --check, or rebuild after it was lost".into());
+        }
+        let summary = rebuild_company(&live.import, orgnr).await?;
+        println!("{}", serde_json::to_string_pretty(&summary)?);
+        return Ok(());
+    }
+    let scratch = tempfile::tempdir()?;
+    let store = stamp_adapters::EmbeddedItemStore::open_in_dir(scratch.path())?;
+    let rebuilt = AppState::new(
+        Arc::new(store),
+        live.import.archive().clone(),
+        live.ledger.pseudonyms().clone(),
+        Arc::new(SystemClock),
+    );
+    copy_administration(&live.ledger, &rebuilt.ledger, orgnr).await?;
+    let summary = rebuild_company(&rebuilt.import, orgnr).await?;
+    let diffs = compare_company(&live.ledger, &rebuilt.ledger, orgnr).await?;
+    println!(
+        "{}",
+        serde_json::json!({ "receipts": summary.receipts, "replayed": summary.replayed, "differences": diffs.len() })
+    );
+    for d in diffs.iter().take(50) {
+        println!("  {d}");
+    }
+    if diffs.is_empty() {
+        println!("the rebuilt index equals the live one");
+        Ok(())
+    } else {
+        Err(format!(
+            "{} differences between the live and the rebuilt index",
+            diffs.len()
+        )
+        .into())
+    }
 }

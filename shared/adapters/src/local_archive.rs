@@ -11,7 +11,7 @@
 //! already there returns it when the bytes are the same and is refused otherwise.
 
 use std::fs::{self, File};
-use std::io::{ErrorKind, Write};
+use std::io::{ErrorKind, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -19,7 +19,7 @@ use async_trait::async_trait;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use stamp_domain::ports::{Archive, ArchiveError, ArchivedObject};
+use stamp_domain::ports::{Archive, ArchiveError, ArchivedObject, ObjectStream, UPLOADS_PREFIX};
 
 const TMP_DIR: &str = ".tmp";
 const META_SUFFIX: &str = ".meta.json";
@@ -226,6 +226,177 @@ impl FolderArchive {
             version_id: None,
         })
     }
+
+    /// Where a staged upload is written (`uploads/...`; the local upload route writes it
+    /// to a temp file first and renames it here).
+    pub fn staging_path(&self, key: &str) -> Result<PathBuf, ArchiveError> {
+        check_key(key)?;
+        if !key.starts_with(UPLOADS_PREFIX) {
+            return Err(ArchiveError::Unavailable(format!(
+                "uploads go under {UPLOADS_PREFIX}, not {key}"
+            )));
+        }
+        Ok(self.object_path(key))
+    }
+
+    /// A temp file next to the archive (same file system, so a rename is atomic).
+    pub fn temp_path(&self) -> Result<PathBuf, ArchiveError> {
+        let dir = self.root.join(TMP_DIR);
+        fs::create_dir_all(&dir).map_err(|e| io_err("creating", &dir, e))?;
+        Ok(dir.join(temp_name()))
+    }
+
+    /// Archives a staged file under `key`, streaming it through a hash (never whole in
+    /// memory), write-once like [`FolderArchive::put_blocking`].
+    fn copy_blocking(
+        &self,
+        source: &str,
+        key: &str,
+        content_type: &str,
+        retain_until: NaiveDate,
+        sha256: &str,
+    ) -> Result<ArchivedObject, ArchiveError> {
+        let path = self.object_path(key);
+        let meta = ArchiveMeta {
+            retain_until,
+            sha256: sha256.to_string(),
+            content_type: content_type.to_string(),
+        };
+        if path.exists() {
+            let existing = hash_file(&path)?;
+            if existing != sha256 {
+                return Err(ArchiveError::Unavailable(format!(
+                    "archive object {key} already exists with different content (write-once)"
+                )));
+            }
+            if !self.meta_path(key).exists() {
+                self.write_meta(key, &meta)?;
+            }
+            return Ok(ArchivedObject {
+                key: key.to_string(),
+                sha256: existing,
+                version_id: None,
+            });
+        }
+        let dir = path.parent().ok_or_else(|| {
+            ArchiveError::Unavailable(format!("no folder for {}", path.display()))
+        })?;
+        fs::create_dir_all(dir).map_err(|e| io_err("creating", dir, e))?;
+        let from = self.object_path(source);
+        let tmp = self.temp_path()?;
+        let copied = (|| {
+            let mut input = File::open(&from)?;
+            let mut output = File::create_new(&tmp)?;
+            let mut hasher = Sha256::new();
+            let mut buf = vec![0u8; 256 * 1024];
+            loop {
+                let n = input.read(&mut buf)?;
+                if n == 0 {
+                    break;
+                }
+                hasher.update(&buf[..n]);
+                output.write_all(&buf[..n])?;
+            }
+            output.sync_all()?;
+            let mut perms = output.metadata()?.permissions();
+            perms.set_readonly(true);
+            output.set_permissions(perms)?;
+            Ok::<String, std::io::Error>(hex::encode(hasher.finalize()))
+        })();
+        let copied = match copied {
+            Ok(sha) => sha,
+            Err(e) => {
+                let _ = fs::remove_file(&tmp);
+                return Err(match e.kind() {
+                    ErrorKind::NotFound => ArchiveError::NotFound(source.to_string()),
+                    _ => io_err("copying", &from, e),
+                });
+            }
+        };
+        if copied != sha256 {
+            let _ = fs::remove_file(&tmp);
+            return Err(ArchiveError::Unavailable(format!(
+                "staged object {source} changed while it was imported"
+            )));
+        }
+        let linked = fs::hard_link(&tmp, &path);
+        let _ = fs::remove_file(&tmp);
+        match linked {
+            Ok(()) => {}
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => {
+                return self.copy_blocking(source, key, content_type, retain_until, sha256);
+            }
+            Err(e) => return Err(io_err("linking", &path, e)),
+        }
+        self.write_meta(key, &meta)?;
+        sync_dir(dir)?;
+        Ok(ArchivedObject {
+            key: key.to_string(),
+            sha256: copied,
+            version_id: None,
+        })
+    }
+
+    fn list_blocking(&self, prefix: &str) -> Result<Vec<String>, ArchiveError> {
+        let mut keys = Vec::new();
+        let mut dirs = vec![self.root.clone()];
+        while let Some(dir) = dirs.pop() {
+            let entries = match fs::read_dir(&dir) {
+                Ok(e) => e,
+                Err(e) if e.kind() == ErrorKind::NotFound => continue,
+                Err(e) => return Err(io_err("listing", &dir, e)),
+            };
+            for entry in entries {
+                let entry = entry.map_err(|e| io_err("listing", &dir, e))?;
+                let name = entry.file_name().to_string_lossy().to_string();
+                if name.starts_with('.') {
+                    continue;
+                }
+                let path = entry.path();
+                if path.is_dir() {
+                    dirs.push(path);
+                    continue;
+                }
+                if name.ends_with(META_SUFFIX) {
+                    continue;
+                }
+                let Ok(rel) = path.strip_prefix(&self.root) else {
+                    continue;
+                };
+                let key = rel
+                    .components()
+                    .map(|c| c.as_os_str().to_string_lossy())
+                    .collect::<Vec<_>>()
+                    .join("/");
+                if key.starts_with(prefix) {
+                    keys.push(key);
+                }
+            }
+        }
+        keys.sort();
+        Ok(keys)
+    }
+}
+
+fn hash_file(path: &Path) -> Result<String, ArchiveError> {
+    let mut f = File::open(path).map_err(|e| io_err("reading", path, e))?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 256 * 1024];
+    loop {
+        let n = f.read(&mut buf).map_err(|e| io_err("reading", path, e))?;
+        if n == 0 {
+            return Ok(hex::encode(hasher.finalize()));
+        }
+        hasher.update(&buf[..n]);
+    }
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, ArchiveError> + Send + 'static,
+) -> Result<T, ArchiveError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ArchiveError::Unavailable(format!("archive task: {e}")))?
 }
 
 #[async_trait]
@@ -287,6 +458,79 @@ impl Archive for FolderArchive {
         })
         .await
         .map_err(|e| ArchiveError::Unavailable(format!("archive task: {e}")))?
+    }
+
+    async fn read(&self, key: &str) -> Result<ObjectStream, ArchiveError> {
+        check_key(key)?;
+        let path = self.object_path(key);
+        let name = key.to_string();
+        let file = blocking(move || match File::open(&path) {
+            Ok(f) => Ok(f),
+            Err(e) if e.kind() == ErrorKind::NotFound => Err(ArchiveError::NotFound(name)),
+            Err(e) => Err(io_err("reading", &path, e)),
+        })
+        .await?;
+        let size = file.metadata().ok().map(|m| m.len());
+        let chunks = futures::stream::unfold(Some(file), |state| async move {
+            let mut file = state?;
+            let read = blocking(move || {
+                let mut buf = vec![0u8; 256 * 1024];
+                let n = file.read(&mut buf).map_err(|e| {
+                    ArchiveError::Unavailable(format!("reading an archived file: {e}"))
+                })?;
+                buf.truncate(n);
+                Ok((file, buf))
+            })
+            .await;
+            match read {
+                Ok((_, buf)) if buf.is_empty() => None,
+                Ok((file, buf)) => Some((Ok(bytes::Bytes::from(buf)), Some(file))),
+                Err(e) => Some((Err(e), None)),
+            }
+        });
+        Ok(ObjectStream {
+            version_id: None,
+            size,
+            chunks: Box::pin(chunks),
+        })
+    }
+
+    async fn copy_from(
+        &self,
+        source: &str,
+        _source_version: Option<&str>,
+        key: &str,
+        content_type: &str,
+        retain_until: NaiveDate,
+        sha256: &str,
+    ) -> Result<ArchivedObject, ArchiveError> {
+        check_key(source)?;
+        check_key(key)?;
+        let this = self.clone();
+        let (source, key, content_type, sha256) = (
+            source.to_string(),
+            key.to_string(),
+            content_type.to_string(),
+            sha256.to_string(),
+        );
+        blocking(move || this.copy_blocking(&source, &key, &content_type, retain_until, &sha256))
+            .await
+    }
+
+    async fn list(&self, prefix: &str) -> Result<Vec<String>, ArchiveError> {
+        let this = self.clone();
+        let prefix = prefix.to_string();
+        blocking(move || this.list_blocking(&prefix)).await
+    }
+
+    async fn remove_staged(&self, key: &str) -> Result<(), ArchiveError> {
+        let path = self.staging_path(key)?;
+        blocking(move || match fs::remove_file(&path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(io_err("removing", &path, e)),
+        })
+        .await
     }
 }
 

@@ -13,14 +13,16 @@ use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::{ByteStream, DateTime as AwsDateTime};
 use aws_sdk_s3::types::{
-    BucketLocationConstraint, ChecksumAlgorithm, CreateBucketConfiguration, ObjectLockEnabled,
-    ObjectLockMode,
+    BucketLocationConstraint, ChecksumAlgorithm, CreateBucketConfiguration, MetadataDirective,
+    ObjectLockEnabled, ObjectLockMode, TaggingDirective,
 };
 use aws_sdk_s3::Client;
 use base64::Engine as _;
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use sha2::{Digest, Sha256};
-use stamp_domain::ports::{Archive, ArchiveError, ArchivedObject};
+use stamp_domain::ports::{
+    Archive, ArchiveError, ArchivedObject, ObjectStream, UploadUrls, UPLOADS_PREFIX,
+};
 
 use crate::aws::SetupError;
 
@@ -99,6 +101,58 @@ impl S3Archive {
             .into_bytes()
             .to_vec();
         Ok((bytes, version_id))
+    }
+
+    /// The SHA-256 of an object, read as a stream (`None` if there is no such key).
+    async fn sha_of(&self, key: &str) -> Result<Option<(String, Option<String>)>, ArchiveError> {
+        let mut object = match Archive::read(self, key).await {
+            Ok(o) => o,
+            Err(ArchiveError::NotFound(_)) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let mut hasher = Sha256::new();
+        while let Some(chunk) = futures::StreamExt::next(&mut object.chunks).await {
+            hasher.update(&chunk?);
+        }
+        Ok(Some((hex::encode(hasher.finalize()), object.version_id)))
+    }
+}
+
+/// Content-MD5 of an empty request body.
+const EMPTY_BODY_MD5: &str = "1B2M2Y8AsgTpgAEAAAAAAA==";
+
+/// A key as the `x-amz-copy-source` header needs it: percent-encoded but for `/`.
+fn encode_key(key: &str) -> String {
+    let mut out = String::with_capacity(key.len());
+    for b in key.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~' | b'/') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[async_trait]
+impl UploadUrls for S3Archive {
+    async fn presign_put(&self, key: &str, expires: Duration) -> Result<String, ArchiveError> {
+        if !key.starts_with(UPLOADS_PREFIX) {
+            return Err(ArchiveError::Unavailable(format!(
+                "uploads go under {UPLOADS_PREFIX}, not {key}"
+            )));
+        }
+        let config = PresigningConfig::expires_in(expires)
+            .map_err(|e| ArchiveError::Unavailable(format!("presigning: {e}")))?;
+        let request = self
+            .client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .presigned(config)
+            .await
+            .map_err(|e| unavailable("presign PutObject", e))?;
+        Ok(request.uri().to_string())
     }
 }
 
@@ -188,6 +242,151 @@ impl Archive for S3Archive {
 
     async fn get(&self, key: &str) -> Result<Vec<u8>, ArchiveError> {
         Ok(self.fetch(key).await?.0)
+    }
+
+    async fn read(&self, key: &str) -> Result<ObjectStream, ArchiveError> {
+        let out = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| match &e {
+                SdkError::ServiceError(s) if s.err().is_no_such_key() => {
+                    ArchiveError::NotFound(key.to_string())
+                }
+                _ => unavailable("GetObject", e),
+            })?;
+        let size = out.content_length.and_then(|n| u64::try_from(n).ok());
+        let version_id = out.version_id.clone();
+        let what = key.to_string();
+        let chunks = futures::stream::unfold(Some(out.body), move |body| {
+            let what = what.clone();
+            async move {
+                let mut body = body?;
+                match body.next().await {
+                    None => None,
+                    Some(Ok(bytes)) => Some((Ok(bytes), Some(body))),
+                    Some(Err(e)) => Some((
+                        Err(ArchiveError::Unavailable(format!(
+                            "S3 GetObject {what}: reading body: {e}"
+                        ))),
+                        None,
+                    )),
+                }
+            }
+        });
+        Ok(ObjectStream {
+            version_id,
+            size,
+            chunks: Box::pin(chunks),
+        })
+    }
+
+    /// A server-side CopyObject of the staged version, locked like [`S3Archive::put`].
+    /// The bytes never pass through the function: a 100 MB upload costs no memory.
+    async fn copy_from(
+        &self,
+        source: &str,
+        source_version: Option<&str>,
+        key: &str,
+        content_type: &str,
+        retain_until: NaiveDate,
+        sha256: &str,
+    ) -> Result<ArchivedObject, ArchiveError> {
+        // Write-once: a key that exists (a retried import) must hold the same bytes.
+        if let Some((existing, version_id)) = self.sha_of(key).await? {
+            if existing == sha256 {
+                return Ok(ArchivedObject {
+                    key: key.to_string(),
+                    sha256: existing,
+                    version_id,
+                });
+            }
+            return Err(ArchiveError::Unavailable(format!(
+                "archive object {key} already exists with different content (write-once)"
+            )));
+        }
+        let mut copy_source = format!("{}/{}", self.bucket, encode_key(source));
+        if let Some(v) = source_version {
+            copy_source.push_str(&format!("?versionId={}", encode_key(v)));
+        }
+        let until = AwsDateTime::from_secs(retain_until_instant(retain_until).timestamp());
+        let out = self
+            .client
+            .copy_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .copy_source(copy_source)
+            .metadata_directive(MetadataDirective::Replace)
+            // No tags are carried over (so no s3:GetObjectTagging on the upload is needed).
+            .tagging_directive(TaggingDirective::Replace)
+            .content_type(content_type)
+            .metadata("sha256", sha256)
+            .checksum_algorithm(ChecksumAlgorithm::Sha256)
+            .object_lock_mode(ObjectLockMode::Compliance)
+            .object_lock_retain_until_date(until)
+            // A write with a retention period must carry Content-MD5 (or a checksum) of
+            // its request body; a copy's body is empty.
+            .customize()
+            .mutate_request(|req| {
+                req.headers_mut().insert("content-md5", EMPTY_BODY_MD5);
+            })
+            .send()
+            .await
+            .map_err(|e| unavailable("CopyObject", e))?;
+        // S3 computes the copy's checksum: it must be the hash the import read.
+        if let Some(sum) = out.copy_object_result().and_then(|r| r.checksum_sha256()) {
+            let expected = hex::decode(sha256)
+                .map(|d| base64::engine::general_purpose::STANDARD.encode(d))
+                .unwrap_or_default();
+            if sum != expected {
+                return Err(ArchiveError::Unavailable(format!(
+                    "archive object {key}: the copy's checksum {sum} is not the imported bytes' {expected}"
+                )));
+            }
+        }
+        Ok(ArchivedObject {
+            key: key.to_string(),
+            sha256: sha256.to_string(),
+            version_id: out.version_id,
+        })
+    }
+
+    async fn list(&self, prefix: &str) -> Result<Vec<String>, ArchiveError> {
+        let mut keys = Vec::new();
+        let mut pages = self
+            .client
+            .list_objects_v2()
+            .bucket(&self.bucket)
+            .prefix(prefix)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| unavailable("ListObjectsV2", e))?;
+            keys.extend(
+                page.contents()
+                    .iter()
+                    .filter_map(|o| o.key().map(str::to_string)),
+            );
+        }
+        keys.sort();
+        Ok(keys)
+    }
+
+    async fn remove_staged(&self, key: &str) -> Result<(), ArchiveError> {
+        if !key.starts_with(UPLOADS_PREFIX) {
+            return Ok(());
+        }
+        self.client
+            .delete_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| unavailable("DeleteObject", e))?;
+        Ok(())
     }
 }
 

@@ -4,14 +4,22 @@
 use stamp_domain::admin::Admin;
 use stamp_domain::audit::{AuditTrail, ItemAuditTrail};
 use stamp_domain::extracts::{Dispatch, Extracts};
+use stamp_domain::feeds::Puller;
+use stamp_domain::identity::Orgnr;
 use stamp_domain::import::ImportService;
 use stamp_domain::ledger::Ledger;
-use stamp_domain::ports::{Archive, ArchiveError, Clock, ExtractFiles, ItemStore};
+use stamp_domain::ports::{
+    Archive, ArchiveError, Clock, ExtractFiles, FeedClient, ItemStore, UploadUrls,
+};
 use stamp_domain::privacy::PseudonymKey;
 use stamp_domain::purge::Purge;
 use stamp_domain::queries::Queries;
 use stamp_domain::statistics::Statistics;
 use std::sync::Arc;
+
+/// Called after a company was activated (stamp-local starts its backfill pull at once;
+/// in AWS the next scheduled pull round does).
+pub type ActivationHook = Arc<dyn Fn(&Orgnr) + Send + Sync>;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -26,6 +34,11 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// Extracts (spec §8); its files are configured by [`AppState::with_extract_files`].
     pub extracts: Extracts,
+    /// Where partners upload large deliveries; `None`: uploads are not offered here.
+    pub uploads: Option<Arc<dyn UploadUrls>>,
+    /// How partners' feeds are read; `None`: this process does not pull.
+    pub feeds: Option<Arc<dyn FeedClient>>,
+    pub on_activated: Option<ActivationHook>,
 }
 
 impl AppState {
@@ -58,6 +71,9 @@ impl AppState {
             ),
             clock,
             ledger,
+            uploads: None,
+            feeds: None,
+            on_activated: None,
         }
     }
 
@@ -66,6 +82,27 @@ impl AppState {
     pub fn with_extract_files(mut self, files: Arc<dyn ExtractFiles>, dispatch: Dispatch) -> Self {
         self.extracts = Extracts::new(self.ledger.clone(), files, self.clock.clone(), dispatch);
         self
+    }
+
+    pub fn with_uploads(mut self, urls: Arc<dyn UploadUrls>) -> Self {
+        self.uploads = Some(urls);
+        self
+    }
+
+    pub fn with_feeds(mut self, client: Arc<dyn FeedClient>) -> Self {
+        self.feeds = Some(client);
+        self
+    }
+
+    pub fn with_activation_hook(mut self, hook: ActivationHook) -> Self {
+        self.on_activated = Some(hook);
+        self
+    }
+
+    /// The pull job on this state's ports (`None` without a feed client).
+    pub fn puller(&self) -> Option<Puller> {
+        let client = self.feeds.clone()?;
+        Some(Puller::new(self.import.clone(), client, self.clock.clone()))
     }
 }
 

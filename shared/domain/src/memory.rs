@@ -252,6 +252,58 @@ impl Archive for MemoryArchive {
             .map(|o| o.bytes.clone())
             .ok_or_else(|| ArchiveError::NotFound(key.to_string()))
     }
+
+    async fn copy_from(
+        &self,
+        source: &str,
+        _source_version: Option<&str>,
+        key: &str,
+        content_type: &str,
+        retain_until: NaiveDate,
+        sha256: &str,
+    ) -> Result<ArchivedObject, ArchiveError> {
+        let bytes = self.get(source).await?;
+        if hex::encode(Sha256::digest(&bytes)) != sha256 {
+            return Err(ArchiveError::Unavailable(format!(
+                "staged object {source} changed while it was imported"
+            )));
+        }
+        self.put(key, &bytes, content_type, retain_until).await
+    }
+
+    async fn list(&self, prefix: &str) -> Result<Vec<String>, ArchiveError> {
+        Ok(self
+            .lock()?
+            .keys()
+            .filter(|k| k.starts_with(prefix))
+            .cloned()
+            .collect())
+    }
+
+    async fn remove_staged(&self, key: &str) -> Result<(), ArchiveError> {
+        if key.starts_with(crate::ports::UPLOADS_PREFIX) {
+            self.lock()?.remove(key);
+        }
+        Ok(())
+    }
+}
+
+impl MemoryArchive {
+    /// Stages an upload (what a partner's PUT does).
+    pub fn stage(&self, key: &str, bytes: Vec<u8>) {
+        if let Ok(mut o) = self.objects.lock() {
+            let sha256 = hex::encode(Sha256::digest(&bytes));
+            o.insert(
+                key.to_string(),
+                StoredObject {
+                    bytes,
+                    sha256,
+                    content_type: "application/octet-stream".into(),
+                    retain_until: NaiveDate::MIN,
+                },
+            );
+        }
+    }
 }
 
 type StoredFile = (Vec<u8>, String, String);

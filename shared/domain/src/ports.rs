@@ -205,6 +205,106 @@ pub trait Archive: Send + Sync {
         version_id: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<(), ArchiveError>;
+    /// Reads an object (archived, or a staged upload under `uploads/`) chunk by chunk,
+    /// so a large delivery never has to fit in memory.
+    async fn read(&self, key: &str) -> Result<ObjectStream, ArchiveError> {
+        let bytes = self.get(key).await?;
+        let size = bytes.len() as u64;
+        Ok(ObjectStream {
+            version_id: None,
+            size: Some(size),
+            chunks: Box::pin(futures::stream::once(async move {
+                Ok(bytes::Bytes::from(bytes))
+            })),
+        })
+    }
+
+    /// Archives the staged upload `source` (at `source_version` when given) under `key`,
+    /// write-once and locked like [`Archive::put`], without the bytes passing through
+    /// the caller (S3: a server-side CopyObject). `sha256` is the hex digest the caller
+    /// read from the source.
+    async fn copy_from(
+        &self,
+        _source: &str,
+        _source_version: Option<&str>,
+        _key: &str,
+        _content_type: &str,
+        _retain_until: NaiveDate,
+        _sha256: &str,
+    ) -> Result<ArchivedObject, ArchiveError> {
+        Err(ArchiveError::Unavailable(
+            "this archive cannot archive staged uploads".into(),
+        ))
+    }
+
+    /// Every key under `prefix`, in key order.
+    async fn list(&self, _prefix: &str) -> Result<Vec<String>, ArchiveError> {
+        Err(ArchiveError::Unavailable(
+            "this archive cannot list its objects".into(),
+        ))
+    }
+
+    /// Removes a staged upload once it has been archived (only keys under `uploads/`;
+    /// archived objects are never removed by Stamp's code).
+    async fn remove_staged(&self, _key: &str) -> Result<(), ArchiveError> {
+        Ok(())
+    }
+}
+
+/// An object's bytes as a stream of chunks.
+pub type ByteChunks =
+    std::pin::Pin<Box<dyn futures::Stream<Item = Result<bytes::Bytes, ArchiveError>> + Send>>;
+
+/// An object being read: which version, how large (when known), and its bytes.
+pub struct ObjectStream {
+    pub version_id: Option<String>,
+    pub size: Option<u64>,
+    pub chunks: ByteChunks,
+}
+
+/// The prefix under which partners' large uploads are staged before they are archived.
+pub const UPLOADS_PREFIX: &str = "uploads/";
+
+/// Hands out URLs through which a partner uploads a large delivery straight to storage
+/// (S3: a presigned PUT; stamp-local: its own signed upload route).
+#[async_trait]
+pub trait UploadUrls: Send + Sync {
+    /// A URL that lets its holder PUT the object `key` (under [`UPLOADS_PREFIX`]) for
+    /// `expires`.
+    async fn presign_put(
+        &self,
+        key: &str,
+        expires: std::time::Duration,
+    ) -> Result<String, ArchiveError>;
+}
+
+/// Why a partner's feed could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FeedError {
+    /// Network trouble, a timeout, or a 5xx/429 answer: worth retrying.
+    #[error("feed unavailable: {0}")]
+    Unavailable(String),
+    /// The feed refused the request (another 4xx): retrying will not help.
+    #[error("feed refused the request with status {status}: {detail}")]
+    Refused { status: u16, detail: String },
+}
+
+/// One request to a partner's feed (spec §5 Pull).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeedRequest<'a> {
+    pub feed_url: &'a str,
+    /// The company's organisationsnummer as the path names it.
+    pub orgnr: &'a str,
+    /// The cursor to continue after; `None` from the start of the history.
+    pub after: Option<&'a str>,
+    pub limit: usize,
+}
+
+/// Reads pages of a partner's feed: `GET {feed_url}/companies/{orgnr}/events?after=&limit=`.
+#[async_trait]
+pub trait FeedClient: Send + Sync {
+    /// The page's body exactly as the partner sent it (it is archived byte for byte).
+    async fn fetch(&self, request: &FeedRequest<'_>) -> Result<Vec<u8>, FeedError>;
 }
 
 pub trait Clock: Send + Sync {

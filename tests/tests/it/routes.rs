@@ -27,6 +27,7 @@ fn concrete(path: &str) -> String {
         .replace("{site_id}", "STH2026000001")
         .replace("{sub}", "u1")
         .replace("{id}", "x1")
+        .replace("{batch_id}", "b1")
 }
 
 async fn answers(f: Function, method: &str, path: &str) -> bool {

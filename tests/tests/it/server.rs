@@ -5,7 +5,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use stamp_api::AppState;
 use stamp_domain::auth::Claims;
-use stamp_domain::ports::{Archive, Clock, ItemStore};
+use stamp_domain::ports::{Archive, Clock, ItemStore, UploadUrls};
 use stamp_domain::privacy::PseudonymKey;
 use std::sync::Arc;
 
@@ -34,6 +34,7 @@ impl Clock for TestClock {
 
 pub struct TestServer {
     pub base: String,
+    /// The services the server runs on (for driving jobs and imports directly).
     pub state: AppState,
     pub clock: Arc<TestClock>,
     key: Arc<Vec<u8>>,
@@ -44,6 +45,7 @@ pub struct TestServer {
     http: reqwest::Client,
 }
 
+#[derive(Clone)]
 enum LockProbe {
     Folder(stamp_adapters::FolderArchive),
     S3(stamp_adapters::S3Archive),
@@ -142,6 +144,30 @@ impl TestServer {
         }
     }
 
+    /// A server of the same kind on a new, empty store, sharing this one's archive.
+    pub async fn with_fresh_store(&self) -> TestServer {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store: Arc<dyn ItemStore> = match &self.lock {
+            LockProbe::Folder(_) => Arc::new(
+                stamp_adapters::EmbeddedItemStore::open_in_dir(dir.path()).expect("open redb"),
+            ),
+            LockProbe::S3(_) => Arc::new(
+                crate::helpers::fresh_dynamo_store("fresh-store")
+                    .await
+                    .expect("DynamoDB Local"),
+            ),
+        };
+        Self::start(store, self.archive.clone(), self.lock.clone(), dir).await
+    }
+
+    /// Another server of the same kind, on its own store and archive.
+    pub async fn sibling(&self) -> TestServer {
+        match &self.lock {
+            LockProbe::Folder(_) => Self::embedded().await,
+            LockProbe::S3(_) => Self::aws("sibling").await.expect("DynamoDB Local and moto"),
+        }
+    }
+
     async fn start(
         store: Arc<dyn ItemStore>,
         archive: Arc<dyn Archive>,
@@ -150,6 +176,11 @@ impl TestServer {
     ) -> TestServer {
         let key = Arc::new(b"test-signing-key-0123456789abcdef".to_vec());
         let clock = Arc::new(TestClock::default());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let base = format!("http://{addr}");
         // Extracts go where the archive is (the folder, or the bucket's extracts/ prefix)
         // and render in this process, as stamp-local does.
         let extract_files: Arc<dyn stamp_domain::ports::ExtractFiles> = match &lock {
@@ -169,16 +200,26 @@ impl TestServer {
             clock.clone(),
         )
         .with_extract_files(extract_files, stamp_domain::extracts::Dispatch::InProcess);
-        let app = stamp_local::http_app(state.clone(), key.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let addr = listener.local_addr().expect("addr");
+        // Uploads as each stack takes them: stamp-local's own signed PUT route, or a
+        // presigned PUT to (moto's) S3.
+        let (local_uploads, urls): (_, Arc<dyn UploadUrls>) = match &lock {
+            LockProbe::Folder(f) => {
+                let u = Arc::new(stamp_local::uploads::LocalUploads::new(
+                    base.clone(),
+                    key.clone(),
+                    f.clone(),
+                ));
+                (Some(u.clone()), u)
+            }
+            LockProbe::S3(a) => (None, Arc::new(a.clone())),
+        };
+        let state = stamp_local::with_local_services(state, Some(urls));
+        let app = stamp_local::local_app(state.clone(), key.clone(), local_uploads);
         tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
         TestServer {
-            base: format!("http://{addr}"),
+            base,
             state,
             clock,
             key,
@@ -187,6 +228,54 @@ impl TestServer {
             _dir: dir,
             http: reqwest::Client::new(),
         }
+    }
+
+    /// PUTs a delivery to the URL `POST /partner/v1/uploads` answered, as a partner does.
+    /// On S3 the test then plays the part of the S3 event: it calls what the
+    /// upload-import function calls. Answers the batch's answer once it is imported.
+    pub async fn complete_upload(
+        &self,
+        created: &Value,
+        bytes: Vec<u8>,
+        partner_token: &str,
+    ) -> Answer {
+        let url = created["upload_url"].as_str().expect("upload_url");
+        let res = self
+            .http
+            .put(url)
+            .header("content-type", "application/octet-stream")
+            .body(bytes)
+            .send()
+            .await
+            .expect("PUT upload");
+        assert!(res.status().is_success(), "PUT upload: {}", res.status());
+        if let LockProbe::S3(_) = self.lock {
+            let partner = partner_of(created);
+            self.state
+                .import
+                .import_upload(&partner, created["upload_id"].as_str().expect("upload_id"))
+                .await
+                .expect("import upload");
+        }
+        self.batch_answer(
+            created["batch_id"].as_str().expect("batch_id"),
+            partner_token,
+        )
+        .await
+    }
+
+    /// `GET /partner/v1/batches/{id}`, waiting while it answers 202.
+    pub async fn batch_answer(&self, batch_id: &str, partner_token: &str) -> Answer {
+        for _ in 0..300 {
+            let a = self
+                .get(&format!("/partner/v1/batches/{batch_id}"), partner_token)
+                .await;
+            if a.status != StatusCode::ACCEPTED {
+                return a;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("batch {batch_id} was not imported within 30 s");
     }
 
     pub fn token(&self, claims: Claims) -> String {
@@ -251,6 +340,17 @@ impl TestServer {
         )
         .await
     }
+}
+
+/// The partner an upload belongs to, from the upload URL's storage key (S3: the path).
+fn partner_of(created: &Value) -> String {
+    let url = created["upload_url"].as_str().unwrap_or("");
+    let path = url.split('?').next().unwrap_or("");
+    let at = path
+        .find("/uploads/")
+        .map(|i| i + "/uploads/".len())
+        .unwrap_or(0);
+    path[at..].split('/').next().unwrap_or("").to_string()
 }
 
 pub fn claims(sub: &str, roles: &[&str], companies: &[&str]) -> Claims {

@@ -92,6 +92,9 @@ async fn activate(
     let o = orgnr(&o)?;
     let req: ActivationRequest = json_body(&body)?;
     let a = s.admin.activate(&c, &o, req).await?;
+    if let Some(hook) = &s.on_activated {
+        hook(&o);
+    }
     Ok(Json(activation_view(&a)).into_response())
 }
 

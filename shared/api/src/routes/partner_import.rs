@@ -1,23 +1,26 @@
-//! `POST /partner/v1/batches` — the partner-import function.
+//! `POST /partner/v1/batches`, `POST /partner/v1/uploads`, `GET /partner/v1/batches/{batch_id}`
+//! — the partner-import function.
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{get, post};
 use axum::Router;
-use stamp_domain::import::{DeliveryFormat, MAX_BATCH_BYTES};
+use stamp_domain::import::{BatchStatus, DeliveryFormat, NewUpload, MAX_BATCH_BYTES};
 use stamp_domain::DomainError;
 
 use crate::claims::Caller;
-use crate::params::Params;
+use crate::params::{json_body, Params};
 use crate::problem::{problem, ApiResult};
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/partner/v1/batches", post(push))
+        .route("/partner/v1/batches/{batch_id}", get(batch))
+        .route("/partner/v1/uploads", post(upload))
         // Read a little past the 6 MB limit so an oversized push gets our 413 problem.
         .layer(DefaultBodyLimit::max(MAX_BATCH_BYTES * 2))
 }
@@ -72,4 +75,69 @@ async fn push(
         .await?;
     let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::OK);
     Ok((status, axum::Json(answer.body)).into_response())
+}
+
+/// `POST /partner/v1/uploads` with `{"batch_id", "format": "json"|"csv"}` (or the same as
+/// query parameters): a URL to PUT one large delivery to.
+async fn upload(
+    State(state): State<AppState>,
+    Caller(claims): Caller,
+    params: Params,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let mut req: NewUpload = if body.iter().all(u8::is_ascii_whitespace) {
+        NewUpload::default()
+    } else {
+        json_body(&body)?
+    };
+    if req.batch_id.is_none() {
+        req.batch_id = params.get("batch_id").map(str::to_string);
+    }
+    if req.format.is_none() {
+        req.format = params.get("format").map(str::to_string);
+    }
+    let Some(urls) = state.uploads.clone() else {
+        return Err(
+            DomainError::Unavailable("uploads are not configured on this server".into()).into(),
+        );
+    };
+    let answer = state
+        .import
+        .create_upload(&claims, req, urls.as_ref())
+        .await?;
+    Ok((StatusCode::CREATED, axum::Json(answer)).into_response())
+}
+
+/// `GET /partner/v1/batches/{batch_id}`: the answer a batch got (202 while an upload is
+/// still on its way, its problem if it was refused).
+async fn batch(
+    State(state): State<AppState>,
+    Caller(claims): Caller,
+    Path(batch_id): Path<String>,
+) -> ApiResult<Response> {
+    Ok(match state.import.batch_status(&claims, &batch_id).await? {
+        BatchStatus::Answered(a) => (
+            StatusCode::from_u16(a.status).unwrap_or(StatusCode::OK),
+            axum::Json(a.body),
+        )
+            .into_response(),
+        BatchStatus::InProgress(body) => (StatusCode::ACCEPTED, axum::Json(body)).into_response(),
+        BatchStatus::Failed {
+            status,
+            mut problem,
+        } => {
+            let code = problem["code"]
+                .as_str()
+                .unwrap_or("invalid_field")
+                .to_string();
+            problem["type"] = serde_json::json!(format!("https://stamp.invalid/problems/{code}"));
+            problem["title"] = serde_json::json!("The upload was not imported");
+            (
+                StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST),
+                [(header::CONTENT_TYPE, "application/problem+json")],
+                problem.to_string(),
+            )
+                .into_response()
+        }
+    })
 }

@@ -1,13 +1,23 @@
 //! A partner's delivery, from raw bytes to stored events (spec §5): parse the envelope,
-//! validate each event on its own, archive first, then index.
+//! validate each event on its own, archive first, then index. Pushes, uploads, pulled
+//! pages and replays from the archive all take this one path.
 
 mod parse;
 mod service;
+mod stream;
+mod uploads;
 mod validate;
 
 pub use parse::{
-    parse_delivery, Delivery, DeliveryFormat, EnvelopeError, RawEvent, MAX_BATCH_BYTES,
-    MAX_BATCH_EVENTS,
+    check_batch_id, feed_page_envelope, parse_delivery, stream_delivery, BatchIdRule, Delivery,
+    DeliveryFormat, EnvelopeError, EnvelopeInfo, RawEvent, MAX_BATCH_BYTES, MAX_BATCH_EVENTS,
 };
-pub use service::{BatchAnswer, ImportService, Rejected};
+pub use service::{
+    receipt_key, BatchAnswer, ImportFailure, ImportService, Receipt, Rejected, RECEIPTS_PREFIX,
+    STREAM_CHUNK_EVENTS, UPLOAD_REJECTED_LISTED,
+};
+pub use uploads::{
+    parse_upload_key, problem_of, upload_key, BatchStatus, NewUpload, UploadOutcome,
+    MAX_UPLOAD_BYTES, UPLOAD_URL_VALIDITY,
+};
 pub use validate::{validate_event, Rejection, RejectionCode};

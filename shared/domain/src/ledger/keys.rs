@@ -13,6 +13,10 @@ pub const BATCH: &str = "BATCH";
 pub const RECORD: &str = "RECORD";
 pub const EFFECTIVE: &str = "EFFECTIVE";
 pub const CORRECTION_PREFIX: &str = "CORR#";
+/// A delivery that has begun: its receipt time and archive key, taken over by a retry.
+pub const START: &str = "START";
+pub const UPLOAD: &str = "UPLOAD";
+pub const STATUS: &str = "STATUS";
 
 pub fn company(ck: &str) -> String {
     format!("CO#{ck}")
@@ -117,4 +121,19 @@ pub fn own_extracts(subject_key: &str) -> String {
 /// prefix with the 7-day expiry), by owner key, extract id and rendering attempt.
 pub fn extract_file(owner_key: &str, extract_id: &str, attempt: &str, extension: &str) -> String {
     format!("extracts/{owner_key}/{extract_id}/{attempt}.{extension}")
+}
+
+/// An upload a partner was given a URL for (`upload_id` is Stamp's own UUID).
+pub fn upload(partner_id: &str, upload_id: &str) -> String {
+    format!("UPLOAD#{partner_id}#{upload_id}")
+}
+
+/// The feed cursors of a company: one item per pulling partner (sort key `partner_id`).
+pub fn feeds(ck: &str) -> String {
+    format!("CO#{ck}#FEEDS")
+}
+
+/// A pulling partner's status after its last pull round.
+pub fn pull_status(partner_id: &str) -> String {
+    format!("PULL#{partner_id}")
 }

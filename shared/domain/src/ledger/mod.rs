@@ -2,7 +2,10 @@
 //! keys and item shapes, used by import and queries alike.
 
 mod extracts;
+mod ingest;
 pub mod keys;
+
+pub use ingest::{FeedCursor, PullStatus, Upload, UploadStatus};
 
 use crate::error::DomainError;
 use crate::identity::Orgnr;

@@ -1,0 +1,389 @@
+//! Large deliveries (spec §5: `POST /partner/v1/uploads`): the partner is handed a URL to
+//! PUT the delivery straight into storage under `uploads/{partner_id}/{upload_id}`; when
+//! it has arrived (S3 notifies the upload-import function; stamp-local imports it
+//! in-process) it is imported like a push — but streamed, so its size is not bounded by
+//! memory — and archived under object lock by a server-side copy. Its answer is read at
+//! `GET /partner/v1/batches/{batch_id}`.
+
+use super::parse::{check_batch_id, DeliveryFormat, EnvelopeError};
+use super::service::{
+    batch_key, envelope_error, fallback_retention, unreadable_key, BatchAnswer, ImportFailure,
+    ImportService, Run, UPLOAD_REJECTED_LISTED,
+};
+use super::stream::{scan, OwnedRule};
+use crate::auth::{require_partner, Claims};
+use crate::error::DomainError;
+use crate::ledger::{Upload, UploadStatus};
+use crate::ports::{UploadUrls, UPLOADS_PREFIX};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::time::Duration;
+
+/// How long an upload URL stays valid.
+pub const UPLOAD_URL_VALIDITY: Duration = Duration::from_secs(3600);
+/// The largest upload Stamp imports (about five million events).
+pub const MAX_UPLOAD_BYTES: u64 = 1 << 30;
+
+#[derive(Debug, Default, Deserialize)]
+pub struct NewUpload {
+    pub batch_id: Option<String>,
+    /// `json` (default) or `csv`.
+    pub format: Option<String>,
+}
+
+/// Where a batch stands, as `GET /partner/v1/batches/{batch_id}` answers it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BatchStatus {
+    /// Imported: the answer it got (the same a replay gets).
+    Answered(BatchAnswer),
+    /// An upload not imported yet.
+    InProgress(Value),
+    /// An upload that was refused: the problem's status and body.
+    Failed { status: u16, problem: Value },
+}
+
+/// What the import of an upload came to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UploadOutcome {
+    pub status: UploadStatus,
+    pub batch_id: String,
+    pub answer: Value,
+}
+
+/// The storage key of an upload.
+pub fn upload_key(partner_id: &str, upload_id: &str) -> String {
+    format!("{UPLOADS_PREFIX}{partner_id}/{upload_id}")
+}
+
+/// `(partner_id, upload_id)` of an upload's storage key, if it is one.
+pub fn parse_upload_key(key: &str) -> Option<(String, String)> {
+    let rest = key.strip_prefix(UPLOADS_PREFIX)?;
+    let (partner, id) = rest.split_once('/')?;
+    let ok_id = id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit());
+    (crate::admin::validate_partner_id(partner).is_ok() && ok_id)
+        .then(|| (partner.to_string(), id.to_string()))
+}
+
+/// A domain error as the problem answer it becomes (spec §4), kept with a failed upload.
+pub fn problem_of(e: &DomainError) -> Value {
+    let (status, code, field) = match e {
+        DomainError::Unauthenticated(_) => (401, "unauthenticated", None),
+        DomainError::Forbidden(_) => (403, "forbidden", None),
+        DomainError::NotFound(_) => (404, "not_found", None),
+        DomainError::InvalidField { field, .. } => (400, "invalid_field", Some(field.clone())),
+        DomainError::MissingField { field, .. } => (400, "missing_field", Some(field.clone())),
+        DomainError::Conflict { code, .. } => (409, *code, None),
+        DomainError::PayloadTooLarge(_) => (413, "payload_too_large", None),
+        DomainError::Unavailable(_) => (503, "unavailable", None),
+        DomainError::Internal(_) => (500, "internal", None),
+    };
+    let mut p = json!({ "status": status, "code": code, "detail": e.to_string() });
+    if let Some(f) = field {
+        p["field"] = json!(f);
+    }
+    p
+}
+
+fn parse_format(raw: Option<&str>) -> Result<DeliveryFormat, DomainError> {
+    match raw.unwrap_or("json") {
+        "json" => Ok(DeliveryFormat::Json),
+        "csv" => Ok(DeliveryFormat::Csv),
+        other => Err(DomainError::invalid(
+            "format",
+            format!("must be json or csv, got {other:?}"),
+        )),
+    }
+}
+
+impl ImportService {
+    /// `POST /partner/v1/uploads`: a URL to PUT one large delivery to.
+    pub async fn create_upload(
+        &self,
+        claims: &Claims,
+        req: NewUpload,
+        urls: &dyn UploadUrls,
+    ) -> Result<Value, DomainError> {
+        let partner_id = require_partner(claims)?.to_string();
+        self.require_accredited(&partner_id).await?;
+        let batch_id =
+            check_batch_id(req.batch_id.as_deref().unwrap_or("")).map_err(envelope_error)?;
+        let format = parse_format(req.format.as_deref())?;
+        let now = self.clock.now();
+        let upload_id = uuid::Uuid::new_v4().simple().to_string();
+        let expires_at = now + chrono::Duration::from_std(UPLOAD_URL_VALIDITY).unwrap_or_default();
+        let upload = Upload {
+            partner_id: partner_id.clone(),
+            upload_id: upload_id.clone(),
+            batch_id: batch_id.clone(),
+            format: format.as_str().into(),
+            created_at: now,
+            expires_at,
+            status: UploadStatus::Pending,
+            updated_at: now,
+            problem: None,
+            archive_key: None,
+        };
+        let url = urls
+            .presign_put(&upload_key(&partner_id, &upload_id), UPLOAD_URL_VALIDITY)
+            .await?;
+        self.ledger.save_new_upload(&upload).await?;
+        tracing::info!(partner_id, upload_id, "upload URL issued");
+        Ok(json!({
+            "upload_id": upload_id,
+            "batch_id": batch_id,
+            "format": format.as_str(),
+            "upload_url": url,
+            "method": "PUT",
+            "headers": { "Content-Type": "application/octet-stream" },
+            "expires_at": expires_at,
+            "max_bytes": MAX_UPLOAD_BYTES,
+        }))
+    }
+
+    /// `GET /partner/v1/batches/{batch_id}`: the partner's own batch — pushed, uploaded
+    /// or pulled.
+    pub async fn batch_status(
+        &self,
+        claims: &Claims,
+        batch_id: &str,
+    ) -> Result<BatchStatus, DomainError> {
+        let partner_id = require_partner(claims)?;
+        let answered = self.ledger.batch(partner_id, batch_id).await?;
+        let upload = self.ledger.batch_upload(partner_id, batch_id).await?;
+        // The latest attempt under the batch id speaks: an upload created after the batch
+        // was answered (a replay, or other bytes: 409) tells how that attempt went.
+        let up = match (answered, upload) {
+            (None, None) => {
+                return Err(DomainError::NotFound(format!(
+                    "this partner has delivered no batch {batch_id:?}"
+                )))
+            }
+            (Some(b), None) => {
+                return Ok(BatchStatus::Answered(BatchAnswer {
+                    status: b.status,
+                    body: b.answer,
+                }))
+            }
+            (Some(b), Some(up))
+                if up.created_at <= b.received_at || up.status == UploadStatus::Imported =>
+            {
+                return Ok(BatchStatus::Answered(BatchAnswer {
+                    status: b.status,
+                    body: b.answer,
+                }))
+            }
+            (_, Some(up)) => up,
+        };
+        match (up.status, up.problem) {
+            (UploadStatus::Failed, Some(mut problem)) => {
+                let status = problem["status"]
+                    .as_u64()
+                    .and_then(|s| u16::try_from(s).ok())
+                    .unwrap_or(400);
+                problem["batch_id"] = json!(up.batch_id);
+                problem["upload_id"] = json!(up.upload_id);
+                Ok(BatchStatus::Failed { status, problem })
+            }
+            (status, _) => Ok(BatchStatus::InProgress(json!({
+                "batch_id": up.batch_id,
+                "upload_id": up.upload_id,
+                "status": status,
+                "expires_at": up.expires_at,
+            }))),
+        }
+    }
+
+    /// Imports an upload that has arrived (its storage key named it). Idempotent: an
+    /// upload already imported or refused is answered as it was. Only a passing trouble
+    /// (storage unavailable) is an `Err`, so the caller's retry can finish it.
+    pub async fn import_upload(
+        &self,
+        partner_id: &str,
+        upload_id: &str,
+    ) -> Result<UploadOutcome, DomainError> {
+        let Some(mut up) = self.ledger.upload(partner_id, upload_id).await? else {
+            return Err(DomainError::NotFound(format!(
+                "no upload {upload_id} of partner {partner_id}"
+            )));
+        };
+        match up.status {
+            UploadStatus::Imported => {
+                let answer = self
+                    .ledger
+                    .batch(partner_id, &up.batch_id)
+                    .await?
+                    .map(|b| b.answer)
+                    .unwrap_or(Value::Null);
+                return Ok(UploadOutcome {
+                    status: up.status,
+                    batch_id: up.batch_id,
+                    answer,
+                });
+            }
+            UploadStatus::Failed => {
+                return Ok(UploadOutcome {
+                    status: up.status,
+                    batch_id: up.batch_id,
+                    answer: up.problem.unwrap_or(Value::Null),
+                });
+            }
+            UploadStatus::Pending | UploadStatus::Importing => {}
+        }
+        up.status = UploadStatus::Importing;
+        up.updated_at = self.clock.now();
+        self.ledger.update_upload(&up).await?;
+        let staged = upload_key(partner_id, upload_id);
+        let result = self.import_staged(&up, &staged).await;
+        up.updated_at = self.clock.now();
+        let outcome = match result {
+            Ok((answer, archive_key)) => {
+                up.status = UploadStatus::Imported;
+                up.archive_key = Some(archive_key);
+                UploadOutcome {
+                    status: up.status,
+                    batch_id: up.batch_id.clone(),
+                    answer: answer.body,
+                }
+            }
+            Err(f) if matches!(f.error, DomainError::Unavailable(_)) => {
+                up.status = UploadStatus::Pending;
+                self.ledger.update_upload(&up).await?;
+                return Err(f.error);
+            }
+            Err(f) => {
+                tracing::info!(partner_id, upload_id, error = %f.error, "upload refused");
+                up.status = UploadStatus::Failed;
+                up.problem = Some(problem_of(&f.error));
+                up.archive_key = f.archived;
+                UploadOutcome {
+                    status: up.status,
+                    batch_id: up.batch_id.clone(),
+                    answer: up.problem.clone().unwrap_or_default(),
+                }
+            }
+        };
+        self.ledger.update_upload(&up).await?;
+        if let Err(e) = self.archive.remove_staged(&staged).await {
+            tracing::warn!(partner_id, upload_id, error = %e, "the staged upload could not be removed");
+        }
+        Ok(outcome)
+    }
+
+    async fn import_staged(
+        &self,
+        up: &Upload,
+        staged: &str,
+    ) -> Result<(BatchAnswer, String), ImportFailure> {
+        let format = DeliveryFormat::parse(&up.format)
+            .filter(|f| *f != DeliveryFormat::FeedPage)
+            .ok_or_else(|| DomainError::Internal(format!("upload has format {:?}", up.format)))?;
+        let rule = match format {
+            DeliveryFormat::Json => OwnedRule::Declared(up.batch_id.clone()),
+            _ => OwnedRule::Given(up.batch_id.clone()),
+        };
+        let too_large = || {
+            DomainError::PayloadTooLarge(format!(
+                "an upload holds at most {MAX_UPLOAD_BYTES} bytes"
+            ))
+        };
+        let received_at = self.clock.now();
+        let object = self.archive.read(staged).await?;
+        if object.size.is_some_and(|n| n > MAX_UPLOAD_BYTES) {
+            return Err(too_large().into());
+        }
+        let version = object.version_id.clone();
+        // First read: judge the envelope and every event before anything is stored, to
+        // lock the archived copy for as long as its events need.
+        let survey = scan(object, format, rule.clone()).await?;
+        if survey.bytes > MAX_UPLOAD_BYTES {
+            return Err(too_large().into());
+        }
+        let sha256 = survey.sha256;
+        match survey.envelope {
+            Ok(_) => {}
+            Err(EnvelopeError::Aborted(why)) => return Err(DomainError::Unavailable(why).into()),
+            Err(e) => {
+                let key = unreadable_key(&up.partner_id, received_at, &sha256, format);
+                self.archive
+                    .copy_from(
+                        staged,
+                        version.as_deref(),
+                        &key,
+                        format.content_type(),
+                        fallback_retention(received_at),
+                        &sha256,
+                    )
+                    .await?;
+                tracing::info!(partner_id = %up.partner_id, archive_key = %key, "unreadable upload archived and refused");
+                return Err(ImportFailure {
+                    error: envelope_error(e),
+                    archived: Some(key),
+                });
+            }
+        }
+        if let Some(previous) = self
+            .previous_answer(&up.partner_id, &up.batch_id, &sha256)
+            .await?
+        {
+            let key = previous.body["archive"]["key"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            return Ok((previous, key));
+        }
+        let mut run = Run::new(&up.partner_id, &up.batch_id, &sha256, received_at)
+            .streamed(UPLOAD_REJECTED_LISTED);
+        let retain_until = self.retention(&mut run, &survey.survey).await?;
+        self.begin(
+            &mut run,
+            &batch_key(&up.partner_id, received_at, &up.batch_id, &sha256, format),
+        )
+        .await?;
+        let archived = self
+            .archive
+            .copy_from(
+                staged,
+                version.as_deref(),
+                run.archive_key(),
+                format.content_type(),
+                retain_until,
+                &sha256,
+            )
+            .await?;
+        self.write_receipt(
+            &run,
+            format,
+            &archived,
+            "upload",
+            &survey.survey,
+            retain_until,
+        )
+        .await?;
+        // Second read, from the locked copy: index it in chunks.
+        self.index_archived(&mut run, &archived.key, format, &rule)
+            .await?;
+        let answer = self.finish(&mut run).await?;
+        Ok((self.keep_answer(&run, answer).await?, archived.key))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn upload_keys() {
+        let id = "0123456789abcdef0123456789abcdef";
+        assert_eq!(
+            parse_upload_key(&upload_key("ledger-1", id)),
+            Some(("ledger-1".into(), id.into()))
+        );
+        for bad in [
+            "uploads/ledger-1/x",
+            "batches/ledger-1/0123456789abcdef0123456789abcdef",
+            "uploads/a b/0123456789abcdef0123456789abcdef",
+        ] {
+            assert_eq!(parse_upload_key(bad), None, "{bad}");
+        }
+    }
+}
