@@ -184,6 +184,7 @@ fn normalised(items: Vec<Item>) -> Vec<(String, String, Value)> {
                     "archive",
                     "activated_at",
                     "accredited_at",
+                    "terms_accepted_at",
                     "granted_at",
                 ] {
                     m.remove(k);
