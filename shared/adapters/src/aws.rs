@@ -32,7 +32,17 @@ pub fn s3_endpoint_overridden() -> bool {
 /// S3 uses path-style addressing whenever an endpoint override is set: local stand-ins
 /// (moto) cannot serve `bucket.127.0.0.1`-style virtual hosts.
 pub async fn aws_clients() -> (aws_sdk_dynamodb::Client, aws_sdk_s3::Client) {
-    let conf = aws_config::load_defaults(BehaviorVersion::latest()).await;
+    // More attempts than the SDK's default three: imports run many transactions at once,
+    // and throttling (or DynamoDB Local's lock timeouts under load) must slow an import
+    // down, not fail it.
+    let conf = aws_config::defaults(BehaviorVersion::latest())
+        .retry_config(
+            aws_config::retry::RetryConfig::standard()
+                .with_max_attempts(10)
+                .with_max_backoff(std::time::Duration::from_secs(5)),
+        )
+        .load()
+        .await;
     let dynamodb = aws_sdk_dynamodb::Client::new(&conf);
     let s3_conf = aws_sdk_s3::config::Builder::from(&conf)
         .force_path_style(s3_endpoint_overridden())
