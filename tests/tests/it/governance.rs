@@ -17,6 +17,7 @@ enum Who {
     Partner,
     CompanyRead,
     CompanyAdmin,
+    Employee,
 }
 
 /// Every route of infra/aws/routes.json with a request that exercises it, and who spec §3 lets in.
@@ -143,6 +144,7 @@ async fn every_role_on_every_route_is_decided_and_audited(s: &TestServer) {
         ..claims("emp", &["employee"], &[])
     });
     let callers: Vec<(&str, String, &[Who])> = vec![
+        ("employee", employee.clone(), &[Who::Employee]),
         ("operator", a.operator.clone(), &[Who::Operator]),
         ("partner", a.partner.clone(), &[Who::Partner]),
         (
@@ -153,7 +155,6 @@ async fn every_role_on_every_route_is_decided_and_audited(s: &TestServer) {
         ("user of A", a.user.clone(), &[Who::CompanyRead]),
         ("admin of B", b.admin.clone(), &[]),
         ("user of B", b.user.clone(), &[]),
-        ("employee", employee, &[]),
     ];
     let ck = s.state.ledger.company_key(&Orgnr::parse(ORG_A).unwrap());
     let mut calls = 0;

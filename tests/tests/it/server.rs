@@ -118,6 +118,11 @@ impl TestServer {
         )
     }
 
+    /// Whether this server runs on DynamoDB Local and moto.
+    pub fn on_aws(&self) -> bool {
+        matches!(self.lock, LockProbe::S3(_))
+    }
+
     /// How long an archived object is locked: the folder's sidecar, or S3's HeadObject
     /// (moto's GetObjectRetention is broken).
     pub async fn locked_until(&self, key: &str) -> chrono::NaiveDate {
