@@ -259,11 +259,11 @@ fn analyse_person(events: &[LedgerEvent], idx: &[usize], now: DateTime<Utc>, out
         if since > MAX_SESSION {
             missing_out(
                 o,
+                // Independent of when the analysis runs: the same ledger, the same text.
                 format!(
-                    "Checked in at {} ({}) and never checked out ({} ago).",
+                    "Checked in at {} ({}) and no check-out followed within 16 hours.",
                     local(&events[o]),
-                    events[o].site_id,
-                    hm(since)
+                    events[o].site_id
                 ),
                 out,
             );
