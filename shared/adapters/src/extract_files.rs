@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
-use aws_sdk_s3::error::{DisplayErrorContext, SdkError};
+use aws_sdk_s3::error::DisplayErrorContext;
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::ChecksumAlgorithm;
@@ -119,19 +119,7 @@ impl ExtractFiles for S3ExtractFiles {
 
     async fn get(&self, key: &str) -> Result<Vec<u8>, ArchiveError> {
         check_key(key)?;
-        let out = self
-            .client
-            .get_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .send()
-            .await
-            .map_err(|e| match &e {
-                SdkError::ServiceError(s) if s.err().is_no_such_key() => {
-                    ArchiveError::NotFound(key.to_string())
-                }
-                _ => unavailable("GetObject", e),
-            })?;
+        let out = crate::s3::get_object(&self.client, &self.bucket, key).await?;
         let bytes = out.body.collect().await.map_err(|e| {
             ArchiveError::Unavailable(format!("S3 GetObject {key}: reading body: {e}"))
         })?;

@@ -26,6 +26,27 @@ use stamp_domain::ports::{
 
 use crate::aws::SetupError;
 
+/// GetObject, with a missing key as [`ArchiveError::NotFound`] (shared by the archive and
+/// the extract files, which live in the same bucket).
+pub(crate) async fn get_object(
+    client: &Client,
+    bucket: &str,
+    key: &str,
+) -> Result<aws_sdk_s3::operation::get_object::GetObjectOutput, ArchiveError> {
+    client
+        .get_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .map_err(|e| match &e {
+            SdkError::ServiceError(s) if s.err().is_no_such_key() => {
+                ArchiveError::NotFound(key.to_string())
+            }
+            _ => unavailable("GetObject", e),
+        })
+}
+
 /// The archive bucket.
 #[derive(Debug, Clone)]
 pub struct S3Archive {
@@ -77,19 +98,7 @@ impl S3Archive {
 
     /// The object's bytes and version id.
     async fn fetch(&self, key: &str) -> Result<(Vec<u8>, Option<String>), ArchiveError> {
-        let out = self
-            .client
-            .get_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .send()
-            .await
-            .map_err(|e| match &e {
-                SdkError::ServiceError(s) if s.err().is_no_such_key() => {
-                    ArchiveError::NotFound(key.to_string())
-                }
-                _ => unavailable("GetObject", e),
-            })?;
+        let out = get_object(&self.client, &self.bucket, key).await?;
         let version_id = out.version_id.clone();
         let bytes = out
             .body
@@ -245,19 +254,7 @@ impl Archive for S3Archive {
     }
 
     async fn read(&self, key: &str) -> Result<ObjectStream, ArchiveError> {
-        let out = self
-            .client
-            .get_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .send()
-            .await
-            .map_err(|e| match &e {
-                SdkError::ServiceError(s) if s.err().is_no_such_key() => {
-                    ArchiveError::NotFound(key.to_string())
-                }
-                _ => unavailable("GetObject", e),
-            })?;
+        let out = get_object(&self.client, &self.bucket, key).await?;
         let size = out.content_length.and_then(|n| u64::try_from(n).ok());
         let version_id = out.version_id.clone();
         let what = key.to_string();
