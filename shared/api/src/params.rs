@@ -116,7 +116,8 @@ pub fn json_body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, DomainError> {
         // The path of the value that failed (`batch_id`, `events[3].site_id`), or the
         // body itself when the JSON does not parse at all.
         let path = e.path().to_string();
-        let field = if path.is_empty() || path == "." {
+        let is_data = e.inner().classify() == serde_json::error::Category::Data;
+        let field = if !is_data || path.is_empty() || path == "." || path.contains('?') {
             "body".to_string()
         } else {
             path

@@ -15,6 +15,8 @@ pub mod identity;
 pub mod import;
 #[cfg(test)]
 mod ingest_tests;
+#[cfg(test)]
+mod bounded_work_tests;
 pub mod ledger;
 pub mod memory;
 pub mod model;
