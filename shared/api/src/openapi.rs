@@ -584,7 +584,11 @@ fn operation(op: &Op) -> Value {
         .split('/')
         .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
         .map(|name| {
-            json!({ "name": name, "in": "path", "required": true, "schema": { "type": "string" } })
+            let mut p = json!({ "name": name, "in": "path", "required": true, "schema": { "type": "string" } });
+            if let Some(example) = path_example(name) {
+                p["example"] = json!(example);
+            }
+            p
         })
         .collect();
     params.extend(op.query.iter().map(|(name, ty, description)| {
@@ -632,6 +636,18 @@ fn operation(op: &Op) -> Value {
         Auth::Inspection => o["security"] = json!([{ "inspection": [] }]),
     }
     o
+}
+
+/// Path parameters as the demo data has them (`stamp-local serve --demo`).
+fn path_example(name: &str) -> Option<&'static str> {
+    match name {
+        "orgnr" => Some("5569999997"),
+        "site_id" => Some("STH2026000001"),
+        "partner_id" => Some("demo-ledger"),
+        "sub" => Some("local-company_user"),
+        "batch_id" => Some("2026-11-26-0001"),
+        _ => None,
+    }
 }
 
 /// `get_v1_companies_orgnr_sites` and the like: stable, one per method and path.
