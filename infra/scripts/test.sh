@@ -41,6 +41,9 @@ if [[ "${STAMP_TEST_SKIP_LINT:-0}" != 1 ]]; then
     cargo clippy --workspace --all-targets --quiet -- -D warnings
 fi
 
+step "schemathesis against stamp-local (every operation, a token per role)"
+bash infra/scripts/schemathesis.sh
+
 step "cargo test --workspace"
 log="$(mktemp)"
 status=0

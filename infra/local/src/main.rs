@@ -58,6 +58,8 @@ enum Command {
         #[arg(long, default_value_t = 12)]
         ttl_hours: i64,
     },
+    /// Print the OpenAPI 3.1 document (`> docs/openapi.json` keeps the checked-in copy).
+    Openapi,
     /// Run one pull round now: every activated company's feeds (spec §5 Pull).
     PullNow {
         #[arg(long, default_value = ".stamp-data")]
@@ -152,6 +154,9 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 "{}",
                 token::mint(&key, &claims, chrono::Duration::hours(ttl_hours))?
             );
+        }
+        Command::Openapi => {
+            print!("{}", stamp_api::openapi::document_text());
         }
         Command::PullNow { data } => {
             let local = Local::open(&data)?;

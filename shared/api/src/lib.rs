@@ -5,11 +5,13 @@
 pub mod audit;
 pub mod claims;
 pub mod jobs;
+pub mod openapi;
 pub mod params;
 pub mod problem;
 pub mod routes;
 pub mod state;
 pub mod telemetry;
+pub mod views;
 
 use axum::http::StatusCode;
 use axum::response::Response;

@@ -1,12 +1,13 @@
 //! The one place that turns a domain error into an HTTP answer: RFC 9457
-//! `application/problem+json` with a stable `code`.
+//! `application/problem+json` with a stable `code` (the mapping is `views::Problem::of`).
 
 use axum::extract::Request;
 use axum::http::{header, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
 use stamp_domain::DomainError;
+
+use crate::views::Problem;
 
 #[derive(Debug)]
 pub struct ApiError(pub DomainError);
@@ -19,6 +20,7 @@ impl From<DomainError> for ApiError {
 
 pub type ApiResult<T> = Result<T, ApiError>;
 
+/// A problem answer that is not a domain error (unknown route, wrong media type).
 pub fn problem(
     status: StatusCode,
     code: &str,
@@ -26,101 +28,12 @@ pub fn problem(
     detail: &str,
     field: Option<&str>,
 ) -> Response {
-    let mut body = json!({
-        "type": format!("https://stamp.invalid/problems/{code}"),
-        "title": title,
-        "status": status.as_u16(),
-        "detail": detail,
-        "code": code,
-    });
-    if let Some(f) = field {
-        body["field"] = json!(f);
-    }
-    (
-        status,
-        [(header::CONTENT_TYPE, "application/problem+json")],
-        body.to_string(),
-    )
-        .into_response()
+    Problem::new(status, code, title, detail, field).into_response()
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let detail = self.0.to_string();
-        match &self.0 {
-            DomainError::Unauthenticated(_) => problem(
-                StatusCode::UNAUTHORIZED,
-                "unauthenticated",
-                "Authentication required",
-                &detail,
-                None,
-            ),
-            DomainError::Forbidden(_) => problem(
-                StatusCode::FORBIDDEN,
-                "forbidden",
-                "Not allowed",
-                &detail,
-                None,
-            ),
-            DomainError::NotActivated(_) => problem(
-                StatusCode::FORBIDDEN,
-                "company_not_activated",
-                "Company not activated",
-                &detail,
-                None,
-            ),
-            DomainError::NotFound(_) => problem(
-                StatusCode::NOT_FOUND,
-                "not_found",
-                "Not found",
-                &detail,
-                None,
-            ),
-            DomainError::InvalidField { field, .. } => problem(
-                StatusCode::BAD_REQUEST,
-                "invalid_field",
-                "Invalid field",
-                &detail,
-                Some(field),
-            ),
-            DomainError::MissingField { field, .. } => problem(
-                StatusCode::BAD_REQUEST,
-                "missing_field",
-                "Missing field",
-                &detail,
-                Some(field),
-            ),
-            DomainError::Conflict { code, .. } => {
-                problem(StatusCode::CONFLICT, code, "Conflict", &detail, None)
-            }
-            DomainError::PayloadTooLarge(_) => problem(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "payload_too_large",
-                "Payload too large",
-                &detail,
-                None,
-            ),
-            DomainError::Unavailable(_) => {
-                tracing::warn!(error = %detail, "dependency unavailable");
-                problem(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "unavailable",
-                    "Temporarily unavailable",
-                    "a storage service is unavailable; retry later",
-                    None,
-                )
-            }
-            DomainError::Internal(_) => {
-                tracing::error!(error = %detail, "internal error");
-                problem(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal",
-                    "Internal error",
-                    "something went wrong on our side",
-                    None,
-                )
-            }
-        }
+        Problem::of(&self.0).into_response()
     }
 }
 

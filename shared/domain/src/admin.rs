@@ -14,14 +14,14 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use std::sync::Arc;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct NewPartner {
     pub partner_id: Option<String>,
     pub name: Option<String>,
     pub feed_url: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct HoldRequest {
     pub site_id: Option<String>,
     pub person_ref: Option<String>,
@@ -30,7 +30,7 @@ pub struct HoldRequest {
     pub reason: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct AnnouncementRequest {
     pub title: Option<String>,
     pub message: Option<String>,
@@ -40,7 +40,7 @@ pub struct AnnouncementRequest {
     pub ends_at: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct ActivationRequest {
     pub terms_version: Option<String>,
     pub company_name: Option<String>,
@@ -83,40 +83,6 @@ fn required_text(field: &str, v: Option<String>, max: usize) -> Result<String, D
         ));
     }
     Ok(v)
-}
-
-pub fn activation_view(a: &Activation) -> Value {
-    json!({
-        "company_orgnr": a.company_orgnr,
-        "company_name": a.company_name,
-        "fiscal_year_end_month": a.fiscal_year_end_month,
-        "terms_version": a.terms_version,
-        "activated_at": a.activated_at,
-        "activated_by": a.activated_by,
-        "terms_accepted_at": a.terms_accepted_at.unwrap_or(a.activated_at),
-        "status": if a.is_active() { "active" } else { "deregistered" },
-        "deregistered_at": a.deregistered_at,
-    })
-}
-
-pub fn grant_view(g: &Grant) -> Value {
-    json!({ "sub": g.sub, "roles": g.roles, "granted_at": g.granted_at, "granted_by": g.granted_by })
-}
-
-pub fn hold_view(h: &LegalHold) -> Value {
-    json!({
-        "id": h.id,
-        "site_id": h.site_id,
-        "person_ref": h.person_ref,
-        "from": h.from.as_ref().map(crate::time::format_rfc3339),
-        "to": h.to.as_ref().map(crate::time::format_rfc3339),
-        "reason": h.reason,
-        "placed_by": h.placed_by,
-        "placed_at": h.placed_at,
-        "lifted_by": h.lifted_by,
-        "lifted_at": h.lifted_at,
-        "active": h.active(),
-    })
 }
 
 impl Admin {
@@ -257,7 +223,12 @@ impl Admin {
     }
 
     /// Deregisters: imports and access stop, the data stays until its retention ends.
-    pub async fn deregister(&self, claims: &Claims, orgnr: &Orgnr) -> Result<Value, DomainError> {
+    /// Answers the activation as it now stands (with `deregistered_at`).
+    pub async fn deregister(
+        &self,
+        claims: &Claims,
+        orgnr: &Orgnr,
+    ) -> Result<Activation, DomainError> {
         let Some((mut a, version)) = self.require_admin_or_first(claims, orgnr).await? else {
             return Err(DomainError::NotFound(
                 "the company has not activated Stamp".into(),
@@ -273,16 +244,7 @@ impl Admin {
                 });
             }
         }
-        Ok(json!({
-            "receipt": {
-                "company_orgnr": a.company_orgnr,
-                "deregistered_at": a.deregistered_at,
-                "deregistered_by": claims.sub,
-                "imports": "refused from now on",
-                "data": "kept until each event's retention_until (two years after the end of the calendar year in which its fiscal year ends), then purged",
-            },
-            "activation": activation_view(&a),
-        }))
+        Ok(a)
     }
 
     pub async fn users(

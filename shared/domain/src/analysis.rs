@@ -21,7 +21,7 @@ pub const LOOKBACK: Duration = Duration::hours(24);
 /// How far after a range a view must read so that sessions starting in it are whole.
 pub const LOOKAHEAD: Duration = Duration::hours(16);
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AnomalyKind {
     Duplicate,

@@ -45,6 +45,96 @@ impl DomainError {
             reason: "is required".into(),
         }
     }
+
+    /// What kind of error this is; the HTTP layer gives each kind its status.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            DomainError::Unauthenticated(_) => ErrorKind::Unauthenticated,
+            DomainError::Forbidden(_) => ErrorKind::Forbidden,
+            DomainError::NotFound(_) => ErrorKind::NotFound,
+            DomainError::NotActivated(_) => ErrorKind::NotActivated,
+            DomainError::InvalidField { .. } => ErrorKind::InvalidField,
+            DomainError::MissingField { .. } => ErrorKind::MissingField,
+            DomainError::Conflict { .. } => ErrorKind::Conflict,
+            DomainError::PayloadTooLarge(_) => ErrorKind::PayloadTooLarge,
+            DomainError::Unavailable(_) => ErrorKind::Unavailable,
+            DomainError::Internal(_) => ErrorKind::Internal,
+        }
+    }
+
+    /// The stable problem `code` (spec §4).
+    pub fn code(&self) -> &'static str {
+        match self {
+            DomainError::Conflict { code, .. } => code,
+            other => other.kind().code(),
+        }
+    }
+
+    /// The request field at fault, for bad input.
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            DomainError::InvalidField { field, .. } | DomainError::MissingField { field, .. } => {
+                Some(field)
+            }
+            _ => None,
+        }
+    }
+}
+
+/// The kinds of [`DomainError`], as kept on record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    Unauthenticated,
+    Forbidden,
+    NotFound,
+    NotActivated,
+    InvalidField,
+    MissingField,
+    Conflict,
+    PayloadTooLarge,
+    Unavailable,
+    Internal,
+}
+
+impl ErrorKind {
+    /// The problem code of the kind (a conflict names its own).
+    pub fn code(self) -> &'static str {
+        match self {
+            ErrorKind::Unauthenticated => "unauthenticated",
+            ErrorKind::Forbidden => "forbidden",
+            ErrorKind::NotFound => "not_found",
+            ErrorKind::NotActivated => "company_not_activated",
+            ErrorKind::InvalidField => "invalid_field",
+            ErrorKind::MissingField => "missing_field",
+            ErrorKind::Conflict => "conflict",
+            ErrorKind::PayloadTooLarge => "payload_too_large",
+            ErrorKind::Unavailable => "unavailable",
+            ErrorKind::Internal => "internal",
+        }
+    }
+}
+
+/// A domain error kept on record (why an upload was refused): kind, code, the message
+/// and the field at fault.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ErrorRecord {
+    pub kind: ErrorKind,
+    pub code: String,
+    pub detail: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+impl From<&DomainError> for ErrorRecord {
+    fn from(e: &DomainError) -> Self {
+        ErrorRecord {
+            kind: e.kind(),
+            code: e.code().to_string(),
+            detail: e.to_string(),
+            field: e.field().map(str::to_string),
+        }
+    }
 }
 
 impl From<StoreError> for DomainError {

@@ -32,4 +32,4 @@ pub mod statistics;
 pub mod store_rules;
 pub mod time;
 
-pub use error::DomainError;
+pub use error::{DomainError, ErrorKind, ErrorRecord};

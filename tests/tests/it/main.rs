@@ -1,6 +1,7 @@
 mod analysis_api;
 mod archive;
 mod company_reads;
+mod contract;
 mod extracts;
 mod feeds;
 mod governance;

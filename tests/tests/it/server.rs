@@ -295,7 +295,9 @@ impl TestServer {
         token: Option<&str>,
         body: Option<(&str, Vec<u8>)>,
     ) -> Answer {
-        let mut req = self.http.request(method, format!("{}{}", self.base, path));
+        let mut req = self
+            .http
+            .request(method.clone(), format!("{}{}", self.base, path));
         if let Some(t) = token {
             req = req.bearer_auth(t);
         }
@@ -311,6 +313,13 @@ impl TestServer {
             .unwrap_or("")
             .to_string();
         let bytes = res.bytes().await.expect("body");
+        crate::contract::check(
+            &method,
+            path,
+            status.as_u16(),
+            &content_type,
+            &bytes,
+        );
         let body = if bytes.is_empty() {
             Value::Null
         } else {

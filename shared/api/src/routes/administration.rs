@@ -7,22 +7,22 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
 use axum::{Json, Router};
-use serde::Deserialize;
-use serde_json::json;
-use stamp_domain::admin::{
-    activation_view, grant_view, hold_view, ActivationRequest, AnnouncementRequest, HoldRequest,
-    NewPartner,
-};
+use stamp_domain::admin::{ActivationRequest, AnnouncementRequest, HoldRequest, NewPartner};
 
-use super::list;
 use crate::claims::Caller;
 use crate::params::{json_body, orgnr, Params};
 use crate::problem::ApiResult;
 use crate::state::AppState;
+use crate::views::admin::{
+    ActivationView, AnnouncementList, AuditList, Deregistration,
+    HoldList, HoldView, PartnerChange, PartnerList, PartnerView, Roles, UserList, UserRoles,
+};
+use crate::views::{items, next_cursor, Health};
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/health", get(health))
+        .route("/openapi.json", get(openapi))
         .route("/v1/partners", get(partners).post(accredit))
         .route(
             "/v1/companies/{orgnr}/activation",
@@ -50,18 +50,12 @@ pub fn router() -> Router<AppState> {
         )
 }
 
-async fn health() -> Response {
-    Json(json!({ "status": "ok" })).into_response()
+async fn health() -> Json<Health> {
+    Json(Health { status: "ok" })
 }
 
-fn partner_view(p: &stamp_domain::model::Partner) -> serde_json::Value {
-    json!({
-        "partner_id": p.partner_id,
-        "name": p.name,
-        "feed_url": p.feed_url,
-        "accredited_at": p.accredited_at,
-        "suspended": p.suspended,
-    })
+async fn openapi() -> Json<serde_json::Value> {
+    Json(crate::openapi::document())
 }
 
 async fn accredit(
@@ -72,15 +66,22 @@ async fn accredit(
     stamp_domain::auth::require_operator(&c)?;
     let req: NewPartner = json_body(&body)?;
     let p = s.admin.accredit_partner(&c, req).await?;
-    Ok((StatusCode::CREATED, Json(partner_view(&p))).into_response())
+    Ok((StatusCode::CREATED, Json(PartnerView::from(&p))).into_response())
 }
 
-async fn partners(State(s): State<AppState>, Caller(c): Caller, p: Params) -> ApiResult<Response> {
+async fn partners(
+    State(s): State<AppState>,
+    Caller(c): Caller,
+    p: Params,
+) -> ApiResult<Json<PartnerList>> {
     let page = s
         .admin
         .partners(&c, p.cursor()?.as_ref(), p.limit()?)
         .await?;
-    Ok(list("partners", page, partner_view))
+    Ok(Json(PartnerList {
+        partners: items(&page),
+        next_cursor: next_cursor(&page),
+    }))
 }
 
 async fn activate(
@@ -88,32 +89,32 @@ async fn activate(
     Caller(c): Caller,
     Path(o): Path<String>,
     body: Bytes,
-) -> ApiResult<Response> {
+) -> ApiResult<Json<ActivationView>> {
     let o = orgnr(&o)?;
     let req: ActivationRequest = json_body(&body)?;
     let a = s.admin.activate(&c, &o, req).await?;
     if let Some(hook) = &s.on_activated {
         hook(&o);
     }
-    Ok(Json(activation_view(&a)).into_response())
+    Ok(Json(ActivationView::from(&a)))
 }
 
 async fn activation(
     State(s): State<AppState>,
     Caller(c): Caller,
     Path(o): Path<String>,
-) -> ApiResult<Response> {
+) -> ApiResult<Json<ActivationView>> {
     let a = s.admin.activation(&c, &orgnr(&o)?).await?;
-    Ok(Json(activation_view(&a)).into_response())
+    Ok(Json(ActivationView::from(&a)))
 }
 
 async fn deregister(
     State(s): State<AppState>,
     Caller(c): Caller,
     Path(o): Path<String>,
-) -> ApiResult<Response> {
-    let receipt = s.admin.deregister(&c, &orgnr(&o)?).await?;
-    Ok(Json(receipt).into_response())
+) -> ApiResult<Json<Deregistration>> {
+    let a = s.admin.deregister(&c, &orgnr(&o)?).await?;
+    Ok(Json(Deregistration::of(&a, &c.sub)))
 }
 
 async fn users(
@@ -121,17 +122,15 @@ async fn users(
     Caller(c): Caller,
     Path(o): Path<String>,
     p: Params,
-) -> ApiResult<Response> {
+) -> ApiResult<Json<UserList>> {
     let page = s
         .admin
         .users(&c, &orgnr(&o)?, p.cursor()?.as_ref(), p.limit()?)
         .await?;
-    Ok(list("users", page, grant_view))
-}
-
-#[derive(Deserialize)]
-struct Roles {
-    roles: Option<Vec<String>>,
+    Ok(Json(UserList {
+        users: items(&page),
+        next_cursor: next_cursor(&page),
+    }))
 }
 
 async fn put_user(
@@ -139,11 +138,14 @@ async fn put_user(
     Caller(c): Caller,
     Path((o, sub)): Path<(String, String)>,
     body: Bytes,
-) -> ApiResult<Response> {
+) -> ApiResult<Json<UserRoles>> {
     let o = orgnr(&o)?;
     let req: Roles = json_body(&body)?;
     let g = s.admin.put_user(&c, &o, &sub, req.roles).await?;
-    Ok(Json(json!({ "sub": g.sub, "roles": g.roles })).into_response())
+    Ok(Json(UserRoles {
+        sub: g.sub,
+        roles: g.roles,
+    }))
 }
 
 async fn delete_user(
@@ -159,8 +161,10 @@ async fn privacy() -> Response {
     Json(stamp_domain::notice::privacy_notice()).into_response()
 }
 
-async fn announcements(State(s): State<AppState>) -> ApiResult<Response> {
-    Ok(Json(json!({ "announcements": s.admin.announcements().await? })).into_response())
+async fn announcements(State(s): State<AppState>) -> ApiResult<Json<AnnouncementList>> {
+    Ok(Json(AnnouncementList {
+        announcements: s.admin.announcements().await?,
+    }))
 }
 
 async fn announce(
@@ -173,24 +177,19 @@ async fn announce(
     Ok((StatusCode::CREATED, Json(s.admin.announce(&c, req).await?)).into_response())
 }
 
-#[derive(Deserialize)]
-struct PartnerChange {
-    suspended: Option<bool>,
-}
-
 async fn update_partner(
     State(s): State<AppState>,
     Caller(c): Caller,
     Path(id): Path<String>,
     body: Bytes,
-) -> ApiResult<Response> {
+) -> ApiResult<Json<PartnerView>> {
     stamp_domain::auth::require_operator(&c)?;
     let req: PartnerChange = json_body(&body)?;
     let suspended = req
         .suspended
         .ok_or_else(|| stamp_domain::DomainError::missing("suspended"))?;
     let p = s.admin.set_partner_suspended(&c, &id, suspended).await?;
-    Ok(Json(partner_view(&p)).into_response())
+    Ok(Json(PartnerView::from(&p)))
 }
 
 async fn audit(
@@ -198,7 +197,7 @@ async fn audit(
     Caller(c): Caller,
     Path(o): Path<String>,
     p: Params,
-) -> ApiResult<Response> {
+) -> ApiResult<Json<AuditList>> {
     let o = orgnr(&o)?;
     stamp_domain::auth::require_company(
         &s.ledger,
@@ -222,20 +221,9 @@ async fn audit(
             p.limit()?,
         )
         .await?;
-    Ok(list("entries", page, |e| {
-        json!({
-            "seq": e.seq,
-            "at": e.at,
-            "actor": e.record.actor,
-            "role": e.record.role,
-            "company": e.record.company,
-            "action": e.record.action,
-            "target": e.record.target,
-            "outcome": e.record.outcome,
-            "status": e.record.status,
-            "request_id": e.record.request_id,
-            "hash": e.hash,
-        })
+    Ok(Json(AuditList {
+        entries: items(&page),
+        next_cursor: next_cursor(&page),
     }))
 }
 
@@ -248,33 +236,34 @@ async fn place_hold(
     let o = orgnr(&o)?;
     let req: HoldRequest = json_body(&body)?;
     let h = s.admin.place_hold(&c, &o, req).await?;
-    Ok((StatusCode::CREATED, Json(hold_view(&h))).into_response())
+    Ok((StatusCode::CREATED, Json(HoldView::from(&h))).into_response())
 }
 
 async fn holds(
     State(s): State<AppState>,
     Caller(c): Caller,
     Path(o): Path<String>,
-) -> ApiResult<Response> {
+) -> ApiResult<Json<HoldList>> {
     let hs = s.admin.holds(&c, &orgnr(&o)?).await?;
-    Ok(
-        Json(json!({ "legal_holds": hs.iter().map(hold_view).collect::<Vec<_>>() }))
-            .into_response(),
-    )
+    Ok(Json(HoldList {
+        legal_holds: hs.iter().map(HoldView::from).collect(),
+    }))
 }
 
 async fn hold(
     State(s): State<AppState>,
     Caller(c): Caller,
     Path((o, id)): Path<(String, String)>,
-) -> ApiResult<Response> {
-    Ok(Json(hold_view(&s.admin.hold(&c, &orgnr(&o)?, &id).await?)).into_response())
+) -> ApiResult<Json<HoldView>> {
+    Ok(Json(HoldView::from(&s.admin.hold(&c, &orgnr(&o)?, &id).await?)))
 }
 
 async fn lift_hold(
     State(s): State<AppState>,
     Caller(c): Caller,
     Path((o, id)): Path<(String, String)>,
-) -> ApiResult<Response> {
-    Ok(Json(hold_view(&s.admin.lift_hold(&c, &orgnr(&o)?, &id).await?)).into_response())
+) -> ApiResult<Json<HoldView>> {
+    Ok(Json(HoldView::from(
+        &s.admin.lift_hold(&c, &orgnr(&o)?, &id).await?,
+    )))
 }

@@ -5,20 +5,18 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde::Deserialize;
-use serde_json::json;
 use stamp_domain::analysis::AnomalyKind;
 use stamp_domain::identity::PersonId;
 use stamp_domain::queries::{AnomalyQuery, Range, RegistrationQuery};
 use stamp_domain::statistics::{Granularity, StatisticsQuery};
-use stamp_domain::time::format_rfc3339;
 use stamp_domain::DomainError;
 
-use super::list;
 use crate::claims::Caller;
 use crate::params::{json_body, orgnr, site_id, Params};
 use crate::problem::ApiResult;
 use crate::state::AppState;
+use crate::views::reads::{PeopleList, PersonSearch, PersonView, SiteList};
+use crate::views::{items, next_cursor};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -42,16 +40,15 @@ async fn sites(
     Caller(c): Caller,
     Path(o): Path<String>,
     p: Params,
-) -> ApiResult<Response> {
+) -> ApiResult<Json<SiteList>> {
     let page = s
         .queries
         .sites(&c, &orgnr(&o)?, p.cursor()?.as_ref(), p.limit()?)
         .await?;
-    Ok(list(
-        "sites",
-        page,
-        |e| json!({ "site_id": e.site_id, "first_seen": format_rfc3339(&e.first_seen), "last_seen": format_rfc3339(&e.last_seen) }),
-    ))
+    Ok(Json(SiteList {
+        sites: items(&page),
+        next_cursor: next_cursor(&page),
+    }))
 }
 
 async fn people(
@@ -59,7 +56,7 @@ async fn people(
     Caller(c): Caller,
     Path(o): Path<String>,
     p: Params,
-) -> ApiResult<Response> {
+) -> ApiResult<Json<PeopleList>> {
     let page = s
         .queries
         .people(
@@ -70,18 +67,10 @@ async fn people(
             p.limit()?,
         )
         .await?;
-    Ok(list(
-        "people",
-        page,
-        |e| json!({ "person_ref": e.person_ref, "person_name": e.person_name, "person_id_masked": e.person_id_masked }),
-    ))
-}
-
-#[derive(Deserialize)]
-struct Search {
-    person_id: Option<String>,
-    person_id_kind: Option<String>,
-    person_country: Option<String>,
+    Ok(Json(PeopleList {
+        people: items(&page),
+        next_cursor: next_cursor(&page),
+    }))
 }
 
 async fn search(
@@ -89,9 +78,9 @@ async fn search(
     Caller(c): Caller,
     Path(o): Path<String>,
     body: Bytes,
-) -> ApiResult<Response> {
+) -> ApiResult<Json<PersonView>> {
     let o = orgnr(&o)?;
-    let req: Search = json_body(&body)?;
+    let req: PersonSearch = json_body(&body)?;
     let raw = req
         .person_id
         .filter(|s| !s.is_empty())
@@ -103,12 +92,7 @@ async fn search(
     )
     .map_err(|e| DomainError::invalid("person_id", e.to_string()))?;
     let found = s.queries.find_person(&c, &o, &person).await?;
-    Ok(Json(json!({
-        "person_ref": found.person_ref,
-        "person_name": found.person_name,
-        "person_id_masked": found.person_id_masked,
-    }))
-    .into_response())
+    Ok(Json(PersonView::from(&found)))
 }
 
 /// `from`/`to` as RFC 3339; a `+` left unencoded in a query string arrives as a space.

@@ -15,6 +15,7 @@ use crate::claims::Caller;
 use crate::params::{json_body, Params};
 use crate::problem::{problem, ApiResult};
 use crate::state::AppState;
+use crate::views::Problem;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -123,21 +124,14 @@ async fn batch(
             .into_response(),
         BatchStatus::InProgress(body) => (StatusCode::ACCEPTED, axum::Json(body)).into_response(),
         BatchStatus::Failed {
-            status,
-            mut problem,
+            batch_id,
+            upload_id,
+            error,
         } => {
-            let code = problem["code"]
-                .as_str()
-                .unwrap_or("invalid_field")
-                .to_string();
-            problem["type"] = serde_json::json!(format!("https://stamp.invalid/problems/{code}"));
-            problem["title"] = serde_json::json!("The upload was not imported");
-            (
-                StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST),
-                [(header::CONTENT_TYPE, "application/problem+json")],
-                problem.to_string(),
-            )
-                .into_response()
+            let mut p = Problem::of_record(&error, "The upload was not imported");
+            p.batch_id = Some(batch_id);
+            p.upload_id = Some(upload_id);
+            p.into_response()
         }
     })
 }

@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 /// (template.yaml: INSERTs whose `item_type` is this).
 pub const ITEM_TYPE: &str = "extract";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ExtractKind {
     /// *Registerutdrag* (GDPR art. 15): everything on one person.
@@ -38,7 +38,7 @@ impl ExtractKind {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ExtractFormat {
     Csv,
@@ -83,7 +83,7 @@ impl ExtractFormat {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ExtractStatus {
     Pending,
@@ -92,7 +92,7 @@ pub enum ExtractStatus {
 }
 
 /// Who did something, in which role, when (ordering, each download).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Actor {
     pub sub: String,
     pub role: String,
@@ -136,7 +136,7 @@ impl ExtractRequest {
 
 /// An order as it arrives in a request body; every field optional so that a missing one
 /// is answered with a problem naming it.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 pub struct OrderBody {
     pub kind: Option<String>,
     pub format: Option<String>,

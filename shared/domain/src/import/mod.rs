@@ -17,7 +17,8 @@ pub use service::{
     STREAM_CHUNK_EVENTS, UPLOAD_REJECTED_LISTED,
 };
 pub use uploads::{
-    parse_upload_key, problem_of, upload_key, BatchStatus, NewUpload, UploadOutcome,
+    parse_upload_key, upload_key, BatchStatus, NewUpload, UploadHeaders, UploadOutcome,
+    UploadProgress, UploadTicket,
     MAX_UPLOAD_BYTES, UPLOAD_URL_VALIDITY,
 };
 pub use validate::{validate_event, Rejection, RejectionCode};

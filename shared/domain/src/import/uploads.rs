@@ -12,11 +12,12 @@ use super::service::{
 };
 use super::stream::{scan, OwnedRule};
 use crate::auth::{require_partner, Claims};
-use crate::error::DomainError;
+use crate::error::{DomainError, ErrorRecord};
 use crate::ledger::{Upload, UploadStatus};
 use crate::ports::{UploadUrls, UPLOADS_PREFIX};
-use serde::Deserialize;
-use serde_json::{json, Value};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use std::time::Duration;
 
 /// How long an upload URL stays valid.
@@ -24,7 +25,7 @@ pub const UPLOAD_URL_VALIDITY: Duration = Duration::from_secs(3600);
 /// The largest upload Stamp imports (about five million events).
 pub const MAX_UPLOAD_BYTES: u64 = 1 << 30;
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 pub struct NewUpload {
     pub batch_id: Option<String>,
     /// `json` (default) or `csv`.
@@ -37,9 +38,13 @@ pub enum BatchStatus {
     /// Imported: the answer it got (the same a replay gets).
     Answered(BatchAnswer),
     /// An upload not imported yet.
-    InProgress(Value),
-    /// An upload that was refused: the problem's status and body.
-    Failed { status: u16, problem: Value },
+    InProgress(UploadProgress),
+    /// An upload that was refused, and why.
+    Failed {
+        batch_id: String,
+        upload_id: String,
+        error: ErrorRecord,
+    },
 }
 
 /// What the import of an upload came to.
@@ -64,25 +69,37 @@ pub fn parse_upload_key(key: &str) -> Option<(String, String)> {
         .then(|| (partner.to_string(), id.to_string()))
 }
 
-/// A domain error as the problem answer it becomes (spec §4), kept with a failed upload.
-pub fn problem_of(e: &DomainError) -> Value {
-    let (status, code, field) = match e {
-        DomainError::Unauthenticated(_) => (401, "unauthenticated", None),
-        DomainError::Forbidden(_) => (403, "forbidden", None),
-        DomainError::NotFound(_) => (404, "not_found", None),
-        DomainError::NotActivated(_) => (403, "company_not_activated", None),
-        DomainError::InvalidField { field, .. } => (400, "invalid_field", Some(field.clone())),
-        DomainError::MissingField { field, .. } => (400, "missing_field", Some(field.clone())),
-        DomainError::Conflict { code, .. } => (409, *code, None),
-        DomainError::PayloadTooLarge(_) => (413, "payload_too_large", None),
-        DomainError::Unavailable(_) => (503, "unavailable", None),
-        DomainError::Internal(_) => (500, "internal", None),
-    };
-    let mut p = json!({ "status": status, "code": code, "detail": e.to_string() });
-    if let Some(f) = field {
-        p["field"] = json!(f);
-    }
-    p
+/// Where an upload not yet imported stands (`GET /partner/v1/batches/{batch_id}`, 202).
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct UploadProgress {
+    pub batch_id: String,
+    pub upload_id: String,
+    pub status: UploadStatus,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Where to PUT a large delivery (`POST /partner/v1/uploads`, 201).
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct UploadTicket {
+    pub upload_id: String,
+    pub batch_id: String,
+    /// `json` or `csv`.
+    pub format: &'static str,
+    /// A presigned URL valid until `expires_at`.
+    pub upload_url: String,
+    /// Always `PUT`.
+    pub method: &'static str,
+    /// The headers to send with the PUT.
+    pub headers: UploadHeaders,
+    pub expires_at: DateTime<Utc>,
+    pub max_bytes: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct UploadHeaders {
+    /// Always `application/octet-stream`.
+    #[serde(rename = "Content-Type")]
+    pub content_type: &'static str,
 }
 
 fn parse_format(raw: Option<&str>) -> Result<DeliveryFormat, DomainError> {
@@ -103,7 +120,7 @@ impl ImportService {
         claims: &Claims,
         req: NewUpload,
         urls: &dyn UploadUrls,
-    ) -> Result<Value, DomainError> {
+    ) -> Result<UploadTicket, DomainError> {
         let partner_id = require_partner(claims)?.to_string();
         self.require_accredited(&partner_id).await?;
         let batch_id =
@@ -129,16 +146,18 @@ impl ImportService {
             .await?;
         self.ledger.save_new_upload(&upload).await?;
         tracing::info!(partner_id, upload_id, "upload URL issued");
-        Ok(json!({
-            "upload_id": upload_id,
-            "batch_id": batch_id,
-            "format": format.as_str(),
-            "upload_url": url,
-            "method": "PUT",
-            "headers": { "Content-Type": "application/octet-stream" },
-            "expires_at": expires_at,
-            "max_bytes": MAX_UPLOAD_BYTES,
-        }))
+        Ok(UploadTicket {
+            upload_id,
+            batch_id,
+            format: format.as_str(),
+            upload_url: url,
+            method: "PUT",
+            headers: UploadHeaders {
+                content_type: "application/octet-stream",
+            },
+            expires_at,
+            max_bytes: MAX_UPLOAD_BYTES,
+        })
     }
 
     /// `GET /partner/v1/batches/{batch_id}`: the partner's own batch — pushed, uploaded
@@ -176,21 +195,17 @@ impl ImportService {
             (_, Some(up)) => up,
         };
         match (up.status, up.problem) {
-            (UploadStatus::Failed, Some(mut problem)) => {
-                let status = problem["status"]
-                    .as_u64()
-                    .and_then(|s| u16::try_from(s).ok())
-                    .unwrap_or(400);
-                problem["batch_id"] = json!(up.batch_id);
-                problem["upload_id"] = json!(up.upload_id);
-                Ok(BatchStatus::Failed { status, problem })
-            }
-            (status, _) => Ok(BatchStatus::InProgress(json!({
-                "batch_id": up.batch_id,
-                "upload_id": up.upload_id,
-                "status": status,
-                "expires_at": up.expires_at,
-            }))),
+            (UploadStatus::Failed, Some(error)) => Ok(BatchStatus::Failed {
+                batch_id: up.batch_id,
+                upload_id: up.upload_id,
+                error,
+            }),
+            (status, _) => Ok(BatchStatus::InProgress(UploadProgress {
+                batch_id: up.batch_id,
+                upload_id: up.upload_id,
+                status,
+                expires_at: up.expires_at,
+            })),
         }
     }
 
@@ -238,7 +253,10 @@ impl ImportService {
                     return Ok(UploadOutcome {
                         status: up.status,
                         batch_id: up.batch_id,
-                        answer: up.problem.unwrap_or(Value::Null),
+                        answer: up
+                            .problem
+                            .and_then(|p| serde_json::to_value(p).ok())
+                            .unwrap_or(Value::Null),
                     });
                 }
                 tracing::info!(partner_id, upload_id, "a refused upload was sent again; importing it");
@@ -270,12 +288,14 @@ impl ImportService {
             Err(f) => {
                 tracing::info!(partner_id, upload_id, error = %f.error, "upload refused");
                 up.status = UploadStatus::Failed;
-                up.problem = Some(problem_of(&f.error));
+                let error = ErrorRecord::from(&f.error);
+                let answer = serde_json::to_value(&error).unwrap_or_default();
+                up.problem = Some(error);
                 up.archive_key = f.archived;
                 UploadOutcome {
                     status: up.status,
                     batch_id: up.batch_id.clone(),
-                    answer: up.problem.clone().unwrap_or_default(),
+                    answer,
                 }
             }
         };

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum UploadStatus {
     /// The URL was handed out; nothing has arrived (or its import has not started).
@@ -32,9 +32,9 @@ pub struct Upload {
     pub expires_at: DateTime<Utc>,
     pub status: UploadStatus,
     pub updated_at: DateTime<Utc>,
-    /// Why it failed: `{status, code, detail, field?}` as the problem answer gives it.
+    /// Why it failed: the error's kind, code, detail and field.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub problem: Option<Value>,
+    pub problem: Option<crate::error::ErrorRecord>,
     /// Where the upload was archived (also when it was unreadable).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub archive_key: Option<String>,

@@ -1,0 +1,712 @@
+//! The OpenAPI 3.1 document (spec §14), served at `GET /openapi.json` and written to
+//! docs/openapi.json (`stamp-local openapi`). The schemas are generated from the Rust types
+//! that serialize the answers (`crate::views`, and the domain's enums and answer types);
+//! the operations come from the table below, one row per route of infra/aws/routes.json
+//! (a test fails on a route missing here, and every HTTP scenario validates each answer it
+//! receives against this document).
+
+use serde_json::{json, Map, Value};
+use utoipa::openapi::schema::Schema;
+use utoipa::openapi::RefOr;
+use utoipa::ToSchema;
+
+use crate::views::{admin, extracts, partner, reads, Health, Problem};
+
+/// Who may call an operation.
+#[derive(Clone, Copy)]
+enum Auth {
+    None,
+    /// A JWT from the identity provider (API Gateway's JWT authorizer).
+    Jwt(&'static str),
+    /// The secret of an inspection link.
+    #[allow(dead_code)]
+    Inspection,
+}
+
+/// A query parameter: name, JSON Schema type, description.
+type Query = (&'static str, &'static str, &'static str);
+
+struct Op {
+    method: &'static str,
+    path: &'static str,
+    tag: &'static str,
+    summary: &'static str,
+    auth: Auth,
+    query: &'static [Query],
+    /// The request body: schema name and whether it is required.
+    body: Option<(&'static str, bool)>,
+    /// Success answers: status, schema name (`None`: no body), description.
+    ok: &'static [(u16, Option<&'static str>, &'static str)],
+    /// Problem answers beyond those every operation of its kind can give.
+    problems: &'static [u16],
+}
+
+const LIST: &[Query] = &[
+    ("limit", "integer", "1–1000, default 100; a larger one is clamped"),
+    ("cursor", "string", "the `next_cursor` of the previous page"),
+];
+const REGISTRATIONS: &[Query] = &[
+    ("from", "string", "RFC 3339; the range is half-open, [from, to)"),
+    ("to", "string", "RFC 3339"),
+    ("history", "boolean", "adds each event's corrections and the withdrawn events"),
+    ("limit", "integer", "1–1000, default 100; a larger one is clamped"),
+    ("cursor", "string", "the `next_cursor` of the previous page"),
+];
+
+const PARTNER: &str = "partner";
+const COMPANY: &str = "company";
+const ADMIN: &str = "company-admin";
+const OPERATOR: &str = "operator";
+const EXTRACTS: &str = "extracts";
+const EMPLOYEE: &str = "employee";
+const SERVICE: &str = "service";
+
+const OPS: &[Op] = &[
+    // --- partner (a ledger system) ---------------------------------------------------
+    Op {
+        method: "post",
+        path: "/partner/v1/batches",
+        tag: PARTNER,
+        summary: "Push a delivery (spec §5): JSON, or CSV with `?batch_id=`",
+        auth: Auth::Jwt("partner"),
+        query: &[("batch_id", "string", "the batch id of a CSV delivery")],
+        body: Some(("Delivery", true)),
+        ok: &[(200, Some("PushAnswer"), "the delivery was archived; each event accepted, a duplicate or rejected")],
+        problems: &[409, 413, 415],
+    },
+    Op {
+        method: "get",
+        path: "/partner/v1/batches/{batch_id}",
+        tag: PARTNER,
+        summary: "The answer a batch got (pushed, uploaded or pulled)",
+        auth: Auth::Jwt("partner"),
+        query: &[],
+        body: None,
+        ok: &[
+            (200, Some("PushAnswer"), "the batch's answer"),
+            (202, Some("UploadProgress"), "an upload not imported yet"),
+        ],
+        problems: &[409, 413],
+    },
+    Op {
+        method: "post",
+        path: "/partner/v1/uploads",
+        tag: PARTNER,
+        summary: "A presigned URL to PUT a large delivery to; it is imported like a push",
+        auth: Auth::Jwt("partner"),
+        query: &[
+            ("batch_id", "string", "instead of the body's"),
+            ("format", "string", "`json` (default) or `csv`"),
+        ],
+        body: Some(("NewUpload", false)),
+        ok: &[(201, Some("UploadTicket"), "where and how to PUT the delivery")],
+        problems: &[409],
+    },
+    // --- company reads -------------------------------------------------------------------
+    Op {
+        method: "get",
+        path: "/v1/companies/{orgnr}/sites",
+        tag: COMPANY,
+        summary: "Sites with first and last activity",
+        auth: Auth::Jwt("company_user"),
+        query: LIST,
+        body: None,
+        ok: &[(200, Some("SiteList"), "a page of sites")],
+        problems: &[],
+    },
+    Op {
+        method: "get",
+        path: "/v1/companies/{orgnr}/people",
+        tag: COMPANY,
+        summary: "People (masked id, name, person_ref)",
+        auth: Auth::Jwt("company_user"),
+        query: &[
+            ("q", "string", "filters by name"),
+            ("limit", "integer", "1–1000, default 100; a larger one is clamped"),
+            ("cursor", "string", "the `next_cursor` of the previous page"),
+        ],
+        body: None,
+        ok: &[(200, Some("PeopleList"), "a page of people")],
+        problems: &[],
+    },
+    Op {
+        method: "post",
+        path: "/v1/companies/{orgnr}/people/search",
+        tag: COMPANY,
+        summary: "Find a person_ref by the full person_id (in the body, never the URL)",
+        auth: Auth::Jwt("company_user"),
+        query: &[],
+        body: Some(("PersonSearch", true)),
+        ok: &[(200, Some("PersonView"), "the person")],
+        problems: &[],
+    },
+    Op {
+        method: "get",
+        path: "/v1/companies/{orgnr}/people/{person_ref}/registrations",
+        tag: COMPANY,
+        summary: "A person's sessions, unpaired events and duplicates",
+        auth: Auth::Jwt("company_user"),
+        query: REGISTRATIONS,
+        body: None,
+        ok: &[(200, Some("Registrations"), "every effective event in the range once")],
+        problems: &[],
+    },
+    Op {
+        method: "get",
+        path: "/v1/companies/{orgnr}/sites/{site_id}/registrations",
+        tag: COMPANY,
+        summary: "A site's sessions, unpaired events and duplicates",
+        auth: Auth::Jwt("company_user"),
+        query: REGISTRATIONS,
+        body: None,
+        ok: &[(200, Some("Registrations"), "every effective event in the range once")],
+        problems: &[],
+    },
+    Op {
+        method: "get",
+        path: "/v1/companies/{orgnr}/anomalies",
+        tag: COMPANY,
+        summary: "Anomalies (spec §6)",
+        auth: Auth::Jwt("company_user"),
+        query: &[
+            ("from", "string", "RFC 3339"),
+            ("to", "string", "RFC 3339"),
+            ("site_id", "string", "one site"),
+            ("kind", "string", "one anomaly kind"),
+            ("limit", "integer", "1–1000, default 100; a larger one is clamped"),
+            ("cursor", "string", "the `next_cursor` of the previous page"),
+        ],
+        body: None,
+        ok: &[(200, Some("AnomalyList"), "a page of anomalies")],
+        problems: &[],
+    },
+    Op {
+        method: "get",
+        path: "/v1/companies/{orgnr}/statistics",
+        tag: COMPANY,
+        summary: "Statistics rows (spec §7) and delivery health per partner",
+        auth: Auth::Jwt("company_user"),
+        query: &[
+            ("from", "string", "local date YYYY-MM-DD (or RFC 3339)"),
+            ("to", "string", "local date, exclusive"),
+            ("granularity", "string", "`day`, `week` or `month`"),
+            ("site_id", "string", "one site"),
+            ("limit", "integer", "1–1000, default 100; a larger one is clamped"),
+            ("cursor", "string", "the `next_cursor` of the previous page"),
+        ],
+        body: None,
+        ok: &[(200, Some("Statistics"), "a page of rows")],
+        problems: &[],
+    },
+    // --- service -------------------------------------------------------------------------
+    Op {
+        method: "get",
+        path: "/health",
+        tag: SERVICE,
+        summary: "Liveness",
+        auth: Auth::None,
+        query: &[],
+        body: None,
+        ok: &[(200, Some("Health"), "up")],
+        problems: &[],
+    },
+    Op {
+        method: "get",
+        path: "/openapi.json",
+        tag: SERVICE,
+        summary: "This document",
+        auth: Auth::None,
+        query: &[],
+        body: None,
+        ok: &[(200, Some("OpenApiDocument"), "the OpenAPI 3.1 document")],
+        problems: &[],
+    },
+    Op {
+        method: "get",
+        path: "/v1/privacy",
+        tag: SERVICE,
+        summary: "The privacy notice",
+        auth: Auth::None,
+        query: &[],
+        body: None,
+        ok: &[(200, Some("PrivacyNotice"), "the notice")],
+        problems: &[],
+    },
+    Op {
+        method: "get",
+        path: "/v1/announcements",
+        tag: SERVICE,
+        summary: "Current and planned service announcements",
+        auth: Auth::None,
+        query: &[],
+        body: None,
+        ok: &[(200, Some("AnnouncementList"), "those not yet ended")],
+        problems: &[],
+    },
+    // --- operator ------------------------------------------------------------------------
+    Op {
+        method: "post",
+        path: "/v1/announcements",
+        tag: OPERATOR,
+        summary: "Publish an announcement",
+        auth: Auth::Jwt("operator"),
+        query: &[],
+        body: Some(("AnnouncementRequest", true)),
+        ok: &[(201, Some("AnnouncementView"), "published")],
+        problems: &[],
+    },
+    Op {
+        method: "get",
+        path: "/v1/partners",
+        tag: OPERATOR,
+        summary: "Accredited partners",
+        auth: Auth::Jwt("operator"),
+        query: LIST,
+        body: None,
+        ok: &[(200, Some("PartnerList"), "a page of partners")],
+        problems: &[],
+    },
+    Op {
+        method: "post",
+        path: "/v1/partners",
+        tag: OPERATOR,
+        summary: "Accredit a partner (`feed_url` for a pulling one)",
+        auth: Auth::Jwt("operator"),
+        query: &[],
+        body: Some(("NewPartner", true)),
+        ok: &[(201, Some("PartnerView"), "accredited")],
+        problems: &[409],
+    },
+    Op {
+        method: "patch",
+        path: "/v1/partners/{partner_id}",
+        tag: OPERATOR,
+        summary: "Suspend or reinstate a partner",
+        auth: Auth::Jwt("operator"),
+        query: &[],
+        body: Some(("PartnerChange", true)),
+        ok: &[(200, Some("PartnerView"), "the partner")],
+        problems: &[],
+    },
+    // --- company administration -------------------------------------------------------------
+    Op {
+        method: "get",
+        path: "/v1/companies/{orgnr}/activation",
+        tag: ADMIN,
+        summary: "Activation status",
+        auth: Auth::Jwt("company_admin"),
+        query: &[],
+        body: None,
+        ok: &[(200, Some("ActivationView"), "the activation")],
+        problems: &[],
+    },
+    Op {
+        method: "put",
+        path: "/v1/companies/{orgnr}/activation",
+        tag: ADMIN,
+        summary: "Activate Stamp for the company (accepting the terms)",
+        auth: Auth::Jwt("company_admin"),
+        query: &[],
+        body: Some(("ActivationRequest", true)),
+        ok: &[(200, Some("ActivationView"), "activated")],
+        problems: &[409],
+    },
+    Op {
+        method: "delete",
+        path: "/v1/companies/{orgnr}/activation",
+        tag: ADMIN,
+        summary: "Deregister: imports and access stop, data kept until retention ends",
+        auth: Auth::Jwt("company_admin"),
+        query: &[],
+        body: None,
+        ok: &[(200, Some("Deregistration"), "the receipt")],
+        problems: &[],
+    },
+    Op {
+        method: "get",
+        path: "/v1/companies/{orgnr}/users",
+        tag: ADMIN,
+        summary: "Users and their roles",
+        auth: Auth::Jwt("company_admin"),
+        query: LIST,
+        body: None,
+        ok: &[(200, Some("UserList"), "a page of users")],
+        problems: &[],
+    },
+    Op {
+        method: "put",
+        path: "/v1/companies/{orgnr}/users/{sub}",
+        tag: ADMIN,
+        summary: "Grant roles to a user",
+        auth: Auth::Jwt("company_admin"),
+        query: &[],
+        body: Some(("Roles", true)),
+        ok: &[(200, Some("UserRoles"), "the user's roles")],
+        problems: &[409],
+    },
+    Op {
+        method: "delete",
+        path: "/v1/companies/{orgnr}/users/{sub}",
+        tag: ADMIN,
+        summary: "Remove a user (not the last company_admin: 409)",
+        auth: Auth::Jwt("company_admin"),
+        query: &[],
+        body: None,
+        ok: &[(204, None, "removed")],
+        problems: &[409],
+    },
+    Op {
+        method: "get",
+        path: "/v1/companies/{orgnr}/audit",
+        tag: ADMIN,
+        summary: "The company's audit trail",
+        auth: Auth::Jwt("company_admin"),
+        query: &[
+            ("from", "string", "RFC 3339"),
+            ("to", "string", "RFC 3339"),
+            ("limit", "integer", "1–1000, default 100; a larger one is clamped"),
+            ("cursor", "string", "the `next_cursor` of the previous page"),
+        ],
+        body: None,
+        ok: &[(200, Some("AuditList"), "a page of entries")],
+        problems: &[],
+    },
+    Op {
+        method: "get",
+        path: "/v1/companies/{orgnr}/legal-holds",
+        tag: ADMIN,
+        summary: "Legal holds",
+        auth: Auth::Jwt("company_admin"),
+        query: &[],
+        body: None,
+        ok: &[(200, Some("HoldList"), "every hold, lifted ones too")],
+        problems: &[],
+    },
+    Op {
+        method: "post",
+        path: "/v1/companies/{orgnr}/legal-holds",
+        tag: ADMIN,
+        summary: "Place a legal hold by site, person and/or period",
+        auth: Auth::Jwt("company_admin"),
+        query: &[],
+        body: Some(("HoldRequest", true)),
+        ok: &[(201, Some("HoldView"), "placed")],
+        problems: &[],
+    },
+    Op {
+        method: "get",
+        path: "/v1/companies/{orgnr}/legal-holds/{id}",
+        tag: ADMIN,
+        summary: "One legal hold",
+        auth: Auth::Jwt("company_admin"),
+        query: &[],
+        body: None,
+        ok: &[(200, Some("HoldView"), "the hold")],
+        problems: &[],
+    },
+    Op {
+        method: "delete",
+        path: "/v1/companies/{orgnr}/legal-holds/{id}",
+        tag: ADMIN,
+        summary: "Lift a legal hold (kept on record)",
+        auth: Auth::Jwt("company_admin"),
+        query: &[],
+        body: None,
+        ok: &[(200, Some("HoldView"), "lifted")],
+        problems: &[],
+    },
+    // --- extracts and own data ----------------------------------------------------------
+    Op {
+        method: "post",
+        path: "/v1/companies/{orgnr}/extracts",
+        tag: EXTRACTS,
+        summary: "Order an extract (spec §8); rendered in the background",
+        auth: Auth::Jwt("company_user"),
+        query: &[],
+        body: Some(("OrderBody", true)),
+        ok: &[(202, Some("ExtractView"), "the pending extract; `Location` names it")],
+        problems: &[],
+    },
+    Op {
+        method: "get",
+        path: "/v1/companies/{orgnr}/extracts/{id}",
+        tag: EXTRACTS,
+        summary: "An extract's status; when ready a short-lived download URL",
+        auth: Auth::Jwt("company_user"),
+        query: &[],
+        body: None,
+        ok: &[(200, Some("ExtractView"), "the extract")],
+        problems: &[],
+    },
+    Op {
+        method: "get",
+        path: "/v1/me/registrations",
+        tag: EMPLOYEE,
+        summary: "The employee's own registrations in every company",
+        auth: Auth::Jwt("employee"),
+        query: &[
+            ("from", "string", "RFC 3339"),
+            ("to", "string", "RFC 3339"),
+            ("history", "boolean", "adds corrections and withdrawn events"),
+            ("company", "string", "one company (to continue its `next_cursor`)"),
+            ("limit", "integer", "1–1000, default 100; a larger one is clamped"),
+            ("cursor", "string", "the `next_cursor` of the previous page, with `company`"),
+        ],
+        body: None,
+        ok: &[(200, Some("OwnRegistrations"), "per company")],
+        problems: &[],
+    },
+    Op {
+        method: "post",
+        path: "/v1/me/extracts",
+        tag: EMPLOYEE,
+        summary: "Order the own register extract over every company (PDF by default)",
+        auth: Auth::Jwt("employee"),
+        query: &[],
+        body: Some(("OrderBody", false)),
+        ok: &[(202, Some("ExtractView"), "the pending extract")],
+        problems: &[],
+    },
+    Op {
+        method: "get",
+        path: "/v1/me/extracts/{id}",
+        tag: EMPLOYEE,
+        summary: "The own extract's status and download URL",
+        auth: Auth::Jwt("employee"),
+        query: &[],
+        body: None,
+        ok: &[(200, Some("ExtractView"), "the extract")],
+        problems: &[],
+    },
+];
+
+/// Adds `T`'s schema and those it refers to.
+fn add<T: ToSchema>(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+    schemas.push((T::name().into_owned(), T::schema()));
+    T::schemas(schemas);
+}
+
+fn schemas() -> Map<String, Value> {
+    let mut s = Vec::new();
+    add::<Problem>(&mut s);
+    add::<Health>(&mut s);
+    add::<partner::PushAnswer>(&mut s);
+    add::<partner::Delivery>(&mut s);
+    add::<stamp_domain::import::NewUpload>(&mut s);
+    add::<stamp_domain::import::UploadTicket>(&mut s);
+    add::<stamp_domain::import::UploadProgress>(&mut s);
+    add::<reads::SiteList>(&mut s);
+    add::<reads::PeopleList>(&mut s);
+    add::<reads::PersonView>(&mut s);
+    add::<reads::PersonSearch>(&mut s);
+    add::<reads::Registrations>(&mut s);
+    add::<reads::AnomalyList>(&mut s);
+    add::<reads::Statistics>(&mut s);
+    add::<admin::PartnerList>(&mut s);
+    add::<admin::PartnerView>(&mut s);
+    add::<stamp_domain::admin::NewPartner>(&mut s);
+    add::<admin::PartnerChange>(&mut s);
+    add::<admin::ActivationView>(&mut s);
+    add::<stamp_domain::admin::ActivationRequest>(&mut s);
+    add::<admin::Deregistration>(&mut s);
+    add::<admin::UserList>(&mut s);
+    add::<admin::UserRoles>(&mut s);
+    add::<admin::Roles>(&mut s);
+    add::<admin::AuditList>(&mut s);
+    add::<admin::HoldList>(&mut s);
+    add::<admin::HoldView>(&mut s);
+    add::<stamp_domain::admin::HoldRequest>(&mut s);
+    add::<admin::AnnouncementList>(&mut s);
+    add::<admin::AnnouncementView>(&mut s);
+    add::<stamp_domain::admin::AnnouncementRequest>(&mut s);
+    add::<admin::PrivacyNotice>(&mut s);
+    add::<extracts::ExtractView>(&mut s);
+    add::<stamp_domain::extracts::OrderBody>(&mut s);
+    add::<extracts::OwnRegistrations>(&mut s);
+    let mut out = Map::new();
+    for (name, schema) in s {
+        out.insert(name, serde_json::to_value(schema).unwrap_or(Value::Null));
+    }
+    // The document itself is described only as an object.
+    out.insert("OpenApiDocument".into(), json!({"type": "object"}));
+    out
+}
+
+fn schema_ref(name: &str) -> Value {
+    json!({ "$ref": format!("#/components/schemas/{name}") })
+}
+
+/// What each problem status means, with the codes it carries.
+fn problem_response(status: u16) -> Value {
+    let description = match status {
+        400 => "bad input: `invalid_field` or `missing_field`, with `field` naming it",
+        401 => "`unauthenticated`: no valid token",
+        403 => "`forbidden`: the role or company may not do this",
+        404 => "`not_found`",
+        409 => "a conflict: `batch_conflict`, `event_conflict`, `last_company_admin`, `already_exists`, …",
+        413 => "`payload_too_large`: over 10,000 events or 6 MB (use /partner/v1/uploads)",
+        415 => "`unsupported_media_type`: not application/json or text/csv",
+        503 => "`unavailable`: a storage service is unavailable; retry later",
+        _ => "a problem",
+    };
+    json!({
+        "description": description,
+        "content": { "application/problem+json": { "schema": schema_ref("Problem") } }
+    })
+}
+
+const CSV_EXAMPLE: &str = "event_id,company_orgnr,company_name,site_id,person_id,person_name,direction,occurred_at\n\
+ev-0001,5569999997,Demobygg Sverige AB,STH2026000001,19811218-9876,Åsa Öberg,in,2026-11-26T07:00:00+01:00\n";
+
+fn request_body(op: &Op, name: &str, required: bool) -> Value {
+    let mut content = json!({ "application/json": { "schema": schema_ref(name) } });
+    if op.path == "/partner/v1/batches" {
+        content["application/json"]["example"] = json!({
+            "batch_id": "2026-11-26-0001",
+            "events": [{
+                "event_id": "ev-0001", "company_orgnr": "5569999997",
+                "company_name": "Demobygg Sverige AB", "site_id": "STH2026000001",
+                "person_id": "19811218-9876", "person_name": "Åsa Öberg",
+                "direction": "in", "occurred_at": "2026-11-26T07:00:00+01:00"
+            }]
+        });
+        content["text/csv"] = json!({
+            "schema": { "type": "string" },
+            "example": CSV_EXAMPLE,
+        });
+    }
+    json!({ "required": required, "content": content })
+}
+
+fn operation(op: &Op) -> Value {
+    let mut params: Vec<Value> = op
+        .path
+        .split('/')
+        .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+        .map(|name| {
+            let mut p = json!({ "name": name, "in": "path", "required": true, "schema": { "type": "string" } });
+            if let Some(example) = path_example(name) {
+                p["example"] = json!(example);
+            }
+            p
+        })
+        .collect();
+    params.extend(op.query.iter().map(|(name, ty, description)| {
+        json!({ "name": name, "in": "query", "required": false, "description": description, "schema": { "type": ty } })
+    }));
+    let mut responses = Map::new();
+    for (status, schema, description) in op.ok {
+        let mut r = json!({ "description": description });
+        if let Some(name) = schema {
+            r["content"] = json!({ "application/json": { "schema": schema_ref(name) } });
+        }
+        responses.insert(status.to_string(), r);
+    }
+    let mut problems: Vec<u16> = op.problems.to_vec();
+    match op.auth {
+        Auth::None => {}
+        Auth::Jwt(_) | Auth::Inspection => problems.extend([400, 401, 403, 404, 503]),
+    }
+    if op.body.is_some() {
+        problems.push(400);
+    }
+    problems.sort_unstable();
+    problems.dedup();
+    for status in problems {
+        responses.insert(status.to_string(), problem_response(status));
+    }
+    let mut o = json!({
+        "tags": [op.tag],
+        "summary": op.summary,
+        "operationId": operation_id(op),
+        "responses": responses,
+    });
+    if !params.is_empty() {
+        o["parameters"] = Value::Array(params);
+    }
+    if let Some((name, required)) = op.body {
+        o["requestBody"] = request_body(op, name, required);
+    }
+    match op.auth {
+        Auth::None => o["security"] = json!([]),
+        Auth::Jwt(role) => {
+            o["security"] = json!([{ "jwt": [] }]);
+            o["description"] = json!(format!("Role: `{role}`."));
+        }
+        Auth::Inspection => o["security"] = json!([{ "inspection": [] }]),
+    }
+    o
+}
+
+/// Path parameters as the demo data has them (`stamp-local serve --demo`).
+fn path_example(name: &str) -> Option<&'static str> {
+    match name {
+        "orgnr" => Some("5569999997"),
+        "site_id" => Some("STH2026000001"),
+        "partner_id" => Some("demo-ledger"),
+        "sub" => Some("local-company_user"),
+        "batch_id" => Some("2026-11-26-0001"),
+        _ => None,
+    }
+}
+
+/// `get_v1_companies_orgnr_sites` and the like: stable, one per method and path.
+fn operation_id(op: &Op) -> String {
+    let path: String = op
+        .path
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    let mut id = format!("{}_{}", op.method, path.trim_matches('_'));
+    while id.contains("__") {
+        id = id.replace("__", "_");
+    }
+    id
+}
+
+/// The whole document.
+pub fn document() -> Value {
+    let mut paths = Map::new();
+    for op in OPS {
+        let item = paths.entry(op.path).or_insert_with(|| json!({}));
+        item[op.method] = operation(op);
+    }
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Stamp",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "The legally required copy of Swedish construction companies' staff ledgers (personalliggare). A ledger-system supplier needs only the operations tagged `partner`. Errors are application/problem+json (RFC 9457) with a stable `code`.",
+        },
+        "tags": [
+            { "name": PARTNER, "description": "For ledger systems (partners): push deliveries, upload large ones, read a batch's answer. Usable on its own." },
+            { "name": COMPANY, "description": "What a company reads (company_user)" },
+            { "name": ADMIN, "description": "Activation, users, audit, legal holds (company_admin)" },
+            { "name": EXTRACTS, "description": "Register and authority extracts (spec §8)" },
+            { "name": EMPLOYEE, "description": "The employees' own data" },
+            { "name": OPERATOR, "description": "Partners and announcements (operator)" },
+            { "name": SERVICE, "description": "Health, this document, the privacy notice, announcements" },
+        ],
+        "paths": paths,
+        "components": {
+            "schemas": schemas(),
+            "securitySchemes": {
+                "jwt": {
+                    "type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+                    "description": "A JWT from the identity provider; its claims carry the roles (`operator`, `company_admin`, `company_user`, `employee`, `partner`), the companies, the partner_id or the person_id."
+                },
+                "inspection": {
+                    "type": "http", "scheme": "bearer",
+                    "description": "The secret of an inspection link (spec §10)."
+                }
+            }
+        }
+    })
+}
+
+/// The document as written to docs/openapi.json: pretty, with a final newline.
+pub fn document_text() -> String {
+    let mut s = serde_json::to_string_pretty(&document()).unwrap_or_default();
+    s.push('\n');
+    s
+}
