@@ -220,31 +220,73 @@ async fn audit(
         time("from", "1970-01-01T00:00:00Z")?,
         time("to", "9999-12-31T00:00:00Z")?,
     );
+    let chain = s.ledger.company_key(&o);
     let page = s
         .audit
-        .entries(
-            &s.ledger.company_key(&o),
-            from,
-            to,
-            p.cursor()?.as_ref(),
-            p.limit()?,
-        )
+        .entries(&chain, from, to, p.cursor()?.as_ref(), p.limit()?)
         .await?;
-    Ok(list("entries", page, |e| {
-        json!({
-            "seq": e.seq,
-            "at": e.at,
-            "actor": e.record.actor,
-            "role": e.record.role,
-            "company": e.record.company,
-            "action": e.record.action,
-            "target": e.record.target,
-            "outcome": e.record.outcome,
-            "status": e.record.status,
-            "request_id": e.record.request_id,
-            "hash": e.hash,
-        })
-    }))
+    let states = s.audit.seal_states(&chain, &page.items).await?;
+    let views: Vec<AuditEntryView> = page
+        .items
+        .iter()
+        .zip(states)
+        .map(|(e, st)| AuditEntryView::new(e, st))
+        .collect();
+    let mut body = json!({ "entries": views });
+    if let Some(c) = page.next {
+        body["next_cursor"] = json!(c.encode());
+    }
+    Ok(Json(body).into_response())
+}
+
+/// One audit entry as the API shows it. `seq` is its position in the company's chain
+/// once sealed (`null` before); `sealed` says it matches the digest that sealed it, and
+/// `seal` is `sealed`, `unsealed` (newer than the last seal) or `mismatch` (inside a
+/// sealed range but changed or inserted since).
+#[derive(serde::Serialize)]
+struct AuditEntryView<'a> {
+    id: &'a str,
+    seq: Option<u64>,
+    at: chrono::DateTime<chrono::Utc>,
+    actor: &'a str,
+    role: &'a str,
+    company: Option<&'a str>,
+    action: &'a str,
+    target: Option<&'a str>,
+    outcome: &'a str,
+    status: u16,
+    request_id: &'a str,
+    hash: &'a str,
+    sealed: bool,
+    seal: &'static str,
+}
+
+impl<'a> AuditEntryView<'a> {
+    fn new(e: &'a stamp_domain::audit::AuditEntry, st: stamp_domain::audit::SealState) -> Self {
+        use stamp_domain::audit::SealState;
+        let (seq, seal) = match st {
+            SealState::Sealed { seq } => (Some(seq), "sealed"),
+            SealState::Unsealed => (None, "unsealed"),
+            SealState::Mismatch => (None, "mismatch"),
+        };
+        let r = &e.record;
+        AuditEntryView {
+            id: &e.id,
+            seq,
+            at: e.at,
+            actor: &r.actor,
+            role: &r.role,
+            company: r.company.as_deref(),
+            action: &r.action,
+            target: r.target.as_deref(),
+            outcome: &r.outcome,
+            status: r.status,
+            request_id: &r.request_id,
+            hash: &e.hash,
+            sealed: seq.is_some(),
+            seal,
+        }
+    }
 }
 
 async fn place_hold(
