@@ -136,7 +136,10 @@ pub fn local_app(
 ) -> Router {
     let mut jobs = Router::new()
         .route("/local/jobs/{job}", axum::routing::post(run_job))
-        .route("/local/audit/verify", axum::routing::get(audit_verify_route))
+        .route(
+            "/local/audit/verify",
+            axum::routing::get(audit_verify_route),
+        )
         .route("/local/downloads/{token}", axum::routing::get(download))
         .with_state(state.clone());
     if let Some(u) = uploads {
@@ -366,10 +369,7 @@ pub struct VerifyReport {
 
 /// Verifies every audit chain of a data directory: through the server at `addr` if one
 /// is running there, otherwise by opening the directory itself.
-pub async fn verify_audit(
-    data_dir: &Path,
-    addr: &str,
-) -> Result<Vec<VerifyReport>, LocalError> {
+pub async fn verify_audit(data_dir: &Path, addr: &str) -> Result<Vec<VerifyReport>, LocalError> {
     let key = keys::load_or_create(data_dir, keys::SIGNING_KEY)
         .map_err(|e| LocalError::DataDir(data_dir.to_path_buf(), e))?;
     let operator = stamp_domain::auth::Claims {
@@ -380,7 +380,12 @@ pub async fn verify_audit(
     let token = token::mint(&key, &operator, chrono::Duration::minutes(10))
         .map_err(|e| LocalError::Demo(format!("token: {e}")))?;
     let url = format!("http://{addr}/local/audit/verify");
-    match reqwest::Client::new().get(&url).bearer_auth(token).send().await {
+    match reqwest::Client::new()
+        .get(&url)
+        .bearer_auth(token)
+        .send()
+        .await
+    {
         Ok(r) if r.status().is_success() => r
             .json()
             .await

@@ -128,7 +128,11 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                     r.digests,
                     r.sealed,
                     r.unsealed,
-                    if r.problems.is_empty() { "intact".to_string() } else { format!("{} problems", r.problems.len()) }
+                    if r.problems.is_empty() {
+                        "intact".to_string()
+                    } else {
+                        format!("{} problems", r.problems.len())
+                    }
                 );
                 for p in &r.problems {
                     println!("  {p}");

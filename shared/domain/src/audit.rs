@@ -19,7 +19,9 @@
 
 use crate::error::DomainError;
 use crate::pagination::{Cursor, Page};
-use crate::ports::{Archive, ArchiveError, Condition, Item, ItemStore, Query, SkRange, StoreError, WriteOp};
+use crate::ports::{
+    Archive, ArchiveError, Condition, Item, ItemStore, Query, SkRange, StoreError, WriteOp,
+};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -367,7 +369,10 @@ impl ItemAuditTrail {
         before: &str,
         limit: usize,
     ) -> Result<Vec<Item>, DomainError> {
-        let mut q = Query::new(entries_pk(chain), SkRange::Between("0".into(), before.into()));
+        let mut q = Query::new(
+            entries_pk(chain),
+            SkRange::Between("0".into(), before.into()),
+        );
         q.start_after = (!after.is_empty()).then(|| after.to_string());
         q.limit = limit;
         let mut found = Vec::new();
@@ -466,7 +471,11 @@ impl ItemAuditTrail {
                 Ok(()) => {
                     digests += 1;
                     entries += digest.count;
-                    tracing::info!(digest_no = digest.digest_no, count = digest.count, "audit chain sealed");
+                    tracing::info!(
+                        digest_no = digest.digest_no,
+                        count = digest.count,
+                        "audit chain sealed"
+                    );
                 }
                 Err(StoreError::ConditionFailed(_)) => {
                     // Another sealer moved the pointer first; its digest stands.
@@ -504,7 +513,11 @@ impl AuditTrail for ItemAuditTrail {
         // A second try only if the random part collided (never in practice).
         for _ in 0..2 {
             let mut entry = AuditEntry {
-                id: format!("{}#{:016x}", stamp(&now), uuid::Uuid::new_v4().as_u128() as u64),
+                id: format!(
+                    "{}#{:016x}",
+                    stamp(&now),
+                    uuid::Uuid::new_v4().as_u128() as u64
+                ),
                 at: now,
                 record: record.clone(),
                 hash: String::new(),
@@ -601,9 +614,16 @@ impl AuditTrail for ItemAuditTrail {
             .list(&format!("{DIGEST_PREFIX}/{chain}/"))
             .await?
         {
-            let Some(n) = digest_no_of(&key) else { continue };
+            let Some(n) = digest_no_of(&key) else {
+                continue;
+            };
             if let Some((d, hash)) = self.load_digest(&key).await? {
-                if !hash.starts_with(key.rsplit('-').next().unwrap_or("").trim_end_matches(".json")) {
+                if !hash.starts_with(
+                    key.rsplit('-')
+                        .next()
+                        .unwrap_or("")
+                        .trim_end_matches(".json"),
+                ) {
                     problems.push(Tamper::DigestAltered {
                         digest_no: n,
                         reason: "its content does not match the hash in its name".into(),
@@ -617,7 +637,12 @@ impl AuditTrail for ItemAuditTrail {
             .query_all(&seals_pk(chain), SkRange::All)
             .await?
             .iter()
-            .filter_map(|i| Some((i.i64("digest_no")? as u64, i.str("archive_key")?.to_string())))
+            .filter_map(|i| {
+                Some((
+                    i.i64("digest_no")? as u64,
+                    i.str("archive_key")?.to_string(),
+                ))
+            })
             .collect();
         let pointer = self.pointer(chain).await?;
         let last_no = by_no
@@ -770,10 +795,7 @@ impl AuditTrail for ItemAuditTrail {
                 };
                 digests.push((ix.sk.clone(), listed));
             }
-            let listed = digests
-                .iter()
-                .find(|(k, _)| *k == ix.sk)
-                .map(|(_, l)| l);
+            let listed = digests.iter().find(|(k, _)| *k == ix.sk).map(|(_, l)| l);
             out.push(match listed.and_then(|l| l.get(&e.id)) {
                 Some((h, seq)) if *h == e.compute_hash() => SealState::Sealed { seq: *seq },
                 _ => SealState::Mismatch,

@@ -79,7 +79,11 @@ async fn sealing_links_each_chains_entries_into_digests_and_is_idempotent() {
     // c1's entries at 0,1,2 and c2's at 1: older than the cutoff.
     assert_eq!((s.chains, s.digests, s.entries), (2, 2, 4));
     let again = f.seal_at(3).await;
-    assert_eq!((again.digests, again.entries), (0, 0), "a second run seals nothing new");
+    assert_eq!(
+        (again.digests, again.entries),
+        (0, 0),
+        "a second run seals nothing new"
+    );
     let s = f.seal_at(10).await;
     assert_eq!((s.digests, s.entries), (1, 2));
 
@@ -90,7 +94,10 @@ async fn sealing_links_each_chains_entries_into_digests_and_is_idempotent() {
     let second: Digest = serde_json::from_slice(&second_bytes).unwrap();
     assert_eq!(first.format, DIGEST_FORMAT);
     assert_eq!((first.digest_no, first.count, first.first_seq), (1, 3, 1));
-    assert_eq!((second.digest_no, second.count, second.first_seq), (2, 2, 4));
+    assert_eq!(
+        (second.digest_no, second.count, second.first_seq),
+        (2, 2, 4)
+    );
     assert_eq!(first.previous_hash, GENESIS);
     let first_hash = sha256_hex(&f.archive.get(&keys[0]).await.unwrap());
     assert_eq!(second.previous_hash, first_hash, "digests are chained");
@@ -139,7 +146,10 @@ async fn verification_names_a_changed_entry() {
     victim
         .attrs
         .insert("outcome".into(), Value::from("refused"));
-    f.store.transact(vec![WriteOp::put(victim.clone())]).await.unwrap();
+    f.store
+        .transact(vec![WriteOp::put(victim.clone())])
+        .await
+        .unwrap();
     let r = f.trail.verify("c").await.unwrap();
     assert_eq!(
         r.problems,
@@ -151,8 +161,13 @@ async fn verification_names_a_changed_entry() {
     assert_eq!(r.sealed, 3);
     // Rewriting its stored hash too does not hide it: the digest holds the hash.
     let entry = decode(&victim).unwrap();
-    victim.attrs.insert("hash".into(), Value::from(entry.compute_hash()));
-    f.store.transact(vec![WriteOp::put(victim.clone())]).await.unwrap();
+    victim
+        .attrs
+        .insert("hash".into(), Value::from(entry.compute_hash()));
+    f.store
+        .transact(vec![WriteOp::put(victim.clone())])
+        .await
+        .unwrap();
     assert_eq!(f.trail.verify("c").await.unwrap().problems.len(), 1);
 }
 
@@ -191,11 +206,22 @@ async fn verification_names_an_inserted_entry() {
     f.seal_at(100).await;
     // A back-dated entry written straight into the store, between two sealed ones.
     let mut forged = f.stored("c").await[1].clone();
-    forged.sk = format!("{}#{:016x}", stamp(&(f.t0 + chrono::Duration::seconds(15))), 7);
-    forged.attrs.insert("id".into(), Value::from(forged.sk.clone()));
+    forged.sk = format!(
+        "{}#{:016x}",
+        stamp(&(f.t0 + chrono::Duration::seconds(15))),
+        7
+    );
+    forged
+        .attrs
+        .insert("id".into(), Value::from(forged.sk.clone()));
     let entry = decode(&forged).unwrap();
-    forged.attrs.insert("hash".into(), Value::from(entry.compute_hash()));
-    f.store.transact(vec![WriteOp::create(forged.clone())]).await.unwrap();
+    forged
+        .attrs
+        .insert("hash".into(), Value::from(entry.compute_hash()));
+    f.store
+        .transact(vec![WriteOp::create(forged.clone())])
+        .await
+        .unwrap();
     let r = f.trail.verify("c").await.unwrap();
     assert_eq!(
         r.problems,
@@ -231,7 +257,10 @@ async fn verification_names_a_removed_digest() {
             Tamper::DigestRemoved { digest_no: 3 }
         ]
     );
-    assert_eq!(r.unsealed, 0, "a removed digest's entries are not 'unsealed'");
+    assert_eq!(
+        r.unsealed, 0,
+        "a removed digest's entries are not 'unsealed'"
+    );
 }
 
 #[tokio::test]
@@ -249,7 +278,11 @@ async fn two_sealers_at_once_leave_one_chain_of_digests() {
         other.seal(now, chrono::Duration::zero())
     );
     let (a, b) = (a.unwrap(), b.unwrap());
-    assert_eq!(a.entries + b.entries, 100, "every entry sealed once: {a:?} {b:?}");
+    assert_eq!(
+        a.entries + b.entries,
+        100,
+        "every entry sealed once: {a:?} {b:?}"
+    );
     for chain in f.trail.chains().await.unwrap() {
         let r = f.trail.verify(&chain).await.unwrap();
         assert!(r.intact(), "{chain}: {:?}", r.problems);
@@ -305,7 +338,9 @@ async fn the_read_flags_each_entry_against_the_digests() {
         ]
     );
     let mut victim = f.stored("c").await[0].clone();
-    victim.attrs.insert("actor".into(), Value::from("someone-else"));
+    victim
+        .attrs
+        .insert("actor".into(), Value::from("someone-else"));
     f.store.transact(vec![WriteOp::put(victim)]).await.unwrap();
     let page = f
         .trail
@@ -320,7 +355,9 @@ async fn the_read_flags_each_entry_against_the_digests() {
 
 #[test]
 fn service_entries_spread_over_the_shards() {
-    let chains: HashSet<String> = (0..200).map(|i| service_shard(&format!("req-{i}"))).collect();
+    let chains: HashSet<String> = (0..200)
+        .map(|i| service_shard(&format!("req-{i}")))
+        .collect();
     assert_eq!(chains.len(), SERVICE_SHARDS as usize);
     assert!(chains.contains(SERVICE_CHAIN));
 }

@@ -58,12 +58,20 @@ async fn audit_verification_names_each_kind_of_tampering(s: &TestServer) {
     }
     // Anonymous callers land in a service chain, never in the company's.
     let anon = s
-        .call(reqwest::Method::GET, &format!("/v1/companies/{ORG_A}/sites"), None, None)
+        .call(
+            reqwest::Method::GET,
+            &format!("/v1/companies/{ORG_A}/sites"),
+            None,
+            None,
+        )
         .await;
     assert_eq!(anon.status, 401);
     let (chain, last) = latest_entry(s).await;
     assert!(chain.starts_with("service"), "{chain}");
-    assert_eq!((last.record.actor.as_str(), last.record.status), ("anonymous", 401));
+    assert_eq!(
+        (last.record.actor.as_str(), last.record.status),
+        ("anonymous", 401)
+    );
 
     let ck = s.state.ledger.company_key(&Orgnr::parse(ORG_A).unwrap());
     seal_now(s).await;
@@ -104,7 +112,9 @@ async fn audit_verification_names_each_kind_of_tampering(s: &TestServer) {
     let removed = items[2].clone();
     let mut inserted: Item = items[3].clone();
     inserted.sk = format!("{}#{:016x}", &items[3].sk[..27], 1u64);
-    inserted.attrs.insert("id".into(), json!(inserted.sk.clone()));
+    inserted
+        .attrs
+        .insert("id".into(), json!(inserted.sk.clone()));
     s.store
         .transact(vec![
             WriteOp::put(changed.clone()),
@@ -198,7 +208,12 @@ async fn audit_verification_names_each_kind_of_tampering(s: &TestServer) {
         .flat_map(|r| r["problems"].as_array().unwrap())
         .map(|p| p["kind"].as_str().unwrap())
         .collect();
-    for k in ["entry_changed", "entry_removed", "entry_inserted", "digest_removed"] {
+    for k in [
+        "entry_changed",
+        "entry_removed",
+        "entry_inserted",
+        "digest_removed",
+    ] {
         assert!(kinds.contains(&k), "{k} in {kinds:?}");
     }
 }
@@ -218,13 +233,7 @@ async fn two_sealers_at_once_seal_each_entry_once(s: &TestServer) {
         other.seal(now, chrono::Duration::zero())
     );
     let (a, b) = (a.unwrap(), b.unwrap());
-    let total: u64 = s
-        .state
-        .audit
-        .chains()
-        .await
-        .unwrap()
-        .len() as u64;
+    let total: u64 = s.state.audit.chains().await.unwrap().len() as u64;
     assert!(total >= 2);
     for r in stamp_api::jobs::verify_audit(&s.state).await.unwrap() {
         assert!(r.intact(), "{}: {:?} ({a:?} {b:?})", r.chain, r.problems);
@@ -292,7 +301,14 @@ async fn partner_health_counts_each_batch_once(s: &TestServer) {
     let latest = s.clock.now();
     s.state
         .ledger
-        .note_delivery(&ck, "ledger-1", "b3", 5, 0, latest - chrono::Duration::hours(1))
+        .note_delivery(
+            &ck,
+            "ledger-1",
+            "b3",
+            5,
+            0,
+            latest - chrono::Duration::hours(1),
+        )
         .await
         .unwrap();
     let health = s.state.ledger.partner_health(&ck).await.unwrap();
@@ -303,12 +319,22 @@ async fn partner_health_counts_each_batch_once(s: &TestServer) {
     let before = health[0].last_delivery.clone();
     s.state
         .ledger
-        .note_delivery(&ck, "ledger-1", "old", 1, 1, latest - chrono::Duration::days(3))
+        .note_delivery(
+            &ck,
+            "ledger-1",
+            "old",
+            1,
+            1,
+            latest - chrono::Duration::days(3),
+        )
         .await
         .unwrap();
     let health = s.state.ledger.partner_health(&ck).await.unwrap();
     assert_eq!(health[0].last_delivery, before);
-    assert_eq!((health[0].events_received, health[0].events_rejected), (41, 1));
+    assert_eq!(
+        (health[0].events_received, health[0].events_rejected),
+        (41, 1)
+    );
     let stats = s
         .get(
             &format!("/v1/companies/{ORG_A}/statistics?from=2026-03-01&to=2026-03-05"),
@@ -370,7 +396,11 @@ async fn audit_verify_runs_while_the_server_runs() {
     let reports = stamp_local::verify_audit(dir.path(), &addr).await.unwrap();
     assert_eq!(reports.len(), 1);
     assert_eq!(
-        (reports[0].digests, reports[0].sealed, reports[0].problems.len()),
+        (
+            reports[0].digests,
+            reports[0].sealed,
+            reports[0].problems.len()
+        ),
         (1, 1, 0)
     );
 }

@@ -127,11 +127,7 @@ fn claims(sub: &str, role: &str) -> Claims {
 }
 
 impl Shared {
-    async fn send(
-        &self,
-        kind: Kind,
-        req: reqwest::RequestBuilder,
-    ) -> Option<(u16, Value)> {
+    async fn send(&self, kind: Kind, req: reqwest::RequestBuilder) -> Option<(u16, Value)> {
         let phase = self.phase.load(Ordering::Relaxed);
         let t = Instant::now();
         let res = req.send().await;
@@ -176,7 +172,10 @@ async fn client(s: Arc<Shared>, kind: Kind, n: usize, token: Option<String>, arg
                 let count = events.len() as u64;
                 let body = json!({ "batch_id": batch_id, "events": events });
                 if let Some((200, answer)) = s
-                    .send(kind, auth(s.http.post(url("/partner/v1/batches"))).json(&body))
+                    .send(
+                        kind,
+                        auth(s.http.post(url("/partner/v1/batches"))).json(&body),
+                    )
                     .await
                 {
                     s.delivered.fetch_add(count, Ordering::Relaxed);
@@ -231,9 +230,8 @@ async fn stack(kind: StoreKind) -> Stack {
     let dir = tempfile::tempdir().expect("temp dir");
     match kind {
         StoreKind::Embedded => {
-            let store: Arc<dyn ItemStore> = Arc::new(
-                stamp_adapters::EmbeddedItemStore::open_in_dir(dir.path()).expect("redb"),
-            );
+            let store: Arc<dyn ItemStore> =
+                Arc::new(stamp_adapters::EmbeddedItemStore::open_in_dir(dir.path()).expect("redb"));
             let archive = stamp_adapters::FolderArchive::new(dir.path().join("archive"));
             let state = AppState::new(
                 store.clone(),
@@ -251,8 +249,12 @@ async fn stack(kind: StoreKind) -> Stack {
         StoreKind::Aws => {
             let (ddb, s3) = stamp_adapters::aws_clients().await;
             let name = format!("stamp-load-{}", uuid::Uuid::new_v4().simple());
-            stamp_adapters::create_table(&ddb, &name).await.expect("table");
-            stamp_adapters::create_bucket(&s3, &name).await.expect("bucket");
+            stamp_adapters::create_table(&ddb, &name)
+                .await
+                .expect("table");
+            stamp_adapters::create_bucket(&s3, &name)
+                .await
+                .expect("bucket");
             let store: Arc<dyn ItemStore> =
                 Arc::new(stamp_adapters::DynamoItemStore::new(ddb, name.clone()));
             let state = AppState::new(
@@ -274,11 +276,18 @@ async fn stack(kind: StoreKind) -> Stack {
 #[tokio::main]
 async fn main() {
     let args = Arc::new(Args::parse());
-    assert!(args.clients >= 8 && args.clients <= 256, "--clients 8..=256");
+    assert!(
+        args.clients >= 8 && args.clients <= 256,
+        "--clients 8..=256"
+    );
     assert!(args.seconds <= 600, "--seconds at most 600");
-    assert!(args.min_events >= 1 && args.min_events <= args.max_events && args.max_events <= 10_000);
+    assert!(
+        args.min_events >= 1 && args.min_events <= args.max_events && args.max_events <= 10_000
+    );
     let st = stack(args.store).await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("addr"));
     let app = stamp_local::http_app(st.state.clone(), st.key.clone());
     tokio::spawn(async move { axum::serve(listener, app).await });
@@ -413,7 +422,11 @@ async fn main() {
         let p99 = pct(v, 0.99);
         println!(
             "{:<12} {:<12} {:>9} {:>8.1} {:>8.1} {:>8.1}",
-            if *phase == 0 { "no flood" } else { "with flood" },
+            if *phase == 0 {
+                "no flood"
+            } else {
+                "with flood"
+            },
             format!("{kind:?}"),
             n,
             n as f64 / phase_secs[*phase as usize],
@@ -432,9 +445,17 @@ async fn main() {
     println!("5xx answers: {fivexx}");
 
     // Events stored = events delivered (every site timeline entry of the company).
-    let ck = st.state.ledger.company_key(&stamp_domain::identity::Orgnr::parse(ORG).expect("orgnr"));
+    let ck = st
+        .state
+        .ledger
+        .company_key(&stamp_domain::identity::Orgnr::parse(ORG).expect("orgnr"));
     let mut stored = 0usize;
-    for site in st.store.query_all(&keys::sites(&ck), SkRange::All).await.expect("sites") {
+    for site in st
+        .store
+        .query_all(&keys::sites(&ck), SkRange::All)
+        .await
+        .expect("sites")
+    {
         stored += st
             .store
             .query_all(&keys::site_timeline(&ck, &site.sk), SkRange::All)
@@ -453,12 +474,12 @@ async fn main() {
 
     let requests = shared.requests.load(Ordering::Relaxed);
     let audit = audit_check(&st).await;
-    println!("requests sent: {requests}, audit entries: {}", audit.entries);
+    println!(
+        "requests sent: {requests}, audit entries: {}",
+        audit.entries
+    );
     println!("audit verification: {}", audit.verdict);
-    let ok = fivexx == 0
-        && stored as u64 == delivered
-        && audit.entries == requests
-        && audit.clean;
+    let ok = fivexx == 0 && stored as u64 == delivered && audit.entries == requests && audit.clean;
     println!("\nchecks {}", if ok { "PASSED" } else { "FAILED" });
     if !ok {
         std::process::exit(1);
@@ -478,12 +499,17 @@ async fn audit_check(st: &Stack) -> AuditFigures {
     let seal = st
         .state
         .audit
-        .seal(chrono::Utc::now() + chrono::Duration::seconds(1), chrono::Duration::zero())
+        .seal(
+            chrono::Utc::now() + chrono::Duration::seconds(1),
+            chrono::Duration::zero(),
+        )
         .await
         .expect("seal");
     let sealed_in = t.elapsed().as_secs_f64();
     let t = Instant::now();
-    let reports = stamp_api::jobs::verify_audit(&st.state).await.expect("verify");
+    let reports = stamp_api::jobs::verify_audit(&st.state)
+        .await
+        .expect("verify");
     let mut entries = 0;
     let mut clean = true;
     for r in &reports {
