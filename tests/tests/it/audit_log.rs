@@ -265,7 +265,7 @@ async fn partner_health_counts_each_batch_once(s: &TestServer) {
             &format!("b{b}-e{i}"),
             ORG_A,
             SITE_1,
-            if i % 2 == 0 { ANNA } else { BO },
+            if i.is_multiple_of(2) { ANNA } else { BO },
             "Åsa",
             if i % 4 < 2 { "in" } else { "out" },
             at,
