@@ -136,6 +136,10 @@ pub fn local_app(
 ) -> Router {
     let mut jobs = Router::new()
         .route("/local/jobs/{job}", axum::routing::post(run_job))
+        .route(
+            "/local/audit/verify",
+            axum::routing::get(audit_verify_route),
+        )
         .route("/local/downloads/{token}", axum::routing::get(download))
         .with_state(state.clone());
     if let Some(u) = uploads {
@@ -157,10 +161,18 @@ pub enum Job {
     Pull,
     Purge,
     AuditExport,
+    /// Seal the audit log's new entries into digests (in AWS the `audit-seal` function).
+    AuditSeal,
 }
 
 impl Job {
-    pub const ALL: [Job; 4] = [Job::Statistics, Job::Pull, Job::Purge, Job::AuditExport];
+    pub const ALL: [Job; 5] = [
+        Job::Statistics,
+        Job::Pull,
+        Job::Purge,
+        Job::AuditExport,
+        Job::AuditSeal,
+    ];
 
     pub fn parse(name: &str) -> Option<Job> {
         match name {
@@ -168,6 +180,7 @@ impl Job {
             "pull" => Some(Job::Pull),
             "purge" => Some(Job::Purge),
             "audit-export" => Some(Job::AuditExport),
+            "audit-seal" => Some(Job::AuditSeal),
             _ => None,
         }
     }
@@ -177,6 +190,7 @@ impl Job {
         match self {
             Job::Statistics => std::time::Duration::from_secs(60),
             Job::Pull => std::time::Duration::from_secs(15 * 60),
+            Job::AuditSeal => std::time::Duration::from_secs(5 * 60),
             Job::Purge | Job::AuditExport => std::time::Duration::from_secs(24 * 3600),
         }
     }
@@ -212,6 +226,12 @@ impl Job {
                 let n = stamp_api::jobs::export_audit_yesterday(state).await?;
                 Ok(serde_json::json!({ "job": "audit-export", "files": n }))
             }
+            Job::AuditSeal => {
+                let s = stamp_api::jobs::seal_audit(state).await?;
+                let mut v = serde_json::to_value(&s).unwrap_or_default();
+                v["job"] = serde_json::json!("audit-seal");
+                Ok(v)
+            }
         }
     }
 }
@@ -225,7 +245,7 @@ async fn run_job(
     stamp_domain::auth::require_operator(&claims)?;
     let job = Job::parse(&job).ok_or_else(|| {
         stamp_domain::DomainError::NotFound(format!(
-            "no job {job:?}; jobs: statistics, pull, purge, audit-export"
+            "no job {job:?}; jobs: statistics, pull, purge, audit-export, audit-seal"
         ))
     })?;
     Ok(axum::Json(job.run(&state).await?))
@@ -329,26 +349,61 @@ async fn authorize(State(key): State<Arc<Vec<u8>>>, mut req: Request, next: Next
     next.run(req).await
 }
 
-/// Verifies an audit chain in a data directory: a company's (by orgnr) or the service's.
-pub async fn verify_audit(
-    data_dir: &Path,
-    company: Option<&str>,
-) -> Result<stamp_domain::audit::ChainCheck, LocalError> {
-    let local = Local::open(data_dir)?;
-    let chain = match company {
-        Some(o) => {
-            let orgnr = stamp_domain::identity::Orgnr::parse(o)
-                .map_err(|e| LocalError::Demo(format!("--company: {e}")))?;
-            local.state.ledger.company_key(&orgnr)
-        }
-        None => stamp_domain::audit::SERVICE_CHAIN.to_string(),
+/// `GET /local/audit/verify` (operator, local server only): every audit chain checked
+/// against its digests. `stamp-local audit-verify` calls it while the server runs (the
+/// server holds redb's exclusive lock on the data directory).
+async fn audit_verify_route(
+    State(state): State<AppState>,
+    stamp_api::claims::Caller(claims): stamp_api::claims::Caller,
+) -> Result<axum::Json<Vec<stamp_domain::audit::ChainReport>>, stamp_api::problem::ApiError> {
+    stamp_domain::auth::require_operator(&claims)?;
+    Ok(axum::Json(stamp_api::jobs::verify_audit(&state).await?))
+}
+
+/// The verification reports of every chain, as `audit-verify` prints them.
+#[derive(Debug, serde::Deserialize)]
+pub struct VerifyReport {
+    pub chain: String,
+    pub digests: u64,
+    pub sealed: u64,
+    pub unsealed: u64,
+    pub problems: Vec<serde_json::Value>,
+}
+
+/// Verifies every audit chain of a data directory: through the server at `addr` if one
+/// is running there, otherwise by opening the directory itself.
+pub async fn verify_audit(data_dir: &Path, addr: &str) -> Result<Vec<VerifyReport>, LocalError> {
+    let key = keys::load_or_create(data_dir, keys::SIGNING_KEY)
+        .map_err(|e| LocalError::DataDir(data_dir.to_path_buf(), e))?;
+    let operator = stamp_domain::auth::Claims {
+        sub: "local-audit-verify".into(),
+        roles: vec!["operator".into()],
+        ..Default::default()
     };
-    local
-        .state
-        .audit
-        .verify(&chain)
+    let token = token::mint(&key, &operator, chrono::Duration::minutes(10))
+        .map_err(|e| LocalError::Demo(format!("token: {e}")))?;
+    let url = format!("http://{addr}/local/audit/verify");
+    match reqwest::Client::new()
+        .get(&url)
+        .bearer_auth(token)
+        .send()
         .await
-        .map_err(|e| LocalError::Store(e.to_string()))
+    {
+        Ok(r) if r.status().is_success() => r
+            .json()
+            .await
+            .map_err(|e| LocalError::Demo(format!("{url}: {e}"))),
+        Ok(r) => Err(LocalError::Demo(format!("{url} answered {}", r.status()))),
+        Err(e) if e.is_connect() => {
+            let local = Local::open(data_dir)?;
+            let reports = stamp_api::jobs::verify_audit(&local.state)
+                .await
+                .map_err(|e| LocalError::Store(e.to_string()))?;
+            serde_json::from_value(serde_json::to_value(reports).unwrap_or_default())
+                .map_err(|e| LocalError::Store(e.to_string()))
+        }
+        Err(e) => Err(LocalError::Demo(format!("{url}: {e}"))),
+    }
 }
 
 pub async fn serve(local: Local, addr: std::net::SocketAddr) -> std::io::Result<()> {

@@ -1,4 +1,4 @@
-//! `stamp-local serve | token | pull-now | rebuild` (spec §9).
+//! `stamp-local serve | token | pull-now | rebuild | audit-verify` (spec §9).
 
 use clap::{Parser, Subcommand};
 use stamp_api::AppState;
@@ -32,12 +32,14 @@ enum Command {
         #[arg(long)]
         demo: bool,
     },
-    /// Verify an audit log's hash chain (a company's, or the service's without --company).
+    /// Check every audit chain against its sealed digests: names each changed, removed
+    /// or inserted entry and each removed digest; entries newer than the last seal are
+    /// counted as unsealed. Asks the server at --addr if it runs, else opens --data.
     AuditVerify {
         #[arg(long, default_value = ".stamp-data")]
         data: PathBuf,
-        #[arg(long)]
-        company: Option<String>,
+        #[arg(long, default_value = "127.0.0.1:3000")]
+        addr: String,
     },
     /// Print a bearer token that a server on the same data directory accepts.
     Token {
@@ -118,15 +120,31 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             }
             stamp_local::serve(local, addr).await?;
         }
-        Command::AuditVerify { data, company } => {
-            match stamp_local::verify_audit(&data, company.as_deref()).await? {
-                stamp_domain::audit::ChainCheck::Intact { entries } => {
-                    println!("audit chain intact: {entries} entries")
+        Command::AuditVerify { data, addr } => {
+            let reports = stamp_local::verify_audit(&data, &addr).await?;
+            let mut broken = 0;
+            for r in &reports {
+                println!(
+                    "{}: {} digests, {} entries sealed, {} not yet sealed, {}",
+                    r.chain,
+                    r.digests,
+                    r.sealed,
+                    r.unsealed,
+                    if r.problems.is_empty() {
+                        "intact".to_string()
+                    } else {
+                        format!("{} problems", r.problems.len())
+                    }
+                );
+                for p in &r.problems {
+                    println!("  {p}");
                 }
-                stamp_domain::audit::ChainCheck::Broken { seq, reason } => {
-                    return Err(format!("audit chain broken at entry {seq}: {reason}").into());
-                }
+                broken += r.problems.len();
             }
+            if broken > 0 {
+                return Err(format!("audit log: {broken} problems").into());
+            }
+            println!("audit log intact: {} chains", reports.len());
         }
         Command::Token {
             data,

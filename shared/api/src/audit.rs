@@ -2,13 +2,20 @@
 //! refusals included — as actor, role, company, action (the route template), target
 //! (path identifiers: person_ref, site ID, user…), outcome, status and request id. If the
 //! entry cannot be written the caller gets a 503 instead of a silent gap.
+//!
+//! Which chain an entry goes to ([`Actor::chain`]): an authenticated caller acting on a
+//! company writes to the company's chain, a partner's other requests (pushes, uploads)
+//! to its own `partner-{id}` chain, everyone else (anonymous callers, operators,
+//! employees) to one of the service chains. Appending is one create-only write, so no
+//! chain is a point that requests queue behind.
 
 use axum::extract::{MatchedPath, RawPathParams, Request, State};
 use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::Response;
 use lambda_http::request::RequestContext;
-use stamp_domain::audit::{AuditRecord, SERVICE_CHAIN};
+use stamp_domain::audit::{service_shard, AuditRecord};
+use stamp_domain::auth::Claims;
 use stamp_domain::identity::Orgnr;
 
 use crate::claims::claims_from_map;
@@ -25,6 +32,50 @@ pub fn outcome(status: StatusCode) -> &'static str {
         400..=499 => "rejected",
         _ => "failed",
     }
+}
+
+/// Who acted, as the trail records it. A new kind of caller (an inspection link, say)
+/// is a new variant: its id, its role and the chain it writes to.
+#[derive(Debug, Clone)]
+pub enum Actor {
+    Anonymous,
+    /// A caller with a verified token.
+    User(Claims),
+}
+
+impl Actor {
+    pub fn id(&self) -> String {
+        match self {
+            Actor::Anonymous => "anonymous".into(),
+            Actor::User(c) => c.sub.clone(),
+        }
+    }
+
+    pub fn role(&self) -> String {
+        match self {
+            Actor::Anonymous => String::new(),
+            Actor::User(c) => c.roles.join(" "),
+        }
+    }
+
+    /// The chain this actor's entry about `company` (if the route names one) goes to.
+    pub fn chain(&self, state: &AppState, company: Option<&Orgnr>, request_id: &str) -> String {
+        match (self, company) {
+            (Actor::User(_), Some(o)) => state.ledger.company_key(o),
+            (Actor::User(c), None) => match c.partner_id.as_deref() {
+                Some(p) if c.roles.iter().any(|r| r == "partner") => partner_chain(p),
+                _ => service_shard(request_id),
+            },
+            // Anonymous requests never land in a company's chain: a flood of them would
+            // bury the company's own trail.
+            (Actor::Anonymous, _) => service_shard(request_id),
+        }
+    }
+}
+
+/// A partner's own chain.
+pub fn partner_chain(partner_id: &str) -> String {
+    format!("partner-{partner_id}")
 }
 
 pub async fn record(
@@ -60,25 +111,18 @@ pub async fn record(
     }
     let res = next.run(req).await;
     let status = res.status();
-    let chain = company
-        .as_ref()
-        .map(|o| state.ledger.company_key(o))
-        .unwrap_or_else(|| SERVICE_CHAIN.to_string());
+    let actor = claims.map_or(Actor::Anonymous, Actor::User);
+    let request_id = request_id.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let chain = actor.chain(&state, company.as_ref(), &request_id);
     let entry = AuditRecord {
-        actor: claims
-            .as_ref()
-            .map(|c| c.sub.clone())
-            .unwrap_or_else(|| "anonymous".into()),
-        role: claims
-            .as_ref()
-            .map(|c| c.roles.join(" "))
-            .unwrap_or_default(),
+        actor: actor.id(),
+        role: actor.role(),
         company: company.map(|o| o.to_string()),
         action,
         target: (!targets.is_empty()).then(|| targets.join(" ")),
         outcome: outcome(status).into(),
         status: status.as_u16(),
-        request_id: request_id.unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
+        request_id,
     };
     match state.audit.append(&chain, entry, state.clock.now()).await {
         Ok(_) => res,

@@ -1,6 +1,6 @@
 //! Scheduled work shared by the Lambda functions and stamp-local's job runner.
 
-use stamp_domain::audit::{export_day, SERVICE_CHAIN};
+use stamp_domain::audit::{export_day, ChainReport, SealSummary, SETTLE};
 use stamp_domain::DomainError;
 
 use crate::state::AppState;
@@ -13,15 +13,30 @@ pub async fn export_audit_yesterday(state: &AppState) -> Result<usize, DomainErr
         .with_timezone(&chrono_tz::Europe::Stockholm)
         .date_naive();
     let day = today.pred_opt().unwrap_or(today);
-    let mut chains: Vec<String> = state
-        .ledger
-        .companies()
-        .await?
-        .into_iter()
-        .map(|(ck, _, _)| ck)
-        .collect();
-    chains.push(SERVICE_CHAIN.to_string());
+    let chains = state.audit.chains().await?;
     let n = export_day(state.audit.as_ref(), state.archive.as_ref(), &chains, day).await?;
     tracing::info!(day = %day, files = n, "audit log exported");
     Ok(n)
+}
+
+/// The `audit-seal` job: every chain's entries older than [`SETTLE`] into digests.
+pub async fn seal_audit(state: &AppState) -> Result<SealSummary, DomainError> {
+    let s = state.audit.seal(state.clock.now(), SETTLE).await?;
+    tracing::info!(
+        chains = s.chains,
+        digests = s.digests,
+        entries = s.entries,
+        lost_races = s.lost_races,
+        "audit log sealed"
+    );
+    Ok(s)
+}
+
+/// Every chain checked against its digests.
+pub async fn verify_audit(state: &AppState) -> Result<Vec<ChainReport>, DomainError> {
+    let mut reports = Vec::new();
+    for chain in state.audit.chains().await? {
+        reports.push(state.audit.verify(&chain).await?);
+    }
+    Ok(reports)
 }

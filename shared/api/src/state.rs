@@ -53,7 +53,8 @@ impl AppState {
         key: PseudonymKey,
         clock: Arc<dyn Clock>,
     ) -> Self {
-        let audit: Arc<dyn AuditTrail> = Arc::new(ItemAuditTrail::new(store.clone()));
+        let audit: Arc<dyn AuditTrail> =
+            Arc::new(ItemAuditTrail::new(store.clone(), archive.clone()));
         let ledger = Ledger::new(store, key);
         AppState {
             import: ImportService::new(ledger.clone(), archive.clone(), clock.clone()),

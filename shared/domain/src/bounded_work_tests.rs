@@ -143,7 +143,7 @@ async fn reads_and_purge_cost_what_the_data_costs_not_the_calendar_span() {
     // In 2036 every event's retention (at most 2028-12-31) has ended. The purge walks the
     // days that hold events, not every day since 2016.
     *clock.0.lock().unwrap() = "2036-06-01T00:00:00Z".parse().unwrap();
-    let audit: Arc<dyn AuditTrail> = Arc::new(ItemAuditTrail::new(store.clone()));
+    let audit: Arc<dyn AuditTrail> = Arc::new(ItemAuditTrail::new(store.clone(), archive.clone()));
     let purge = Purge::new(ledger.clone(), archive.clone(), audit, clock.clone());
     store.take();
     let summary = purge.run_once().await.unwrap();

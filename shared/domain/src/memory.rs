@@ -178,6 +178,13 @@ impl MemoryArchive {
         self.objects.lock().ok()?.get(key).map(|o| o.retain_until)
     }
 
+    /// Removes an object whatever its lock (tests of tamper detection).
+    pub fn tamper_remove(&self, key: &str) {
+        if let Ok(mut o) = self.objects.lock() {
+            o.remove(key);
+        }
+    }
+
     /// The stored keys, in order.
     pub fn keys(&self) -> Vec<String> {
         self.objects

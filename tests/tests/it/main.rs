@@ -1,5 +1,6 @@
 mod analysis_api;
 mod archive;
+mod audit_log;
 mod company_reads;
 mod contract;
 mod extracts;

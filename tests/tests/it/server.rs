@@ -39,6 +39,8 @@ pub struct TestServer {
     pub clock: Arc<TestClock>,
     key: Arc<Vec<u8>>,
     pub archive: Arc<dyn Archive>,
+    /// The store under the server (tests that tamper with it behind the server's back).
+    pub store: Arc<dyn ItemStore>,
     lock: LockProbe,
     /// Where the embedded store and archive live (kept alive for the test).
     pub _dir: tempfile::TempDir,
@@ -149,6 +151,23 @@ impl TestServer {
         }
     }
 
+    /// Removes an archived object whatever its lock, as only someone going around Stamp
+    /// could: the folder's file, or an S3 delete marker over it.
+    pub async fn tamper_remove_archived(&self, key: &str) {
+        match &self.lock {
+            LockProbe::Folder(f) => std::fs::remove_file(f.root().join(key)).expect("remove"),
+            LockProbe::S3(a) => {
+                a.client()
+                    .delete_object()
+                    .bucket(a.bucket())
+                    .key(key)
+                    .send()
+                    .await
+                    .expect("delete marker");
+            }
+        }
+    }
+
     /// A server of the same kind on a new, empty store, sharing this one's archive.
     pub async fn with_fresh_store(&self) -> TestServer {
         let dir = tempfile::tempdir().expect("temp dir");
@@ -230,6 +249,7 @@ impl TestServer {
             clock,
             key,
             archive,
+            store,
             lock,
             _dir: dir,
             http: reqwest::Client::new(),

@@ -14,7 +14,7 @@ use crate::params::{json_body, orgnr, Params};
 use crate::problem::ApiResult;
 use crate::state::AppState;
 use crate::views::admin::{
-    ActivationView, AnnouncementList, AuditList, Deregistration,
+    ActivationView, AnnouncementList, AuditEntryView, AuditList, Deregistration,
     HoldList, HoldView, PartnerChange, PartnerList, PartnerView, Roles, UserList, UserRoles,
 };
 use crate::views::{items, next_cursor, Health};
@@ -211,18 +211,19 @@ async fn audit(
         range.from.with_timezone(&chrono::Utc),
         range.to.with_timezone(&chrono::Utc),
     );
+    let chain = s.ledger.company_key(&o);
     let page = s
         .audit
-        .entries(
-            &s.ledger.company_key(&o),
-            from,
-            to,
-            p.cursor()?.as_ref(),
-            p.limit()?,
-        )
+        .entries(&chain, from, to, p.cursor()?.as_ref(), p.limit()?)
         .await?;
+    let states = s.audit.seal_states(&chain, &page.items).await?;
     Ok(Json(AuditList {
-        entries: items(&page),
+        entries: page
+            .items
+            .iter()
+            .zip(states)
+            .map(|(e, st)| AuditEntryView::new(e, st))
+            .collect(),
         next_cursor: next_cursor(&page),
     }))
 }

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use stamp_domain::audit::AuditEntry;
+use stamp_domain::audit::{AuditEntry, SealState};
 use stamp_domain::ledger::{Grant, LegalHold};
 use stamp_domain::model::{Activation, Partner};
 use stamp_domain::time::format_rfc3339;
@@ -139,9 +139,14 @@ pub struct UserRoles {
     pub roles: Vec<String>,
 }
 
+/// One audit entry as the API shows it. `seq` is its position in the company's chain
+/// once sealed (`null` before); `sealed` says it matches the digest that sealed it, and
+/// `seal` is `sealed`, `unsealed` (newer than the last seal) or `mismatch` (inside a
+/// sealed range but changed or inserted since).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AuditEntryView {
-    pub seq: u64,
+    pub id: String,
+    pub seq: Option<u64>,
     pub at: DateTime<Utc>,
     pub actor: String,
     pub role: String,
@@ -151,14 +156,23 @@ pub struct AuditEntryView {
     pub outcome: String,
     pub status: u16,
     pub request_id: String,
-    /// The entry's link in the hash chain.
+    /// SHA-256 of the entry's content.
     pub hash: String,
+    pub sealed: bool,
+    /// `sealed`, `unsealed` or `mismatch`.
+    pub seal: &'static str,
 }
 
-impl From<&AuditEntry> for AuditEntryView {
-    fn from(e: &AuditEntry) -> Self {
+impl AuditEntryView {
+    pub fn new(e: &AuditEntry, st: SealState) -> Self {
+        let (seq, seal) = match st {
+            SealState::Sealed { seq } => (Some(seq), "sealed"),
+            SealState::Unsealed => (None, "unsealed"),
+            SealState::Mismatch => (None, "mismatch"),
+        };
         AuditEntryView {
-            seq: e.seq,
+            id: e.id.clone(),
+            seq,
             at: e.at,
             actor: e.record.actor.clone(),
             role: e.record.role.clone(),
@@ -169,6 +183,8 @@ impl From<&AuditEntry> for AuditEntryView {
             status: e.record.status,
             request_id: e.record.request_id.clone(),
             hash: e.hash.clone(),
+            sealed: seq.is_some(),
+            seal,
         }
     }
 }

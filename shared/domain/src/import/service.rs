@@ -906,15 +906,22 @@ impl ImportService {
                 .is_some_and(|a| run.active(a));
             if active {
                 let ck = self.ledger.company_key(&orgnr);
-                self.ledger
+                // Bookkeeping, not the delivery: its events are stored, so a failure here
+                // does not fail the push (a rebuild derives the row again from the archive).
+                if let Err(e) = self
+                    .ledger
                     .note_delivery(
                         &ck,
                         &run.ctx.partner_id,
+                        &run.ctx.batch_id,
                         received,
                         refused,
                         run.ctx.received_at,
                     )
-                    .await?;
+                    .await
+                {
+                    tracing::warn!(partner_id = %run.ctx.partner_id, error = %e, "partner health not noted");
+                }
             }
         }
         run.rejected.sort_by_key(|r| r.index);

@@ -192,6 +192,18 @@ fn timeline_keys(ck: &str, e: &LedgerEvent) -> [(String, String); 3] {
     ]
 }
 
+/// A partner's delivery health for one company (statistics' `partners`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PartnerHealth {
+    pub partner_id: String,
+    pub events_received: i64,
+    pub events_rejected: i64,
+    /// RFC 3339, as written.
+    pub last_delivery: Option<String>,
+    #[serde(skip)]
+    last_at: Option<DateTime<Utc>>,
+}
+
 #[derive(Clone)]
 pub struct Ledger {
     store: Arc<dyn ItemStore>,
@@ -1017,69 +1029,62 @@ impl Ledger {
             .collect())
     }
 
-    /// Adds a delivery to a partner's health record for the company.
+    /// Notes one batch in a partner's delivery health for the company: one row per
+    /// batch, written whole (a retry of the batch writes the same row again), so each
+    /// batch counts once and nothing waits on a shared counter.
     pub async fn note_delivery(
         &self,
         ck: &str,
         partner_id: &str,
+        batch_id: &str,
         received: u64,
         rejected: u64,
         at: DateTime<Utc>,
     ) -> Result<(), DomainError> {
-        for _ in 0..10 {
-            let existing = self
-                .store
-                .get(&keys::partner_health(ck), partner_id)
-                .await?;
-            let (r0, j0, version, condition) = match &existing {
-                None => (0, 0, 0, Condition::NotExists),
-                Some(i) => {
-                    let v = i.i64("version").unwrap_or(0);
-                    (
-                        i.i64("events_received").unwrap_or(0),
-                        i.i64("events_rejected").unwrap_or(0),
-                        v + 1,
-                        Condition::AttrEquals("version".into(), Value::from(v)),
-                    )
-                }
-            };
-            let item = Item::new(keys::partner_health(ck), partner_id)
-                .with("partner_id", partner_id)
-                .with("events_received", r0 + received as i64)
-                .with("events_rejected", j0 + rejected as i64)
-                .with("last_delivery", at.to_rfc3339())
-                .with("version", version);
-            match self
-                .store
-                .transact(vec![WriteOp::Put { item, condition }])
-                .await
-            {
-                Ok(()) => return Ok(()),
-                Err(StoreError::ConditionFailed(_)) => continue,
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Err(DomainError::Unavailable(
-            "partner health is busy; retry".into(),
-        ))
+        let item = Item::new(keys::partner_health(ck), format!("{partner_id}#{batch_id}"))
+            .with("partner_id", partner_id)
+            .with("batch_id", batch_id)
+            .with("events_received", received as i64)
+            .with("events_rejected", rejected as i64)
+            .with("last_delivery", at.to_rfc3339());
+        self.store.transact(vec![WriteOp::put(item)]).await?;
+        Ok(())
     }
 
-    pub async fn partner_health(&self, ck: &str) -> Result<Vec<Value>, DomainError> {
+    /// Each partner's delivery health for the company, summed over its batch rows;
+    /// `last_delivery` is the latest batch's receipt time, so it never moves backwards.
+    pub async fn partner_health(&self, ck: &str) -> Result<Vec<PartnerHealth>, DomainError> {
         let items = self
             .store
             .query_all(&keys::partner_health(ck), SkRange::All)
             .await?;
-        Ok(items
-            .into_iter()
-            .map(|i| {
-                serde_json::json!({
-                    "partner_id": i.str("partner_id"),
-                    "events_received": i.i64("events_received").unwrap_or(0),
-                    "events_rejected": i.i64("events_rejected").unwrap_or(0),
-                    "last_delivery": i.str("last_delivery"),
-                })
-            })
-            .collect())
+        let mut by_partner: std::collections::BTreeMap<String, PartnerHealth> =
+            std::collections::BTreeMap::new();
+        for i in items {
+            let Some(pid) = i.str("partner_id") else {
+                continue;
+            };
+            let h = by_partner
+                .entry(pid.to_string())
+                .or_insert_with(|| PartnerHealth {
+                    partner_id: pid.to_string(),
+                    events_received: 0,
+                    events_rejected: 0,
+                    last_delivery: None,
+                    last_at: None,
+                });
+            h.events_received += i.i64("events_received").unwrap_or(0);
+            h.events_rejected += i.i64("events_rejected").unwrap_or(0);
+            let at = i
+                .str("last_delivery")
+                .and_then(|a| DateTime::parse_from_rfc3339(a).ok())
+                .map(|a| a.with_timezone(&Utc));
+            if at > h.last_at {
+                h.last_at = at;
+                h.last_delivery = i.str("last_delivery").map(str::to_string);
+            }
+        }
+        Ok(by_partner.into_values().collect())
     }
 
     /// Active companies (for scheduled jobs): one partition, read with Query.

@@ -1,0 +1,533 @@
+//! Load test of the HTTP API (issue 14): bounded in clients and time, loopback only.
+//!
+//! ```sh
+//! cargo run -p stamp-bench --bin stamp-load -- --clients 64 --seconds 60            # embedded
+//! cargo run -p stamp-bench --bin stamp-load -- --store aws --clients 16 --seconds 30  # DynamoDB Local + moto
+//! ```
+//!
+//! Serves stamp-local's app in this process on 127.0.0.1 (embedded store in a temp dir,
+//! or the DynamoDB/S3 stand-ins the environment names) and runs a mix of clients against
+//! it: partner pushes of 100–500 events from 8 partners, company reads, `/v1/me`, and an
+//! anonymous flood on the public routes. A first phase runs without the flood, so the
+//! authenticated latencies with and without it can be compared. Afterwards it checks
+//! that the events stored equal the events delivered, that the audit log holds one entry
+//! per request, and that the audit log verifies after sealing.
+
+use clap::{Parser, ValueEnum};
+use serde_json::{json, Value};
+use stamp_api::AppState;
+use stamp_domain::auth::Claims;
+use stamp_domain::ledger::keys;
+use stamp_domain::ports::{ItemStore, SkRange, SystemClock};
+use stamp_domain::privacy::PseudonymKey;
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const ORG: &str = "5569999997";
+const PARTNERS: usize = 8;
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq, Debug)]
+enum StoreKind {
+    Embedded,
+    Aws,
+}
+
+#[derive(Parser)]
+struct Args {
+    #[arg(long, value_enum, default_value = "embedded")]
+    store: StoreKind,
+    /// Concurrent clients in the main phase (a quarter of them flood anonymously).
+    #[arg(long, default_value_t = 64)]
+    clients: usize,
+    /// Length of the main phase.
+    #[arg(long, default_value_t = 60)]
+    seconds: u64,
+    /// Length of the phase before it, without the anonymous flood.
+    #[arg(long, default_value_t = 15)]
+    baseline_seconds: u64,
+    /// Smallest and largest push.
+    #[arg(long, default_value_t = 100)]
+    min_events: usize,
+    #[arg(long, default_value_t = 500)]
+    max_events: usize,
+    /// Pause of each authenticated client between requests (lower rate on the stand-ins).
+    #[arg(long, default_value_t = 0)]
+    think_ms: u64,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
+enum Kind {
+    Push,
+    CompanyRead,
+    Me,
+    Anonymous,
+}
+
+#[derive(Default)]
+struct Tally {
+    latencies: BTreeMap<(u8, Kind), Vec<u32>>,
+    statuses: BTreeMap<(Kind, u16), u64>,
+}
+
+struct Shared {
+    base: String,
+    http: reqwest::Client,
+    tally: Mutex<Tally>,
+    phase: std::sync::atomic::AtomicU8,
+    stop: AtomicBool,
+    requests: AtomicU64,
+    delivered: AtomicU64,
+    accepted: AtomicU64,
+    pools: Vec<Mutex<Pool>>,
+}
+
+/// A partner's events not yet delivered; refilled with fresh ids when it runs dry.
+struct Pool {
+    partner: String,
+    round: u64,
+    events: Vec<Value>,
+    batches: u64,
+}
+
+impl Pool {
+    fn take(&mut self, n: usize) -> Vec<Value> {
+        if self.events.len() < n {
+            self.round += 1;
+            let cfg = partner_sim::SimConfig {
+                seed: 1000 + self.round * 31 + self.partner.len() as u64,
+                companies: vec![(ORG.into(), "Lastbygg AB".into())],
+                people: 60,
+                sites: 2,
+                days: 60,
+                end: chrono::Utc::now().date_naive(),
+                corrections: false,
+                prefix: format!("{}-r{}", self.partner, self.round),
+            };
+            let mut fresh = partner_sim::generate(&cfg, ORG, "Lastbygg AB");
+            fresh.reverse();
+            self.events = fresh;
+        }
+        let at = self.events.len() - n;
+        self.events.split_off(at)
+    }
+}
+
+fn token(key: &[u8], claims: Claims) -> String {
+    stamp_local::token::mint(key, &claims, chrono::Duration::hours(2)).expect("token")
+}
+
+fn claims(sub: &str, role: &str) -> Claims {
+    Claims {
+        sub: sub.into(),
+        roles: vec![role.into()],
+        ..Claims::default()
+    }
+}
+
+impl Shared {
+    async fn send(&self, kind: Kind, req: reqwest::RequestBuilder) -> Option<(u16, Value)> {
+        let phase = self.phase.load(Ordering::Relaxed);
+        let t = Instant::now();
+        let res = req.send().await;
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        let (status, body) = match res {
+            Ok(r) => {
+                let s = r.status().as_u16();
+                (s, r.json::<Value>().await.unwrap_or(Value::Null))
+            }
+            Err(e) => {
+                eprintln!("{kind:?}: {e}");
+                (599, Value::Null)
+            }
+        };
+        let us = t.elapsed().as_micros().min(u32::MAX as u128) as u32;
+        let mut tally = self.tally.lock().expect("tally");
+        tally.latencies.entry((phase, kind)).or_default().push(us);
+        *tally.statuses.entry((kind, status)).or_default() += 1;
+        Some((status, body))
+    }
+}
+
+async fn client(s: Arc<Shared>, kind: Kind, n: usize, token: Option<String>, args: Arc<Args>) {
+    let mut i: u64 = 0;
+    while !s.stop.load(Ordering::Relaxed) {
+        i += 1;
+        let url = |p: &str| format!("{}{p}", s.base);
+        let auth = |r: reqwest::RequestBuilder| match &token {
+            Some(t) => r.bearer_auth(t),
+            None => r,
+        };
+        match kind {
+            Kind::Push => {
+                let p = n % PARTNERS;
+                let size = args.min_events
+                    + (i as usize * 7919 + n * 104_729) % (args.max_events - args.min_events + 1);
+                let (batch_id, events) = {
+                    let mut pool = s.pools[p].lock().expect("pool");
+                    pool.batches += 1;
+                    (format!("c{n}-b{i}"), pool.take(size))
+                };
+                let count = events.len() as u64;
+                let body = json!({ "batch_id": batch_id, "events": events });
+                if let Some((200, answer)) = s
+                    .send(
+                        kind,
+                        auth(s.http.post(url("/partner/v1/batches"))).json(&body),
+                    )
+                    .await
+                {
+                    s.delivered.fetch_add(count, Ordering::Relaxed);
+                    let a = answer["accepted"].as_u64().unwrap_or(0);
+                    s.accepted.fetch_add(a, Ordering::Relaxed);
+                }
+            }
+            Kind::CompanyRead => {
+                let path = match i % 3 {
+                    0 => format!("/v1/companies/{ORG}/people?limit=50"),
+                    1 => format!("/v1/companies/{ORG}/sites"),
+                    _ => format!("/v1/companies/{ORG}/statistics?from=2026-01-01&to=2027-01-01"),
+                };
+                s.send(kind, auth(s.http.get(url(&path)))).await;
+            }
+            Kind::Me => {
+                s.send(kind, auth(s.http.get(url("/v1/me/registrations?limit=50"))))
+                    .await;
+            }
+            Kind::Anonymous => {
+                let path = match i % 3 {
+                    0 => "/v1/announcements".to_string(),
+                    1 => "/v1/privacy".to_string(),
+                    _ => format!("/v1/companies/{ORG}/people"),
+                };
+                s.send(kind, s.http.get(url(&path))).await;
+            }
+        }
+        if kind != Kind::Anonymous && args.think_ms > 0 {
+            tokio::time::sleep(Duration::from_millis(args.think_ms)).await;
+        }
+    }
+}
+
+fn pct(v: &mut [u32], p: f64) -> f64 {
+    if v.is_empty() {
+        return 0.0;
+    }
+    v.sort_unstable();
+    let i = ((v.len() as f64 - 1.0) * p).round() as usize;
+    f64::from(v[i]) / 1000.0
+}
+
+struct Stack {
+    state: AppState,
+    store: Arc<dyn ItemStore>,
+    key: Arc<Vec<u8>>,
+    _dir: tempfile::TempDir,
+}
+
+async fn stack(kind: StoreKind) -> Stack {
+    let dir = tempfile::tempdir().expect("temp dir");
+    match kind {
+        StoreKind::Embedded => {
+            let store: Arc<dyn ItemStore> =
+                Arc::new(stamp_adapters::EmbeddedItemStore::open_in_dir(dir.path()).expect("redb"));
+            let archive = stamp_adapters::FolderArchive::new(dir.path().join("archive"));
+            let state = AppState::new(
+                store.clone(),
+                Arc::new(archive),
+                PseudonymKey::new(b"load-test-pseudonym-key".to_vec()),
+                Arc::new(SystemClock),
+            );
+            Stack {
+                state,
+                store,
+                key: Arc::new(b"load-test-signing-key-0123456789".to_vec()),
+                _dir: dir,
+            }
+        }
+        StoreKind::Aws => {
+            let (ddb, s3) = stamp_adapters::aws_clients().await;
+            let name = format!("stamp-load-{}", uuid::Uuid::new_v4().simple());
+            stamp_adapters::create_table(&ddb, &name)
+                .await
+                .expect("table");
+            stamp_adapters::create_bucket(&s3, &name)
+                .await
+                .expect("bucket");
+            let store: Arc<dyn ItemStore> =
+                Arc::new(stamp_adapters::DynamoItemStore::new(ddb, name.clone()));
+            let state = AppState::new(
+                store.clone(),
+                Arc::new(stamp_adapters::S3Archive::new(s3, name)),
+                PseudonymKey::new(b"load-test-pseudonym-key".to_vec()),
+                Arc::new(SystemClock),
+            );
+            Stack {
+                state,
+                store,
+                key: Arc::new(b"load-test-signing-key-0123456789".to_vec()),
+                _dir: dir,
+            }
+        }
+    }
+}
+
+#[tokio::main]
+async fn main() {
+    let args = Arc::new(Args::parse());
+    assert!(
+        args.clients >= 8 && args.clients <= 256,
+        "--clients 8..=256"
+    );
+    assert!(args.seconds <= 600, "--seconds at most 600");
+    assert!(
+        args.min_events >= 1 && args.min_events <= args.max_events && args.max_events <= 10_000
+    );
+    let st = stack(args.store).await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let app = stamp_local::http_app(st.state.clone(), st.key.clone());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(256)
+        .build()
+        .expect("client");
+    let key = st.key.as_slice();
+    // Set up: partners accredited, the company activated, users granted.
+    let op = token(key, claims("load-operator", "operator"));
+    for p in 0..PARTNERS {
+        let r = http
+            .post(format!("{base}/v1/partners"))
+            .bearer_auth(&op)
+            .json(&json!({ "partner_id": format!("lp{p}"), "name": format!("Load partner {p}") }))
+            .send()
+            .await
+            .expect("accredit");
+        assert!(r.status().is_success(), "accredit: {}", r.status());
+    }
+    let admin = token(
+        key,
+        Claims {
+            companies: vec![ORG.into()],
+            ..claims("load-admin", "company_admin")
+        },
+    );
+    let r = http
+        .put(format!("{base}/v1/companies/{ORG}/activation"))
+        .bearer_auth(&admin)
+        .json(&json!({ "terms_version": "2026-01", "company_name": "Lastbygg AB", "fiscal_year_end_month": 12 }))
+        .send()
+        .await
+        .expect("activate");
+    assert!(r.status().is_success(), "activate: {}", r.status());
+    let r = http
+        .put(format!("{base}/v1/companies/{ORG}/users/load-user"))
+        .bearer_auth(&admin)
+        .json(&json!({ "roles": ["company_user"] }))
+        .send()
+        .await
+        .expect("grant");
+    assert!(r.status().is_success(), "grant: {}", r.status());
+    let setup_requests = PARTNERS as u64 + 2;
+
+    let shared = Arc::new(Shared {
+        base,
+        http,
+        tally: Mutex::new(Tally::default()),
+        phase: std::sync::atomic::AtomicU8::new(0),
+        stop: AtomicBool::new(false),
+        requests: AtomicU64::new(setup_requests),
+        delivered: AtomicU64::new(0),
+        accepted: AtomicU64::new(0),
+        pools: (0..PARTNERS)
+            .map(|p| {
+                Mutex::new(Pool {
+                    partner: format!("lp{p}"),
+                    round: 0,
+                    events: Vec::new(),
+                    batches: 0,
+                })
+            })
+            .collect(),
+    });
+    // The mix: 3/8 pushes, 1/4 company reads, 1/8 /v1/me, 1/4 anonymous flood.
+    let c = args.clients;
+    let (pushers, readers, me) = (c * 3 / 8, c / 4, c / 8);
+    let flood = c - pushers - readers - me;
+    let user = token(
+        key,
+        Claims {
+            companies: vec![ORG.into()],
+            ..claims("load-user", "company_user")
+        },
+    );
+    let employee = token(
+        key,
+        Claims {
+            person_id: Some(partner_sim::personnummer(
+                chrono::NaiveDate::from_ymd_opt(1980, 5, 17).expect("date"),
+                214,
+            )),
+            ..claims("load-employee", "employee")
+        },
+    );
+    let mut tasks = Vec::new();
+    let spawn = |kind: Kind, n: usize, t: Option<String>| {
+        tokio::spawn(client(shared.clone(), kind, n, t, args.clone()))
+    };
+    for n in 0..pushers {
+        let t = token(
+            key,
+            Claims {
+                partner_id: Some(format!("lp{}", n % PARTNERS)),
+                ..claims(&format!("lp{}-system", n % PARTNERS), "partner")
+            },
+        );
+        tasks.push(spawn(Kind::Push, n, Some(t)));
+    }
+    for n in 0..readers {
+        tasks.push(spawn(Kind::CompanyRead, n, Some(user.clone())));
+    }
+    for n in 0..me {
+        tasks.push(spawn(Kind::Me, n, Some(employee.clone())));
+    }
+    println!(
+        "stamp-load: {:?} store, {pushers} pushers ({PARTNERS} partners), {readers} company readers, {me} /v1/me, {flood} anonymous; {} s without the flood, then {} s with it",
+        args.store, args.baseline_seconds, args.seconds
+    );
+    tokio::time::sleep(Duration::from_secs(args.baseline_seconds)).await;
+    shared.phase.store(1, Ordering::Relaxed);
+    let t_main = Instant::now();
+    for n in 0..flood {
+        tasks.push(spawn(Kind::Anonymous, n, None));
+    }
+    tokio::time::sleep(Duration::from_secs(args.seconds)).await;
+    shared.stop.store(true, Ordering::Relaxed);
+    for t in tasks {
+        let _ = t.await;
+    }
+    let main_secs = t_main.elapsed().as_secs_f64();
+
+    // Figures.
+    let mut tally = std::mem::take(&mut *shared.tally.lock().expect("tally"));
+    let phase_secs = [args.baseline_seconds as f64, main_secs];
+    println!("\nphase        kind          requests    req/s   p50 ms   p99 ms");
+    for ((phase, kind), v) in tally.latencies.iter_mut() {
+        let n = v.len();
+        let p50 = pct(v, 0.50);
+        let p99 = pct(v, 0.99);
+        println!(
+            "{:<12} {:<12} {:>9} {:>8.1} {:>8.1} {:>8.1}",
+            if *phase == 0 {
+                "no flood"
+            } else {
+                "with flood"
+            },
+            format!("{kind:?}"),
+            n,
+            n as f64 / phase_secs[*phase as usize],
+            p50,
+            p99
+        );
+    }
+    let mut fivexx = 0;
+    println!("\nstatus by kind:");
+    for ((kind, status), n) in &tally.statuses {
+        println!("  {kind:?} {status}: {n}");
+        if *status >= 500 {
+            fivexx += n;
+        }
+    }
+    println!("5xx answers: {fivexx}");
+
+    // Events stored = events delivered (every site timeline entry of the company).
+    let ck = st
+        .state
+        .ledger
+        .company_key(&stamp_domain::identity::Orgnr::parse(ORG).expect("orgnr"));
+    let mut stored = 0usize;
+    for site in st
+        .store
+        .query_all(&keys::sites(&ck), SkRange::All)
+        .await
+        .expect("sites")
+    {
+        stored += st
+            .store
+            .query_all(&keys::site_timeline(&ck, &site.sk), SkRange::All)
+            .await
+            .expect("timeline")
+            .len();
+    }
+    let delivered = shared.delivered.load(Ordering::Relaxed);
+    println!(
+        "events delivered in answered pushes: {delivered}, accepted: {}, stored: {stored}",
+        shared.accepted.load(Ordering::Relaxed)
+    );
+    let health = st.state.ledger.partner_health(&ck).await.expect("health");
+    let received: i64 = health.iter().map(|h| h.events_received).sum();
+    println!("partner health events_received (sum over partners): {received}");
+
+    let requests = shared.requests.load(Ordering::Relaxed);
+    let audit = audit_check(&st).await;
+    println!(
+        "requests sent: {requests}, audit entries: {}",
+        audit.entries
+    );
+    println!("audit verification: {}", audit.verdict);
+    let ok = fivexx == 0 && stored as u64 == delivered && audit.entries == requests && audit.clean;
+    println!("\nchecks {}", if ok { "PASSED" } else { "FAILED" });
+    if !ok {
+        std::process::exit(1);
+    }
+}
+
+struct AuditFigures {
+    entries: u64,
+    clean: bool,
+    verdict: String,
+}
+
+/// Seals everything (no request is in flight any more), then verifies every chain and
+/// counts its entries.
+async fn audit_check(st: &Stack) -> AuditFigures {
+    let t = Instant::now();
+    let seal = st
+        .state
+        .audit
+        .seal(
+            chrono::Utc::now() + chrono::Duration::seconds(1),
+            chrono::Duration::zero(),
+        )
+        .await
+        .expect("seal");
+    let sealed_in = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let reports = stamp_api::jobs::verify_audit(&st.state)
+        .await
+        .expect("verify");
+    let mut entries = 0;
+    let mut clean = true;
+    for r in &reports {
+        entries += r.sealed + r.unsealed;
+        clean &= r.intact() && r.unsealed == 0;
+        for p in &r.problems {
+            println!("  {}: {p}", r.chain);
+        }
+    }
+    AuditFigures {
+        entries,
+        clean,
+        verdict: format!(
+            "{} chains, {} digests written in {sealed_in:.1} s; verified in {:.1} s: {}",
+            reports.len(),
+            seal.digests,
+            t.elapsed().as_secs_f64(),
+            if clean { "clean" } else { "PROBLEMS" }
+        ),
+    }
+}
