@@ -150,7 +150,7 @@ fn to_attrs<T: Serialize>(value: &T) -> Result<serde_json::Map<String, Value>, D
     }
 }
 
-fn item_of<T: Serialize>(pk: String, sk: String, value: &T) -> Result<Item, DomainError> {
+pub(crate) fn item_of<T: Serialize>(pk: String, sk: String, value: &T) -> Result<Item, DomainError> {
     Ok(Item {
         pk,
         sk,
@@ -158,7 +158,7 @@ fn item_of<T: Serialize>(pk: String, sk: String, value: &T) -> Result<Item, Doma
     })
 }
 
-fn from_item<T: DeserializeOwned>(item: &Item) -> Result<T, DomainError> {
+pub(crate) fn from_item<T: DeserializeOwned>(item: &Item) -> Result<T, DomainError> {
     serde_json::from_value(Value::Object(item.attrs.clone())).map_err(|e| {
         DomainError::Internal(format!(
             "stored item {}/{} is unreadable: {e}",
@@ -201,6 +201,11 @@ pub struct Ledger {
 impl Ledger {
     pub fn new(store: Arc<dyn ItemStore>, keys: PseudonymKey) -> Self {
         Ledger { store, keys }
+    }
+
+    /// The item store itself, for services that keep their own items (notifications).
+    pub fn store(&self) -> &Arc<dyn ItemStore> {
+        &self.store
     }
 
     pub fn pseudonyms(&self) -> &PseudonymKey {
@@ -623,6 +628,24 @@ impl Ledger {
         Ok(out)
     }
 
+    /// Every entry of the retention index whose retention ends in one of `years`.
+    pub async fn archived_entries(
+        &self,
+        years: std::ops::RangeInclusive<i32>,
+    ) -> Result<Vec<ArchivedEntry>, DomainError> {
+        let mut out = Vec::new();
+        for year in years {
+            for i in self
+                .store
+                .query_all(&keys::retention(year), SkRange::All)
+                .await?
+            {
+                out.push(from_item(&i)?);
+            }
+        }
+        Ok(out)
+    }
+
     pub async fn forget_archived(&self, entry: &ArchivedEntry) -> Result<(), DomainError> {
         let mut ops = vec![WriteOp::Delete {
             pk: keys::retention(chrono::Datelike::year(&entry.retain_until)),
@@ -936,12 +959,38 @@ impl Ledger {
                     )
                 }
             };
-            let item = Item::new(keys::partner_health(ck), partner_id)
+            // The local days with deliveries of events (partner silence, spec §11) and
+            // the last such delivery; kept on the same item, so no ledger scan is needed.
+            let mut days: std::collections::BTreeSet<chrono::NaiveDate> = existing
+                .as_ref()
+                .and_then(|i| i.attrs.get("delivery_days"))
+                .and_then(Value::as_array)
+                .map(|a| a.iter().filter_map(|d| d.as_str()?.parse().ok()).collect())
+                .unwrap_or_default();
+            let mut last_events = existing
+                .as_ref()
+                .and_then(|i| i.str("last_events_at"))
+                .map(str::to_string);
+            if received > 0 {
+                crate::notify::silence::remember_day(
+                    &mut days,
+                    crate::notify::silence::local_day(at),
+                );
+                last_events = Some(at.to_rfc3339());
+            }
+            let mut item = Item::new(keys::partner_health(ck), partner_id)
                 .with("partner_id", partner_id)
                 .with("events_received", r0 + received as i64)
                 .with("events_rejected", j0 + rejected as i64)
                 .with("last_delivery", at.to_rfc3339())
+                .with(
+                    "delivery_days",
+                    days.iter().map(|d| Value::from(d.to_string())).collect::<Vec<_>>(),
+                )
                 .with("version", version);
+            if let Some(l) = last_events {
+                item = item.with("last_events_at", l);
+            }
             match self
                 .store
                 .transact(vec![WriteOp::Put { item, condition }])
@@ -957,7 +1006,13 @@ impl Ledger {
         ))
     }
 
-    pub async fn partner_health(&self, ck: &str) -> Result<Vec<Value>, DomainError> {
+    /// Each partner's delivery health for the company at `now`, with `silent_since`
+    /// (spec §11; null when not silent).
+    pub async fn partner_health(
+        &self,
+        ck: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Value>, DomainError> {
         let items = self
             .store
             .query_all(&keys::partner_health(ck), SkRange::All)
@@ -970,6 +1025,7 @@ impl Ledger {
                     "events_received": i.i64("events_received").unwrap_or(0),
                     "events_rejected": i.i64("events_rejected").unwrap_or(0),
                     "last_delivery": i.str("last_delivery"),
+                    "silent_since": crate::notify::digest::silence_of(&i, now),
                 })
             })
             .collect())
