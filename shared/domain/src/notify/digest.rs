@@ -303,7 +303,8 @@ pub fn mail(
     html: String,
     at: DateTime<Utc>,
 ) -> Result<OutgoingMail, DomainError> {
-    use lettre::message::{Mailbox, MultiPart};
+    use lettre::message::header::{ContentTransferEncoding, ContentType};
+    use lettre::message::{Mailbox, MultiPart, SinglePart};
     let bad = |e: String| DomainError::Internal(format!("e-mail: {e}"));
     let from_box: Mailbox = from.parse().map_err(|e: lettre::address::AddressError| bad(e.to_string()))?;
     let mut b = lettre::Message::builder()
@@ -314,8 +315,19 @@ pub fn mail(
         let m: Mailbox = a.parse().map_err(|e: lettre::address::AddressError| bad(e.to_string()))?;
         b = b.to(m);
     }
+    // Quoted-printable keeps the text legible in the raw message (and scannable).
+    let part = |ct: ContentType, body: String| {
+        SinglePart::builder()
+            .header(ct)
+            .header(ContentTransferEncoding::QuotedPrintable)
+            .body(body)
+    };
     let msg = b
-        .multipart(MultiPart::alternative_plain_html(text, html))
+        .multipart(
+            MultiPart::alternative()
+                .singlepart(part(ContentType::TEXT_PLAIN, text))
+                .singlepart(part(ContentType::TEXT_HTML, html)),
+        )
         .map_err(|e| bad(e.to_string()))?;
     Ok(OutgoingMail {
         from: from.to_string(),
