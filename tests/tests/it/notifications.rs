@@ -483,7 +483,9 @@ async fn verification_names_each_damage(s: &TestServer) {
 
 async fn every_purge_writes_a_receipt(s: &TestServer) {
     let a = setup(s, ORG_A, "ledger-1").await;
-    // Kept until 2025-12-31, and until 2026-12-31.
+    // Kept until 2025-12-31, and until 2026-12-31 (delivered in 2025, so the locks end
+    // there too: a lock never ends before the day after receipt).
+    s.clock.set("2025-06-01T12:00:00Z");
     let old = deliver(s, &a.partner, "old", vec![event("o1", ORG_A, SITE_1, ANNA, "Åsa Öberg", "in", "2023-12-31T10:00:00+01:00")]).await;
     deliver(s, &a.partner, "new", vec![event("n1", ORG_A, SITE_2, BO, "Bo Ek", "in", "2024-01-01T10:00:00+01:00")]).await;
 
