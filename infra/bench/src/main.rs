@@ -489,8 +489,12 @@ async fn verify(events: usize, store: Store) {
             Store::Aws => {
                 let (ddb, s3) = stamp_adapters::aws_clients().await;
                 let name = format!("stamp-bench-v{}", std::process::id());
-                stamp_adapters::create_table(&ddb, &name).await.expect("table");
-                stamp_adapters::create_bucket(&s3, &name).await.expect("bucket");
+                stamp_adapters::create_table(&ddb, &name)
+                    .await
+                    .expect("table");
+                stamp_adapters::create_bucket(&s3, &name)
+                    .await
+                    .expect("bucket");
                 let a = Arc::new(stamp_adapters::S3Archive::new(s3, name.clone()));
                 (
                     Arc::new(stamp_adapters::DynamoItemStore::new(ddb, name)),
@@ -499,15 +503,22 @@ async fn verify(events: usize, store: Store) {
                 )
             }
             _ => {
-                let a = Arc::new(stamp_adapters::FolderArchive::new(dir.path().join("archive")));
+                let a = Arc::new(stamp_adapters::FolderArchive::new(
+                    dir.path().join("archive"),
+                ));
                 (
-                    Arc::new(stamp_adapters::EmbeddedItemStore::open_in_dir(dir.path()).expect("redb")),
+                    Arc::new(
+                        stamp_adapters::EmbeddedItemStore::open_in_dir(dir.path()).expect("redb"),
+                    ),
                     a.clone(),
                     a,
                 )
             }
         };
-    let ledger = Ledger::new(items, PseudonymKey::new(b"bench-pseudonym-key-0123456789abcdef".to_vec()));
+    let ledger = Ledger::new(
+        items,
+        PseudonymKey::new(b"bench-pseudonym-key-0123456789abcdef".to_vec()),
+    );
     ready(&ledger, None, PARTNER).await;
     let import = ImportService::new(ledger.clone(), archive.clone(), Arc::new(SystemClock));
     let people: Vec<String> = (0..2000).map(personnummer).collect();
@@ -518,13 +529,22 @@ async fn verify(events: usize, store: Store) {
         let n = per.min(events - done);
         let body = delivery_bytes(&format!("verify-{done}"), done, n, &people);
         import
-            .import(PARTNER, stamp_domain::import::DeliveryFormat::Json, &body, None)
+            .import(
+                PARTNER,
+                stamp_domain::import::DeliveryFormat::Json,
+                &body,
+                None,
+            )
             .await
             .expect("import");
         done += n;
     }
-    eprintln!("imported {events} events in {:.1} s", started.elapsed().as_secs_f64());
-    let verifier = stamp_domain::verify::Verifier::new(ledger, archive, locks, Arc::new(SystemClock));
+    eprintln!(
+        "imported {events} events in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    let verifier =
+        stamp_domain::verify::Verifier::new(ledger, archive, locks, Arc::new(SystemClock));
     let started = Instant::now();
     let report = verifier.run(None).await.expect("verify");
     println!(
@@ -552,10 +572,20 @@ async fn digest() {
     for back in 1..=28 {
         let day = today - chrono::Duration::days(back);
         let started = Instant::now();
-        let d = n.digest_of(&ck, &orgnr, day, now, Vec::new()).await.expect("digest");
+        let d = n
+            .digest_of(&ck, &orgnr, day, now, Vec::new())
+            .await
+            .expect("digest");
         let (subject, text, html) = stamp_domain::notify::digest::render(&d);
-        let mail = stamp_domain::notify::digest::mail(&n.mail_from, &["drift@demobygg.example".to_string()], &subject, text, html, now)
-            .expect("mail");
+        let mail = stamp_domain::notify::digest::mail(
+            &n.mail_from,
+            &["drift@demobygg.example".to_string()],
+            &subject,
+            text,
+            html,
+            now,
+        )
+        .expect("mail");
         let json = stamp_domain::notify::digest::envelope("daily_digest", now, &d).expect("json");
         let secs = started.elapsed().as_secs_f64();
         let anomalies: usize = d.anomalies.iter().map(|g| g.count).sum();

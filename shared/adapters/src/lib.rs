@@ -19,5 +19,5 @@ pub use embedded::{EmbeddedError, EmbeddedItemStore};
 pub use extract_files::{FolderExtractFiles, S3ExtractFiles};
 pub use feed_client::HttpFeedClient;
 pub use local_archive::{ArchiveMeta, FolderArchive};
-pub use s3::{create_bucket, S3Archive};
 pub use notify::{HttpWebhookSender, OutboxMailer, SesMailer};
+pub use s3::{create_bucket, S3Archive};

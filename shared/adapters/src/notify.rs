@@ -129,7 +129,12 @@ impl Mailer for SesMailer {
             .content(EmailContent::builder().raw(raw).build())
             .send()
             .await
-            .map_err(|e| format!("SES SendEmail: {}", aws_sdk_sesv2::error::DisplayErrorContext(&e)))?;
+            .map_err(|e| {
+                format!(
+                    "SES SendEmail: {}",
+                    aws_sdk_sesv2::error::DisplayErrorContext(&e)
+                )
+            })?;
         Ok(out.message_id().unwrap_or_default().to_string())
     }
 }

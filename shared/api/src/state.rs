@@ -13,11 +13,11 @@ use stamp_domain::ports::{
     Archive, ArchiveError, Clock, ExtractFiles, FeedClient, ItemStore, LockProbe, Mailer,
     UploadUrls, WebhookSender,
 };
-use stamp_domain::verify::Verifier;
 use stamp_domain::privacy::PseudonymKey;
 use stamp_domain::purge::Purge;
 use stamp_domain::queries::Queries;
 use stamp_domain::statistics::Statistics;
+use stamp_domain::verify::Verifier;
 use std::sync::Arc;
 
 /// Called after a company was activated (stamp-local starts its backfill pull at once;

@@ -126,10 +126,12 @@ impl Purge {
         let mut parts: BTreeMap<Option<String>, CompanyPurge> = BTreeMap::new();
         for (ck, orgnr, _) in self.ledger.companies().await? {
             summary.companies += 1;
-            let part = parts.entry(Some(ck.clone())).or_insert_with(|| CompanyPurge {
-                company_key: Some(ck.clone()),
-                ..Default::default()
-            });
+            let part = parts
+                .entry(Some(ck.clone()))
+                .or_insert_with(|| CompanyPurge {
+                    company_key: Some(ck.clone()),
+                    ..Default::default()
+                });
             let holds = self.ledger.holds(&ck).await?;
             holds_of.insert(ck.clone(), holds.clone());
             let fy = self
@@ -218,7 +220,11 @@ impl Purge {
                     let owners: Vec<Option<String>> = if entry.companies.is_empty() {
                         vec![None]
                     } else {
-                        entry.companies.iter().map(|(ck, _, _)| Some(ck.clone())).collect()
+                        entry
+                            .companies
+                            .iter()
+                            .map(|(ck, _, _)| Some(ck.clone()))
+                            .collect()
                     };
                     for owner in owners {
                         let part = parts.entry(owner.clone()).or_default();

@@ -76,8 +76,19 @@ pub struct Verifier {
 }
 
 impl Verifier {
-    pub fn new(ledger: Ledger, archive: Arc<dyn Archive>, locks: Arc<dyn LockProbe>, clock: Arc<dyn Clock>) -> Self {
-        Verifier { ledger, archive, locks, clock, concurrency: 16 }
+    pub fn new(
+        ledger: Ledger,
+        archive: Arc<dyn Archive>,
+        locks: Arc<dyn LockProbe>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Verifier {
+            ledger,
+            archive,
+            locks,
+            clock,
+            concurrency: 16,
+        }
     }
 
     async fn sha256_of(&self, key: &str) -> Result<(String, u64), ArchiveError> {
@@ -94,7 +105,10 @@ impl Verifier {
 
     /// Verifies the archive (one company's deliveries and events with `company`), writes
     /// the report to the archive and answers it.
-    pub async fn run(&self, company: Option<&crate::identity::Orgnr>) -> Result<VerificationReport, DomainError> {
+    pub async fn run(
+        &self,
+        company: Option<&crate::identity::Orgnr>,
+    ) -> Result<VerificationReport, DomainError> {
         let started = std::time::Instant::now();
         let now = self.clock.now();
         let companies = self.ledger.companies().await?;
@@ -119,14 +133,18 @@ impl Verifier {
         let receipts: Vec<&ArchivedEntry> = entries
             .iter()
             .filter(|e| e.key.starts_with(crate::import::RECEIPTS_PREFIX))
-            .filter(|e| only.as_ref().is_none_or(|ck| e.companies.iter().any(|(c, _, _)| c == ck)))
+            .filter(|e| {
+                only.as_ref()
+                    .is_none_or(|ck| e.companies.iter().any(|(c, _, _)| c == ck))
+            })
             .collect();
 
-        let results: Vec<(Vec<Mismatch>, u64, bool)> = futures::stream::iter(receipts.iter().copied())
-            .map(|r| self.check_receipt(r, &deliveries, &fy))
-            .buffer_unordered(self.concurrency.max(1))
-            .collect()
-            .await;
+        let results: Vec<(Vec<Mismatch>, u64, bool)> =
+            futures::stream::iter(receipts.iter().copied())
+                .map(|r| self.check_receipt(r, &deliveries, &fy))
+                .buffer_unordered(self.concurrency.max(1))
+                .collect()
+                .await;
         let mut mismatches = Vec::new();
         let mut bytes = 0;
         let mut verified = 0;
@@ -177,9 +195,15 @@ impl Verifier {
         };
         let key = keys::verification_report(&now);
         report.report_key = Some(key.clone());
-        let body = serde_json::to_vec_pretty(&report).map_err(|e| DomainError::Internal(e.to_string()))?;
-        let until = now.date_naive().with_year(now.year() + REPORT_YEARS).unwrap_or(now.date_naive() + chrono::Duration::days(3 * 366));
-        self.archive.put(&key, &body, "application/json", until).await?;
+        let body =
+            serde_json::to_vec_pretty(&report).map_err(|e| DomainError::Internal(e.to_string()))?;
+        let until = now
+            .date_naive()
+            .with_year(now.year() + REPORT_YEARS)
+            .unwrap_or(now.date_naive() + chrono::Duration::days(3 * 366));
+        self.archive
+            .put(&key, &body, "application/json", until)
+            .await?;
         tracing::info!(
             receipts = report.receipts,
             events = report.events,
@@ -191,7 +215,10 @@ impl Verifier {
     }
 
     /// Every retention-index entry (every archived delivery and receipt), all years.
-    async fn archived_entries(&self, now: DateTime<Utc>) -> Result<Vec<ArchivedEntry>, DomainError> {
+    async fn archived_entries(
+        &self,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<ArchivedEntry>, DomainError> {
         self.ledger.archived_entries(2000..=now.year() + 30).await
     }
 
@@ -202,35 +229,92 @@ impl Verifier {
         fy: &BTreeMap<String, FiscalYearEnd>,
     ) -> (Vec<Mismatch>, u64, bool) {
         let mut out = Vec::new();
-        let m = |kind, key: &str, detail: String| Mismatch { kind, key: key.to_string(), detail };
+        let m = |kind, key: &str, detail: String| Mismatch {
+            kind,
+            key: key.to_string(),
+            detail,
+        };
         let receipt: Receipt = match self.archive.get(&r.key).await {
             Ok(b) => match serde_json::from_slice(&b) {
                 Ok(x) => x,
-                Err(e) => return (vec![m(MismatchKind::UnreadableReceipt, &r.key, e.to_string())], 0, false),
+                Err(e) => {
+                    return (
+                        vec![m(MismatchKind::UnreadableReceipt, &r.key, e.to_string())],
+                        0,
+                        false,
+                    )
+                }
             },
-            Err(e) => return (vec![m(MismatchKind::UnreadableReceipt, &r.key, e.to_string())], 0, false),
+            Err(e) => {
+                return (
+                    vec![m(MismatchKind::UnreadableReceipt, &r.key, e.to_string())],
+                    0,
+                    false,
+                )
+            }
         };
         let key = receipt.archive_key.as_str();
         let (sha, n) = match self.sha256_of(key).await {
             Ok(x) => x,
             Err(ArchiveError::NotFound(_)) => {
-                return (vec![m(MismatchKind::MissingDelivery, key, format!("receipt {} names it; it is not in the archive", r.key))], 0, false)
+                return (
+                    vec![m(
+                        MismatchKind::MissingDelivery,
+                        key,
+                        format!("receipt {} names it; it is not in the archive", r.key),
+                    )],
+                    0,
+                    false,
+                )
             }
-            Err(e) => return (vec![m(MismatchKind::MissingDelivery, key, format!("cannot be read: {e}"))], 0, false),
+            Err(e) => {
+                return (
+                    vec![m(
+                        MismatchKind::MissingDelivery,
+                        key,
+                        format!("cannot be read: {e}"),
+                    )],
+                    0,
+                    false,
+                )
+            }
         };
         if sha != receipt.sha256 {
-            out.push(m(MismatchKind::ChangedDelivery, key, format!("SHA-256 is {sha}; the receipt says {}", receipt.sha256)));
+            out.push(m(
+                MismatchKind::ChangedDelivery,
+                key,
+                format!("SHA-256 is {sha}; the receipt says {}", receipt.sha256),
+            ));
         }
-        match self.ledger.batch(&receipt.partner_id, &receipt.batch_id).await {
+        match self
+            .ledger
+            .batch(&receipt.partner_id, &receipt.batch_id)
+            .await
+        {
             Ok(Some(b)) => {
-                let answered = b.answer.get("archive").and_then(|a| a.get("sha256")).and_then(|s| s.as_str());
+                let answered = b
+                    .answer
+                    .get("archive")
+                    .and_then(|a| a.get("sha256"))
+                    .and_then(|s| s.as_str());
                 if b.sha256 != receipt.sha256 || answered.is_some_and(|a| a != receipt.sha256) {
-                    out.push(m(MismatchKind::AnswerMismatch, key, format!("the batch answer names SHA-256 {}", answered.unwrap_or(&b.sha256))));
+                    out.push(m(
+                        MismatchKind::AnswerMismatch,
+                        key,
+                        format!(
+                            "the batch answer names SHA-256 {}",
+                            answered.unwrap_or(&b.sha256)
+                        ),
+                    ));
                 }
             }
             // An interrupted import may not have answered yet; its replay will.
             Ok(None) => {}
-            Err(e) => out.push(m(MismatchKind::AnswerMismatch, key, format!("the batch answer cannot be read: {e}"))),
+            Err(e) => out.push(m(
+                MismatchKind::AnswerMismatch,
+                key,
+                format!("the batch answer cannot be read: {e}"),
+            )),
         }
         // The latest retention of its events: from the index entry's companies and days.
         let entry = deliveries.get(key).copied().unwrap_or(r);
@@ -242,9 +326,21 @@ impl Verifier {
         if let Some(needed) = needed {
             match self.locks.locked_until(key).await {
                 Ok(Some(until)) if until >= needed => {}
-                Ok(Some(until)) => out.push(m(MismatchKind::ShortLock, key, format!("locked until {until}; its events are kept until {needed}"))),
-                Ok(None) => out.push(m(MismatchKind::ShortLock, key, format!("not locked; its events are kept until {needed}"))),
-                Err(e) => out.push(m(MismatchKind::ShortLock, key, format!("the lock cannot be read: {e}"))),
+                Ok(Some(until)) => out.push(m(
+                    MismatchKind::ShortLock,
+                    key,
+                    format!("locked until {until}; its events are kept until {needed}"),
+                )),
+                Ok(None) => out.push(m(
+                    MismatchKind::ShortLock,
+                    key,
+                    format!("not locked; its events are kept until {needed}"),
+                )),
+                Err(e) => out.push(m(
+                    MismatchKind::ShortLock,
+                    key,
+                    format!("the lock cannot be read: {e}"),
+                )),
             }
         }
         (out, n, true)
@@ -262,7 +358,9 @@ impl Verifier {
             if only.is_some_and(|o| o != ck) {
                 continue;
             }
-            let Some((first, last)) = self.ledger.company_span(ck).await? else { continue };
+            let Some((first, last)) = self.ledger.company_span(ck).await? else {
+                continue;
+            };
             let mut day = local_date(&first);
             let last = local_date(&last);
             while day <= last {
@@ -270,7 +368,11 @@ impl Verifier {
                 n += events.len();
                 let found: Vec<Result<Option<String>, DomainError>> = futures::stream::iter(events)
                     .map(|e| async move {
-                        Ok(self.ledger.record(&e.partner_id, &e.event_id).await?.map(|(r, _)| r.archive_key))
+                        Ok(self
+                            .ledger
+                            .record(&e.partner_id, &e.event_id)
+                            .await?
+                            .map(|(r, _)| r.archive_key))
                     })
                     .buffer_unordered(self.concurrency.max(1))
                     .collect()

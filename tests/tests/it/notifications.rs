@@ -60,7 +60,11 @@ impl Receiver {
     }
 }
 
-async fn receive(State(r): State<Receiver>, headers: HeaderMap, body: axum::body::Bytes) -> AxStatus {
+async fn receive(
+    State(r): State<Receiver>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> AxStatus {
     let h = |n: &str| {
         headers
             .get(n)
@@ -110,7 +114,10 @@ fn personnummer_in(text: &str) -> Vec<String> {
         }
         let mut j = i;
         let mut s = String::new();
-        while j < chars.len() && (chars[j].is_ascii_digit() || "-+".contains(chars[j])) && s.len() < 14 {
+        while j < chars.len()
+            && (chars[j].is_ascii_digit() || "-+".contains(chars[j]))
+            && s.len() < 14
+        {
             s.push(chars[j]);
             j += 1;
         }
@@ -165,10 +172,20 @@ async fn settings_are_validated(s: &TestServer) {
     let secret = set["webhook_secret"].as_str().expect("secret shown once");
     assert!(secret.starts_with("whsec_"), "{secret}");
     let read = s.get(&path, &a.admin).await.expect(200);
-    assert_eq!(read["webhook_secret"], Value::Null, "never shown again: {read}");
+    assert_eq!(
+        read["webhook_secret"],
+        Value::Null,
+        "never shown again: {read}"
+    );
     assert_eq!(read["emails"], json!(["drift@bygg.example"]));
     // The same URL keeps its secret; a changed one gets a new secret.
-    let same = put_settings(s, &a.admin, ORG_A, json!({"webhook_url": url, "daily_digest": false, "partner_silence": true})).await;
+    let same = put_settings(
+        s,
+        &a.admin,
+        ORG_A,
+        json!({"webhook_url": url, "daily_digest": false, "partner_silence": true}),
+    )
+    .await;
     assert_eq!(same["webhook_secret"], Value::Null);
     let changed = put_settings(s, &a.admin, ORG_A, json!({"webhook_url": format!("{url}?v=2"), "daily_digest": false, "partner_silence": true})).await;
     assert_ne!(changed["webhook_secret"].as_str().unwrap(), secret);
@@ -176,12 +193,19 @@ async fn settings_are_validated(s: &TestServer) {
     let bad = |body: Value| {
         let path = path.clone();
         let admin = a.admin.clone();
-        async move { s.put_json(&path, &admin, &body).await.problem(400, "invalid_field") }
+        async move {
+            s.put_json(&path, &admin, &body)
+                .await
+                .problem(400, "invalid_field")
+        }
     };
     let p = bad(json!({"emails": ["a@bygg.example", "b@bygg.example", "inte en adress"], "daily_digest": true, "partner_silence": false})).await;
     assert_eq!(p["field"], "emails[2]");
     let many: Vec<String> = (0..11).map(|i| format!("u{i}@bygg.example")).collect();
-    assert_eq!(bad(json!({"emails": many, "daily_digest": true, "partner_silence": false})).await["field"], "emails");
+    assert_eq!(
+        bad(json!({"emails": many, "daily_digest": true, "partner_silence": false})).await["field"],
+        "emails"
+    );
     for url in [
         "https://10.0.0.1/hook",
         "https://169.254.169.254/latest/meta-data/",
@@ -189,7 +213,8 @@ async fn settings_are_validated(s: &TestServer) {
         "http://93.184.215.14/hook",
         "https://does-not-exist.invalid/hook",
     ] {
-        let p = bad(json!({"webhook_url": url, "daily_digest": true, "partner_silence": false})).await;
+        let p =
+            bad(json!({"webhook_url": url, "daily_digest": true, "partner_silence": false})).await;
         assert_eq!(p["field"], "webhook_url", "{url}: {p}");
     }
     s.put_json(&path, &a.admin, &json!({"daily_digest": true}))
@@ -215,17 +240,60 @@ async fn digest_goes_by_email_and_webhook(s: &TestServer) {
         &a.partner,
         "tue",
         vec![
-            event("e1", ORG_A, SITE_1, ANNA, "Åsa Öberg", "in", "2026-11-24T07:00:00+01:00"),
-            event("e2", ORG_A, SITE_1, ANNA, "Åsa Öberg", "in", "2026-11-24T07:01:00+01:00"),
-            event("e3", ORG_A, SITE_1, ANNA, "Åsa Öberg", "out", "2026-11-24T16:00:00+01:00"),
-            event("e4", ORG_A, SITE_2, BO, "Bo Ek", "in", "2026-11-24T07:30:00+01:00"),
+            event(
+                "e1",
+                ORG_A,
+                SITE_1,
+                ANNA,
+                "Åsa Öberg",
+                "in",
+                "2026-11-24T07:00:00+01:00",
+            ),
+            event(
+                "e2",
+                ORG_A,
+                SITE_1,
+                ANNA,
+                "Åsa Öberg",
+                "in",
+                "2026-11-24T07:01:00+01:00",
+            ),
+            event(
+                "e3",
+                ORG_A,
+                SITE_1,
+                ANNA,
+                "Åsa Öberg",
+                "out",
+                "2026-11-24T16:00:00+01:00",
+            ),
+            event(
+                "e4",
+                ORG_A,
+                SITE_2,
+                BO,
+                "Bo Ek",
+                "in",
+                "2026-11-24T07:30:00+01:00",
+            ),
         ],
     )
     .await;
     // 06:00 on Wednesday in Stockholm.
     s.clock.set("2026-11-25T05:00:00Z");
-    let run = s.post_json("/local/jobs/digest", &a.operator, &json!({})).await.expect(200);
-    assert_eq!((run["digests"].clone(), run["emails"].clone(), run["webhooks"].clone()), (json!(1), json!(1), json!(1)), "{run}");
+    let run = s
+        .post_json("/local/jobs/digest", &a.operator, &json!({}))
+        .await
+        .expect(200);
+    assert_eq!(
+        (
+            run["digests"].clone(),
+            run["emails"].clone(),
+            run["webhooks"].clone()
+        ),
+        (json!(1), json!(1), json!(1)),
+        "{run}"
+    );
 
     let got = r.got();
     assert_eq!(got.len(), 1);
@@ -235,7 +303,12 @@ async fn digest_goes_by_email_and_webhook(s: &TestServer) {
     assert_eq!(d["day"], "2026-11-24");
     assert_eq!(d["company_orgnr"], ORG_A);
     let group = |kind: &str, site: &str| {
-        d["anomalies"].as_array().unwrap().iter().find(|g| g["kind"] == kind && g["site_id"] == site).cloned()
+        d["anomalies"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|g| g["kind"] == kind && g["site_id"] == site)
+            .cloned()
     };
     let dup = group("duplicate", SITE_1).expect("the repeated check-in");
     assert_eq!(dup["count"], 1);
@@ -249,23 +322,48 @@ async fn digest_goes_by_email_and_webhook(s: &TestServer) {
     let mails = s.outbox();
     assert_eq!(mails.len(), 1);
     let text = eml_text(&mails[0].1);
-    assert!(text.contains("To: drift@bygg.example, chef@bygg.example"), "{text}");
+    assert!(
+        text.contains("To: drift@bygg.example, chef@bygg.example"),
+        "{text}"
+    );
     assert!(text.contains("multipart/alternative"));
     assert!(text.contains("text/plain") && text.contains("text/html"));
-    assert!(text.contains("AVVIKELSER") && text.contains("Dubbelregistrering"), "{text}");
+    assert!(
+        text.contains("AVVIKELSER") && text.contains("Dubbelregistrering"),
+        "{text}"
+    );
     assert!(text.contains("FORTFARANDE INCHECKADE"));
 
     // No personnummer anywhere, in any format; the scanner itself finds one.
-    assert_eq!(personnummer_in("id 19811218-9876 och 811218-9876"), vec!["198112189876", "8112189876"]);
-    assert!(personnummer_in(ORG_A).is_empty(), "an organisationsnummer is not one");
+    assert_eq!(
+        personnummer_in("id 19811218-9876 och 811218-9876"),
+        vec!["198112189876", "8112189876"]
+    );
+    assert!(
+        personnummer_in(ORG_A).is_empty(),
+        "an organisationsnummer is not one"
+    );
     for (name, raw) in &mails {
-        assert_eq!(personnummer_in(&eml_text(raw)), Vec::<String>::new(), "{name}");
+        assert_eq!(
+            personnummer_in(&eml_text(raw)),
+            Vec::<String>::new(),
+            "{name}"
+        );
     }
     for m in r.got() {
-        assert_eq!(personnummer_in(&String::from_utf8_lossy(&m.body)), Vec::<String>::new());
+        assert_eq!(
+            personnummer_in(&String::from_utf8_lossy(&m.body)),
+            Vec::<String>::new()
+        );
     }
 
-    let list = s.get(&format!("/v1/companies/{ORG_A}/notifications/deliveries"), &a.admin).await.expect(200);
+    let list = s
+        .get(
+            &format!("/v1/companies/{ORG_A}/notifications/deliveries"),
+            &a.admin,
+        )
+        .await
+        .expect(200);
     let ds = list["deliveries"].as_array().unwrap();
     assert_eq!(ds.len(), 2, "{list}");
     let hook = ds.iter().find(|d| d["channel"] == "webhook").unwrap();
@@ -274,18 +372,37 @@ async fn digest_goes_by_email_and_webhook(s: &TestServer) {
     assert_eq!(hook["attempts"][0]["status"], 200);
     let mail = ds.iter().find(|d| d["channel"] == "email").unwrap();
     assert_eq!(mail["state"], "delivered");
-    s.get(&format!("/v1/companies/{ORG_A}/notifications/deliveries"), &a.user).await.problem(403, "forbidden");
+    s.get(
+        &format!("/v1/companies/{ORG_A}/notifications/deliveries"),
+        &a.user,
+    )
+    .await
+    .problem(403, "forbidden");
 
     // Once a day.
-    let again = s.post_json("/local/jobs/digest", &a.operator, &json!({})).await.expect(200);
+    let again = s
+        .post_json("/local/jobs/digest", &a.operator, &json!({}))
+        .await
+        .expect(200);
     assert_eq!(again["digests"], 0, "{again}");
     assert_eq!(r.got().len(), 1);
 }
 
 async fn webhooks_are_retried_after_a_500_and_a_timeout(s: &TestServer) {
     let a = setup(s, ORG_A, "ledger-1").await;
-    let (r, url) = Receiver::start(vec![Reply::Status(500), Reply::Hang(Duration::from_secs(3)), Reply::Status(204)]).await;
-    let set = put_settings(s, &a.admin, ORG_A, json!({"webhook_url": url, "daily_digest": true, "partner_silence": false})).await;
+    let (r, url) = Receiver::start(vec![
+        Reply::Status(500),
+        Reply::Hang(Duration::from_secs(3)),
+        Reply::Status(204),
+    ])
+    .await;
+    let set = put_settings(
+        s,
+        &a.admin,
+        ORG_A,
+        json!({"webhook_url": url, "daily_digest": true, "partner_silence": false}),
+    )
+    .await;
     let secret = set["webhook_secret"].as_str().unwrap().to_string();
     let mut state = s.state.clone();
     state.notifications.timeout = Duration::from_millis(500);
@@ -296,12 +413,25 @@ async fn webhooks_are_retried_after_a_500_and_a_timeout(s: &TestServer) {
     n.run_daily().await.unwrap();
     assert_eq!(r.got().len(), 1, "first attempt at once");
     let deliveries = || async {
-        s.get(&format!("/v1/companies/{ORG_A}/notifications/deliveries"), &a.admin).await.expect(200)["deliveries"][0].clone()
+        s.get(
+            &format!("/v1/companies/{ORG_A}/notifications/deliveries"),
+            &a.admin,
+        )
+        .await
+        .expect(200)["deliveries"][0]
+            .clone()
     };
     let d = deliveries().await;
     assert_eq!(d["state"], "pending");
     assert_eq!(d["attempts"][0]["status"], 500);
-    assert_eq!(d["next_attempt_at"].as_str().unwrap().parse::<chrono::DateTime<chrono::Utc>>().unwrap(), t0 + chrono::Duration::seconds(30));
+    assert_eq!(
+        d["next_attempt_at"]
+            .as_str()
+            .unwrap()
+            .parse::<chrono::DateTime<chrono::Utc>>()
+            .unwrap(),
+        t0 + chrono::Duration::seconds(30)
+    );
     // Not due yet.
     assert_eq!(n.drain().await.unwrap().attempted, 0);
     s.clock.advance(chrono::Duration::seconds(30));
@@ -309,13 +439,24 @@ async fn webhooks_are_retried_after_a_500_and_a_timeout(s: &TestServer) {
     assert_eq!((second.attempted, second.retrying), (1, 1));
     let d = deliveries().await;
     assert_eq!(d["attempts"][1]["status"], Value::Null);
-    assert!(d["attempts"][1]["error"].as_str().unwrap().contains("timed out"), "{d}");
+    assert!(
+        d["attempts"][1]["error"]
+            .as_str()
+            .unwrap()
+            .contains("timed out"),
+        "{d}"
+    );
     s.clock.advance(chrono::Duration::seconds(270));
     let third = n.drain().await.unwrap();
     assert_eq!(third.delivered, 1);
     let d = deliveries().await;
     assert_eq!(d["state"], "delivered");
-    let statuses: Vec<Value> = d["attempts"].as_array().unwrap().iter().map(|a| a["status"].clone()).collect();
+    let statuses: Vec<Value> = d["attempts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["status"].clone())
+        .collect();
     assert_eq!(statuses, vec![json!(500), Value::Null, json!(204)]);
     // Three signed posts of one message: one id, each attempt's own timestamp.
     let got = r.got();
@@ -330,19 +471,44 @@ async fn webhooks_are_retried_after_a_500_and_a_timeout(s: &TestServer) {
     let b = setup(s, ORG_B, "ledger-1").await;
     let (bad, bad_url) = Receiver::start(vec![]).await;
     *bad.default.lock().unwrap() = Some(503);
-    put_settings(s, &b.admin, ORG_B, json!({"webhook_url": bad_url, "daily_digest": false, "partner_silence": false})).await;
-    s.post_json(&format!("/v1/companies/{ORG_B}/notifications/test"), &b.admin, &json!({})).await.expect(202);
+    put_settings(
+        s,
+        &b.admin,
+        ORG_B,
+        json!({"webhook_url": bad_url, "daily_digest": false, "partner_silence": false}),
+    )
+    .await;
+    s.post_json(
+        &format!("/v1/companies/{ORG_B}/notifications/test"),
+        &b.admin,
+        &json!({}),
+    )
+    .await
+    .expect(202);
     for offset in webhook::RETRY_OFFSETS.windows(2) {
         s.clock.advance(offset[1] - offset[0]);
         n.drain().await.unwrap();
     }
     s.clock.advance(chrono::Duration::hours(48));
     assert_eq!(n.drain().await.unwrap().attempted, 0);
-    let d = s.get(&format!("/v1/companies/{ORG_B}/notifications/deliveries"), &b.admin).await.expect(200)["deliveries"][0].clone();
+    let d = s
+        .get(
+            &format!("/v1/companies/{ORG_B}/notifications/deliveries"),
+            &b.admin,
+        )
+        .await
+        .expect(200)["deliveries"][0]
+        .clone();
     assert_eq!(d["state"], "failed", "{d}");
     let attempts = d["attempts"].as_array().unwrap();
     assert_eq!(attempts.len(), 8);
-    let at = |i: usize| attempts[i]["at"].as_str().unwrap().parse::<chrono::DateTime<chrono::Utc>>().unwrap();
+    let at = |i: usize| {
+        attempts[i]["at"]
+            .as_str()
+            .unwrap()
+            .parse::<chrono::DateTime<chrono::Utc>>()
+            .unwrap()
+    };
     assert_eq!(at(7) - at(0), chrono::Duration::hours(24));
     assert_eq!(bad.got().len(), 8);
 }
@@ -350,24 +516,62 @@ async fn webhooks_are_retried_after_a_500_and_a_timeout(s: &TestServer) {
 async fn partner_silence_is_noticed_once(s: &TestServer) {
     let a = setup(s, ORG_A, "ledger-1").await;
     let (r, url) = Receiver::start(vec![]).await;
-    let set = put_settings(s, &a.admin, ORG_A, json!({"webhook_url": url, "daily_digest": false, "partner_silence": true})).await;
+    let set = put_settings(
+        s,
+        &a.admin,
+        ORG_A,
+        json!({"webhook_url": url, "daily_digest": false, "partner_silence": true}),
+    )
+    .await;
     let secret = set["webhook_secret"].as_str().unwrap().to_string();
     // Monday to Wednesday the partner delivers.
-    for (i, day) in ["2026-11-23", "2026-11-24", "2026-11-25"].iter().enumerate() {
+    for (i, day) in ["2026-11-23", "2026-11-24", "2026-11-25"]
+        .iter()
+        .enumerate()
+    {
         s.clock.set(&format!("{day}T10:00:00Z"));
-        deliver(s, &a.partner, &format!("b{i}"), vec![event(&format!("e{i}"), ORG_A, SITE_1, ANNA, "Åsa", "in", &format!("{day}T10:00:00+00:00"))]).await;
+        deliver(
+            s,
+            &a.partner,
+            &format!("b{i}"),
+            vec![event(
+                &format!("e{i}"),
+                ORG_A,
+                SITE_1,
+                ANNA,
+                "Åsa",
+                "in",
+                &format!("{day}T10:00:00+00:00"),
+            )],
+        )
+        .await;
     }
     let silent_since = || async {
-        let st = s.get(&format!("/v1/companies/{ORG_A}/statistics"), &a.user).await.expect(200);
+        let st = s
+            .get(&format!("/v1/companies/{ORG_A}/statistics"), &a.user)
+            .await
+            .expect(200);
         st["partners"][0]["silent_since"].clone()
     };
     s.clock.set("2026-11-26T20:00:00Z");
     assert_eq!(silent_since().await, Value::Null, "Thursday has not ended");
     s.clock.set("2026-11-27T05:00:00Z");
     let since = silent_since().await;
-    assert_eq!(since.as_str().unwrap().parse::<chrono::DateTime<chrono::Utc>>().unwrap(), "2026-11-25T10:00:00Z".parse::<chrono::DateTime<chrono::Utc>>().unwrap());
+    assert_eq!(
+        since
+            .as_str()
+            .unwrap()
+            .parse::<chrono::DateTime<chrono::Utc>>()
+            .unwrap(),
+        "2026-11-25T10:00:00Z"
+            .parse::<chrono::DateTime<chrono::Utc>>()
+            .unwrap()
+    );
 
-    let run = s.post_json("/local/jobs/digest", &a.operator, &json!({})).await.expect(200);
+    let run = s
+        .post_json("/local/jobs/digest", &a.operator, &json!({}))
+        .await
+        .expect(200);
     assert_eq!(run["silence_notices"], 1, "{run}");
     let got = r.got();
     assert_eq!(got.len(), 1);
@@ -378,13 +582,30 @@ async fn partner_silence_is_noticed_once(s: &TestServer) {
     // Once per silence: not on Saturday, not again on Monday.
     for now in ["2026-11-28T05:00:00Z", "2026-11-30T05:00:00Z"] {
         s.clock.set(now);
-        let run = s.post_json("/local/jobs/digest", &a.operator, &json!({})).await.expect(200);
+        let run = s
+            .post_json("/local/jobs/digest", &a.operator, &json!({}))
+            .await
+            .expect(200);
         assert_eq!(run["silence_notices"], 0, "{now}: {run}");
     }
     assert_eq!(r.got().len(), 1);
     // Delivering again ends the silence.
     s.clock.set("2026-11-30T10:00:00Z");
-    deliver(s, &a.partner, "b9", vec![event("e9", ORG_A, SITE_1, ANNA, "Åsa", "out", "2026-11-30T10:00:00+00:00")]).await;
+    deliver(
+        s,
+        &a.partner,
+        "b9",
+        vec![event(
+            "e9",
+            ORG_A,
+            SITE_1,
+            ANNA,
+            "Åsa",
+            "out",
+            "2026-11-30T10:00:00+00:00",
+        )],
+    )
+    .await;
     assert_eq!(silent_since().await, Value::Null);
 }
 
@@ -401,7 +622,8 @@ async fn damage(s: &TestServer, key: &str, bytes: Option<&[u8]>, lock: Option<ch
         }
         if let Some(until) = lock {
             let meta_path = f.root().join(format!("{key}.meta.json"));
-            let mut meta: Value = serde_json::from_slice(&std::fs::read(&meta_path).unwrap()).unwrap();
+            let mut meta: Value =
+                serde_json::from_slice(&std::fs::read(&meta_path).unwrap()).unwrap();
             meta["retain_until"] = json!(until.to_string());
             let mut perm = std::fs::metadata(&meta_path).unwrap().permissions();
             #[allow(clippy::permissions_set_readonly_false)]
@@ -436,7 +658,13 @@ async fn remove(s: &TestServer, key: &str) {
         std::fs::remove_file(f.root().join(key)).unwrap();
     } else if let Some(a) = s.s3() {
         // Without a version id: a delete marker hides the (locked) object.
-        a.client().delete_object().bucket(a.bucket()).key(key).send().await.expect("delete marker");
+        a.client()
+            .delete_object()
+            .bucket(a.bucket())
+            .key(key)
+            .send()
+            .await
+            .expect("delete marker");
     }
 }
 
@@ -444,23 +672,73 @@ async fn verification_names_each_damage(s: &TestServer) {
     let a = setup(s, ORG_A, "ledger-1").await;
     let mut keys = Vec::new();
     for (i, name) in ["clean", "changed", "lock", "gone"].iter().enumerate() {
-        let r = deliver(s, &a.partner, name, vec![event(&format!("v{i}"), ORG_A, SITE_1, ANNA, "Åsa", "in", &format!("2026-11-2{i}T08:00:00+01:00"))]).await;
+        let r = deliver(
+            s,
+            &a.partner,
+            name,
+            vec![event(
+                &format!("v{i}"),
+                ORG_A,
+                SITE_1,
+                ANNA,
+                "Åsa",
+                "in",
+                &format!("2026-11-2{i}T08:00:00+01:00"),
+            )],
+        )
+        .await;
         keys.push(r["archive"]["key"].as_str().unwrap().to_string());
     }
-    let clean = stamp_api::jobs::verify_archive(&s.state, None).await.unwrap();
+    let clean = stamp_api::jobs::verify_archive(&s.state, None)
+        .await
+        .unwrap();
     assert!(clean.ok, "{clean:?}");
-    assert_eq!((clean.receipts, clean.deliveries_verified, clean.events, clean.event_deliveries), (4, 4, 4, 4));
+    assert_eq!(
+        (
+            clean.receipts,
+            clean.deliveries_verified,
+            clean.events,
+            clean.event_deliveries
+        ),
+        (4, 4, 4, 4)
+    );
 
-    damage(s, &keys[1], Some(b"{\"batch_id\": \"changed\", \"events\": []}"), None).await;
-    damage(s, &keys[2], None, Some(chrono::NaiveDate::from_ymd_opt(2026, 12, 31).unwrap())).await;
+    damage(
+        s,
+        &keys[1],
+        Some(b"{\"batch_id\": \"changed\", \"events\": []}"),
+        None,
+    )
+    .await;
+    damage(
+        s,
+        &keys[2],
+        None,
+        Some(chrono::NaiveDate::from_ymd_opt(2026, 12, 31).unwrap()),
+    )
+    .await;
     remove(s, &keys[3]).await;
 
-    let report = stamp_api::jobs::verify_archive(&s.state, Some(&stamp_domain::identity::Orgnr::parse(ORG_A).unwrap())).await.unwrap();
+    let report = stamp_api::jobs::verify_archive(
+        &s.state,
+        Some(&stamp_domain::identity::Orgnr::parse(ORG_A).unwrap()),
+    )
+    .await
+    .unwrap();
     assert!(!report.ok);
     let named: Vec<(String, String)> = report
         .mismatches
         .iter()
-        .map(|m| (serde_json::to_value(m.kind).unwrap().as_str().unwrap().to_string(), m.key.clone()))
+        .map(|m| {
+            (
+                serde_json::to_value(m.kind)
+                    .unwrap()
+                    .as_str()
+                    .unwrap()
+                    .to_string(),
+                m.key.clone(),
+            )
+        })
         .collect();
     let mut want = vec![
         ("changed_delivery".to_string(), keys[1].clone()),
@@ -472,7 +750,10 @@ async fn verification_names_each_damage(s: &TestServer) {
     let mut got = named.clone();
     got.sort();
     assert_eq!(got, want, "{report:?}");
-    assert!(!named.iter().any(|(_, k)| k == &keys[0]), "the clean delivery is not named");
+    assert!(
+        !named.iter().any(|(_, k)| k == &keys[0]),
+        "the clean delivery is not named"
+    );
     // The report is in the archive, as printed.
     let key = report.report_key.clone().unwrap();
     let stored: Value = serde_json::from_slice(&s.archive.get(&key).await.unwrap()).unwrap();
@@ -486,8 +767,36 @@ async fn every_purge_writes_a_receipt(s: &TestServer) {
     // Kept until 2025-12-31, and until 2026-12-31 (delivered in 2025, so the locks end
     // there too: a lock never ends before the day after receipt).
     s.clock.set("2025-06-01T12:00:00Z");
-    let old = deliver(s, &a.partner, "old", vec![event("o1", ORG_A, SITE_1, ANNA, "Åsa Öberg", "in", "2023-12-31T10:00:00+01:00")]).await;
-    deliver(s, &a.partner, "new", vec![event("n1", ORG_A, SITE_2, BO, "Bo Ek", "in", "2024-01-01T10:00:00+01:00")]).await;
+    let old = deliver(
+        s,
+        &a.partner,
+        "old",
+        vec![event(
+            "o1",
+            ORG_A,
+            SITE_1,
+            ANNA,
+            "Åsa Öberg",
+            "in",
+            "2023-12-31T10:00:00+01:00",
+        )],
+    )
+    .await;
+    deliver(
+        s,
+        &a.partner,
+        "new",
+        vec![event(
+            "n1",
+            ORG_A,
+            SITE_2,
+            BO,
+            "Bo Ek",
+            "in",
+            "2024-01-01T10:00:00+01:00",
+        )],
+    )
+    .await;
 
     s.clock.set("2026-01-01T12:00:00Z");
     let (summary, receipt) = s.state.purge.run_with_receipt().await.unwrap();
@@ -495,30 +804,62 @@ async fn every_purge_writes_a_receipt(s: &TestServer) {
     let bytes = s.archive.get(&receipt.receipt_key).await.unwrap();
     let stored: stamp_domain::purge::PurgeReceipt = serde_json::from_slice(&bytes).unwrap();
     assert_eq!(stored, receipt);
-    let part = stored.companies.iter().find(|c| c.events_deleted > 0).expect("the company's part");
+    let part = stored
+        .companies
+        .iter()
+        .find(|c| c.events_deleted > 0)
+        .expect("the company's part");
     assert_eq!(part.events_deleted, 1);
-    assert_eq!(part.objects_deleted, 2, "the delivery and its receipt: {stored:?}");
-    let gone = part.deleted_objects.iter().find(|o| o.key == old["archive"]["key"].as_str().unwrap()).expect("the delivery");
+    assert_eq!(
+        part.objects_deleted, 2,
+        "the delivery and its receipt: {stored:?}"
+    );
+    let gone = part
+        .deleted_objects
+        .iter()
+        .find(|o| o.key == old["archive"]["key"].as_str().unwrap())
+        .expect("the delivery");
     assert_eq!(gone.sha256, old["archive"]["sha256"].as_str().unwrap());
-    assert!(s.locked_until(&receipt.receipt_key).await >= chrono::NaiveDate::from_ymd_opt(2029, 1, 1).unwrap());
+    assert!(
+        s.locked_until(&receipt.receipt_key).await
+            >= chrono::NaiveDate::from_ymd_opt(2029, 1, 1).unwrap()
+    );
     // No personal data: no names, no personnummer, no person_ref.
     let text = String::from_utf8_lossy(&bytes);
     assert!(personnummer_in(&text).is_empty(), "{text}");
-    assert!(!text.contains("Åsa") && !text.contains("Bo Ek") && !text.contains(ORG_A), "{text}");
+    assert!(
+        !text.contains("Åsa") && !text.contains("Bo Ek") && !text.contains(ORG_A),
+        "{text}"
+    );
 
     // A hold keeps the rest a year later; the receipt says what it kept.
     let hold = s
-        .post_json(&format!("/v1/companies/{ORG_A}/legal-holds"), &a.admin, &json!({"site_id": SITE_2, "reason": "Tvist"}))
+        .post_json(
+            &format!("/v1/companies/{ORG_A}/legal-holds"),
+            &a.admin,
+            &json!({"site_id": SITE_2, "reason": "Tvist"}),
+        )
         .await
         .expect(201);
     s.clock.set("2027-01-01T12:00:00Z");
     let (_, second) = s.state.purge.run_with_receipt().await.unwrap();
     assert_ne!(second.receipt_key, receipt.receipt_key);
-    let kept: Vec<_> = second.companies.iter().flat_map(|c| c.holds_kept.iter()).collect();
+    let kept: Vec<_> = second
+        .companies
+        .iter()
+        .flat_map(|c| c.holds_kept.iter())
+        .collect();
     assert_eq!(kept.len(), 1, "{second:?}");
     assert_eq!(kept[0].hold_id, hold["id"].as_str().unwrap());
     assert_eq!((kept[0].events, kept[0].objects), (1, 2));
-    assert_eq!(second.companies.iter().map(|c| c.events_deleted).sum::<usize>(), 0);
+    assert_eq!(
+        second
+            .companies
+            .iter()
+            .map(|c| c.events_deleted)
+            .sum::<usize>(),
+        0
+    );
 }
 
 on_every_store!(
@@ -538,8 +879,20 @@ async fn a_slow_endpoint_does_not_delay_other_companies() {
     let b = setup(&s, ORG_B, "ledger-1").await;
     let (slow, slow_url) = Receiver::start(vec![Reply::Hang(Duration::from_secs(5))]).await;
     let (fast, fast_url) = Receiver::start(vec![]).await;
-    put_settings(&s, &a.admin, ORG_A, json!({"webhook_url": slow_url, "daily_digest": true, "partner_silence": false})).await;
-    put_settings(&s, &b.admin, ORG_B, json!({"webhook_url": fast_url, "daily_digest": true, "partner_silence": false})).await;
+    put_settings(
+        &s,
+        &a.admin,
+        ORG_A,
+        json!({"webhook_url": slow_url, "daily_digest": true, "partner_silence": false}),
+    )
+    .await;
+    put_settings(
+        &s,
+        &b.admin,
+        ORG_B,
+        json!({"webhook_url": fast_url, "daily_digest": true, "partner_silence": false}),
+    )
+    .await;
     let mut state = s.state.clone();
     state.notifications.timeout = Duration::from_secs(2);
     s.clock.set("2026-11-25T05:00:00Z");
@@ -549,6 +902,9 @@ async fn a_slow_endpoint_does_not_delay_other_companies() {
     let fast_at = fast.got()[0].at - started;
     let slow_at = slow.got()[0].at - started;
     // The fast company's message went out while the slow one was still waiting.
-    assert!(fast_at < Duration::from_secs(2), "fast endpoint reached after {fast_at:?}");
+    assert!(
+        fast_at < Duration::from_secs(2),
+        "fast endpoint reached after {fast_at:?}"
+    );
     assert!(slow_at < Duration::from_secs(2));
 }

@@ -157,9 +157,15 @@ pub const WEBHOOK_QUEUE: &str = "WEBHOOKQ";
 
 /// Purge receipts by run (spec §12), and archive verification reports, in the archive.
 pub fn purge_receipt(run_at: &chrono::DateTime<chrono::Utc>) -> String {
-    format!("purge-receipts/{}.json", run_at.format("%Y-%m-%dT%H-%M-%S%.3fZ"))
+    format!(
+        "purge-receipts/{}.json",
+        run_at.format("%Y-%m-%dT%H-%M-%S%.3fZ")
+    )
 }
 
 pub fn verification_report(run_at: &chrono::DateTime<chrono::Utc>) -> String {
-    format!("verification/{}.json", run_at.format("%Y-%m-%dT%H-%M-%S%.3fZ"))
+    format!(
+        "verification/{}.json",
+        run_at.format("%Y-%m-%dT%H-%M-%S%.3fZ")
+    )
 }

@@ -150,7 +150,11 @@ fn to_attrs<T: Serialize>(value: &T) -> Result<serde_json::Map<String, Value>, D
     }
 }
 
-pub(crate) fn item_of<T: Serialize>(pk: String, sk: String, value: &T) -> Result<Item, DomainError> {
+pub(crate) fn item_of<T: Serialize>(
+    pk: String,
+    sk: String,
+    value: &T,
+) -> Result<Item, DomainError> {
     Ok(Item {
         pk,
         sk,
@@ -985,7 +989,9 @@ impl Ledger {
                 .with("last_delivery", at.to_rfc3339())
                 .with(
                     "delivery_days",
-                    days.iter().map(|d| Value::from(d.to_string())).collect::<Vec<_>>(),
+                    days.iter()
+                        .map(|d| Value::from(d.to_string()))
+                        .collect::<Vec<_>>(),
                 )
                 .with("version", version);
             if let Some(l) = last_events {

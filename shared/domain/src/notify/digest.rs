@@ -27,9 +27,17 @@ pub struct Envelope<'a, T: Serialize> {
     pub data: &'a T,
 }
 
-pub fn envelope<T: Serialize>(kind: &str, at: DateTime<Utc>, data: &T) -> Result<Vec<u8>, DomainError> {
-    serde_json::to_vec(&Envelope { kind, timestamp: at, data })
-        .map_err(|e| DomainError::Internal(format!("webhook payload: {e}")))
+pub fn envelope<T: Serialize>(
+    kind: &str,
+    at: DateTime<Utc>,
+    data: &T,
+) -> Result<Vec<u8>, DomainError> {
+    serde_json::to_vec(&Envelope {
+        kind,
+        timestamp: at,
+        data,
+    })
+    .map_err(|e| DomainError::Internal(format!("webhook payload: {e}")))
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -141,7 +149,11 @@ pub fn build_digest(
             checked_in_at: local_hm(&e.occurred_at),
         })
         .collect();
-    still.sort_by(|a, b| a.person_name.cmp(&b.person_name).then(a.checked_in_at.cmp(&b.checked_in_at)));
+    still.sort_by(|a, b| {
+        a.person_name
+            .cmp(&b.person_name)
+            .then(a.checked_in_at.cmp(&b.checked_in_at))
+    });
     Digest {
         company_orgnr: orgnr.to_string(),
         company_name: company_name.to_string(),
@@ -212,7 +224,12 @@ pub fn render(d: &Digest) -> (String, String, String) {
         h.push_str("<p>Inga avvikelser.</p>");
     }
     for g in &d.anomalies {
-        t.push_str(&format!("\n{} – arbetsplats {}: {}\n", kind_sv(g.kind), g.site_id, g.count));
+        t.push_str(&format!(
+            "\n{} – arbetsplats {}: {}\n",
+            kind_sv(g.kind),
+            g.site_id,
+            g.count
+        ));
         h.push_str(&format!(
             "<h3>{} – arbetsplats {}: {}</h3><ul>",
             esc(kind_sv(g.kind)),
@@ -220,7 +237,10 @@ pub fn render(d: &Digest) -> (String, String, String) {
             g.count
         ));
         for a in g.anomalies.iter().take(MAIL_ROWS) {
-            t.push_str(&format!("  {}  {} ({})\n", a.occurred_at, a.person_name, a.person_ref));
+            t.push_str(&format!(
+                "  {}  {} ({})\n",
+                a.occurred_at, a.person_name, a.person_ref
+            ));
             h.push_str(&format!(
                 "<li>{} {} <small>({})</small></li>",
                 esc(&a.occurred_at),
@@ -287,10 +307,16 @@ fn silence_text(orgnr: &Orgnr, notices: &[SilenceNotice]) -> (String, String, St
     for s in notices {
         let name = s.partner_name.as_deref().unwrap_or(&s.partner_id);
         t.push_str(&format!("  {name} sedan {}\n", stockholm(&s.silent_since)));
-        h.push_str(&format!("<li>{} sedan {}</li>", esc(name), stockholm(&s.silent_since)));
+        h.push_str(&format!(
+            "<li>{} sedan {}</li>",
+            esc(name),
+            stockholm(&s.silent_since)
+        ));
     }
     t.push_str("\nKontrollera att personalliggaren på arbetsplatsen fungerar.\n");
-    h.push_str("</ul><p>Kontrollera att personalliggaren på arbetsplatsen fungerar.</p></body></html>");
+    h.push_str(
+        "</ul><p>Kontrollera att personalliggaren på arbetsplatsen fungerar.</p></body></html>",
+    );
     (subject, t, h)
 }
 
@@ -306,13 +332,17 @@ pub fn mail(
     use lettre::message::header::{ContentTransferEncoding, ContentType};
     use lettre::message::{Mailbox, MultiPart, SinglePart};
     let bad = |e: String| DomainError::Internal(format!("e-mail: {e}"));
-    let from_box: Mailbox = from.parse().map_err(|e: lettre::address::AddressError| bad(e.to_string()))?;
+    let from_box: Mailbox = from
+        .parse()
+        .map_err(|e: lettre::address::AddressError| bad(e.to_string()))?;
     let mut b = lettre::Message::builder()
         .from(from_box)
         .subject(subject)
         .date(std::time::SystemTime::from(at));
     for a in to {
-        let m: Mailbox = a.parse().map_err(|e: lettre::address::AddressError| bad(e.to_string()))?;
+        let m: Mailbox = a
+            .parse()
+            .map_err(|e: lettre::address::AddressError| bad(e.to_string()))?;
         b = b.to(m);
     }
     // Quoted-printable keeps the text legible in the raw message (and scannable).
@@ -352,7 +382,12 @@ pub fn test_mail(from: &str, to: &[String], orgnr: &Orgnr) -> Result<OutgoingMai
 impl Notifications {
     /// The partners of the company silent now whose silence has not been noticed yet.
     /// `all` answers every current silence, noticed or not.
-    pub async fn silences(&self, ck: &str, now: DateTime<Utc>, all: bool) -> Result<Vec<SilenceNotice>, DomainError> {
+    pub async fn silences(
+        &self,
+        ck: &str,
+        now: DateTime<Utc>,
+        all: bool,
+    ) -> Result<Vec<SilenceNotice>, DomainError> {
         let health = self
             .ledger
             .store()
@@ -360,7 +395,9 @@ impl Notifications {
             .await?;
         let mut out = Vec::new();
         for h in &health {
-            let Some(since) = silence_of(h, now) else { continue };
+            let Some(since) = silence_of(h, now) else {
+                continue;
+            };
             let partner_id = h.str("partner_id").unwrap_or(&h.sk).to_string();
             if !all {
                 let marker = self
@@ -368,12 +405,18 @@ impl Notifications {
                     .store()
                     .get(&keys::notifications(ck), &format!("SILENCE#{partner_id}"))
                     .await?;
-                if marker.as_ref().and_then(|m| m.str("silent_since")) == Some(since.to_rfc3339().as_str()) {
+                if marker.as_ref().and_then(|m| m.str("silent_since"))
+                    == Some(since.to_rfc3339().as_str())
+                {
                     continue;
                 }
             }
             let partner_name = self.ledger.partner(&partner_id).await?.map(|p| p.name);
-            out.push(SilenceNotice { partner_id, partner_name, silent_since: since });
+            out.push(SilenceNotice {
+                partner_id,
+                partner_name,
+                silent_since: since,
+            });
         }
         Ok(out)
     }
@@ -395,7 +438,14 @@ impl Notifications {
     }
 
     /// The digest of `day` for one company (what the job sends; also for benchmarks).
-    pub async fn digest_of(&self, ck: &str, orgnr: &Orgnr, day: NaiveDate, now: DateTime<Utc>, silences: Vec<SilenceNotice>) -> Result<Digest, DomainError> {
+    pub async fn digest_of(
+        &self,
+        ck: &str,
+        orgnr: &Orgnr,
+        day: NaiveDate,
+        now: DateTime<Utc>,
+        silences: Vec<SilenceNotice>,
+    ) -> Result<Digest, DomainError> {
         let name = self
             .ledger
             .activation(orgnr)
@@ -426,15 +476,25 @@ impl Notifications {
             if !active {
                 continue;
             }
-            let Some(settings) = self.stored(&ck).await? else { continue };
+            let Some(settings) = self.stored(&ck).await? else {
+                continue;
+            };
             sum.companies += 1;
-            if let Err(e) = self.daily_for(&ck, &orgnr, &settings, now, yesterday, &mut sum).await {
+            if let Err(e) = self
+                .daily_for(&ck, &orgnr, &settings, now, yesterday, &mut sum)
+                .await
+            {
                 // One company's trouble does not hold up the others.
                 tracing::warn!(error = %e, "daily notifications of a company failed");
             }
         }
         self.drain().await?;
-        tracing::info!(companies = sum.companies, digests = sum.digests, silence_notices = sum.silence_notices, "daily digest round");
+        tracing::info!(
+            companies = sum.companies,
+            digests = sum.digests,
+            silence_notices = sum.silence_notices,
+            "daily digest round"
+        );
         Ok(sum)
     }
 
@@ -456,12 +516,22 @@ impl Notifications {
         let mut sent_notices = false;
         if settings.daily_digest {
             let marker = WriteOp::create(
-                Item::new(keys::notifications(ck), format!("DIGEST#{day}")).with("sent_at", now.to_rfc3339()),
+                Item::new(keys::notifications(ck), format!("DIGEST#{day}"))
+                    .with("sent_at", now.to_rfc3339()),
             );
             match self.ledger.store().transact(vec![marker]).await {
                 Ok(()) => {
                     let digest = self.digest_of(ck, orgnr, day, now, notices.clone()).await?;
-                    self.deliver(ck, settings, "daily_digest", &digest, render(&digest), now, sum).await?;
+                    self.deliver(
+                        ck,
+                        settings,
+                        "daily_digest",
+                        &digest,
+                        render(&digest),
+                        now,
+                        sum,
+                    )
+                    .await?;
                     sum.digests += 1;
                     sent_notices = true;
                 }
@@ -470,8 +540,20 @@ impl Notifications {
             }
         }
         if !notices.is_empty() && !sent_notices {
-            let payload = SilencePayload { company_orgnr: orgnr.to_string(), partners: notices.clone() };
-            self.deliver(ck, settings, "partner_silence", &payload, silence_text(orgnr, &notices), now, sum).await?;
+            let payload = SilencePayload {
+                company_orgnr: orgnr.to_string(),
+                partners: notices.clone(),
+            };
+            self.deliver(
+                ck,
+                settings,
+                "partner_silence",
+                &payload,
+                silence_text(orgnr, &notices),
+                now,
+                sum,
+            )
+            .await?;
         }
         if !notices.is_empty() {
             sum.silence_notices += notices.len();
@@ -492,7 +574,8 @@ impl Notifications {
         sum: &mut DigestSummary,
     ) -> Result<(), DomainError> {
         if settings.webhook_url.is_some() {
-            self.enqueue_webhook(ck, settings, kind, envelope(kind, now, data)?).await?;
+            self.enqueue_webhook(ck, settings, kind, envelope(kind, now, data)?)
+                .await?;
             sum.webhooks += 1;
         }
         if !settings.emails.is_empty() {

@@ -189,7 +189,11 @@ impl Notifications {
     }
 
     /// `GET …/notifications` (company_admin). Never shows the secret.
-    pub async fn settings(&self, claims: &Claims, orgnr: &Orgnr) -> Result<SettingsView, DomainError> {
+    pub async fn settings(
+        &self,
+        claims: &Claims,
+        orgnr: &Orgnr,
+    ) -> Result<SettingsView, DomainError> {
         require_company(&self.ledger, claims, orgnr, CompanyAccess::Admin).await?;
         let ck = self.ledger.company_key(orgnr);
         Ok(match self.stored(&ck).await? {
@@ -240,7 +244,10 @@ impl Notifications {
             updated_at: self.clock.now(),
         };
         let item = item_of(keys::notifications(&ck), keys::SETTINGS.into(), &stored)?;
-        self.ledger.store().transact(vec![WriteOp::put(item)]).await?;
+        self.ledger
+            .store()
+            .transact(vec![WriteOp::put(item)])
+            .await?;
         tracing::info!(
             webhook = stored.webhook_url.is_some(),
             emails = stored.emails.len(),
@@ -282,7 +289,11 @@ impl Notifications {
 
     /// Sends a test message to the company's webhook and e-mail addresses now (the
     /// portal's "send a test message").
-    pub async fn send_test(&self, claims: &Claims, orgnr: &Orgnr) -> Result<Vec<Delivery>, DomainError> {
+    pub async fn send_test(
+        &self,
+        claims: &Claims,
+        orgnr: &Orgnr,
+    ) -> Result<Vec<Delivery>, DomainError> {
         require_company(&self.ledger, claims, orgnr, CompanyAccess::Admin).await?;
         let ck = self.ledger.company_key(orgnr);
         let Some(settings) = self.stored(&ck).await? else {
@@ -309,7 +320,13 @@ impl Notifications {
         Ok(out)
     }
 
-    async fn save_delivery(&self, ck: &str, d: &Delivery, extra: Vec<(&str, serde_json::Value)>, condition: Condition) -> Result<(), DomainError> {
+    async fn save_delivery(
+        &self,
+        ck: &str,
+        d: &Delivery,
+        extra: Vec<(&str, serde_json::Value)>,
+        condition: Condition,
+    ) -> Result<(), DomainError> {
         let mut item = item_of(keys::deliveries(ck), delivery_sk(d.created_at, &d.id), d)?;
         for (k, v) in extra {
             item.attrs.insert(k.into(), v);
@@ -359,19 +376,42 @@ impl Notifications {
     }
 
     /// Sends an e-mail now and records it (SES queues and retries on its side).
-    pub async fn send_mail(&self, ck: &str, kind: &str, mail: OutgoingMail) -> Result<Delivery, DomainError> {
+    pub async fn send_mail(
+        &self,
+        ck: &str,
+        kind: &str,
+        mail: OutgoingMail,
+    ) -> Result<Delivery, DomainError> {
         let now = self.clock.now();
         let id = format!("mail_{}", uuid::Uuid::now_v7().simple());
         let (state, attempt) = match &self.mailer {
             None => (
                 DeliveryState::Failed,
-                Attempt { at: now, status: None, error: Some("no mail service configured".into()) },
+                Attempt {
+                    at: now,
+                    status: None,
+                    error: Some("no mail service configured".into()),
+                },
             ),
             Some(m) => match m.send(&mail).await {
-                Ok(_) => (DeliveryState::Delivered, Attempt { at: now, status: Some(250), error: None }),
+                Ok(_) => (
+                    DeliveryState::Delivered,
+                    Attempt {
+                        at: now,
+                        status: Some(250),
+                        error: None,
+                    },
+                ),
                 Err(e) => {
                     tracing::warn!(error = %e, "e-mail not sent");
-                    (DeliveryState::Failed, Attempt { at: now, status: None, error: Some(e) })
+                    (
+                        DeliveryState::Failed,
+                        Attempt {
+                            at: now,
+                            status: None,
+                            error: Some(e),
+                        },
+                    )
                 }
             },
         };
@@ -385,7 +425,8 @@ impl Notifications {
             next_attempt_at: None,
             target: mail.to.join(", "),
         };
-        self.save_delivery(ck, &d, Vec::new(), Condition::None).await?;
+        self.save_delivery(ck, &d, Vec::new(), Condition::None)
+            .await?;
         Ok(d)
     }
 
@@ -473,7 +514,11 @@ impl Notifications {
                 .filter(|st| st.webhook_url.as_deref() == Some(d.target.as_str()))
                 .and_then(|st| st.webhook_secret.clone());
             let attempt = match secret {
-                None => Attempt { at: now, status: None, error: Some("webhook URL removed or changed".into()) },
+                None => Attempt {
+                    at: now,
+                    status: None,
+                    error: Some("webhook URL removed or changed".into()),
+                },
                 Some(secret) => self.attempt(&d.target, &secret, &d.id, &body, now).await,
             };
             s.attempted += 1;
@@ -490,7 +535,8 @@ impl Notifications {
                 d.next_attempt_at = None;
                 s.delivered += 1;
             } else {
-                match webhook::next_due(d.created_at, d.attempts.len()).filter(|_| !gave_up_reason) {
+                match webhook::next_due(d.created_at, d.attempts.len()).filter(|_| !gave_up_reason)
+                {
                     Some(due) => {
                         d.next_attempt_at = Some(due);
                         s.retrying += 1;
@@ -508,7 +554,10 @@ impl Notifications {
                 }
             }
             let mut updated = item_of(keys::deliveries(ck), dsk.to_string(), &d)?;
-            updated.attrs.insert("body".into(), item.attrs.get("body").cloned().unwrap_or_default());
+            updated.attrs.insert(
+                "body".into(),
+                item.attrs.get("body").cloned().unwrap_or_default(),
+            );
             ops.push(WriteOp::put(updated));
             self.ledger.store().transact(ops).await?;
         }
@@ -527,21 +576,50 @@ impl Notifications {
             .await?)
     }
 
-    async fn attempt(&self, url: &str, secret: &str, id: &str, body: &[u8], now: DateTime<Utc>) -> Attempt {
+    async fn attempt(
+        &self,
+        url: &str,
+        secret: &str,
+        id: &str,
+        body: &[u8],
+        now: DateTime<Utc>,
+    ) -> Attempt {
         let Some(sender) = &self.sender else {
-            return Attempt { at: now, status: None, error: Some("no webhook sender configured".into()) };
+            return Attempt {
+                at: now,
+                status: None,
+                error: Some("no webhook sender configured".into()),
+            };
         };
         // Resolved again at every attempt: the name may since point elsewhere.
         if let Err(e) = check_target(url, self.policy).await {
-            return Attempt { at: now, status: None, error: Some(e) };
+            return Attempt {
+                at: now,
+                status: None,
+                error: Some(e),
+            };
         }
         let headers = match webhook::headers(secret, id, now, body) {
             Ok(h) => h,
-            Err(e) => return Attempt { at: now, status: None, error: Some(e) },
+            Err(e) => {
+                return Attempt {
+                    at: now,
+                    status: None,
+                    error: Some(e),
+                }
+            }
         };
         match sender.post(url, &headers, body, self.timeout).await {
-            Ok(status) => Attempt { at: now, status: Some(status), error: None },
-            Err(e) => Attempt { at: now, status: None, error: Some(e) },
+            Ok(status) => Attempt {
+                at: now,
+                status: Some(status),
+                error: None,
+            },
+            Err(e) => Attempt {
+                at: now,
+                status: None,
+                error: Some(e),
+            },
         }
     }
 }
@@ -564,7 +642,10 @@ pub fn validate_emails(raw: &[String]) -> Result<Vec<String>, DomainError> {
     let mut out: Vec<String> = Vec::with_capacity(raw.len());
     for (i, a) in raw.iter().enumerate() {
         let parsed: lettre::Address = a.trim().parse().map_err(|e| {
-            DomainError::invalid(&format!("emails[{i}]"), format!("not an e-mail address: {e}"))
+            DomainError::invalid(
+                &format!("emails[{i}]"),
+                format!("not an e-mail address: {e}"),
+            )
         })?;
         let s = parsed.to_string();
         if !out.contains(&s) {
@@ -579,11 +660,18 @@ pub fn validate_emails(raw: &[String]) -> Result<Vec<String>, DomainError> {
 /// shared (CGNAT), unspecified, broadcast, multicast or documentation addresses.
 pub fn address_allowed(ip: IpAddr, policy: WebhookPolicy) -> Result<(), &'static str> {
     let ip = match ip {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(IpAddr::V6(v6)),
+        IpAddr::V6(v6) => v6
+            .to_ipv4_mapped()
+            .map(IpAddr::V4)
+            .unwrap_or(IpAddr::V6(v6)),
         v4 => v4,
     };
     if ip.is_loopback() {
-        return if policy.allow_loopback { Ok(()) } else { Err("a loopback address") };
+        return if policy.allow_loopback {
+            Ok(())
+        } else {
+            Err("a loopback address")
+        };
     }
     if ip.is_unspecified() {
         return Err("the unspecified address");
@@ -613,7 +701,9 @@ pub fn address_allowed(ip: IpAddr, policy: WebhookPolicy) -> Result<(), &'static
         IpAddr::V6(v6) => {
             let s = v6.segments();
             if (s[0] & 0xfe00) == 0xfc00 {
-                return Err("a unique-local (private) address, such as the metadata service fd00:ec2::254");
+                return Err(
+                    "a unique-local (private) address, such as the metadata service fd00:ec2::254",
+                );
             }
             if (s[0] & 0xffc0) == 0xfe80 {
                 return Err("a link-local address");
@@ -677,11 +767,24 @@ mod tests {
     #[test]
     fn refused_addresses() {
         let strict = WebhookPolicy::default();
-        let local = WebhookPolicy { allow_loopback: true };
+        let local = WebhookPolicy {
+            allow_loopback: true,
+        };
         for a in [
-            "127.0.0.1", "::1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254",
-            "0.0.0.0", "::", "100.64.0.1", "fd00:ec2::254", "fe80::1", "224.0.0.1",
-            "::ffff:10.0.0.1", "255.255.255.255",
+            "127.0.0.1",
+            "::1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "0.0.0.0",
+            "::",
+            "100.64.0.1",
+            "fd00:ec2::254",
+            "fe80::1",
+            "224.0.0.1",
+            "::ffff:10.0.0.1",
+            "255.255.255.255",
         ] {
             let ip: IpAddr = a.parse().unwrap();
             assert!(address_allowed(ip, strict).is_err(), "{a}");
@@ -695,8 +798,12 @@ mod tests {
     #[tokio::test]
     async fn webhook_urls() {
         let strict = WebhookPolicy::default();
-        let local = WebhookPolicy { allow_loopback: true };
-        assert!(validate_webhook_url("https://93.184.215.14/hook", strict).await.is_ok());
+        let local = WebhookPolicy {
+            allow_loopback: true,
+        };
+        assert!(validate_webhook_url("https://93.184.215.14/hook", strict)
+            .await
+            .is_ok());
         for bad in [
             "http://93.184.215.14/hook",
             "https://127.0.0.1/hook",
@@ -709,20 +816,36 @@ mod tests {
             "https://does-not-exist.invalid/hook",
         ] {
             let e = validate_webhook_url(bad, strict).await.unwrap_err();
-            assert!(matches!(e, DomainError::InvalidField { ref field, .. } if field == "webhook_url"), "{bad}: {e}");
+            assert!(
+                matches!(e, DomainError::InvalidField { ref field, .. } if field == "webhook_url"),
+                "{bad}: {e}"
+            );
         }
-        assert!(validate_webhook_url("http://127.0.0.1:9/hook", local).await.is_ok());
-        assert!(validate_webhook_url("https://localhost/hook", local).await.is_ok());
-        assert!(validate_webhook_url("http://10.0.0.1/hook", local).await.is_err());
+        assert!(validate_webhook_url("http://127.0.0.1:9/hook", local)
+            .await
+            .is_ok());
+        assert!(validate_webhook_url("https://localhost/hook", local)
+            .await
+            .is_ok());
+        assert!(validate_webhook_url("http://10.0.0.1/hook", local)
+            .await
+            .is_err());
     }
 
     #[test]
     fn emails_are_parsed_and_bounded() {
         let ok = validate_emails(&["a@example.se".into(), " b@example.se ".into()]).unwrap();
         assert_eq!(ok, vec!["a@example.se", "b@example.se"]);
-        let e = validate_emails(&["a@example.se".into(), "b@example.se".into(), "not-an-address".into()])
-            .unwrap_err();
-        assert!(matches!(e, DomainError::InvalidField { ref field, .. } if field == "emails[2]"), "{e}");
+        let e = validate_emails(&[
+            "a@example.se".into(),
+            "b@example.se".into(),
+            "not-an-address".into(),
+        ])
+        .unwrap_err();
+        assert!(
+            matches!(e, DomainError::InvalidField { ref field, .. } if field == "emails[2]"),
+            "{e}"
+        );
         let many: Vec<String> = (0..11).map(|i| format!("u{i}@example.se")).collect();
         let e = validate_emails(&many).unwrap_err();
         assert!(matches!(e, DomainError::InvalidField { ref field, .. } if field == "emails"));

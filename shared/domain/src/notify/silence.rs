@@ -55,10 +55,7 @@ pub fn silent_since(
         }
         d = d.pred_opt()?;
     }
-    let active = window
-        .iter()
-        .filter(|d| delivery_days.contains(d))
-        .count();
+    let active = window.iter().filter(|d| delivery_days.contains(d)).count();
     (active >= MIN_ACTIVE_DAYS).then_some(last_delivery)
 }
 
@@ -157,6 +154,9 @@ mod tests {
             remember_day(&mut d, start + chrono::Duration::days(i));
         }
         assert_eq!(d.len(), KEPT_DELIVERY_DAYS);
-        assert_eq!(*d.iter().next().unwrap(), start + chrono::Duration::days(20));
+        assert_eq!(
+            *d.iter().next().unwrap(),
+            start + chrono::Duration::days(20)
+        );
     }
 }
