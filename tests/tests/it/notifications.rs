@@ -137,7 +137,7 @@ fn personnummer_in(text: &str) -> Vec<String> {
                         v / 10 + v % 10
                     })
                     .sum();
-                if date_ok && luhn % 10 == 0 {
+                if date_ok && luhn.is_multiple_of(10) {
                     found.push(d.to_string());
                     break;
                 }

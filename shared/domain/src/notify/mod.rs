@@ -282,7 +282,7 @@ impl Notifications {
         items.truncate(limit);
         let list = items
             .iter()
-            .map(|i| delivery_of(i))
+            .map(delivery_of)
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Page { items: list, next })
     }
