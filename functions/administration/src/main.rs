@@ -13,6 +13,12 @@ async fn main() -> Result<(), lambda_http::Error> {
         ports.archive_port(),
         ports.pseudonym_key.clone(),
         Arc::new(SystemClock),
+    )
+    // "Send a test message" posts and mails at once.
+    .with_webhooks(Arc::new(stamp_adapters::HttpWebhookSender::default()))
+    .with_mailer(
+        Arc::new(stamp_adapters::SesMailer::from_env().await),
+        std::env::var("MAIL_FROM").ok(),
     );
     stamp_api::run_lambda(Function::Administration, state).await
 }

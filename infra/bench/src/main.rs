@@ -90,6 +90,17 @@ enum Command {
         #[arg(long, value_enum, default_value = "embedded")]
         store: Store,
     },
+    /// Time of archive verification (spec §12) over this many archived events, imported
+    /// as deliveries of 10,000 events each: the folder archive on redb (`embedded`) or
+    /// moto's S3 on DynamoDB Local (`aws`).
+    Verify {
+        #[arg(long, default_value_t = 100_000)]
+        events: usize,
+        #[arg(long, value_enum, default_value = "embedded")]
+        store: Store,
+    },
+    /// Size and build time of the daily digest of stamp-local's demo company.
+    Digest,
 }
 
 /// An item store that keeps administration in memory and lets the ledger's per-event
@@ -436,5 +447,155 @@ async fn main() {
             page_limit,
             store,
         } => pull(people, days, page_limit, store).await,
+        Command::Verify { events, store } => verify(events, store).await,
+        Command::Digest => digest().await,
+    }
+}
+
+/// One delivery of `n` events from event number `first` on (two a day per person).
+fn delivery_bytes(batch_id: &str, first: usize, n: usize, people: &[String]) -> Vec<u8> {
+    let start = chrono::NaiveDate::from_ymd_opt(2026, 1, 5)
+        .unwrap_or_default()
+        .and_hms_opt(6, 0, 0)
+        .unwrap_or_default()
+        .and_utc();
+    let events: Vec<serde_json::Value> = (first..first + n)
+        .map(|i| {
+            let person = (i / 2) % people.len();
+            let day = (i / 2) / people.len();
+            let at = (start
+                + chrono::Duration::days(day as i64)
+                + chrono::Duration::minutes(if i % 2 == 0 { 0 } else { 8 * 60 }))
+            .to_rfc3339();
+            json!({
+                "event_id": format!("v{i}"), "company_orgnr": ORG, "company_name": "Bänkbygg AB",
+                "site_id": format!("BENCH{:08}", person % 20), "person_id": people[person],
+                "person_name": format!("Person {person}"), "direction": if i % 2 == 0 { "in" } else { "out" },
+                "occurred_at": at, "recorded_at": at,
+            })
+        })
+        .collect();
+    serde_json::to_vec(&json!({ "batch_id": batch_id, "events": events })).unwrap_or_default()
+}
+
+async fn verify(events: usize, store: Store) {
+    use stamp_domain::ports::LockProbe;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (items, archive, locks): (Arc<dyn ItemStore>, Arc<dyn Archive>, Arc<dyn LockProbe>) =
+        match store {
+            Store::Aws => {
+                let (ddb, s3) = stamp_adapters::aws_clients().await;
+                let name = format!("stamp-bench-v{}", std::process::id());
+                stamp_adapters::create_table(&ddb, &name)
+                    .await
+                    .expect("table");
+                stamp_adapters::create_bucket(&s3, &name)
+                    .await
+                    .expect("bucket");
+                let a = Arc::new(stamp_adapters::S3Archive::new(s3, name.clone()));
+                (
+                    Arc::new(stamp_adapters::DynamoItemStore::new(ddb, name)),
+                    a.clone(),
+                    a,
+                )
+            }
+            _ => {
+                let a = Arc::new(stamp_adapters::FolderArchive::new(
+                    dir.path().join("archive"),
+                ));
+                (
+                    Arc::new(
+                        stamp_adapters::EmbeddedItemStore::open_in_dir(dir.path()).expect("redb"),
+                    ),
+                    a.clone(),
+                    a,
+                )
+            }
+        };
+    let ledger = Ledger::new(
+        items,
+        PseudonymKey::new(b"bench-pseudonym-key-0123456789abcdef".to_vec()),
+    );
+    ready(&ledger, None, PARTNER).await;
+    let import = ImportService::new(ledger.clone(), archive.clone(), Arc::new(SystemClock));
+    let people: Vec<String> = (0..2000).map(personnummer).collect();
+    let started = Instant::now();
+    let per = 10_000;
+    let mut done = 0;
+    while done < events {
+        let n = per.min(events - done);
+        let body = delivery_bytes(&format!("verify-{done}"), done, n, &people);
+        import
+            .import(
+                PARTNER,
+                stamp_domain::import::DeliveryFormat::Json,
+                &body,
+                None,
+            )
+            .await
+            .expect("import");
+        done += n;
+    }
+    eprintln!(
+        "imported {events} events in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    let verifier =
+        stamp_domain::verify::Verifier::new(ledger, archive, locks, Arc::new(SystemClock));
+    let started = Instant::now();
+    let report = verifier.run(None).await.expect("verify");
+    println!(
+        "verify-archive {store:?}: {} events, {} receipts, {} deliveries ({:.1} MB hashed), {} mismatches, in {:.1} s",
+        report.events,
+        report.receipts,
+        report.deliveries_verified,
+        report.bytes_hashed as f64 / 1e6,
+        report.mismatches.len(),
+        started.elapsed().as_secs_f64()
+    );
+}
+
+async fn digest() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let local = stamp_local::Local::open(dir.path()).expect("local");
+    let summary = stamp_local::demo::load(&local.state).await.expect("demo");
+    eprintln!("{summary}");
+    let orgnr = Orgnr::parse(stamp_local::demo::DEMO_ORGNR).expect("orgnr");
+    let n = &local.state.notifications;
+    let ck = local.state.ledger.company_key(&orgnr);
+    let now = chrono::Utc::now();
+    let today = stamp_domain::notify::silence::local_day(now);
+    let mut best: Option<(usize, f64, usize, usize, chrono::NaiveDate)> = None;
+    for back in 1..=28 {
+        let day = today - chrono::Duration::days(back);
+        let started = Instant::now();
+        let d = n
+            .digest_of(&ck, &orgnr, day, now, Vec::new())
+            .await
+            .expect("digest");
+        let (subject, text, html) = stamp_domain::notify::digest::render(&d);
+        let mail = stamp_domain::notify::digest::mail(
+            &n.mail_from,
+            &["drift@demobygg.example".to_string()],
+            &subject,
+            text,
+            html,
+            now,
+        )
+        .expect("mail");
+        let json = stamp_domain::notify::digest::envelope("daily_digest", now, &d).expect("json");
+        let secs = started.elapsed().as_secs_f64();
+        let anomalies: usize = d.anomalies.iter().map(|g| g.count).sum();
+        if best.is_none_or(|b| mail.raw.len() > b.0) {
+            best = Some((mail.raw.len(), secs, json.len(), anomalies, day));
+        }
+    }
+    if let Some((eml, secs, json, anomalies, day)) = best {
+        println!(
+            "digest of the demo company's busiest day ({day}, {anomalies} anomalies): e-mail {:.1} kB, webhook JSON {:.1} kB, built in {:.0} ms",
+            eml as f64 / 1e3,
+            json as f64 / 1e3,
+            secs * 1e3
+        );
     }
 }

@@ -66,7 +66,12 @@ impl Local {
             PseudonymKey::new(pseudonym_key),
             clock,
         )
-        .with_extract_files(Arc::new(extract_files.clone()), Dispatch::InProcess);
+        .with_extract_files(Arc::new(extract_files.clone()), Dispatch::InProcess)
+        .with_locks(Arc::new(archive.clone()))
+        .with_mailer(
+            Arc::new(stamp_adapters::OutboxMailer::new(data_dir.join("outbox"))),
+            None,
+        );
         let state = with_local_services(state, None);
         Ok(Local {
             state,
@@ -115,7 +120,13 @@ pub fn with_local_services(state: AppState, uploads: Option<Arc<dyn UploadUrls>>
             }
         });
     });
-    let state = state.with_feeds(client).with_activation_hook(hook);
+    let state = state
+        .with_feeds(client)
+        .with_activation_hook(hook)
+        .with_webhooks(Arc::new(stamp_adapters::HttpWebhookSender::default()))
+        .with_webhook_policy(stamp_domain::notify::WebhookPolicy {
+            allow_loopback: true,
+        });
     match uploads {
         Some(u) => state.with_uploads(u),
         None => state,
@@ -163,15 +174,21 @@ pub enum Job {
     AuditExport,
     /// Seal the audit log's new entries into digests (in AWS the `audit-seal` function).
     AuditSeal,
+    /// The daily digest and partner-silence notices, at 06:00 Europe/Stockholm.
+    Digest,
+    /// Webhook messages due for an attempt (every 30 s locally; every minute in AWS).
+    WebhookRetry,
 }
 
 impl Job {
-    pub const ALL: [Job; 5] = [
+    pub const ALL: [Job; 7] = [
         Job::Statistics,
         Job::Pull,
         Job::Purge,
         Job::AuditExport,
         Job::AuditSeal,
+        Job::Digest,
+        Job::WebhookRetry,
     ];
 
     pub fn parse(name: &str) -> Option<Job> {
@@ -181,6 +198,8 @@ impl Job {
             "purge" => Some(Job::Purge),
             "audit-export" => Some(Job::AuditExport),
             "audit-seal" => Some(Job::AuditSeal),
+            "digest" => Some(Job::Digest),
+            "webhook-retry" => Some(Job::WebhookRetry),
             _ => None,
         }
     }
@@ -191,7 +210,10 @@ impl Job {
             Job::Statistics => std::time::Duration::from_secs(60),
             Job::Pull => std::time::Duration::from_secs(15 * 60),
             Job::AuditSeal => std::time::Duration::from_secs(5 * 60),
-            Job::Purge | Job::AuditExport => std::time::Duration::from_secs(24 * 3600),
+            Job::Purge | Job::AuditExport | Job::Digest => {
+                std::time::Duration::from_secs(24 * 3600)
+            }
+            Job::WebhookRetry => std::time::Duration::from_secs(30),
         }
     }
 
@@ -232,6 +254,18 @@ impl Job {
                 v["job"] = serde_json::json!("audit-seal");
                 Ok(v)
             }
+            Job::Digest => {
+                let s = stamp_api::jobs::daily_digest(state).await?;
+                let mut v = serde_json::to_value(s).unwrap_or_default();
+                v["job"] = serde_json::json!("digest");
+                Ok(v)
+            }
+            Job::WebhookRetry => {
+                let s = stamp_api::jobs::webhook_retry(state).await?;
+                let mut v = serde_json::to_value(s).unwrap_or_default();
+                v["job"] = serde_json::json!("webhook-retry");
+                Ok(v)
+            }
         }
     }
 }
@@ -245,7 +279,7 @@ async fn run_job(
     stamp_domain::auth::require_operator(&claims)?;
     let job = Job::parse(&job).ok_or_else(|| {
         stamp_domain::DomainError::NotFound(format!(
-            "no job {job:?}; jobs: statistics, pull, purge, audit-export, audit-seal"
+            "no job {job:?}; jobs: statistics, pull, purge, audit-export, audit-seal, digest, webhook-retry"
         ))
     })?;
     Ok(axum::Json(job.run(&state).await?))
@@ -314,6 +348,15 @@ pub fn spawn_jobs(state: AppState) {
     for job in Job::ALL {
         let state = state.clone();
         tokio::spawn(async move {
+            if job == Job::Digest {
+                // At 06:00 Europe/Stockholm, as EventBridge Scheduler runs it in AWS.
+                loop {
+                    tokio::time::sleep(until_next_six(chrono::Utc::now())).await;
+                    if let Err(e) = job.run(&state).await {
+                        tracing::warn!(?job, error = %e, "scheduled job failed");
+                    }
+                }
+            }
             let mut tick = tokio::time::interval(job.interval());
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
@@ -323,6 +366,27 @@ pub fn spawn_jobs(state: AppState) {
                 }
             }
         });
+    }
+}
+
+/// How long from `now` until the next 06:00 in Europe/Stockholm.
+pub fn until_next_six(now: chrono::DateTime<chrono::Utc>) -> std::time::Duration {
+    use chrono::TimeZone;
+    let tz = chrono_tz::Europe::Stockholm;
+    let local = now.with_timezone(&tz);
+    let mut day = local.date_naive();
+    loop {
+        if let Some(six) = day
+            .and_hms_opt(6, 0, 0)
+            .and_then(|t| tz.from_local_datetime(&t).earliest())
+        {
+            if six > local {
+                return (six.with_timezone(&chrono::Utc) - now)
+                    .to_std()
+                    .unwrap_or_default();
+            }
+        }
+        day = day.succ_opt().unwrap_or(day);
     }
 }
 

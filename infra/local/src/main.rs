@@ -41,6 +41,16 @@ enum Command {
         #[arg(long, default_value = "127.0.0.1:3000")]
         addr: String,
     },
+    /// Verify the archive (spec §12): every receipt's delivery, its SHA-256 and lock, and
+    /// every indexed event's delivery. Prints the report (also written to the archive);
+    /// exits non-zero on any mismatch.
+    VerifyArchive {
+        #[arg(long, default_value = ".stamp-data")]
+        data: PathBuf,
+        /// Only this company's deliveries and events (organisationsnummer).
+        #[arg(long)]
+        company: Option<String>,
+    },
     /// Print a bearer token that a server on the same data directory accepts.
     Token {
         #[arg(long, default_value = ".stamp-data")]
@@ -145,6 +155,23 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 return Err(format!("audit log: {broken} problems").into());
             }
             println!("audit log intact: {} chains", reports.len());
+        }
+        Command::VerifyArchive { data, company } => {
+            let local = Local::open(&data)?;
+            let company = company
+                .as_deref()
+                .map(stamp_domain::identity::Orgnr::parse)
+                .transpose()
+                .map_err(|e| format!("--company: {e}"))?;
+            let report = stamp_api::jobs::verify_archive(&local.state, company.as_ref()).await?;
+            println!("{}", serde_json::to_string_pretty(&report)?);
+            if !report.ok {
+                return Err(format!(
+                    "archive verification found {} mismatch(es)",
+                    report.mismatches.len()
+                )
+                .into());
+            }
         }
         Command::Token {
             data,

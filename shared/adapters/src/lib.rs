@@ -9,6 +9,7 @@ pub mod embedded;
 pub mod extract_files;
 pub mod feed_client;
 pub mod local_archive;
+pub mod notify;
 mod rules;
 pub mod s3;
 
@@ -18,4 +19,5 @@ pub use embedded::{EmbeddedError, EmbeddedItemStore};
 pub use extract_files::{FolderExtractFiles, S3ExtractFiles};
 pub use feed_client::HttpFeedClient;
 pub use local_archive::{ArchiveMeta, FolderArchive};
+pub use notify::{HttpWebhookSender, OutboxMailer, SesMailer};
 pub use s3::{create_bucket, S3Archive};

@@ -40,3 +40,29 @@ pub async fn verify_audit(state: &AppState) -> Result<Vec<ChainReport>, DomainEr
     }
     Ok(reports)
 }
+
+/// The daily digest and partner-silence notices (06:00 Europe/Stockholm), then a drain
+/// of the webhook queue.
+pub async fn daily_digest(
+    state: &AppState,
+) -> Result<stamp_domain::notify::digest::DigestSummary, DomainError> {
+    state.notifications.run_daily().await
+}
+
+/// One round of webhook retries: every due message of every company.
+pub async fn webhook_retry(
+    state: &AppState,
+) -> Result<stamp_domain::notify::DrainSummary, DomainError> {
+    state.notifications.drain().await
+}
+
+/// Archive verification (spec §12), every company or one.
+pub async fn verify_archive(
+    state: &AppState,
+    company: Option<&stamp_domain::identity::Orgnr>,
+) -> Result<stamp_domain::verify::VerificationReport, DomainError> {
+    let v = state.verifier().ok_or_else(|| {
+        DomainError::Unavailable("no object-lock probe configured for verification".into())
+    })?;
+    v.run(company).await
+}

@@ -8,13 +8,16 @@ use stamp_domain::feeds::Puller;
 use stamp_domain::identity::Orgnr;
 use stamp_domain::import::ImportService;
 use stamp_domain::ledger::Ledger;
+use stamp_domain::notify::{Notifications, WebhookPolicy};
 use stamp_domain::ports::{
-    Archive, ArchiveError, Clock, ExtractFiles, FeedClient, ItemStore, UploadUrls,
+    Archive, ArchiveError, Clock, ExtractFiles, FeedClient, ItemStore, LockProbe, Mailer,
+    UploadUrls, WebhookSender,
 };
 use stamp_domain::privacy::PseudonymKey;
 use stamp_domain::purge::Purge;
 use stamp_domain::queries::Queries;
 use stamp_domain::statistics::Statistics;
+use stamp_domain::verify::Verifier;
 use std::sync::Arc;
 
 /// Called after a company was activated (stamp-local starts its backfill pull at once;
@@ -39,10 +42,11 @@ pub struct AppState {
     /// How partners' feeds are read; `None`: this process does not pull.
     pub feeds: Option<Arc<dyn FeedClient>>,
     pub on_activated: Option<ActivationHook>,
-    /// The base URL clients reach this service at (`https://api.example`, no trailing
-    /// slash): links Stamp hands out are built from it, never from a request's Host.
-    /// Set by [`AppState::with_public_url`] (Lambda: env `STAMP_PUBLIC_URL`;
-    /// stamp-local serve: `http://<addr>`).
+    /// Notification settings, digests, webhooks (spec §11).
+    pub notifications: Notifications,
+    /// How archived objects' locks are read (archive verification, spec §12).
+    pub locks: Option<Arc<dyn LockProbe>>,
+    /// The public base URL of the API (`STAMP_PUBLIC_URL` in Lambda).
     pub public_url: String,
 }
 
@@ -75,6 +79,8 @@ impl AppState {
                 clock.clone(),
                 Dispatch::Stream,
             ),
+            notifications: Notifications::new(ledger.clone(), clock.clone()),
+            locks: None,
             clock,
             ledger,
             uploads: None,
@@ -112,6 +118,41 @@ impl AppState {
     pub fn with_activation_hook(mut self, hook: ActivationHook) -> Self {
         self.on_activated = Some(hook);
         self
+    }
+
+    /// Where webhook messages are posted from.
+    pub fn with_webhooks(mut self, sender: Arc<dyn WebhookSender>) -> Self {
+        self.notifications = self.notifications.with_sender(sender);
+        self
+    }
+
+    /// Which webhook targets are accepted: in AWS public HTTPS only; stamp-local also
+    /// loopback (a setting, so tests and a developer's receiver on 127.0.0.1 work).
+    pub fn with_webhook_policy(mut self, policy: WebhookPolicy) -> Self {
+        self.notifications = self.notifications.with_policy(policy);
+        self
+    }
+
+    /// How e-mail is sent (SES in AWS, the outbox folder locally), and from whom.
+    pub fn with_mailer(mut self, mailer: Arc<dyn Mailer>, from: Option<String>) -> Self {
+        self.notifications = self.notifications.with_mailer(mailer, from);
+        self
+    }
+
+    pub fn with_locks(mut self, locks: Arc<dyn LockProbe>) -> Self {
+        self.locks = Some(locks);
+        self
+    }
+
+    /// Archive verification on this state's ports (`None` without a lock probe).
+    pub fn verifier(&self) -> Option<Verifier> {
+        let locks = self.locks.clone()?;
+        Some(Verifier::new(
+            self.ledger.clone(),
+            self.archive.clone(),
+            locks,
+            self.clock.clone(),
+        ))
     }
 
     /// The pull job on this state's ports (`None` without a feed client).

@@ -181,6 +181,7 @@ fn normalised(items: Vec<Item>) -> Vec<(String, String, Value)> {
                     "received_at",
                     "archive_key",
                     "last_delivery",
+                    "last_events_at",
                     "archive",
                     "activated_at",
                     "accredited_at",

@@ -21,6 +21,7 @@ pub mod ledger;
 pub mod memory;
 pub mod model;
 pub mod notice;
+pub mod notify;
 pub mod pagination;
 pub mod ports;
 pub mod privacy;
@@ -31,5 +32,6 @@ pub mod retention;
 pub mod statistics;
 pub mod store_rules;
 pub mod time;
+pub mod verify;
 
 pub use error::{DomainError, ErrorKind, ErrorRecord};

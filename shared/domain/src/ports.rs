@@ -374,3 +374,40 @@ pub trait ExtractFiles: Send + Sync {
         Err(LinkError::Invalid)
     }
 }
+
+/// Posts a webhook message (spec §11). Answers the HTTP status, or why no answer came
+/// (connection refused, timeout, a refused address).
+#[async_trait]
+pub trait WebhookSender: Send + Sync {
+    async fn post(
+        &self,
+        url: &str,
+        headers: &[(String, String)],
+        body: &[u8],
+        timeout: std::time::Duration,
+    ) -> Result<u16, String>;
+}
+
+/// One e-mail, already built as a MIME message (RFC 5322 bytes).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutgoingMail {
+    pub from: String,
+    pub to: Vec<String>,
+    pub subject: String,
+    pub raw: Vec<u8>,
+}
+
+/// Sends e-mail: Amazon SES in AWS, `.eml` files under `DATA/outbox/` locally.
+#[async_trait]
+pub trait Mailer: Send + Sync {
+    /// Answers an id for the message (SES message id, or the file's name).
+    async fn send(&self, mail: &OutgoingMail) -> Result<String, String>;
+}
+
+/// How long an archived object is locked (S3: HeadObject's object-lock retain-until
+/// date; the folder: its sidecar). Used by archive verification (spec §12).
+#[async_trait]
+pub trait LockProbe: Send + Sync {
+    /// `Ok(None)`: the object exists but carries no lock.
+    async fn locked_until(&self, key: &str) -> Result<Option<NaiveDate>, ArchiveError>;
+}

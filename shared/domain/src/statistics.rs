@@ -407,7 +407,7 @@ impl Statistics {
             "from": from.to_string(),
             "to": to.to_string(),
             "rows": page.into_iter().map(|(_, v)| v).collect::<Vec<_>>(),
-            "partners": self.ledger.partner_health(&ck).await?,
+            "partners": self.ledger.partner_health(&ck, self.clock.now()).await?,
         });
         if let Some(c) = next {
             body["next_cursor"] = json!(c.encode());

@@ -8,6 +8,7 @@ mod feeds;
 mod governance;
 mod hardening;
 mod helpers;
+mod notifications;
 mod partner_push;
 mod rebuild;
 mod routes;

@@ -42,7 +42,8 @@ pub struct TestServer {
     /// The store under the server (tests that tamper with it behind the server's back).
     pub store: Arc<dyn ItemStore>,
     lock: LockProbe,
-    /// Where the embedded store and archive live (kept alive for the test).
+    /// Where the embedded store and archive live (kept alive for the test); e-mail
+    /// goes to its `outbox/`.
     pub _dir: tempfile::TempDir,
     http: reqwest::Client,
 }
@@ -118,6 +119,41 @@ impl TestServer {
             )
             .await,
         )
+    }
+
+    /// The `.eml` files the server's mailer wrote, oldest first.
+    pub fn outbox(&self) -> Vec<(String, Vec<u8>)> {
+        let mut out: Vec<(String, Vec<u8>)> = std::fs::read_dir(self._dir.path().join("outbox"))
+            .map(|d| {
+                d.filter_map(Result::ok)
+                    .filter(|e| e.file_name().to_string_lossy().ends_with(".eml"))
+                    .map(|e| {
+                        (
+                            e.file_name().to_string_lossy().to_string(),
+                            std::fs::read(e.path()).expect("read eml"),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        out.sort();
+        out
+    }
+
+    /// The S3 archive when the server runs on moto.
+    pub fn s3(&self) -> Option<&stamp_adapters::S3Archive> {
+        match &self.lock {
+            LockProbe::S3(a) => Some(a),
+            LockProbe::Folder(_) => None,
+        }
+    }
+
+    /// The folder archive when the server runs on the embedded stack.
+    pub fn folder(&self) -> Option<&stamp_adapters::FolderArchive> {
+        match &self.lock {
+            LockProbe::Folder(f) => Some(f),
+            LockProbe::S3(_) => None,
+        }
     }
 
     /// Whether this server runs on DynamoDB Local and moto.
@@ -224,7 +260,15 @@ impl TestServer {
             clock.clone(),
         )
         .with_extract_files(extract_files, stamp_domain::extracts::Dispatch::InProcess)
-        .with_public_url(base.clone());
+        .with_public_url(base.clone())
+        .with_locks(match &lock {
+            LockProbe::Folder(f) => Arc::new(f.clone()) as Arc<dyn stamp_domain::ports::LockProbe>,
+            LockProbe::S3(a) => Arc::new(a.clone()),
+        })
+        .with_mailer(
+            Arc::new(stamp_adapters::OutboxMailer::new(dir.path().join("outbox"))),
+            None,
+        );
         // Uploads as each stack takes them: stamp-local's own signed PUT route, or a
         // presigned PUT to (moto's) S3.
         let (local_uploads, urls): (_, Arc<dyn UploadUrls>) = match &lock {

@@ -48,6 +48,7 @@ pub fn router() -> Router<AppState> {
             "/v1/companies/{orgnr}/users/{sub}",
             put(put_user).delete(delete_user),
         )
+        .merge(super::notifications::router())
 }
 
 async fn health() -> Json<Health> {

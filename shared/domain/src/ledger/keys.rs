@@ -144,3 +144,35 @@ pub fn feeds(ck: &str) -> String {
 pub fn pull_status(partner_id: &str) -> String {
     format!("PULL#{partner_id}")
 }
+
+/// A company's notification settings (sort key [`SETTINGS`]) and the partner-silence
+/// notices already sent (sort key `SILENCE#{partner_id}`), digests sent (`DIGEST#{day}`).
+pub fn notifications(ck: &str) -> String {
+    format!("CO#{ck}#NOTIFY")
+}
+
+pub const SETTINGS: &str = "SETTINGS";
+
+/// A company's notification deliveries (webhook messages and e-mails), newest first:
+/// sort key `{inverted creation millis}#{id}`.
+pub fn deliveries(ck: &str) -> String {
+    format!("CO#{ck}#DELIVERIES")
+}
+
+/// Webhook messages waiting for an attempt; sort key `{due}#{ck}#{delivery sk}`.
+pub const WEBHOOK_QUEUE: &str = "WEBHOOKQ";
+
+/// Purge receipts by run (spec §12), and archive verification reports, in the archive.
+pub fn purge_receipt(run_at: &chrono::DateTime<chrono::Utc>) -> String {
+    format!(
+        "purge-receipts/{}.json",
+        run_at.format("%Y-%m-%dT%H-%M-%S%.3fZ")
+    )
+}
+
+pub fn verification_report(run_at: &chrono::DateTime<chrono::Utc>) -> String {
+    format!(
+        "verification/{}.json",
+        run_at.format("%Y-%m-%dT%H-%M-%S%.3fZ")
+    )
+}

@@ -150,7 +150,11 @@ fn to_attrs<T: Serialize>(value: &T) -> Result<serde_json::Map<String, Value>, D
     }
 }
 
-fn item_of<T: Serialize>(pk: String, sk: String, value: &T) -> Result<Item, DomainError> {
+pub(crate) fn item_of<T: Serialize>(
+    pk: String,
+    sk: String,
+    value: &T,
+) -> Result<Item, DomainError> {
     Ok(Item {
         pk,
         sk,
@@ -158,7 +162,7 @@ fn item_of<T: Serialize>(pk: String, sk: String, value: &T) -> Result<Item, Doma
     })
 }
 
-fn from_item<T: DeserializeOwned>(item: &Item) -> Result<T, DomainError> {
+pub(crate) fn from_item<T: DeserializeOwned>(item: &Item) -> Result<T, DomainError> {
     serde_json::from_value(Value::Object(item.attrs.clone())).map_err(|e| {
         DomainError::Internal(format!(
             "stored item {}/{} is unreadable: {e}",
@@ -200,8 +204,14 @@ pub struct PartnerHealth {
     pub events_rejected: i64,
     /// RFC 3339, as written.
     pub last_delivery: Option<String>,
+    /// Since when the partner is silent for the company (spec §11); `None` when it is not.
+    pub silent_since: Option<DateTime<Utc>>,
     #[serde(skip)]
     last_at: Option<DateTime<Utc>>,
+    #[serde(skip)]
+    last_events_at: Option<DateTime<Utc>>,
+    #[serde(skip)]
+    delivery_days: std::collections::BTreeSet<chrono::NaiveDate>,
 }
 
 #[derive(Clone)]
@@ -213,6 +223,11 @@ pub struct Ledger {
 impl Ledger {
     pub fn new(store: Arc<dyn ItemStore>, keys: PseudonymKey) -> Self {
         Ledger { store, keys }
+    }
+
+    /// The item store itself, for services that keep their own items (notifications).
+    pub fn store(&self) -> &Arc<dyn ItemStore> {
+        &self.store
     }
 
     pub fn pseudonyms(&self) -> &PseudonymKey {
@@ -736,6 +751,24 @@ impl Ledger {
         Ok(out)
     }
 
+    /// Every entry of the retention index whose retention ends in one of `years`.
+    pub async fn archived_entries(
+        &self,
+        years: std::ops::RangeInclusive<i32>,
+    ) -> Result<Vec<ArchivedEntry>, DomainError> {
+        let mut out = Vec::new();
+        for year in years {
+            for i in self
+                .store
+                .query_all(&keys::retention(year), SkRange::All)
+                .await?
+            {
+                out.push(from_item(&i)?);
+            }
+        }
+        Ok(out)
+    }
+
     pub async fn forget_archived(&self, entry: &ArchivedEntry) -> Result<(), DomainError> {
         let mut ops = vec![WriteOp::Delete {
             pk: keys::retention(chrono::Datelike::year(&entry.retain_until)),
@@ -1051,9 +1084,15 @@ impl Ledger {
         Ok(())
     }
 
-    /// Each partner's delivery health for the company, summed over its batch rows;
-    /// `last_delivery` is the latest batch's receipt time, so it never moves backwards.
-    pub async fn partner_health(&self, ck: &str) -> Result<Vec<PartnerHealth>, DomainError> {
+    /// Each partner's delivery health for the company at `now`, summed over its batch
+    /// rows; `last_delivery` is the latest batch's receipt time, so it never moves
+    /// backwards; `silent_since` (spec §11) comes from the local days of the batches that
+    /// carried events, so no ledger scan is needed.
+    pub async fn partner_health(
+        &self,
+        ck: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<PartnerHealth>, DomainError> {
         let items = self
             .store
             .query_all(&keys::partner_health(ck), SkRange::All)
@@ -1071,7 +1110,10 @@ impl Ledger {
                     events_received: 0,
                     events_rejected: 0,
                     last_delivery: None,
+                    silent_since: None,
                     last_at: None,
+                    last_events_at: None,
+                    delivery_days: Default::default(),
                 });
             h.events_received += i.i64("events_received").unwrap_or(0);
             h.events_rejected += i.i64("events_rejected").unwrap_or(0);
@@ -1083,8 +1125,20 @@ impl Ledger {
                 h.last_at = at;
                 h.last_delivery = i.str("last_delivery").map(str::to_string);
             }
+            if let Some(at) = at.filter(|_| i.i64("events_received").unwrap_or(0) > 0) {
+                h.delivery_days.insert(crate::notify::silence::local_day(at));
+                h.last_events_at = h.last_events_at.max(Some(at));
+            }
         }
-        Ok(by_partner.into_values().collect())
+        Ok(by_partner
+            .into_values()
+            .map(|mut h| {
+                h.silent_since = h.last_events_at.and_then(|last| {
+                    crate::notify::silence::silent_since(&h.delivery_days, last, now)
+                });
+                h
+            })
+            .collect())
     }
 
     /// Active companies (for scheduled jobs): one partition, read with Query.

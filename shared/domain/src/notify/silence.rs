@@ -1,0 +1,162 @@
+//! Partner silence (spec §11): a partner that delivered events for the company on at
+//! least 3 of its last 10 weekdays, and then delivered nothing for it during a whole
+//! weekday (Mon–Fri, Swedish local time), is silent from its last delivery until it
+//! delivers again.
+//!
+//! Computed from the delivery days Stamp records per partner and company at import
+//! (the partner-health item), never from the ledger.
+
+use chrono::{DateTime, Datelike, NaiveDate, Utc, Weekday};
+use std::collections::BTreeSet;
+
+/// How many local delivery days a partner-health item keeps (enough for 10 weekdays).
+pub const KEPT_DELIVERY_DAYS: usize = 20;
+/// The window: the partner's last 10 weekdays up to and including its last delivery.
+pub const WINDOW_WEEKDAYS: usize = 10;
+/// Days with deliveries the window must hold for a gap to count as silence.
+pub const MIN_ACTIVE_DAYS: usize = 3;
+
+pub fn is_weekday(d: NaiveDate) -> bool {
+    !matches!(d.weekday(), Weekday::Sat | Weekday::Sun)
+}
+
+pub fn local_day(t: DateTime<Utc>) -> NaiveDate {
+    t.with_timezone(&chrono_tz::Europe::Stockholm).date_naive()
+}
+
+/// When the partner fell silent (its last delivery), or `None` while it is not silent.
+pub fn silent_since(
+    delivery_days: &BTreeSet<NaiveDate>,
+    last_delivery: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
+    let last_day = local_day(last_delivery);
+    let today = local_day(now);
+    // A whole weekday without a delivery: a weekday after the last delivery's day that
+    // has ended (before today). Weekends never count.
+    let mut d = last_day.succ_opt()?;
+    let mut whole_weekday_gap = false;
+    while d < today {
+        if is_weekday(d) {
+            whole_weekday_gap = true;
+            break;
+        }
+        d = d.succ_opt()?;
+    }
+    if !whole_weekday_gap {
+        return None;
+    }
+    // Its last 10 weekdays, ending with the day of its last delivery.
+    let mut window = Vec::with_capacity(WINDOW_WEEKDAYS);
+    let mut d = last_day;
+    while window.len() < WINDOW_WEEKDAYS {
+        if is_weekday(d) {
+            window.push(d);
+        }
+        d = d.pred_opt()?;
+    }
+    let active = window.iter().filter(|d| delivery_days.contains(d)).count();
+    (active >= MIN_ACTIVE_DAYS).then_some(last_delivery)
+}
+
+/// Adds a day to the kept delivery days, dropping the oldest beyond the limit.
+pub fn remember_day(days: &mut BTreeSet<NaiveDate>, day: NaiveDate) {
+    days.insert(day);
+    while days.len() > KEPT_DELIVERY_DAYS {
+        let first = *days.iter().next().expect("non-empty");
+        days.remove(&first);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: &str) -> DateTime<Utc> {
+        s.parse().unwrap()
+    }
+    fn days(list: &[&str]) -> BTreeSet<NaiveDate> {
+        list.iter().map(|d| d.parse().unwrap()).collect()
+    }
+
+    // 2026-11-23 is a Monday.
+    const MON_TO_FRI: [&str; 5] = [
+        "2026-11-23",
+        "2026-11-24",
+        "2026-11-25",
+        "2026-11-26",
+        "2026-11-27",
+    ];
+
+    #[test]
+    fn a_whole_weekday_without_delivery_is_silence() {
+        let last = t("2026-11-25T15:00:00Z"); // Wednesday
+        let d = days(&MON_TO_FRI[..3]);
+        // Thursday during the day: Thursday has not ended yet.
+        assert_eq!(silent_since(&d, last, t("2026-11-26T20:00:00Z")), None);
+        // Friday morning: Thursday passed without a delivery.
+        assert_eq!(
+            silent_since(&d, last, t("2026-11-27T05:00:00Z")),
+            Some(last)
+        );
+    }
+
+    #[test]
+    fn weekends_do_not_count() {
+        let last = t("2026-11-27T15:00:00Z"); // Friday
+        let d = days(&MON_TO_FRI);
+        // Saturday, Sunday and Monday during the day: not silent.
+        for now in [
+            "2026-11-28T12:00:00Z",
+            "2026-11-29T22:00:00Z",
+            "2026-11-30T15:00:00Z",
+        ] {
+            assert_eq!(silent_since(&d, last, t(now)), None, "{now}");
+        }
+        // Tuesday: Monday passed with nothing.
+        assert_eq!(
+            silent_since(&d, last, t("2026-12-01T05:00:00Z")),
+            Some(last)
+        );
+    }
+
+    #[test]
+    fn a_rare_partner_is_never_silent() {
+        let last = t("2026-11-25T15:00:00Z");
+        let d = days(&["2026-11-16", "2026-11-25"]); // 2 of its last 10 weekdays
+        assert_eq!(silent_since(&d, last, t("2026-12-10T05:00:00Z")), None);
+        let d = days(&["2026-11-11", "2026-11-16", "2026-11-25"]); // 3, one outside
+        assert_eq!(silent_since(&d, last, t("2026-12-10T05:00:00Z")), None);
+        let d = days(&["2026-11-12", "2026-11-16", "2026-11-25"]); // 3 within 10 weekdays
+        assert_eq!(
+            silent_since(&d, last, t("2026-12-10T05:00:00Z")),
+            Some(last)
+        );
+    }
+
+    #[test]
+    fn local_days_decide() {
+        // 23:30 UTC on Wednesday is Thursday 00:30 in Stockholm: Thursday is the last day.
+        let last = t("2026-11-25T23:30:00Z");
+        let d = days(&["2026-11-24", "2026-11-25", "2026-11-26"]);
+        assert_eq!(silent_since(&d, last, t("2026-11-27T12:00:00Z")), None);
+        assert_eq!(
+            silent_since(&d, last, t("2026-11-27T23:30:00Z")),
+            Some(last)
+        );
+    }
+
+    #[test]
+    fn kept_days_are_bounded() {
+        let mut d = BTreeSet::new();
+        let start: NaiveDate = "2026-01-01".parse().unwrap();
+        for i in 0..40 {
+            remember_day(&mut d, start + chrono::Duration::days(i));
+        }
+        assert_eq!(d.len(), KEPT_DELIVERY_DAYS);
+        assert_eq!(
+            *d.iter().next().unwrap(),
+            start + chrono::Duration::days(20)
+        );
+    }
+}
