@@ -12,6 +12,7 @@ pub mod error;
 pub mod extracts;
 pub mod feeds;
 pub mod identity;
+pub mod inspection;
 pub mod import;
 #[cfg(test)]
 mod ingest_tests;
@@ -21,6 +22,7 @@ pub mod model;
 pub mod notice;
 pub mod pagination;
 pub mod ports;
+pub mod present;
 pub mod privacy;
 pub mod purge;
 pub mod queries;

@@ -137,3 +137,16 @@ pub fn feeds(ck: &str) -> String {
 pub fn pull_status(partner_id: &str) -> String {
     format!("PULL#{partner_id}")
 }
+
+/// A company's inspection links, for the company_admin's list (sort key the link id).
+pub fn inspections(ck: &str) -> String {
+    format!("CO#{ck}#INSPECTIONS")
+}
+
+/// One inspection link by its id, where a secret presented to `/inspect/v1/…` is looked
+/// up (the id is the secret's public half; only the secret's SHA-256 is stored).
+pub fn inspection(id: &str) -> String {
+    format!("INSPECTION#{id}")
+}
+
+pub const LINK: &str = "LINK";

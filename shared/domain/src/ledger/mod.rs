@@ -2,6 +2,7 @@
 //! keys and item shapes, used by import and queries alike.
 
 mod extracts;
+mod inspections;
 mod ingest;
 pub mod keys;
 
