@@ -10,10 +10,38 @@ use axum::response::Response;
 use lambda_http::request::RequestContext;
 use stamp_domain::audit::{AuditRecord, SERVICE_CHAIN};
 use stamp_domain::identity::Orgnr;
+use std::sync::{Arc, Mutex};
 
 use crate::claims::claims_from_map;
 use crate::problem::problem;
 use crate::state::AppState;
+
+/// Who acted, when the caller is not a JWT's subject: an inspection link's holder
+/// (spec §10, actor `inspection:{id}` in the company's chain). A route's extractor fills
+/// the [`AuditSlot`] this middleware hands it.
+#[derive(Debug, Clone)]
+pub struct AuditAs {
+    pub actor: String,
+    pub role: String,
+    pub company: Orgnr,
+    pub target: String,
+}
+
+/// Filled during the request by whoever learns who the caller is (see [`AuditAs`]).
+#[derive(Debug, Clone, Default)]
+pub struct AuditSlot(pub Arc<Mutex<Option<AuditAs>>>);
+
+impl AuditSlot {
+    pub fn set(&self, who: AuditAs) {
+        if let Ok(mut g) = self.0.lock() {
+            *g = Some(who);
+        }
+    }
+
+    fn take(&self) -> Option<AuditAs> {
+        self.0.lock().ok().and_then(|mut g| g.take())
+    }
+}
 
 /// Routes not worth a trail entry: liveness probes.
 const UNAUDITED: [&str; 1] = ["/health"];
@@ -38,6 +66,9 @@ pub async fn record(
     if UNAUDITED.contains(&route.as_str()) {
         return next.run(req).await;
     }
+    let slot = AuditSlot::default();
+    let mut req = req;
+    req.extensions_mut().insert(slot.clone());
     let action = format!("{} {route}", req.method());
     let (claims, request_id) = match req.extensions().get::<RequestContext>() {
         Some(RequestContext::ApiGatewayV2(ctx)) => (
@@ -60,19 +91,29 @@ pub async fn record(
     }
     let res = next.run(req).await;
     let status = res.status();
+    let (mut actor, mut role) = (
+        claims
+            .as_ref()
+            .map(|c| c.sub.clone())
+            .unwrap_or_else(|| "anonymous".into()),
+        claims
+            .as_ref()
+            .map(|c| c.roles.join(" "))
+            .unwrap_or_default(),
+    );
+    if let Some(who) = slot.take() {
+        actor = who.actor;
+        role = who.role;
+        company = Some(who.company);
+        targets.insert(0, who.target);
+    }
     let chain = company
         .as_ref()
         .map(|o| state.ledger.company_key(o))
         .unwrap_or_else(|| SERVICE_CHAIN.to_string());
     let entry = AuditRecord {
-        actor: claims
-            .as_ref()
-            .map(|c| c.sub.clone())
-            .unwrap_or_else(|| "anonymous".into()),
-        role: claims
-            .as_ref()
-            .map(|c| c.roles.join(" "))
-            .unwrap_or_default(),
+        actor,
+        role,
         company: company.map(|o| o.to_string()),
         action,
         target: (!targets.is_empty()).then(|| targets.join(" ")),

@@ -7,6 +7,7 @@ use stamp_domain::extracts::{Dispatch, Extracts};
 use stamp_domain::feeds::Puller;
 use stamp_domain::identity::Orgnr;
 use stamp_domain::import::ImportService;
+use stamp_domain::inspection::Inspections;
 use stamp_domain::ledger::Ledger;
 use stamp_domain::ports::{
     Archive, ArchiveError, Clock, ExtractFiles, FeedClient, ItemStore, UploadUrls,
@@ -39,6 +40,11 @@ pub struct AppState {
     /// How partners' feeds are read; `None`: this process does not pull.
     pub feeds: Option<Arc<dyn FeedClient>>,
     pub on_activated: Option<ActivationHook>,
+    /// Inspection links (spec §10).
+    pub inspections: Inspections,
+    /// The base URL users reach Stamp at (links handed out: inspection links); env
+    /// `STAMP_PUBLIC_URL` in Lambda, `http://<addr>` in stamp-local serve.
+    pub public_url: String,
 }
 
 impl AppState {
@@ -61,6 +67,8 @@ impl AppState {
             archive,
             queries: Queries::new(ledger.clone(), clock.clone()),
             admin: Admin::new(ledger.clone(), clock.clone()),
+            inspections: Inspections::new(ledger.clone(), clock.clone()),
+            public_url: "http://localhost".into(),
             statistics: Statistics::new(ledger.clone(), clock.clone()),
             audit,
             extracts: Extracts::new(
@@ -81,6 +89,11 @@ impl AppState {
     /// (triggered by the table's stream) in AWS, this process locally.
     pub fn with_extract_files(mut self, files: Arc<dyn ExtractFiles>, dispatch: Dispatch) -> Self {
         self.extracts = Extracts::new(self.ledger.clone(), files, self.clock.clone(), dispatch);
+        self
+    }
+
+    pub fn with_public_url(mut self, url: impl Into<String>) -> Self {
+        self.public_url = url.into().trim_end_matches('/').to_string();
         self
     }
 

@@ -5,6 +5,7 @@ mod extracts;
 mod feeds;
 mod governance;
 mod helpers;
+mod inspection;
 mod partner_push;
 mod rebuild;
 mod routes;

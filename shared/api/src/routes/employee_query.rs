@@ -8,7 +8,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::json;
 use stamp_domain::analysis::AnomalyKind;
-use stamp_domain::identity::PersonId;
+use stamp_domain::identity::{Orgnr, PersonId};
 use stamp_domain::queries::{AnomalyQuery, Range, RegistrationQuery};
 use stamp_domain::statistics::{Granularity, StatisticsQuery};
 use stamp_domain::time::format_rfc3339;
@@ -35,6 +35,47 @@ pub fn router() -> Router<AppState> {
         )
         .route("/v1/companies/{orgnr}/anomalies", get(anomalies))
         .route("/v1/companies/{orgnr}/statistics", get(statistics))
+        .route(
+            "/v1/companies/{orgnr}/sites/{site_id}/present",
+            get(present),
+        )
+}
+
+/// `at=` (RFC 3339; a `+` left unencoded arrives as a space); `None`: now.
+pub(crate) fn at_param(p: &Params) -> Result<Option<stamp_domain::time::Instant>, DomainError> {
+    p.get("at")
+        .map(|raw| {
+            stamp_domain::time::parse_rfc3339(&raw.replace(' ', "+"))
+                .map_err(|e| DomainError::invalid("at", e))
+        })
+        .transpose()
+}
+
+/// `employer=ORGNR` (spec §4): the events' `employer_orgnr`.
+pub(crate) fn employer_param(p: &Params) -> Result<Option<Orgnr>, DomainError> {
+    p.get("employer")
+        .map(|raw| Orgnr::parse(raw).map_err(|e| DomainError::invalid("employer", e.to_string())))
+        .transpose()
+}
+
+async fn present(
+    State(s): State<AppState>,
+    Caller(c): Caller,
+    Path((o, site)): Path<(String, String)>,
+    p: Params,
+) -> ApiResult<Response> {
+    let employer = employer_param(&p)?;
+    let body = s
+        .queries
+        .present(
+            &c,
+            &orgnr(&o)?,
+            &site_id(&site)?,
+            at_param(&p)?,
+            employer.as_ref(),
+        )
+        .await?;
+    Ok(Json(body).into_response())
 }
 
 async fn sites(
@@ -112,16 +153,17 @@ async fn search(
 }
 
 /// `from`/`to` as RFC 3339; a `+` left unencoded in a query string arrives as a space.
-fn range(p: &Params) -> Result<Range, DomainError> {
+pub(crate) fn range(p: &Params) -> Result<Range, DomainError> {
     let fix = |v: Option<&str>| v.map(|s| s.replace(' ', "+"));
     let (from, to) = (fix(p.get("from")), fix(p.get("to")));
     Range::parse(from.as_deref(), to.as_deref())
 }
 
-fn registration_query(p: &Params) -> Result<RegistrationQuery, DomainError> {
+pub(crate) fn registration_query(p: &Params) -> Result<RegistrationQuery, DomainError> {
     Ok(RegistrationQuery {
         range: range(p)?,
         history: p.flag("history")?,
+        employer: employer_param(p)?,
         cursor: p.cursor()?,
         limit: p.limit()?,
     })

@@ -40,7 +40,7 @@ fn accepted(s: &AppState, record: &ExtractRecord, location: String) -> Response 
 }
 
 /// A link relative to this server (the local one's) made absolute with the request's Host.
-fn absolute(mut v: Value, headers: &HeaderMap) -> Value {
+pub(crate) fn absolute(mut v: Value, headers: &HeaderMap) -> Value {
     if let Some(url) = v["download_url"].as_str().filter(|u| u.starts_with('/')) {
         let host = headers
             .get(header::HOST)
@@ -120,6 +120,7 @@ async fn own_registrations(
     let q = RegistrationQuery {
         range: Range::parse(from.as_deref(), to.as_deref())?,
         history: p.flag("history")?,
+        employer: None,
         cursor: p.cursor()?,
         limit: p.limit()?,
     };

@@ -4,6 +4,7 @@
 pub mod administration;
 pub mod employee_query;
 pub mod extracts;
+pub mod inspection;
 pub mod partner_import;
 
 use axum::http::StatusCode;
