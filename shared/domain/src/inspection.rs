@@ -212,12 +212,21 @@ impl Inspections {
             .site_id
             .filter(|s| !s.is_empty())
             .ok_or_else(|| DomainError::missing("site_id"))?;
-        let site = SiteId::parse(&site_raw)
-            .map_err(|e| DomainError::invalid("site_id", e.to_string()))?;
+        let site =
+            SiteId::parse(&site_raw).map_err(|e| DomainError::invalid("site_id", e.to_string()))?;
         let hours = valid_hours(body.valid_hours.as_ref())?;
-        let note = body.note.map(|n| n.trim().to_string()).filter(|n| !n.is_empty());
-        if note.as_ref().is_some_and(|n| n.chars().count() > MAX_NOTE_CHARS) {
-            return Err(DomainError::invalid("note", "must be at most 500 characters"));
+        let note = body
+            .note
+            .map(|n| n.trim().to_string())
+            .filter(|n| !n.is_empty());
+        if note
+            .as_ref()
+            .is_some_and(|n| n.chars().count() > MAX_NOTE_CHARS)
+        {
+            return Err(DomainError::invalid(
+                "note",
+                "must be at most 500 characters",
+            ));
         }
         let activation = self
             .ledger
@@ -271,7 +280,10 @@ impl Inspections {
     /// `GET /v1/companies/{orgnr}/inspections`, newest first.
     pub async fn list(&self, claims: &Claims, orgnr: &Orgnr) -> Result<Vec<LinkView>, DomainError> {
         require_company(&self.ledger, claims, orgnr, CompanyAccess::Admin).await?;
-        let mut links = self.ledger.inspections(&self.ledger.company_key(orgnr)).await?;
+        let mut links = self
+            .ledger
+            .inspections(&self.ledger.company_key(orgnr))
+            .await?;
         links.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(a.id.cmp(&b.id)));
         Ok(links.iter().map(|l| self.view(l)).collect())
     }
@@ -298,7 +310,11 @@ impl Inspections {
             changed.revoked_at = Some(self.clock.now());
             changed.revoked_by = Some(claims.sub.clone());
             changed.version += 1;
-            if self.ledger.save_inspection(&changed, Some(link.version)).await? {
+            if self
+                .ledger
+                .save_inspection(&changed, Some(link.version))
+                .await?
+            {
                 tracing::info!(inspection_id = %id, "inspection link revoked");
                 return Ok(self.view(&changed));
             }

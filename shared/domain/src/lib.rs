@@ -12,10 +12,10 @@ pub mod error;
 pub mod extracts;
 pub mod feeds;
 pub mod identity;
-pub mod inspection;
 pub mod import;
 #[cfg(test)]
 mod ingest_tests;
+pub mod inspection;
 pub mod ledger;
 pub mod memory;
 pub mod model;

@@ -56,7 +56,10 @@ fn an_open_check_in_is_present_and_ordered_by_name() {
         ev("3", "Bo", A, In, "2026-03-02T06:00:00Z"),
         ev("4", "Bo", A, Out, "2026-03-02T08:00:00Z"),
     ];
-    assert_eq!(names(events.clone(), A, "2026-03-02T09:00:00Z"), ["Anna", "Östen"]);
+    assert_eq!(
+        names(events.clone(), A, "2026-03-02T09:00:00Z"),
+        ["Anna", "Östen"]
+    );
     // Bo was present before he checked out; nobody before anyone came.
     assert_eq!(
         names(events.clone(), A, "2026-03-02T07:30:00Z"),

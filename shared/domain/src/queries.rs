@@ -9,8 +9,8 @@ use crate::identity::{Orgnr, PersonId, SiteId};
 use crate::ledger::{CorrectionEntry, Ledger, PersonEntry, SiteEntry};
 use crate::model::LedgerEvent;
 use crate::pagination::{Cursor, Page};
-use crate::present::{self, Present};
 use crate::ports::Clock;
+use crate::present::{self, Present};
 use crate::time::{format_rfc3339, sortable, Instant};
 use futures::stream::{self, StreamExt, TryStreamExt};
 use serde_json::{json, Value};
@@ -136,11 +136,12 @@ impl Queries {
         claims: &Claims,
         orgnr: &Orgnr,
         q: Option<&str>,
+        employer: Option<&Orgnr>,
         cursor: Option<&Cursor>,
         limit: usize,
     ) -> Result<Page<PersonEntry>, DomainError> {
         let ck = self.company(claims, orgnr).await?;
-        self.ledger.people(&ck, q, cursor, limit).await
+        self.ledger.people(&ck, q, employer, cursor, limit).await
     }
 
     /// Finds the `person_ref` for a full person id (sent in a body, never in a URL).

@@ -101,11 +101,35 @@ async fn present_shows_open_check_ins_with_employer(s: &TestServer) {
         "present",
         vec![
             with_employer(
-                event("a-in", ORG_A, SITE_1, ANNA, "Anna Ek", "in", &rfc(local(day, 7, 0))),
+                event(
+                    "a-in",
+                    ORG_A,
+                    SITE_1,
+                    ANNA,
+                    "Anna Ek",
+                    "in",
+                    &rfc(local(day, 7, 0)),
+                ),
                 Some(EMPLOYERS[0]),
             ),
-            event("b-in", ORG_A, SITE_1, BO, "Bo Al", "in", &rfc(local(day, 7, 30))),
-            event("b-out", ORG_A, SITE_2, BO, "Bo Al", "out", &rfc(local(day, 9, 0))),
+            event(
+                "b-in",
+                ORG_A,
+                SITE_1,
+                BO,
+                "Bo Al",
+                "in",
+                &rfc(local(day, 7, 30)),
+            ),
+            event(
+                "b-out",
+                ORG_A,
+                SITE_2,
+                BO,
+                "Bo Al",
+                "out",
+                &rfc(local(day, 9, 0)),
+            ),
         ],
     )
     .await;
@@ -177,6 +201,54 @@ async fn present_shows_open_check_ins_with_employer(s: &TestServer) {
     assert_eq!(unpaired[0]["employer_orgnr"], EMPLOYERS[0]);
     assert_eq!(regs["sessions"], json!([]));
 
+    // people and statistics take employer= too (statistics from the same aggregation).
+    let people = s
+        .get(
+            &format!("/v1/companies/{ORG_A}/people?employer={}", EMPLOYERS[0]),
+            &t.user,
+        )
+        .await
+        .expect(200);
+    let names: Vec<&str> = people["people"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["person_name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["Anna Ek"]);
+    let all = s
+        .get(&format!("/v1/companies/{ORG_A}/people"), &t.user)
+        .await
+        .expect(200);
+    assert_eq!(all["people"].as_array().unwrap().len(), 2);
+    let total = |v: &Value| {
+        v["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["site_id"].is_null())
+            .cloned()
+            .unwrap()
+    };
+    let everyone = stats(s, &t.user, String::new()).await;
+    assert_eq!(total(&everyone)["persons"], 2);
+    assert_eq!(total(&everyone)["check_ins"], 2);
+    let theirs = stats(s, &t.user, format!("&employer={}", EMPLOYERS[0])).await;
+    assert_eq!(theirs["employer"], EMPLOYERS[0]);
+    assert_eq!(total(&theirs)["persons"], 1);
+    assert_eq!(total(&theirs)["check_ins"], 1);
+    assert_eq!(total(&theirs)["check_outs"], 0);
+    let site_rows: Vec<&Value> = theirs["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| !r["site_id"].is_null())
+        .collect();
+    assert_eq!(site_rows.len(), 1);
+    assert_eq!(site_rows[0]["site_id"], SITE_1);
+    let none = stats(s, &t.user, format!("&employer={}", EMPLOYERS[1])).await;
+    assert_eq!(none["rows"], json!([]));
+
     // Refusals.
     s.get(
         &format!("/v1/companies/{ORG_A}/sites/{SITE_1}/present?at=yesterday"),
@@ -211,6 +283,15 @@ async fn present_shows_open_check_ins_with_employer(s: &TestServer) {
         .await
         .expect(200);
     assert_eq!(now["people"], json!([]));
+}
+
+async fn stats(s: &TestServer, token: &str, q: String) -> Value {
+    s.get(
+        &format!("/v1/companies/{ORG_A}/statistics?from=2026-03-02&to=2026-03-03{q}"),
+        token,
+    )
+    .await
+    .expect(200)
 }
 
 /// One generated event: who, where, which way, when, and through which partner.
@@ -447,9 +528,13 @@ async fn present_equals_an_independent_computation(s: &TestServer) {
 
 /// Makes a link for SITE_1 of company A (as its admin).
 async fn make_link(s: &TestServer, t: &Setup, body: Value) -> Value {
-    s.post_json(&format!("/v1/companies/{ORG_A}/inspections"), &t.admin, &body)
-        .await
-        .expect(201)
+    s.post_json(
+        &format!("/v1/companies/{ORG_A}/inspections"),
+        &t.admin,
+        &body,
+    )
+    .await
+    .expect(201)
 }
 
 fn secret_of(link: &Value) -> String {
@@ -486,10 +571,26 @@ async fn inspection_links_are_made_used_audited_and_revoked(s: &TestServer) {
         "live",
         vec![
             with_employer(
-                event("l1", ORG_A, SITE_1, ANNA, "Anna Ek", "in", &rfc(now - Duration::hours(2))),
+                event(
+                    "l1",
+                    ORG_A,
+                    SITE_1,
+                    ANNA,
+                    "Anna Ek",
+                    "in",
+                    &rfc(now - Duration::hours(2)),
+                ),
                 Some(EMPLOYERS[2]),
             ),
-            event("l2", ORG_A, SITE_2, BO, "Bo Al", "in", &rfc(now - Duration::hours(1))),
+            event(
+                "l2",
+                ORG_A,
+                SITE_2,
+                BO,
+                "Bo Al",
+                "in",
+                &rfc(now - Duration::hours(1)),
+            ),
         ],
     )
     .await;
@@ -505,7 +606,10 @@ async fn inspection_links_are_made_used_audited_and_revoked(s: &TestServer) {
     let expires: chrono::DateTime<chrono::Utc> =
         link["expires_at"].as_str().unwrap().parse().unwrap();
     let hours = (expires - chrono::Utc::now()).num_minutes();
-    assert!((71 * 60..=72 * 60).contains(&hours), "default 72 h: {hours} min");
+    assert!(
+        (71 * 60..=72 * 60).contains(&hours),
+        "default 72 h: {hours} min"
+    );
 
     // The list never shows the secret or its hash.
     let list = s
@@ -534,7 +638,10 @@ async fn inspection_links_are_made_used_audited_and_revoked(s: &TestServer) {
     assert_eq!(people.len(), 1, "{present}");
     assert_eq!(people[0]["person_name"], "Anna Ek");
     assert_eq!(people[0]["employer_orgnr"], EMPLOYERS[2]);
-    let regs = s.get("/inspect/v1/registrations", &secret).await.expect(200);
+    let regs = s
+        .get("/inspect/v1/registrations", &secret)
+        .await
+        .expect(200);
     assert_eq!(regs["unpaired"].as_array().unwrap().len(), 1, "{regs}");
     let anomalies = s.get("/inspect/v1/anomalies", &secret).await.expect(200);
     assert!(anomalies["anomalies"].is_array());
@@ -545,7 +652,8 @@ async fn inspection_links_are_made_used_audited_and_revoked(s: &TestServer) {
     }
 
     // The authority extract, of this site only, with the personnummer in full.
-    let order = json!({"kind": "authority", "format": "csv", "from": "2016-01-01", "to": "2030-01-01"});
+    let order =
+        json!({"kind": "authority", "format": "csv", "from": "2016-01-01", "to": "2030-01-01"});
     let pending = s
         .post_json("/inspect/v1/extracts", &secret, &order)
         .await
@@ -603,19 +711,28 @@ async fn inspection_links_are_made_used_audited_and_revoked(s: &TestServer) {
         .await
         .expect(200);
     assert_eq!(revoked["status"], "revoked");
-    for route in ["/inspect/v1/site", "/inspect/v1/present", "/inspect/v1/registrations"] {
+    for route in [
+        "/inspect/v1/site",
+        "/inspect/v1/present",
+        "/inspect/v1/registrations",
+    ] {
         s.get(route, &secret).await.problem(401, "unauthenticated");
     }
     let (entries, _) = audit_text(s, &t).await;
-    assert!(entries.iter().any(|e| e["actor"] == format!("inspection:{id}")
-        && e["outcome"] == "refused"
-        && e["action"] == "GET /inspect/v1/site"));
+    assert!(entries
+        .iter()
+        .any(|e| e["actor"] == format!("inspection:{id}")
+            && e["outcome"] == "refused"
+            && e["action"] == "GET /inspect/v1/site"));
     let list = s
         .get(&format!("/v1/companies/{ORG_A}/inspections"), &t.admin)
         .await
         .expect(200);
     assert_eq!(list["inspections"][0]["status"], "revoked");
-    assert_eq!(list["inspections"][0]["revoked_by"], format!("admin-{ORG_A}"));
+    assert_eq!(
+        list["inspections"][0]["revoked_by"],
+        format!("admin-{ORG_A}")
+    );
 }
 
 async fn inspection_link_refusals(s: &TestServer) {
@@ -624,7 +741,15 @@ async fn inspection_link_refusals(s: &TestServer) {
         s,
         &t.partner,
         "r",
-        vec![event("r1", ORG_A, SITE_1, ANNA, "Anna Ek", "in", "2026-03-02T07:00:00+01:00")],
+        vec![event(
+            "r1",
+            ORG_A,
+            SITE_1,
+            ANNA,
+            "Anna Ek",
+            "in",
+            "2026-03-02T07:00:00+01:00",
+        )],
     )
     .await;
     let c = format!("/v1/companies/{ORG_A}/inspections");
@@ -638,8 +763,14 @@ async fn inspection_link_refusals(s: &TestServer) {
         (json!({"site_id": "nope"}), "site_id"),
         (json!({"site_id": SITE_2}), "site_id"),
         (json!({"site_id": SITE_1, "valid_hours": 0}), "valid_hours"),
-        (json!({"site_id": SITE_1, "valid_hours": 337}), "valid_hours"),
-        (json!({"site_id": SITE_1, "valid_hours": "5"}), "valid_hours"),
+        (
+            json!({"site_id": SITE_1, "valid_hours": 337}),
+            "valid_hours",
+        ),
+        (
+            json!({"site_id": SITE_1, "valid_hours": "5"}),
+            "valid_hours",
+        ),
         (json!({"site_id": SITE_1, "note": "x".repeat(501)}), "note"),
     ] {
         let p = s.post_json(&c, &t.admin, &body).await;
@@ -647,7 +778,9 @@ async fn inspection_link_refusals(s: &TestServer) {
         assert_eq!(p.body["field"], field, "{body}: {}", p.body);
     }
     let short = make_link(s, &t, json!({"site_id": SITE_1, "valid_hours": 336})).await;
-    s.get("/inspect/v1/site", &secret_of(&short)).await.expect(200);
+    s.get("/inspect/v1/site", &secret_of(&short))
+        .await
+        .expect(200);
     s.call(
         Method::DELETE,
         &format!("{c}/00000000000000000000000000000000"),
@@ -708,7 +841,8 @@ async fn a_link_opens_its_site_and_nothing_else(s: &TestServer) {
     let link = make_link(s, &a, json!({"site_id": SITE_1})).await;
     let secret = secret_of(&link);
     // An extract of company A ordered by its user, and one of company B.
-    let order = json!({"kind": "authority", "format": "csv", "from": "2026-03-01", "to": "2026-04-01"});
+    let order =
+        json!({"kind": "authority", "format": "csv", "from": "2026-03-01", "to": "2026-04-01"});
     let a_extract = s
         .post_json(&format!("/v1/companies/{ORG_A}/extracts"), &a.user, &order)
         .await
@@ -792,7 +926,11 @@ async fn a_link_opens_its_site_and_nothing_else(s: &TestServer) {
         assert!(!text.contains("Bo "), "only SITE_1 of company A: {text}");
     }
     // Routes that do not exist under /inspect answer 404, not data.
-    for path in ["/inspect/v1/people", "/inspect/v1/sites", "/inspect/v1/statistics"] {
+    for path in [
+        "/inspect/v1/people",
+        "/inspect/v1/sites",
+        "/inspect/v1/statistics",
+    ] {
         let a = s.get(path, &secret).await;
         assert_eq!(a.status.as_u16(), 404, "{path}");
     }
@@ -804,7 +942,15 @@ async fn an_inspection_link_expires_by_the_clock(s: &TestServer) {
         s,
         &t.partner,
         "e",
-        vec![event("e1", ORG_A, SITE_1, ANNA, "Anna Ek", "in", "2026-03-02T07:00:00+01:00")],
+        vec![event(
+            "e1",
+            ORG_A,
+            SITE_1,
+            ANNA,
+            "Anna Ek",
+            "in",
+            "2026-03-02T07:00:00+01:00",
+        )],
     )
     .await;
     s.clock.set("2026-03-02T08:00:00Z");

@@ -107,6 +107,7 @@ async fn people(
             &c,
             &orgnr(&o)?,
             p.get("q"),
+            employer_param(&p)?.as_ref(),
             p.cursor()?.as_ref(),
             p.limit()?,
         )
@@ -229,12 +230,14 @@ async fn statistics(
 ) -> ApiResult<Response> {
     let o = orgnr(&o)?;
     let site = p.get("site_id").map(site_id).transpose()?;
+    let employer = employer_param(&p)?.map(|o| o.to_string());
     let cursor = p.cursor()?;
     let q = StatisticsQuery {
         from: p.get("from"),
         to: p.get("to"),
         granularity: Granularity::parse(p.get("granularity"))?,
         site: site.as_ref().map(|s| s.as_str()),
+        employer: employer.as_deref(),
         cursor: cursor.as_ref(),
         limit: p.limit()?,
     };

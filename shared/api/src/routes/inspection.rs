@@ -28,10 +28,7 @@ use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route(
-            "/v1/companies/{orgnr}/inspections",
-            post(create).get(list),
-        )
+        .route("/v1/companies/{orgnr}/inspections", post(create).get(list))
         .route("/v1/companies/{orgnr}/inspections/{id}", delete(revoke))
         .route("/inspect/v1/site", get(site))
         .route("/inspect/v1/present", get(present))
@@ -159,7 +156,10 @@ async fn registrations(
 ) -> ApiResult<Response> {
     let q = registration_query(&p)?;
     let ck = s.ledger.company_key(&link.company_orgnr);
-    let body = s.queries.site_registrations_of(&ck, &link.site_id, &q).await?;
+    let body = s
+        .queries
+        .site_registrations_of(&ck, &link.site_id, &q)
+        .await?;
     Ok(Json(body).into_response())
 }
 
@@ -169,10 +169,9 @@ async fn anomalies(
     p: Params,
 ) -> ApiResult<Response> {
     if p.get("site_id").is_some_and(|x| x != link.site_id.as_str()) {
-        return Err(DomainError::Forbidden(
-            "an inspection link opens its own site only".into(),
-        )
-        .into());
+        return Err(
+            DomainError::Forbidden("an inspection link opens its own site only".into()).into(),
+        );
     }
     let q = AnomalyQuery {
         range: range(&p)?,

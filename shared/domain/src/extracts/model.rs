@@ -252,7 +252,8 @@ impl OrderBody {
                     .employer
                     .filter(|s| !s.is_empty())
                     .map(|s| {
-                        Orgnr::parse(&s).map_err(|e| DomainError::invalid("employer", e.to_string()))
+                        Orgnr::parse(&s)
+                            .map_err(|e| DomainError::invalid("employer", e.to_string()))
                     })
                     .transpose()?;
                 Ok(ExtractRequest {

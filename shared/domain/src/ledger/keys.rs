@@ -30,6 +30,18 @@ pub fn people(ck: &str) -> String {
     format!("CO#{ck}#PEOPLE")
 }
 
+/// The people an employer's events name (spec §4 `people?employer=`), sort key
+/// `person_ref`; the organisationsnummer of an employer is a company's, not a person's.
+pub fn employer_people(ck: &str, employer: &str) -> String {
+    format!("CO#{ck}#EMPLOYER#{employer}#PEOPLE")
+}
+
+/// The employers a person's events have named (sort key the orgnr), so that the purge
+/// can remove the person from each [`employer_people`] directory.
+pub fn person_employers(ck: &str, person_ref: &str) -> String {
+    format!("CO#{ck}#P#{person_ref}#EMPLOYERS")
+}
+
 pub fn sites(ck: &str) -> String {
     format!("CO#{ck}#SITES")
 }
