@@ -1,6 +1,7 @@
 //! Performance figures for README.md's "Performance" section.
 //!
 //! ```sh
+//! cargo run --profile perf -p stamp-bench -- present           # who is on site, 1,000 people
 //! cargo run --profile perf -p stamp-bench -- upload            # 500,000 events, ~100 MB
 //! cargo run --profile perf -p stamp-bench -- pull              # a pull round
 //! ```
@@ -15,6 +16,8 @@
 //!
 //! `pull` serves a generated feed from the partner simulator in-process and times one
 //! pull round into the chosen store: events per second.
+
+mod present;
 
 use async_trait::async_trait;
 use clap::{Parser, Subcommand, ValueEnum};
@@ -101,6 +104,13 @@ enum Command {
     },
     /// Size and build time of the daily digest of stamp-local's demo company.
     Digest,
+    /// Store requests and time of `GET …/sites/{site_id}/present` at a full site.
+    Present {
+        #[arg(long, default_value_t = 1000)]
+        people: usize,
+        #[arg(long, value_enum, default_value = "embedded")]
+        store: Store,
+    },
 }
 
 /// An item store that keeps administration in memory and lets the ledger's per-event
@@ -449,6 +459,7 @@ async fn main() {
         } => pull(people, days, page_limit, store).await,
         Command::Verify { events, store } => verify(events, store).await,
         Command::Digest => digest().await,
+        Command::Present { people, store } => present::present(people, store).await,
     }
 }
 

@@ -17,10 +17,38 @@ use lambda_http::request::RequestContext;
 use stamp_domain::audit::{service_shard, AuditRecord};
 use stamp_domain::auth::Claims;
 use stamp_domain::identity::Orgnr;
+use std::sync::{Arc, Mutex};
 
 use crate::claims::claims_from_map;
 use crate::problem::problem;
 use crate::state::AppState;
+
+/// Who acted, when the caller is not a JWT's subject: an inspection link's holder
+/// (spec §10, actor `inspection:{id}` in the company's chain). A route's extractor fills
+/// the [`AuditSlot`] this middleware hands it.
+#[derive(Debug, Clone)]
+pub struct AuditAs {
+    pub actor: String,
+    pub role: String,
+    pub company: Orgnr,
+    pub target: String,
+}
+
+/// Filled during the request by whoever learns who the caller is (see [`AuditAs`]).
+#[derive(Debug, Clone, Default)]
+pub struct AuditSlot(pub Arc<Mutex<Option<AuditAs>>>);
+
+impl AuditSlot {
+    pub fn set(&self, who: AuditAs) {
+        if let Ok(mut g) = self.0.lock() {
+            *g = Some(who);
+        }
+    }
+
+    fn take(&self) -> Option<AuditAs> {
+        self.0.lock().ok().and_then(|mut g| g.take())
+    }
+}
 
 /// Routes not worth a trail entry: liveness probes.
 const UNAUDITED: [&str; 1] = ["/health"];
@@ -41,6 +69,9 @@ pub enum Actor {
     Anonymous,
     /// A caller with a verified token.
     User(Claims),
+    /// The holder of an inspection link (spec §10): `inspection:{id}`, in the company's
+    /// chain.
+    Inspection(AuditAs),
 }
 
 impl Actor {
@@ -48,6 +79,7 @@ impl Actor {
         match self {
             Actor::Anonymous => "anonymous".into(),
             Actor::User(c) => c.sub.clone(),
+            Actor::Inspection(who) => who.actor.clone(),
         }
     }
 
@@ -55,12 +87,14 @@ impl Actor {
         match self {
             Actor::Anonymous => String::new(),
             Actor::User(c) => c.roles.join(" "),
+            Actor::Inspection(who) => who.role.clone(),
         }
     }
 
     /// The chain this actor's entry about `company` (if the route names one) goes to.
     pub fn chain(&self, state: &AppState, company: Option<&Orgnr>, request_id: &str) -> String {
         match (self, company) {
+            (Actor::Inspection(who), _) => state.ledger.company_key(&who.company),
             (Actor::User(_), Some(o)) => state.ledger.company_key(o),
             (Actor::User(c), None) => match c.partner_id.as_deref() {
                 Some(p) if c.roles.iter().any(|r| r == "partner") => partner_chain(p),
@@ -89,6 +123,9 @@ pub async fn record(
     if UNAUDITED.contains(&route.as_str()) {
         return next.run(req).await;
     }
+    let slot = AuditSlot::default();
+    let mut req = req;
+    req.extensions_mut().insert(slot.clone());
     let action = format!("{} {route}", req.method());
     let (claims, request_id) = match req.extensions().get::<RequestContext>() {
         Some(RequestContext::ApiGatewayV2(ctx)) => (
@@ -111,7 +148,12 @@ pub async fn record(
     }
     let res = next.run(req).await;
     let status = res.status();
-    let actor = claims.map_or(Actor::Anonymous, Actor::User);
+    let mut actor = claims.map_or(Actor::Anonymous, Actor::User);
+    if let Some(who) = slot.take() {
+        company = Some(who.company.clone());
+        targets.insert(0, who.target.clone());
+        actor = Actor::Inspection(who);
+    }
     let request_id = request_id.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
     let chain = actor.chain(&state, company.as_ref(), &request_id);
     let entry = AuditRecord {

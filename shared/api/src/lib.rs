@@ -26,14 +26,17 @@ pub enum Function {
     Administration,
     /// Extracts (spec §8) and the employees' own data (`/v1/me/...`).
     Extracts,
+    /// Inspection links and the inspector's `/inspect/v1/...` (spec §10).
+    Inspection,
 }
 
 impl Function {
-    pub const ALL: [Function; 4] = [
+    pub const ALL: [Function; 5] = [
         Function::PartnerImport,
         Function::EmployeeQuery,
         Function::Administration,
         Function::Extracts,
+        Function::Inspection,
     ];
 
     fn routes(self) -> Router<AppState> {
@@ -42,6 +45,7 @@ impl Function {
             Function::EmployeeQuery => routes::employee_query::router(),
             Function::Administration => routes::administration::router(),
             Function::Extracts => routes::extracts::router(),
+            Function::Inspection => routes::inspection::router(),
         }
     }
 }

@@ -7,6 +7,7 @@ use stamp_domain::extracts::{Dispatch, Extracts};
 use stamp_domain::feeds::Puller;
 use stamp_domain::identity::Orgnr;
 use stamp_domain::import::ImportService;
+use stamp_domain::inspection::Inspections;
 use stamp_domain::ledger::Ledger;
 use stamp_domain::notify::{Notifications, WebhookPolicy};
 use stamp_domain::ports::{
@@ -46,7 +47,10 @@ pub struct AppState {
     pub notifications: Notifications,
     /// How archived objects' locks are read (archive verification, spec §12).
     pub locks: Option<Arc<dyn LockProbe>>,
-    /// The public base URL of the API (`STAMP_PUBLIC_URL` in Lambda).
+    /// Inspection links (spec §10).
+    pub inspections: Inspections,
+    /// The base URL users reach Stamp at (links handed out: inspection links); env
+    /// `STAMP_PUBLIC_URL` in Lambda, `http://<addr>` in stamp-local serve.
     pub public_url: String,
 }
 
@@ -71,6 +75,7 @@ impl AppState {
             archive,
             queries: Queries::new(ledger.clone(), clock.clone()),
             admin: Admin::new(ledger.clone(), clock.clone()),
+            inspections: Inspections::new(ledger.clone(), clock.clone()),
             statistics: Statistics::new(ledger.clone(), clock.clone()),
             audit,
             extracts: Extracts::new(
@@ -100,6 +105,11 @@ impl AppState {
         self
     }
 
+    pub fn with_public_url(mut self, url: impl Into<String>) -> Self {
+        self.public_url = url.into().trim_end_matches('/').to_string();
+        self
+    }
+
     pub fn with_uploads(mut self, urls: Arc<dyn UploadUrls>) -> Self {
         self.uploads = Some(urls);
         self
@@ -107,11 +117,6 @@ impl AppState {
 
     pub fn with_feeds(mut self, client: Arc<dyn FeedClient>) -> Self {
         self.feeds = Some(client);
-        self
-    }
-
-    pub fn with_public_url(mut self, url: impl Into<String>) -> Self {
-        self.public_url = url.into().trim_end_matches('/').to_string();
         self
     }
 

@@ -341,6 +341,7 @@ fn register_pdf() {
             &RowFilter {
                 site: None,
                 person_ref: Some(person_ref.clone()),
+                employer: None,
             },
             now(),
         );

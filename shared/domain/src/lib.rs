@@ -17,6 +17,7 @@ pub mod import;
 mod ingest_tests;
 #[cfg(test)]
 mod bounded_work_tests;
+pub mod inspection;
 pub mod ledger;
 pub mod memory;
 pub mod model;
@@ -24,6 +25,7 @@ pub mod notice;
 pub mod notify;
 pub mod pagination;
 pub mod ports;
+pub mod present;
 pub mod privacy;
 pub mod purge;
 pub mod queries;

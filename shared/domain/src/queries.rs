@@ -10,6 +10,7 @@ use crate::ledger::{CorrectionEntry, Ledger, PersonEntry, SiteEntry};
 use crate::model::LedgerEvent;
 use crate::pagination::{Cursor, Page};
 use crate::ports::Clock;
+use crate::present::{self, Present};
 use crate::time::{format_rfc3339, sortable, Instant};
 use futures::stream::{self, StreamExt, TryStreamExt};
 use serde_json::{json, Value};
@@ -69,6 +70,8 @@ pub struct AnomalyQuery {
 pub struct RegistrationQuery {
     pub range: Range,
     pub history: bool,
+    /// Only events whose `employer_orgnr` is this (spec §4 `employer=`).
+    pub employer: Option<Orgnr>,
     pub cursor: Option<Cursor>,
     pub limit: usize,
 }
@@ -143,11 +146,12 @@ impl Queries {
         claims: &Claims,
         orgnr: &Orgnr,
         q: Option<&str>,
+        employer: Option<&Orgnr>,
         cursor: Option<&Cursor>,
         limit: usize,
     ) -> Result<Page<PersonEntry>, DomainError> {
         let ck = self.company(claims, orgnr).await?;
-        self.ledger.people(&ck, q, cursor, limit).await
+        self.ledger.people(&ck, q, employer, cursor, limit).await
     }
 
     /// Finds the `person_ref` for a full person id (sent in a body, never in a URL).
@@ -179,7 +183,7 @@ impl Queries {
         }
         let (lo, hi) = q.range.widened();
         let events = self.ledger.person_events(&ck, person_ref, &lo, &hi).await?;
-        let entries = self.entries(events, &q.range, None, q.history);
+        let entries = self.entries(events, &q.range, None, q);
         self.render(entries, q).await
     }
 
@@ -193,7 +197,7 @@ impl Queries {
     ) -> Result<Value, DomainError> {
         let (lo, hi) = q.range.widened();
         let events = self.ledger.person_events(ck, person_ref, &lo, &hi).await?;
-        let entries = self.entries(events, &q.range, None, q.history);
+        let entries = self.entries(events, &q.range, None, q);
         self.render(entries, q).await
     }
 
@@ -205,7 +209,18 @@ impl Queries {
         q: &RegistrationQuery,
     ) -> Result<Value, DomainError> {
         let ck = self.company(claims, orgnr).await?;
-        if self.ledger.site(&ck, site.as_str()).await?.is_none() {
+        self.site_registrations_of(&ck, site, q).await
+    }
+
+    /// A site's registrations, without the company check: for callers that authorized
+    /// otherwise (an inspection link for this site).
+    pub async fn site_registrations_of(
+        &self,
+        ck: &str,
+        site: &SiteId,
+        q: &RegistrationQuery,
+    ) -> Result<Value, DomainError> {
+        if self.ledger.site(ck, site.as_str()).await?.is_none() {
             return Err(DomainError::NotFound(
                 "no such site in this company's ledger".into(),
             ));
@@ -213,14 +228,11 @@ impl Queries {
         let (lo, hi) = q.range.widened();
         // Pairing follows a person across sites, so each person seen here is analysed
         // on their own whole timeline for the window.
-        let at_site = self
-            .ledger
-            .site_events(&ck, site.as_str(), &lo, &hi)
-            .await?;
+        let at_site = self.ledger.site_events(ck, site.as_str(), &lo, &hi).await?;
         let people: BTreeSet<String> = at_site.into_iter().map(|e| e.person_ref).collect();
         let timelines: Vec<Vec<LedgerEvent>> = stream::iter(people)
             .map(|p| {
-                let ck = ck.clone();
+                let ck = ck.to_string();
                 async move { self.ledger.person_events(&ck, &p, &lo, &hi).await }
             })
             .buffer_unordered(8)
@@ -230,9 +242,44 @@ impl Queries {
             timelines.into_iter().flatten().collect(),
             &q.range,
             Some(site),
-            q.history,
+            q,
         );
         self.render(entries, q).await
+    }
+
+    /// `GET …/sites/{site_id}/present` (spec §10): who is on site at `at` (default now).
+    pub async fn present(
+        &self,
+        claims: &Claims,
+        orgnr: &Orgnr,
+        site: &SiteId,
+        at: Option<Instant>,
+        employer: Option<&Orgnr>,
+    ) -> Result<Present, DomainError> {
+        let ck = self.company(claims, orgnr).await?;
+        if self.ledger.site(&ck, site.as_str()).await?.is_none() {
+            return Err(DomainError::NotFound(
+                "no such site in this company's ledger".into(),
+            ));
+        }
+        self.present_of(&ck, site, at, employer).await
+    }
+
+    /// Who is on site, without the company check (an inspection link for this site).
+    /// One read of the company's day timelines around `at` (two or three partitions):
+    /// every person's events at every site are in it, so an `out` elsewhere is seen,
+    /// and the work does not grow with the number of people.
+    pub async fn present_of(
+        &self,
+        ck: &str,
+        site: &SiteId,
+        at: Option<Instant>,
+        employer: Option<&Orgnr>,
+    ) -> Result<Present, DomainError> {
+        let at = at.unwrap_or_else(|| crate::time::to_fixed(self.clock.now()));
+        let (lo, hi) = present::window(&at);
+        let events = self.ledger.company_events(ck, &lo, &hi).await?;
+        Ok(present::present_at(events, site, &at, employer))
     }
 
     /// `GET …/anomalies`: spec §6 over the company, those whose flagged event lies in the
@@ -244,6 +291,12 @@ impl Queries {
         q: &AnomalyQuery,
     ) -> Result<Value, DomainError> {
         let ck = self.company(claims, orgnr).await?;
+        self.anomalies_of(&ck, q).await
+    }
+
+    /// Anomalies without the company check (an inspection link, for its site).
+    pub async fn anomalies_of(&self, ck: &str, q: &AnomalyQuery) -> Result<Value, DomainError> {
+        let ck = ck.to_string();
         // An open range is bounded by the company's activity.
         let Some((first, last)) = self.ledger.company_span(&ck).await? else {
             return Ok(json!({ "anomalies": [] }));
@@ -311,13 +364,21 @@ impl Queries {
         events: Vec<LedgerEvent>,
         range: &Range,
         site: Option<&SiteId>,
-        history: bool,
+        q: &RegistrationQuery,
     ) -> Vec<Entry> {
+        let history = q.history;
         let (withdrawn, effective): (Vec<LedgerEvent>, Vec<LedgerEvent>) =
             events.into_iter().partition(|e| e.withdrawn);
         let a = analyse(&effective, self.clock.now());
         let at_site = |e: &LedgerEvent| site.is_none_or(|s| &e.site_id == s);
-        let wanted = |e: &LedgerEvent| range.contains(&e.occurred_at) && at_site(e);
+        let of_employer = |e: &LedgerEvent| {
+            q.employer
+                .as_ref()
+                .is_none_or(|o| e.employer_orgnr.as_ref() == Some(o))
+        };
+        // A session belongs to its `in` (spec §4): its check-in decides site and employer.
+        let wanted =
+            |e: &LedgerEvent| range.contains(&e.occurred_at) && at_site(e) && of_employer(e);
         let mut out = Vec::new();
         for s in &a.sessions {
             let (i, o) = (&effective[s.check_in], &effective[s.check_out]);
@@ -457,6 +518,9 @@ pub fn event_view(e: &LedgerEvent) -> Value {
     });
     if let Some(r) = &e.recorded_by {
         v["recorded_by"] = json!(r);
+    }
+    if let Some(o) = &e.employer_orgnr {
+        v["employer_orgnr"] = json!(o);
     }
     if e.withdrawn {
         v["withdrawn"] = json!(true);

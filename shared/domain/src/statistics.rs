@@ -152,6 +152,14 @@ pub fn daily_figures(
             let by_site = out.entry(day).or_default();
             f(by_site.entry(Some(e.site_id.to_string())).or_default());
             f(by_site.entry(None).or_default());
+            // The same figures per employer, in the same pass (spec §4 `employer=`).
+            if let Some(o) = &e.employer_orgnr {
+                let o = o.to_string();
+                f(by_site
+                    .entry(Some(employer_slot(&o, Some(e.site_id.as_str()))))
+                    .or_default());
+                f(by_site.entry(Some(employer_slot(&o, None))).or_default());
+            }
         }
     };
     for (i, e) in effective.iter().enumerate() {
@@ -186,6 +194,12 @@ pub fn daily_figures(
     out
 }
 
+/// The stored row slot of an employer's figures (per site, or `*` for its total): in
+/// the same day partition as the company's rows, after them (`~`), never a site ID.
+pub fn employer_slot(employer: &str, site: Option<&str>) -> String {
+    format!("~E{employer}#{}", site.unwrap_or("*"))
+}
+
 /// A statistics request: `from`/`to` local dates (or RFC 3339 times), `to` exclusive.
 #[derive(Debug, Clone, Copy)]
 pub struct StatisticsQuery<'a> {
@@ -193,6 +207,8 @@ pub struct StatisticsQuery<'a> {
     pub to: Option<&'a str>,
     pub granularity: Granularity,
     pub site: Option<&'a str>,
+    /// Only the figures of events naming this employer (normalised orgnr).
+    pub employer: Option<&'a str>,
     pub cursor: Option<&'a Cursor>,
     pub limit: usize,
 }
@@ -318,6 +334,7 @@ impl Statistics {
             to,
             granularity,
             site,
+            employer,
             cursor,
             limit,
         } = *q;
@@ -366,6 +383,16 @@ impl Statistics {
                 let Ok(day) = day.parse::<NaiveDate>() else {
                     continue;
                 };
+                let row_site = match (employer, row_site.strip_prefix("~E")) {
+                    (None, None) => row_site,
+                    (Some(o), Some(rest)) => {
+                        match rest.strip_prefix(o).and_then(|r| r.strip_prefix('#')) {
+                            Some(slot) => slot,
+                            None => continue,
+                        }
+                    }
+                    _ => continue,
+                };
                 let row_site = (row_site != "*").then(|| row_site.to_string());
                 let keep = match site {
                     Some(wanted) => row_site.as_deref() == Some(wanted),
@@ -409,6 +436,9 @@ impl Statistics {
             "rows": page.into_iter().map(|(_, v)| v).collect::<Vec<_>>(),
             "partners": self.ledger.partner_health(&ck, self.clock.now()).await?,
         });
+        if let Some(o) = employer {
+            body["employer"] = json!(o);
+        }
         if let Some(c) = next {
             body["next_cursor"] = json!(c.encode());
         }

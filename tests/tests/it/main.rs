@@ -9,6 +9,7 @@ mod governance;
 mod hardening;
 mod helpers;
 mod notifications;
+mod inspection;
 mod partner_push;
 mod rebuild;
 mod routes;

@@ -17,6 +17,7 @@ fn function(name: &str) -> Function {
         "employee-query" => Function::EmployeeQuery,
         "administration" => Function::Administration,
         "extracts" => Function::Extracts,
+        "inspection" => Function::Inspection,
         other => panic!("routes.json names an unknown function {other}"),
     }
 }

@@ -6,7 +6,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use stamp_domain::analysis::AnomalyKind;
-use stamp_domain::identity::PersonId;
+use stamp_domain::identity::{Orgnr, PersonId};
 use stamp_domain::queries::{AnomalyQuery, Range, RegistrationQuery};
 use stamp_domain::statistics::{Granularity, StatisticsQuery};
 use stamp_domain::DomainError;
@@ -33,6 +33,47 @@ pub fn router() -> Router<AppState> {
         )
         .route("/v1/companies/{orgnr}/anomalies", get(anomalies))
         .route("/v1/companies/{orgnr}/statistics", get(statistics))
+        .route(
+            "/v1/companies/{orgnr}/sites/{site_id}/present",
+            get(present),
+        )
+}
+
+/// `at=` (RFC 3339; a `+` left unencoded arrives as a space); `None`: now.
+pub(crate) fn at_param(p: &Params) -> Result<Option<stamp_domain::time::Instant>, DomainError> {
+    p.get("at")
+        .map(|raw| {
+            stamp_domain::time::parse_rfc3339(&raw.replace(' ', "+"))
+                .map_err(|e| DomainError::invalid("at", e))
+        })
+        .transpose()
+}
+
+/// `employer=ORGNR` (spec §4): the events' `employer_orgnr`.
+pub(crate) fn employer_param(p: &Params) -> Result<Option<Orgnr>, DomainError> {
+    p.get("employer")
+        .map(|raw| Orgnr::parse(raw).map_err(|e| DomainError::invalid("employer", e.to_string())))
+        .transpose()
+}
+
+async fn present(
+    State(s): State<AppState>,
+    Caller(c): Caller,
+    Path((o, site)): Path<(String, String)>,
+    p: Params,
+) -> ApiResult<Response> {
+    let employer = employer_param(&p)?;
+    let body = s
+        .queries
+        .present(
+            &c,
+            &orgnr(&o)?,
+            &site_id(&site)?,
+            at_param(&p)?,
+            employer.as_ref(),
+        )
+        .await?;
+    Ok(Json(body).into_response())
 }
 
 async fn sites(
@@ -63,6 +104,7 @@ async fn people(
             &c,
             &orgnr(&o)?,
             p.get("q"),
+            employer_param(&p)?.as_ref(),
             p.cursor()?.as_ref(),
             p.limit()?,
         )
@@ -106,6 +148,7 @@ pub(crate) fn registration_query(s: &AppState, p: &Params) -> Result<Registratio
     Ok(RegistrationQuery {
         range: range(s, p)?,
         history: p.flag("history")?,
+        employer: employer_param(p)?,
         cursor: p.cursor()?,
         limit: p.limit()?,
     })
@@ -171,12 +214,14 @@ async fn statistics(
 ) -> ApiResult<Response> {
     let o = orgnr(&o)?;
     let site = p.get("site_id").map(site_id).transpose()?;
+    let employer = employer_param(&p)?.map(|o| o.to_string());
     let cursor = p.cursor()?;
     let q = StatisticsQuery {
         from: p.get("from"),
         to: p.get("to"),
         granularity: Granularity::parse(p.get("granularity"))?,
         site: site.as_ref().map(|s| s.as_str()),
+        employer: employer.as_deref(),
         cursor: cursor.as_ref(),
         limit: p.limit()?,
     };

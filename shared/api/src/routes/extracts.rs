@@ -40,7 +40,7 @@ fn accepted(s: &AppState, record: &ExtractRecord, location: String) -> Response 
 
 /// A link relative to this server (the local one's) made absolute with the configured
 /// public base URL — never the request's Host header, which the caller chooses.
-fn absolute(s: &AppState, mut v: Value) -> Value {
+pub(crate) fn absolute(s: &AppState, mut v: Value) -> Value {
     if let Some(url) = v["download_url"].as_str().filter(|u| u.starts_with('/')) {
         v["download_url"] = Value::String(format!("{}{url}", s.public_url));
     }

@@ -5,4 +5,5 @@ pub mod administration;
 pub mod employee_query;
 pub mod extracts;
 pub mod notifications;
+pub mod inspection;
 pub mod partner_import;

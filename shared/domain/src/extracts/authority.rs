@@ -206,7 +206,7 @@ impl AuthorityWriter {
             }
             Sink::Pdf(rows) => {
                 let widths = [
-                    7.0, 7.0, 7.6, 8.0, 7.0, 5.6, 4.4, 6.0, 4.2, 5.6, 6.0, 10.5, 13.9, 9.2,
+                    7.0, 7.0, 7.6, 8.0, 7.0, 5.6, 4.4, 6.0, 4.2, 5.6, 6.0, 8.5, 9.9, 8.2, 7.0,
                 ];
                 let table = Table {
                     columns: COLUMNS

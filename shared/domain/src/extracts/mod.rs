@@ -333,6 +333,73 @@ impl Extracts {
             .await
     }
 
+    /// `POST /inspect/v1/extracts`: an authority extract of the link's site only, ordered
+    /// as the link (`inspection:{id}`, role inspector).
+    pub async fn order_inspection(
+        &self,
+        link: &crate::inspection::InspectionLink,
+        body: OrderBody,
+    ) -> Result<ExtractRecord, DomainError> {
+        let kind = body.kind.as_deref().unwrap_or("authority");
+        if kind != "authority" {
+            return Err(DomainError::invalid(
+                "kind",
+                "an inspection link orders the authority extract of its site",
+            ));
+        }
+        if let Some(s) = body.site_id.as_deref().filter(|s| !s.is_empty()) {
+            if s != link.site_id.as_str() {
+                return Err(DomainError::Forbidden(
+                    "an inspection link opens its own site only".into(),
+                ));
+            }
+        }
+        let request = OrderBody {
+            kind: Some("authority".into()),
+            site_id: Some(link.site_id.to_string()),
+            ..body
+        }
+        .validate()?;
+        let ck = self.ledger.company_key(&link.company_orgnr);
+        if let Some(p) = &request.person_ref {
+            if self.ledger.person(&ck, p).await?.is_none() {
+                return Err(DomainError::invalid(
+                    "person_ref",
+                    "names no one in this company's ledger",
+                ));
+            }
+        }
+        let claims = link.claims();
+        let mut record =
+            self.new_record(&claims, crate::inspection::INSPECTOR_ROLE.into(), request);
+        record.company_orgnr = Some(link.company_orgnr.clone());
+        self.store_order(self.ledger.company_extracts_pk(&link.company_orgnr), record)
+            .await
+    }
+
+    /// `GET /inspect/v1/extracts/{id}`: only an extract this link ordered.
+    pub async fn get_inspection(
+        &self,
+        link: &crate::inspection::InspectionLink,
+        id: &str,
+    ) -> Result<Value, DomainError> {
+        if id.is_empty() || id.len() > 64 {
+            return Err(DomainError::NotFound("no such extract".into()));
+        }
+        let pk = self.ledger.company_extracts_pk(&link.company_orgnr);
+        let claims = link.claims();
+        let ordered_here = self
+            .ledger
+            .extract(&pk, id)
+            .await?
+            .is_some_and(|r| r.ordered_by.sub == claims.sub);
+        if !ordered_here {
+            return Err(DomainError::NotFound("no such extract".into()));
+        }
+        self.answer(&pk, id, &claims, crate::inspection::INSPECTOR_ROLE.into())
+            .await
+    }
+
     /// `POST /v1/me/extracts` (employee): the own register extract, over every company
     /// whose ledger holds the person.
     pub async fn order_own(
@@ -592,6 +659,7 @@ impl Extracts {
         let filter = RowFilter {
             site: req.site_id.clone(),
             person_ref: req.person_ref.clone(),
+            employer: req.employer.clone(),
         };
         let mut writer = AuthorityWriter::new(record.format, header)?;
         // Only the company's span of activity is read: an open-ended period costs nothing.
@@ -641,6 +709,7 @@ impl Extracts {
         let filter = RowFilter {
             site: None,
             person_ref: Some(person_ref.to_string()),
+            employer: None,
         };
         let mut rows = build_rows(events, all, all, &filter, now);
         let history = histories(&self.ledger, &corrected_events(&rows)).await?;

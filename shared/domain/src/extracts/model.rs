@@ -112,6 +112,9 @@ pub struct ExtractRequest {
     pub to: Option<Instant>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub site_id: Option<SiteId>,
+    /// Only the rows of people this employer's (spec §4 `employer=`; authority only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub employer: Option<Orgnr>,
 }
 
 impl ExtractRequest {
@@ -130,6 +133,9 @@ impl ExtractRequest {
         if let Some(s) = &self.site_id {
             v["site_id"] = json!(s);
         }
+        if let Some(o) = &self.employer {
+            v["employer"] = json!(o);
+        }
         v
     }
 }
@@ -144,6 +150,7 @@ pub struct OrderBody {
     pub from: Option<String>,
     pub to: Option<String>,
     pub site_id: Option<String>,
+    pub employer: Option<String>,
 }
 
 /// `from`/`to` of an authority extract: RFC 3339, or a Swedish local date (its midnight).
@@ -203,6 +210,7 @@ impl OrderBody {
                     ("from", &self.from),
                     ("to", &self.to),
                     ("site_id", &self.site_id),
+                    ("employer", &self.employer),
                 ] {
                     if value.as_deref().is_some_and(|v| !v.is_empty()) {
                         return Err(DomainError::invalid(field, "a register_extract holds everything on the person; it takes no range or site"));
@@ -215,6 +223,7 @@ impl OrderBody {
                     from: None,
                     to: None,
                     site_id: None,
+                    employer: None,
                 })
             }
             ExtractKind::Authority => {
@@ -239,6 +248,14 @@ impl OrderBody {
                             .map_err(|e| DomainError::invalid("site_id", e.to_string()))
                     })
                     .transpose()?;
+                let employer = self
+                    .employer
+                    .filter(|s| !s.is_empty())
+                    .map(|s| {
+                        Orgnr::parse(&s)
+                            .map_err(|e| DomainError::invalid("employer", e.to_string()))
+                    })
+                    .transpose()?;
                 Ok(ExtractRequest {
                     kind,
                     format,
@@ -246,6 +263,7 @@ impl OrderBody {
                     from: Some(from),
                     to: Some(to),
                     site_id,
+                    employer,
                 })
             }
         }
@@ -366,6 +384,7 @@ mod tests {
             from: s("from"),
             to: s("to"),
             site_id: s("site_id"),
+            employer: s("employer"),
         }
     }
 

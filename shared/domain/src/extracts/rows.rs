@@ -12,7 +12,7 @@
 //! is not emitted again.
 
 use crate::analysis::{analyse, AnomalyKind, Unpaired};
-use crate::identity::{PersonId, PersonIdKind, SiteId};
+use crate::identity::{Orgnr, PersonId, PersonIdKind, SiteId};
 use crate::ledger::CorrectionEntry;
 use crate::model::{Direction, EventKey, LedgerEvent};
 use crate::time::{local_date, parse_rfc3339, Instant};
@@ -23,7 +23,7 @@ use serde_json::{json, Value};
 use std::collections::{BTreeSet, HashMap};
 
 /// The columns of an authority extract, in order (spec §8).
-pub const COLUMNS: [&str; 14] = [
+pub const COLUMNS: [&str; 15] = [
     "company_orgnr",
     "company_name",
     "site_id",
@@ -38,6 +38,7 @@ pub const COLUMNS: [&str; 14] = [
     "event_ids",
     "corrections",
     "anomalies",
+    "employer_orgnr",
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -87,12 +88,18 @@ pub struct Row {
 pub struct RowFilter {
     pub site: Option<SiteId>,
     pub person_ref: Option<String>,
+    /// Only rows whose event names this employer (spec §4 `employer=`).
+    pub employer: Option<Orgnr>,
 }
 
 impl RowFilter {
     fn accepts(&self, e: &LedgerEvent) -> bool {
         self.site.as_ref().is_none_or(|s| &e.site_id == s)
             && self.person_ref.as_ref().is_none_or(|p| &e.person_ref == p)
+            && self
+                .employer
+                .as_ref()
+                .is_none_or(|o| e.employer_orgnr.as_ref() == Some(o))
     }
 }
 
@@ -259,8 +266,8 @@ impl Row {
             .join(" ")
     }
 
-    /// The 14 cells of [`COLUMNS`], as CSV and PDF write them.
-    pub fn cells(&self) -> [String; 14] {
+    /// The 15 cells of [`COLUMNS`], as CSV and PDF write them.
+    pub fn cells(&self) -> [String; 15] {
         let p = self.primary();
         [
             p.company_orgnr.to_string(),
@@ -279,6 +286,10 @@ impl Row {
             self.event_ids().join(" "),
             self.corrections_text(),
             self.anomalies_text(),
+            p.employer_orgnr
+                .as_ref()
+                .map(|o| o.to_string())
+                .unwrap_or_default(),
         ]
     }
 
@@ -302,6 +313,7 @@ impl Row {
             "event_ids": self.event_ids(),
             "corrections": self.corrections.iter().map(|(k, c)| correction_json(k, c)).collect::<Vec<_>>(),
             "anomalies": self.anomaly_kinds().iter().map(|k| k.as_str()).collect::<Vec<_>>(),
+            "employer_orgnr": p.employer_orgnr,
             "row_kind": self.kind,
         })
     }

@@ -81,6 +81,7 @@ fn sessions_give_one_row_with_local_times_and_whole_minutes_rounded_down() {
             "p1",
             "p1:i1 p1:o1",
             "",
+            "",
             ""
         ]
         .map(String::from)
@@ -316,18 +317,43 @@ fn filters_keep_one_site_or_one_person() {
     let s = span("2026-03-01T00:00:00Z", "2026-04-01T00:00:00Z");
     let site = RowFilter {
         site: Some(SiteId::parse(S2).unwrap()),
-        person_ref: None,
+        ..Default::default()
     };
     let rows = build_rows(events.clone(), s, s, &site, now());
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].cells()[3], "Bo");
     let person = RowFilter {
-        site: None,
         person_ref: Some(format!("ref-{ANNA}")),
+        ..Default::default()
     };
-    let rows = build_rows(events, s, s, &person, now());
+    let rows = build_rows(events.clone(), s, s, &person, now());
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].cells()[3], "Åsa");
+
+    // employer=: only Bo's events name the employer; the last column carries it.
+    let employer = crate::identity::Orgnr::parse("5560360793").unwrap();
+    let events: Vec<LedgerEvent> = events
+        .into_iter()
+        .map(|mut e| {
+            if e.person_name == "Bo" {
+                e.employer_orgnr = Some(employer.clone());
+            }
+            e
+        })
+        .collect();
+    let by_employer = RowFilter {
+        employer: Some(employer.clone()),
+        ..Default::default()
+    };
+    let rows = build_rows(events.clone(), s, s, &by_employer, now());
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].cells()[3], "Bo");
+    assert_eq!(rows[0].cells()[14], "5560360793");
+    assert_eq!(rows[0].to_json()["employer_orgnr"], "5560360793");
+    let all = build_rows(events, s, s, &RowFilter::default(), now());
+    let asa = all.iter().find(|r| r.cells()[3] == "Åsa").unwrap();
+    assert_eq!(asa.cells()[14], "");
+    assert!(asa.to_json()["employer_orgnr"].is_null());
 }
 
 #[test]

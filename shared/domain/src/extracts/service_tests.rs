@@ -133,6 +133,7 @@ fn order(kind: &str, format: &str, extra: Value) -> OrderBody {
         from: s("from"),
         to: s("to"),
         site_id: s("site_id"),
+        employer: s("employer"),
     }
 }
 
@@ -373,6 +374,7 @@ async fn an_employee_gets_every_company_that_holds_them() {
             &RegistrationQuery {
                 range: crate::queries::Range::parse(None, None, chrono::Utc::now()).unwrap(),
                 history: false,
+                employer: None,
                 cursor: None,
                 limit: 100,
             },

@@ -271,6 +271,7 @@ impl Ledger {
             let item = item_of(keys::people(ck), e.person_ref.clone(), &entry)?
                 .with("name_lc", e.person_name.to_lowercase());
             ops.push(WriteOp::put(item));
+            ops.extend(super::employer_directory_ops(ck, e)?);
         }
         for chunk in ops.chunks(25) {
             self.store.transact(chunk.to_vec()).await?;

@@ -30,6 +30,18 @@ pub fn people(ck: &str) -> String {
     format!("CO#{ck}#PEOPLE")
 }
 
+/// The people an employer's events name (spec §4 `people?employer=`), sort key
+/// `person_ref`; the organisationsnummer of an employer is a company's, not a person's.
+pub fn employer_people(ck: &str, employer: &str) -> String {
+    format!("CO#{ck}#EMPLOYER#{employer}#PEOPLE")
+}
+
+/// The employers a person's events have named (sort key the orgnr), so that the purge
+/// can remove the person from each [`employer_people`] directory.
+pub fn person_employers(ck: &str, person_ref: &str) -> String {
+    format!("CO#{ck}#P#{person_ref}#EMPLOYERS")
+}
+
 pub fn sites(ck: &str) -> String {
     format!("CO#{ck}#SITES")
 }
@@ -176,3 +188,15 @@ pub fn verification_report(run_at: &chrono::DateTime<chrono::Utc>) -> String {
         run_at.format("%Y-%m-%dT%H-%M-%S%.3fZ")
     )
 }
+/// A company's inspection links, for the company_admin's list (sort key the link id).
+pub fn inspections(ck: &str) -> String {
+    format!("CO#{ck}#INSPECTIONS")
+}
+
+/// One inspection link by its id, where a secret presented to `/inspect/v1/…` is looked
+/// up (the id is the secret's public half; only the secret's SHA-256 is stored).
+pub fn inspection(id: &str) -> String {
+    format!("INSPECTION#{id}")
+}
+
+pub const LINK: &str = "LINK";

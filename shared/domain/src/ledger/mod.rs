@@ -3,6 +3,7 @@
 
 mod extracts;
 mod ingest;
+mod inspections;
 pub mod keys;
 
 pub use ingest::{FeedCursor, PullStatus, Upload, UploadStatus};
@@ -850,13 +851,30 @@ impl Ledger {
         if !self.store.query(q).await?.items.is_empty() {
             return Ok(false);
         }
-        self.store
-            .transact(vec![WriteOp::Delete {
-                pk: keys::people(ck),
+        let mut ops = vec![WriteOp::Delete {
+            pk: keys::people(ck),
+            sk: person_ref.into(),
+            condition: Condition::None,
+        }];
+        let employers = self
+            .store
+            .query_all(&keys::person_employers(ck, person_ref), SkRange::All)
+            .await?;
+        for e in employers {
+            ops.push(WriteOp::Delete {
+                pk: keys::employer_people(ck, &e.sk),
                 sk: person_ref.into(),
                 condition: Condition::None,
-            }])
-            .await?;
+            });
+            ops.push(WriteOp::Delete {
+                pk: e.pk,
+                sk: e.sk,
+                condition: Condition::None,
+            });
+        }
+        for chunk in ops.chunks(25) {
+            self.store.transact(chunk.to_vec()).await?;
+        }
         Ok(true)
     }
 
@@ -1053,7 +1071,8 @@ impl Ledger {
             .store
             .query_all(
                 &keys::day_stats(ck),
-                SkRange::Between(format!("{from}#"), format!("{to}#~")),
+                // `~~` also covers the per-employer rows (`{day}#~E{orgnr}#…`).
+                SkRange::Between(format!("{from}#"), format!("{to}#~~")),
             )
             .await?;
         Ok(items
@@ -1167,10 +1186,14 @@ impl Ledger {
     pub async fn note_in_directories(&self, events: &[LedgerEvent]) -> Result<(), DomainError> {
         use std::collections::BTreeMap;
         let mut people: BTreeMap<(String, String), &LedgerEvent> = BTreeMap::new();
+        let mut employed: BTreeMap<(String, String, String), &LedgerEvent> = BTreeMap::new();
         let mut sites: BTreeMap<(String, String), (Instant, Instant)> = BTreeMap::new();
         for e in events {
             let ck = self.company_key(&e.company_orgnr);
             people.insert((ck.clone(), e.person_ref.clone()), e);
+            if let Some(o) = &e.employer_orgnr {
+                employed.insert((ck.clone(), o.to_string(), e.person_ref.clone()), e);
+            }
             let span = sites
                 .entry((ck, e.site_id.to_string()))
                 .or_insert((e.occurred_at, e.occurred_at));
@@ -1192,6 +1215,9 @@ impl Ledger {
             let item = item_of(keys::people(&ck), person_ref, &entry)?
                 .with("name_lc", e.person_name.to_lowercase());
             ops.push(WriteOp::put(item));
+        }
+        for ((ck, _, _), e) in employed {
+            ops.extend(employer_directory_ops(&ck, e)?);
         }
         for chunk in ops.chunks(25) {
             self.store.transact(chunk.to_vec()).await?;
@@ -1259,10 +1285,12 @@ impl Ledger {
         ))
     }
 
+    /// The company's people; with `employer`, those whose events name that employer.
     pub async fn people(
         &self,
         ck: &str,
         q: Option<&str>,
+        employer: Option<&Orgnr>,
         cursor: Option<&Cursor>,
         limit: usize,
     ) -> Result<Page<PersonEntry>, DomainError> {
@@ -1270,8 +1298,11 @@ impl Ledger {
             .map(str::trim)
             .filter(|s| !s.is_empty())
             .map(|s| ("name_lc".to_string(), s.to_lowercase()));
-        self.page(keys::people(ck), SkRange::All, cursor, limit, filter)
-            .await
+        let pk = match employer {
+            Some(o) => keys::employer_people(ck, &o.to_string()),
+            None => keys::people(ck),
+        };
+        self.page(pk, SkRange::All, cursor, limit, filter).await
     }
 
     pub async fn person(
@@ -1303,6 +1334,36 @@ impl Ledger {
             .map(|i| from_item(&i))
             .transpose()
     }
+}
+
+/// The writes that note a person in the directory of the employer their event names
+/// (none without `employer_orgnr`), and the employer on the person for the purge.
+pub(crate) fn employer_directory_ops(
+    ck: &str,
+    e: &LedgerEvent,
+) -> Result<Vec<WriteOp>, DomainError> {
+    let Some(employer) = e.employer_orgnr.as_ref().map(|o| o.to_string()) else {
+        return Ok(Vec::new());
+    };
+    let entry = PersonEntry {
+        person_ref: e.person_ref.clone(),
+        person_name: e.person_name.clone(),
+        person_id_masked: e.person.masked(),
+        person: e.person.clone(),
+    };
+    let item = item_of(
+        keys::employer_people(ck, &employer),
+        e.person_ref.clone(),
+        &entry,
+    )?
+    .with("name_lc", e.person_name.to_lowercase());
+    Ok(vec![
+        WriteOp::put(item),
+        WriteOp::put(Item::new(
+            keys::person_employers(ck, &e.person_ref),
+            employer,
+        )),
+    ])
 }
 
 /// `Ok(true)` when a conditional write went through, `Ok(false)` when its condition failed.
