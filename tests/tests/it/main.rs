@@ -6,6 +6,7 @@ mod feeds;
 mod governance;
 mod helpers;
 mod partner_push;
+mod portal;
 mod rebuild;
 mod routes;
 mod server;
