@@ -375,7 +375,7 @@ fn holds_body(ctx: &Ctx, o: &Orgnr, list: &[views::Hold], f: &HoldForm, err: Opt
     let l = ctx.lang;
     html! {
         @if list.is_empty() { p { (t(l, "common.none")) } } @else {
-            div class="scroll" {
+            div class="scroll" tabindex="0" {
                 table {
                     thead { tr {
                         th scope="col" { (t(l, "holds.scope")) }
@@ -563,7 +563,7 @@ async fn audit(State(p): State<Portal>, user: User, Path(raw): Path<String>) -> 
                 input id="actor" name="actor" value=(actor);
                 button type="submit" { (t(l, "common.show")) }
             }
-            div class="scroll" {
+            div class="scroll" tabindex="0" {
                 table {
                     thead { tr {
                         th scope="col" { "#" }

@@ -420,7 +420,7 @@ fn sessions_by_day(l: Lang, regs: &views::Registrations, from: NaiveDate, to: Na
 fn sessions_table(l: Lang, o: &Orgnr, regs: &views::Registrations, show_person: bool) -> Markup {
     html! {
         @if regs.sessions.is_empty() { p { (t(l, "common.none")) } } @else {
-            div class="scroll" {
+            div class="scroll" tabindex="0" {
                 table {
                     thead { tr {
                         th scope="col" { (t(l, "common.day")) }
@@ -517,7 +517,7 @@ fn corrections_table(l: Lang, regs: &views::Registrations) -> Markup {
 fn anomalies_table(l: Lang, o: &Orgnr, list: &[views::AnomalyItem], show_person: bool) -> Markup {
     html! {
         @if list.is_empty() { p { (t(l, "common.none")) } } @else {
-            div class="scroll" {
+            div class="scroll" tabindex="0" {
                 table {
                     thead { tr {
                         th scope="col" { (t(l, "common.when")) }
@@ -871,7 +871,7 @@ async fn statistics(State(p): State<Portal>, user: User, Path(raw): Path<String>
             (period_form(&user.ctx, sp.from, sp.to, extra))
             p { a href=(csv) download { (t(l, "stats.csv")) } }
             (charts3(l, &rows))
-            div class="scroll" {
+            div class="scroll" tabindex="0" {
                 table {
                     caption { (t(l, "stats.table")) }
                     thead { tr {

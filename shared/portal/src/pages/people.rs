@@ -50,7 +50,7 @@ async fn me(State(p): State<Portal>, user: User) -> Response {
                 section {
                     h2 { (c.company_name.clone().unwrap_or_default()) " (" (c.company_orgnr) ")" }
                     @if c.registrations.sessions.is_empty() { p { (t(l, "common.none")) } } @else {
-                        div class="scroll" {
+                        div class="scroll" tabindex="0" {
                             table {
                                 thead { tr {
                                     th scope="col" { (t(l, "common.day")) }
@@ -129,7 +129,7 @@ fn partners_body(ctx: &Ctx, list: &[views::Partner], f: &PartnerForm, err: Optio
     let l = ctx.lang;
     html! {
         @if let Some(e) = err { @if e.field == "form" { p class="error" role="alert" { (t(l, e.key)) } } }
-        div class="scroll" {
+        div class="scroll" tabindex="0" {
             table {
                 thead { tr {
                     th scope="col" { (t(l, "partners.id")) }
