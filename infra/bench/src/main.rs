@@ -16,6 +16,8 @@
 //! `pull` serves a generated feed from the partner simulator in-process and times one
 //! pull round into the chosen store: events per second.
 
+mod portal;
+
 use async_trait::async_trait;
 use clap::{Parser, Subcommand, ValueEnum};
 use serde_json::json;
@@ -78,6 +80,11 @@ enum Command {
         events: usize,
         #[arg(long, value_enum)]
         store: Store,
+    },
+    /// Server render time of each portal page on the demo data (p50, p95, max).
+    Portal {
+        #[arg(long, default_value_t = 50)]
+        iterations: usize,
     },
     /// Events per second of one pull round.
     Pull {
@@ -439,5 +446,6 @@ async fn main() {
             page_limit,
             store,
         } => pull(people, days, page_limit, store).await,
+        Command::Portal { iterations } => portal::run(iterations).await,
     }
 }

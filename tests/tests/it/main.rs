@@ -7,6 +7,7 @@ mod governance;
 mod helpers;
 mod partner_push;
 mod portal;
+mod portal_oidc;
 mod rebuild;
 mod routes;
 mod server;

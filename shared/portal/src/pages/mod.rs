@@ -133,7 +133,7 @@ async fn login_page(State(p): State<Portal>, ctx: Ctx) -> Response {
             };
             html(StatusCode::OK, layout::bare(l, t(l, "login.title"), body))
         }
-        SignIn::Oidc(o) => match o.begin(&p.keys, &next, p.app.clock.now()) {
+        SignIn::Oidc(o) => match o.begin(&p.keys, &next, p.app.clock.now()).await {
             Ok((url, cookie)) => with_cookie(
                 Redirect::to(&url).into_response(),
                 session::cookie(session::LOGIN_COOKIE, &cookie, 600, p.cfg.secure_cookies),
