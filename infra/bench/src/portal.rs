@@ -39,9 +39,14 @@ pub async fn run(iterations: usize) {
             .body(Body::empty())
             .expect("request");
         let res = app.clone().oneshot(req).await.expect("people");
-        let body = axum::body::to_bytes(res.into_body(), 1 << 22).await.expect("body");
+        let body = axum::body::to_bytes(res.into_body(), 1 << 22)
+            .await
+            .expect("body");
         let html = String::from_utf8_lossy(&body).into_owned();
-        let at = html.find(&format!("/companies/{o}/people/")).expect("a person link");
+        let at = html
+            .find(&format!("href=\"/companies/{o}/people/"))
+            .expect("a person link")
+            + 6;
         html[at..].split('"').next().unwrap_or_default().to_string()
     };
     // (page, identity: 0 admin, 1 user, 2 employee, 3 operator)
@@ -83,7 +88,9 @@ pub async fn run(iterations: usize) {
             let started = Instant::now();
             let res = app.clone().oneshot(req).await.expect("page");
             let status = res.status();
-            let body = axum::body::to_bytes(res.into_body(), 1 << 22).await.expect("body");
+            let body = axum::body::to_bytes(res.into_body(), 1 << 22)
+                .await
+                .expect("body");
             times.push(started.elapsed().as_secs_f64() * 1000.0);
             assert_eq!(status, StatusCode::OK, "{path}");
             size = body.len();
@@ -91,7 +98,11 @@ pub async fn run(iterations: usize) {
         times.sort_by(f64::total_cmp);
         let at = |q: f64| times[((times.len() as f64 - 1.0) * q).round() as usize];
         worst = worst.max(at(0.95));
-        let shown = if path.contains("/people/") { format!("/companies/{o}/people/{{person_ref}}") } else { path.clone() };
+        let shown = if path.contains("/people/") {
+            format!("/companies/{o}/people/{{person_ref}}")
+        } else {
+            path.clone()
+        };
         println!(
             "{shown:<58} {:>7.1} {:>7.1} {:>7.1} {:>8.1}",
             at(0.5),

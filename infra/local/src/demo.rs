@@ -46,10 +46,7 @@ const LAST: [&str; 10] = [
 /// The demo person the portal's local employee identity speaks for (the first of
 /// [`generate`]'s people, Åsa Öberg).
 pub fn demo_employee_id() -> String {
-    personnummer(
-        NaiveDate::from_ymd_opt(1965, 1, 1).unwrap_or_default(),
-        100,
-    )
+    personnummer(NaiveDate::from_ymd_opt(1965, 1, 1).unwrap_or_default(), 100)
 }
 
 /// The portal's local sign-in: one demo identity per role (spec §13), each with the

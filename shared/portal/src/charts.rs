@@ -81,8 +81,14 @@ mod tests {
         let svg = bars(
             "Hours",
             &[
-                Bar { label: "a".into(), value: 5.0 },
-                Bar { label: "b".into(), value: 10.0 },
+                Bar {
+                    label: "a".into(),
+                    value: 5.0,
+                },
+                Bar {
+                    label: "b".into(),
+                    value: 10.0,
+                },
             ],
         )
         .into_string();

@@ -61,9 +61,18 @@ mod tests {
     #[test]
     fn times_are_swedish_local_time_in_either_language() {
         // 06:00 UTC in winter is 07:00 in Stockholm, in summer 08:00.
-        assert_eq!(datetime(Lang::Sv, "2026-11-26T06:00:00Z"), "2026-11-26 07:00");
-        assert_eq!(datetime(Lang::En, "2026-11-26T06:00:00Z"), "26 Nov 2026, 07:00");
-        assert_eq!(datetime(Lang::Sv, "2026-06-26T06:00:00Z"), "2026-06-26 08:00");
+        assert_eq!(
+            datetime(Lang::Sv, "2026-11-26T06:00:00Z"),
+            "2026-11-26 07:00"
+        );
+        assert_eq!(
+            datetime(Lang::En, "2026-11-26T06:00:00Z"),
+            "26 Nov 2026, 07:00"
+        );
+        assert_eq!(
+            datetime(Lang::Sv, "2026-06-26T06:00:00Z"),
+            "2026-06-26 08:00"
+        );
         assert_eq!(hours(Lang::Sv, 7.25), "7,2");
         assert_eq!(minutes(450), "7 h 30 min");
     }

@@ -533,7 +533,10 @@ mod tests {
         assert!(only_en.is_empty(), "missing in Swedish: {only_en:?}");
         assert_eq!(sv.len(), SV.len(), "a key appears twice in Swedish");
         assert_eq!(en.len(), EN.len(), "a key appears twice in English");
-        assert!(SV.iter().chain(EN.iter()).all(|(_, v)| !v.trim().is_empty()));
+        assert!(SV
+            .iter()
+            .chain(EN.iter())
+            .all(|(_, v)| !v.trim().is_empty()));
     }
 
     /// Every `"group.key"` literal in the pages' source is in the tables (keys built
@@ -553,10 +556,14 @@ mod tests {
         let mut missing = Vec::new();
         for src in sources {
             for lit in src.split('"').skip(1).step_by(2) {
-                let Some((g, rest)) = lit.split_once('.') else { continue };
+                let Some((g, rest)) = lit.split_once('.') else {
+                    continue;
+                };
                 let is_key = groups.contains(g)
                     && !rest.is_empty()
-                    && rest.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+                    && rest
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
                 if is_key && !known.contains(lit) {
                     missing.push(lit.to_string());
                 }
@@ -570,7 +577,10 @@ mod tests {
                 }
             }
         }
-        assert!(missing.is_empty(), "keys used but not translated: {missing:?}");
+        assert!(
+            missing.is_empty(),
+            "keys used but not translated: {missing:?}"
+        );
     }
 
     #[test]

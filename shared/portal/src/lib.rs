@@ -336,12 +336,7 @@ pub struct Audit<'a> {
 impl Portal {
     /// Records the page view as the API request it stands for, then answers it; a
     /// trail entry that cannot be written turns the answer into a 503 (as in the API).
-    pub async fn finish(
-        &self,
-        user: &User,
-        audit: Audit<'_>,
-        result: PageResult,
-    ) -> Response {
+    pub async fn finish(&self, user: &User, audit: Audit<'_>, result: PageResult) -> Response {
         let status = match &result {
             Ok(r) => r.status(),
             Err(e) => e.status(),
@@ -363,9 +358,18 @@ impl Portal {
                 status: status.as_u16(),
                 request_id: request_id.clone(),
             };
-            if let Err(e) = self.app.audit.append(&chain, entry, self.app.clock.now()).await {
+            if let Err(e) = self
+                .app
+                .audit
+                .append(&chain, entry, self.app.clock.now())
+                .await
+            {
                 tracing::error!(error = %e, action, "audit entry could not be written");
-                return error_page(user.ctx.lang, Some(&user.ctx), StatusCode::SERVICE_UNAVAILABLE);
+                return error_page(
+                    user.ctx.lang,
+                    Some(&user.ctx),
+                    StatusCode::SERVICE_UNAVAILABLE,
+                );
             }
         }
         match result {

@@ -10,8 +10,8 @@ use crate::session::Keys;
 use chrono::{DateTime, Utc};
 use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata};
 use openidconnect::{
-    AuthorizationCode, ClientId, CsrfToken, IssuerUrl, Nonce, PkceCodeChallenge,
-    PkceCodeVerifier, RedirectUrl, Scope, TokenResponse,
+    AuthorizationCode, ClientId, CsrfToken, IssuerUrl, Nonce, PkceCodeChallenge, PkceCodeVerifier,
+    RedirectUrl, Scope, TokenResponse,
 };
 use serde::{Deserialize, Serialize};
 use stamp_domain::auth::Claims;
@@ -205,7 +205,9 @@ impl Oidc {
             .nth(1)
             .and_then(|b| {
                 use base64::Engine;
-                base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(b).ok()
+                base64::engine::general_purpose::URL_SAFE_NO_PAD
+                    .decode(b)
+                    .ok()
             })
             .and_then(|b| serde_json::from_slice(&b).ok())
             .unwrap_or_default();

@@ -108,7 +108,10 @@ fn csrf(body: &str) -> String {
 /// The demo identities need grants in this store (stamp-local's demo records them).
 async fn grant_demo_identities(s: &TestServer) -> Setup {
     let setup = setup(s, ORG_A, "ledger").await;
-    for (sub, role) in [("demo-admin", "company_admin"), ("demo-user", "company_user")] {
+    for (sub, role) in [
+        ("demo-admin", "company_admin"),
+        ("demo-user", "company_user"),
+    ] {
         s.put_json(
             &format!("/v1/companies/{ORG_A}/users/{sub}"),
             &setup.admin,
@@ -123,8 +126,24 @@ async fn grant_demo_identities(s: &TestServer) -> Setup {
         &batch(
             "p1",
             vec![
-                event("e1", ORG_A, SITE_1, ANNA, "Anna Ek", "in", "2026-11-26T07:00:00+01:00"),
-                event("e2", ORG_A, SITE_1, ANNA, "Anna Ek", "out", "2026-11-26T16:00:00+01:00"),
+                event(
+                    "e1",
+                    ORG_A,
+                    SITE_1,
+                    ANNA,
+                    "Anna Ek",
+                    "in",
+                    "2026-11-26T07:00:00+01:00",
+                ),
+                event(
+                    "e2",
+                    ORG_A,
+                    SITE_1,
+                    ANNA,
+                    "Anna Ek",
+                    "out",
+                    "2026-11-26T16:00:00+01:00",
+                ),
             ],
         ),
     )
@@ -141,7 +160,10 @@ async fn signing_in_sessions_and_the_way_back(s: &TestServer) {
     // No session: to sign-in, remembering the page.
     let p = b.get(&wanted).await;
     assert_eq!(p.status, StatusCode::SEE_OTHER);
-    assert_eq!(p.location, format!("/login?next=%2Fcompanies%2F{ORG_A}%2Fpeople"));
+    assert_eq!(
+        p.location,
+        format!("/login?next=%2Fcompanies%2F{ORG_A}%2Fpeople")
+    );
     let login = b.get(&p.location).await;
     assert_eq!(login.status, StatusCode::OK);
     assert!(login.body.contains("Endast lokalt"), "marked local only");
@@ -180,7 +202,9 @@ async fn signing_in_sessions_and_the_way_back(s: &TestServer) {
         .unwrap();
     let mut forged = Browser::new(s);
     let (body, mac) = value.split_once('.').unwrap();
-    forged.cookies.push((name.clone(), format!("{body}x.{mac}")));
+    forged
+        .cookies
+        .push((name.clone(), format!("{body}x.{mac}")));
     assert_eq!(forged.get(&wanted).await.status, StatusCode::SEE_OTHER);
 
     // An expired session returns the user to sign-in, then to the page wanted.
@@ -237,14 +261,17 @@ async fn pages_show_only_what_the_api_allows_and_are_audited(s: &TestServer) {
 
     // Each page view is in the company's audit trail as the API request it stands for.
     let trail = s
-        .get(&format!("/v1/companies/{ORG_A}/audit?limit=1000"), &setup.admin)
+        .get(
+            &format!("/v1/companies/{ORG_A}/audit?limit=1000"),
+            &setup.admin,
+        )
         .await
         .expect(200);
     let entries = trail["entries"].as_array().unwrap();
     let by_user = |action: &str, outcome: &str| {
-        entries.iter().any(|e| {
-            e["actor"] == "demo-user" && e["action"] == action && e["outcome"] == outcome
-        })
+        entries
+            .iter()
+            .any(|e| e["actor"] == "demo-user" && e["action"] == action && e["outcome"] == outcome)
     };
     assert!(by_user("GET /v1/companies/{orgnr}/statistics", "success"));
     assert!(by_user(
@@ -275,7 +302,11 @@ async fn forms_check_csrf_validate_and_grants_take_effect(s: &TestServer) {
     let refused = admin
         .post(
             &users,
-            &[("csrf", &other_token), ("sub", "new-user"), ("company_user", "1")],
+            &[
+                ("csrf", &other_token),
+                ("sub", "new-user"),
+                ("company_user", "1"),
+            ],
         )
         .await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN);
@@ -306,7 +337,11 @@ async fn forms_check_csrf_validate_and_grants_take_effect(s: &TestServer) {
     let granted = admin
         .post(
             &users,
-            &[("csrf", &token), ("sub", "demo-user"), ("company_user", "1")],
+            &[
+                ("csrf", &token),
+                ("sub", "demo-user"),
+                ("company_user", "1"),
+            ],
         )
         .await;
     assert_eq!(granted.status, StatusCode::SEE_OTHER);
@@ -315,13 +350,20 @@ async fn forms_check_csrf_validate_and_grants_take_effect(s: &TestServer) {
     // The last admin cannot be removed: a clear message on the page.
     let first_admin = format!("admin-{ORG_A}");
     admin
-        .post(&format!("{users}/{first_admin}/remove"), &[("csrf", &token)])
+        .post(
+            &format!("{users}/{first_admin}/remove"),
+            &[("csrf", &token)],
+        )
         .await;
     let last = admin
         .post(&format!("{users}/demo-admin/remove"), &[("csrf", &token)])
         .await;
     assert_eq!(last.status, StatusCode::CONFLICT);
-    assert!(last.body.contains("minst en företagsadministratör"), "{}", last.body);
+    assert!(
+        last.body.contains("minst en företagsadministratör"),
+        "{}",
+        last.body
+    );
 }
 
 on_every_store!(

@@ -49,7 +49,9 @@ async fn discovery(State(s): State<Shared>) -> Json<Value> {
 }
 
 async fn jwks() -> Json<Value> {
-    Json(json!({ "keys": [{ "kty": "RSA", "kid": "k1", "use": "sig", "alg": "RS256", "n": KEY_N, "e": "AQAB" }] }))
+    Json(
+        json!({ "keys": [{ "kty": "RSA", "kid": "k1", "use": "sig", "alg": "RS256", "n": KEY_N, "e": "AQAB" }] }),
+    )
 }
 
 async fn token(
@@ -64,7 +66,10 @@ async fn token(
     };
     let mut st = s.lock().unwrap();
     // A code is good once.
-    let (nonce, challenge) = st.codes.remove(f.get("code").ok_or_else(bad)?).ok_or_else(bad)?;
+    let (nonce, challenge) = st
+        .codes
+        .remove(f.get("code").ok_or_else(bad)?)
+        .ok_or_else(bad)?;
     let verifier = f.get("code_verifier").ok_or_else(bad)?;
     let computed = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .encode(sha2::Sha256::digest(verifier.as_bytes()));
@@ -79,10 +84,14 @@ async fn token(
     });
     let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
     header.kid = Some("k1".into());
-    let der = base64::engine::general_purpose::STANDARD.decode(KEY_DER).unwrap();
+    let der = base64::engine::general_purpose::STANDARD
+        .decode(KEY_DER)
+        .unwrap();
     let key = jsonwebtoken::EncodingKey::from_rsa_der(&der);
     let id_token = jsonwebtoken::encode(&header, &claims, &key).unwrap();
-    Ok(Json(json!({ "access_token": "at", "token_type": "Bearer", "expires_in": 300, "id_token": id_token })))
+    Ok(Json(
+        json!({ "access_token": "at", "token_type": "Bearer", "expires_in": 300, "id_token": id_token }),
+    ))
 }
 
 async fn serve(app: Router) -> String {
@@ -136,7 +145,10 @@ async fn setup() -> Setup {
     Setup {
         issuer,
         portal,
-        http: reqwest::Client::builder().redirect(Policy::none()).build().unwrap(),
+        http: reqwest::Client::builder()
+            .redirect(Policy::none())
+            .build()
+            .unwrap(),
     }
 }
 
@@ -151,7 +163,9 @@ async fn begin(s: &Setup, next: &str) -> (HashMap<String, String>, String) {
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     let location = res.headers()["location"].to_str().unwrap().to_string();
     let cookie = res.headers()["set-cookie"].to_str().unwrap().to_string();
-    assert!(cookie.contains("HttpOnly") && cookie.contains("Secure") && cookie.contains("SameSite=Lax"));
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("Secure") && cookie.contains("SameSite=Lax")
+    );
     let url = reqwest::Url::parse(&location).unwrap();
     assert!(location.starts_with(&s.issuer.lock().unwrap().base));
     let q: HashMap<String, String> = url.query_pairs().into_owned().collect();
@@ -160,17 +174,17 @@ async fn begin(s: &Setup, next: &str) -> (HashMap<String, String>, String) {
 
 /// The issuer approves: a code bound to the request's nonce and challenge.
 fn approve(s: &Setup, q: &HashMap<String, String>, code: &str) {
-    s.issuer
-        .lock()
-        .unwrap()
-        .codes
-        .insert(code.into(), (q["nonce"].clone(), q["code_challenge"].clone()));
+    s.issuer.lock().unwrap().codes.insert(
+        code.into(),
+        (q["nonce"].clone(), q["code_challenge"].clone()),
+    );
 }
 
 async fn callback(s: &Setup, cookie: Option<&str>, code: &str, state: &str) -> reqwest::Response {
-    let mut req = s
-        .http
-        .get(format!("{}/auth/callback?code={code}&state={state}", s.portal));
+    let mut req = s.http.get(format!(
+        "{}/auth/callback?code={code}&state={state}",
+        s.portal
+    ));
     if let Some(c) = cookie {
         req = req.header("cookie", c);
     }

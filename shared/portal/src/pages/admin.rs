@@ -27,9 +27,15 @@ pub fn router() -> Router<Portal> {
     Router::new()
         .route("/companies/{orgnr}/users", get(users).post(grant))
         .route("/companies/{orgnr}/users/{sub}/remove", post(remove))
-        .route("/companies/{orgnr}/activation", get(activation).post(activate))
+        .route(
+            "/companies/{orgnr}/activation",
+            get(activation).post(activate),
+        )
         .route("/companies/{orgnr}/deregistration", post(deregister))
-        .route("/companies/{orgnr}/legal-holds", get(holds).post(place_hold))
+        .route(
+            "/companies/{orgnr}/legal-holds",
+            get(holds).post(place_hold),
+        )
         .route("/companies/{orgnr}/legal-holds/{id}/lift", post(lift_hold))
         .route("/companies/{orgnr}/audit", get(audit))
 }
@@ -110,12 +116,21 @@ async fn users(State(p): State<Portal>, user: User, Path(raw): Path<String>) -> 
     let result: PageResult = async {
         let o = o.clone().ok_or_else(super::company::no_company)?;
         let grants = list_grants(&p, &user, &o).await?;
-        Ok(ok(&user.ctx, t(user.ctx.lang, "users.title"), &ann, users_body(&user.ctx, &o, &grants, None, "")))
+        Ok(ok(
+            &user.ctx,
+            t(user.ctx.lang, "users.title"),
+            &ann,
+            users_body(&user.ctx, &o, &grants, None, ""),
+        ))
     }
     .await;
     p.finish(
         &user,
-        Audit { actions: &["GET /v1/companies/{orgnr}/users"], company: o.as_ref(), target: None },
+        Audit {
+            actions: &["GET /v1/companies/{orgnr}/users"],
+            company: o.as_ref(),
+            target: None,
+        },
         result,
     )
     .await
@@ -123,7 +138,12 @@ async fn users(State(p): State<Portal>, user: User, Path(raw): Path<String>) -> 
 
 /// Grants or changes a user's roles (PUT …/users/{sub}); no role ticked removes none —
 /// the domain refuses an empty list with a field error.
-async fn grant(State(p): State<Portal>, user: User, Path(raw): Path<String>, Form(f): FormData) -> Response {
+async fn grant(
+    State(p): State<Portal>,
+    user: User,
+    Path(raw): Path<String>,
+    Form(f): FormData,
+) -> Response {
     let o = orgnr(&raw);
     let ann = p.announcements().await;
     let sub = f.get("sub").cloned().unwrap_or_default();
@@ -138,22 +158,43 @@ async fn grant(State(p): State<Portal>, user: User, Path(raw): Path<String>, For
         let done = if sub.trim().is_empty() {
             Err(DomainError::missing("sub"))
         } else {
-            p.app.admin.put_user(user.claims(), &o, sub.trim(), Some(roles)).await.map(|_| ())
+            p.app
+                .admin
+                .put_user(user.claims(), &o, sub.trim(), Some(roles))
+                .await
+                .map(|_| ())
         };
         match done {
             Ok(()) => Ok(Redirect::to(&format!("/companies/{o}/users")).into_response()),
             Err(e) => {
                 let err = field_error(e.into())?;
                 let grants = list_grants(&p, &user, &o).await?;
-                let status = if err.key == "users.last_admin" { StatusCode::CONFLICT } else { StatusCode::BAD_REQUEST };
-                Ok((status, ok(&user.ctx, t(user.ctx.lang, "users.title"), &ann, users_body(&user.ctx, &o, &grants, Some(&err), &sub))).into_response())
+                let status = if err.key == "users.last_admin" {
+                    StatusCode::CONFLICT
+                } else {
+                    StatusCode::BAD_REQUEST
+                };
+                Ok((
+                    status,
+                    ok(
+                        &user.ctx,
+                        t(user.ctx.lang, "users.title"),
+                        &ann,
+                        users_body(&user.ctx, &o, &grants, Some(&err), &sub),
+                    ),
+                )
+                    .into_response())
             }
         }
     }
     .await;
     p.finish(
         &user,
-        Audit { actions: &["PUT /v1/companies/{orgnr}/users/{sub}"], company: o.as_ref(), target: Some(format!("sub:{sub}")) },
+        Audit {
+            actions: &["PUT /v1/companies/{orgnr}/users/{sub}"],
+            company: o.as_ref(),
+            target: Some(format!("sub:{sub}")),
+        },
         result,
     )
     .await
@@ -175,14 +216,27 @@ async fn remove(
             Err(e) => {
                 let err = field_error(e.into())?;
                 let grants = list_grants(&p, &user, &o).await?;
-                Ok((StatusCode::CONFLICT, ok(&user.ctx, t(user.ctx.lang, "users.title"), &ann, users_body(&user.ctx, &o, &grants, Some(&err), ""))).into_response())
+                Ok((
+                    StatusCode::CONFLICT,
+                    ok(
+                        &user.ctx,
+                        t(user.ctx.lang, "users.title"),
+                        &ann,
+                        users_body(&user.ctx, &o, &grants, Some(&err), ""),
+                    ),
+                )
+                    .into_response())
             }
         }
     }
     .await;
     p.finish(
         &user,
-        Audit { actions: &["DELETE /v1/companies/{orgnr}/users/{sub}"], company: o.as_ref(), target: Some(format!("sub:{sub}")) },
+        Audit {
+            actions: &["DELETE /v1/companies/{orgnr}/users/{sub}"],
+            company: o.as_ref(),
+            target: Some(format!("sub:{sub}")),
+        },
         result,
     )
     .await
@@ -244,7 +298,11 @@ fn activation_body(
     }
 }
 
-async fn current_activation(p: &Portal, user: &User, o: &Orgnr) -> Result<Option<views::Activation>, DomainError> {
+async fn current_activation(
+    p: &Portal,
+    user: &User,
+    o: &Orgnr,
+) -> Result<Option<views::Activation>, DomainError> {
     match p.app.admin.activation(user.claims(), o).await {
         Ok(a) => Ok(Some(typed(stamp_domain::admin::activation_view(&a))?)),
         Err(DomainError::NotFound(_)) => Ok(None),
@@ -259,22 +317,43 @@ async fn activation(State(p): State<Portal>, user: User, Path(raw): Path<String>
         let o = o.clone().ok_or_else(super::company::no_company)?;
         let a = current_activation(&p, &user, &o).await?;
         let f = ActivationForm {
-            company_name: a.as_ref().map(|a| a.company_name.clone()).unwrap_or_default(),
-            month: a.as_ref().and_then(|a| a.fiscal_year_end_month).unwrap_or(12).to_string(),
+            company_name: a
+                .as_ref()
+                .map(|a| a.company_name.clone())
+                .unwrap_or_default(),
+            month: a
+                .as_ref()
+                .and_then(|a| a.fiscal_year_end_month)
+                .unwrap_or(12)
+                .to_string(),
             accept: false,
         };
-        Ok(ok(&user.ctx, t(user.ctx.lang, "activation.title"), &ann, activation_body(&user.ctx, &o, a.as_ref(), &f, None)))
+        Ok(ok(
+            &user.ctx,
+            t(user.ctx.lang, "activation.title"),
+            &ann,
+            activation_body(&user.ctx, &o, a.as_ref(), &f, None),
+        ))
     }
     .await;
     p.finish(
         &user,
-        Audit { actions: &["GET /v1/companies/{orgnr}/activation"], company: o.as_ref(), target: None },
+        Audit {
+            actions: &["GET /v1/companies/{orgnr}/activation"],
+            company: o.as_ref(),
+            target: None,
+        },
         result,
     )
     .await
 }
 
-async fn activate(State(p): State<Portal>, user: User, Path(raw): Path<String>, Form(f): FormData) -> Response {
+async fn activate(
+    State(p): State<Portal>,
+    user: User,
+    Path(raw): Path<String>,
+    Form(f): FormData,
+) -> Response {
     let o = orgnr(&raw);
     let ann = p.announcements().await;
     let result: PageResult = async {
@@ -313,20 +392,38 @@ async fn activate(State(p): State<Portal>, user: User, Path(raw): Path<String>, 
             Err(e) => {
                 let err = field_error(e.into())?;
                 let a = current_activation(&p, &user, &o).await?;
-                Ok((StatusCode::BAD_REQUEST, ok(&user.ctx, t(user.ctx.lang, "activation.title"), &ann, activation_body(&user.ctx, &o, a.as_ref(), &form, Some(&err)))).into_response())
+                Ok((
+                    StatusCode::BAD_REQUEST,
+                    ok(
+                        &user.ctx,
+                        t(user.ctx.lang, "activation.title"),
+                        &ann,
+                        activation_body(&user.ctx, &o, a.as_ref(), &form, Some(&err)),
+                    ),
+                )
+                    .into_response())
             }
         }
     }
     .await;
     p.finish(
         &user,
-        Audit { actions: &["PUT /v1/companies/{orgnr}/activation"], company: o.as_ref(), target: None },
+        Audit {
+            actions: &["PUT /v1/companies/{orgnr}/activation"],
+            company: o.as_ref(),
+            target: None,
+        },
         result,
     )
     .await
 }
 
-async fn deregister(State(p): State<Portal>, user: User, Path(raw): Path<String>, Form(f): FormData) -> Response {
+async fn deregister(
+    State(p): State<Portal>,
+    user: User,
+    Path(raw): Path<String>,
+    Form(f): FormData,
+) -> Response {
     let o = orgnr(&raw);
     let ann = p.announcements().await;
     let result: PageResult = async {
@@ -356,7 +453,11 @@ async fn deregister(State(p): State<Portal>, user: User, Path(raw): Path<String>
     .await;
     p.finish(
         &user,
-        Audit { actions: &["DELETE /v1/companies/{orgnr}/activation"], company: o.as_ref(), target: None },
+        Audit {
+            actions: &["DELETE /v1/companies/{orgnr}/activation"],
+            company: o.as_ref(),
+            target: None,
+        },
         result,
     )
     .await
@@ -371,7 +472,13 @@ struct HoldForm {
     reason: String,
 }
 
-fn holds_body(ctx: &Ctx, o: &Orgnr, list: &[views::Hold], f: &HoldForm, err: Option<&FieldError>) -> Markup {
+fn holds_body(
+    ctx: &Ctx,
+    o: &Orgnr,
+    list: &[views::Hold],
+    f: &HoldForm,
+    err: Option<&FieldError>,
+) -> Markup {
     let l = ctx.lang;
     html! {
         @if list.is_empty() { p { (t(l, "common.none")) } } @else {
@@ -449,12 +556,21 @@ async fn holds(State(p): State<Portal>, user: User, Path(raw): Path<String>) -> 
     let result: PageResult = async {
         let o = o.clone().ok_or_else(super::company::no_company)?;
         let list = list_holds(&p, &user, &o).await?;
-        Ok(ok(&user.ctx, t(user.ctx.lang, "holds.title"), &ann, holds_body(&user.ctx, &o, &list, &HoldForm::default(), None)))
+        Ok(ok(
+            &user.ctx,
+            t(user.ctx.lang, "holds.title"),
+            &ann,
+            holds_body(&user.ctx, &o, &list, &HoldForm::default(), None),
+        ))
     }
     .await;
     p.finish(
         &user,
-        Audit { actions: &["GET /v1/companies/{orgnr}/legal-holds"], company: o.as_ref(), target: None },
+        Audit {
+            actions: &["GET /v1/companies/{orgnr}/legal-holds"],
+            company: o.as_ref(),
+            target: None,
+        },
         result,
     )
     .await
@@ -467,19 +583,32 @@ fn day_start(raw: &str) -> Option<String> {
         return None;
     }
     match raw.parse::<chrono::NaiveDate>() {
-        Ok(d) => Some(stamp_domain::time::format_rfc3339(&stamp_domain::time::local_day_start(d))),
+        Ok(d) => Some(stamp_domain::time::format_rfc3339(
+            &stamp_domain::time::local_day_start(d),
+        )),
         Err(_) => Some(raw.to_string()),
     }
 }
 
-async fn place_hold(State(p): State<Portal>, user: User, Path(raw): Path<String>, Form(f): FormData) -> Response {
+async fn place_hold(
+    State(p): State<Portal>,
+    user: User,
+    Path(raw): Path<String>,
+    Form(f): FormData,
+) -> Response {
     let o = orgnr(&raw);
     let ann = p.announcements().await;
     let result: PageResult = async {
         let o = o.clone().ok_or_else(super::company::no_company)?;
         crate::check_csrf(&p, &user, &f)?;
         let get = |k: &str| f.get(k).cloned().unwrap_or_default();
-        let form = HoldForm { site_id: get("site_id"), person_ref: get("person_ref"), from: get("from"), to: get("to"), reason: get("reason") };
+        let form = HoldForm {
+            site_id: get("site_id"),
+            person_ref: get("person_ref"),
+            from: get("from"),
+            to: get("to"),
+            reason: get("reason"),
+        };
         let opt = |s: &str| Some(s.trim().to_string()).filter(|s| !s.is_empty());
         let req = HoldRequest {
             site_id: opt(&form.site_id),
@@ -493,14 +622,27 @@ async fn place_hold(State(p): State<Portal>, user: User, Path(raw): Path<String>
             Err(e) => {
                 let err = field_error(e.into())?;
                 let list = list_holds(&p, &user, &o).await?;
-                Ok((StatusCode::BAD_REQUEST, ok(&user.ctx, t(user.ctx.lang, "holds.title"), &ann, holds_body(&user.ctx, &o, &list, &form, Some(&err)))).into_response())
+                Ok((
+                    StatusCode::BAD_REQUEST,
+                    ok(
+                        &user.ctx,
+                        t(user.ctx.lang, "holds.title"),
+                        &ann,
+                        holds_body(&user.ctx, &o, &list, &form, Some(&err)),
+                    ),
+                )
+                    .into_response())
             }
         }
     }
     .await;
     p.finish(
         &user,
-        Audit { actions: &["POST /v1/companies/{orgnr}/legal-holds"], company: o.as_ref(), target: None },
+        Audit {
+            actions: &["POST /v1/companies/{orgnr}/legal-holds"],
+            company: o.as_ref(),
+            target: None,
+        },
         result,
     )
     .await
@@ -522,7 +664,11 @@ async fn lift_hold(
     .await;
     p.finish(
         &user,
-        Audit { actions: &["DELETE /v1/companies/{orgnr}/legal-holds/{id}"], company: o.as_ref(), target: Some(format!("id:{id}")) },
+        Audit {
+            actions: &["DELETE /v1/companies/{orgnr}/legal-holds/{id}"],
+            company: o.as_ref(),
+            target: Some(format!("id:{id}")),
+        },
         result,
     )
     .await
@@ -596,7 +742,11 @@ async fn audit(State(p): State<Portal>, user: User, Path(raw): Path<String>) -> 
     .await;
     p.finish(
         &user,
-        Audit { actions: &["GET /v1/companies/{orgnr}/audit"], company: o.as_ref(), target: None },
+        Audit {
+            actions: &["GET /v1/companies/{orgnr}/audit"],
+            company: o.as_ref(),
+            target: None,
+        },
         result,
     )
     .await

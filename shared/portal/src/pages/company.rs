@@ -175,25 +175,15 @@ async fn overview(State(p): State<Portal>, user: User, Path(raw): Path<String>) 
         let end = today(&p);
         let start = end - Duration::days(29);
         let stats = stats_rows(&p, &user, &o, start, end + Duration::days(1), "day", None).await?;
-        let an: views::Anomalies = typed(
-            p.app
-                .queries
-                .anomalies(
-                    c,
-                    &o,
-                    &AnomalyQuery {
-                        range: day_range(start, end),
-                        site: None,
-                        kind: None,
-                        cursor: None,
-                        limit: 1000,
-                    },
-                )
-                .await?,
-        )?;
-        let mut by_kind: BTreeMap<&str, usize> = BTreeMap::new();
-        for a in &an.anomalies {
-            *by_kind.entry(a.kind.as_str()).or_default() += 1;
+        // Anomalies by kind from the statistics' daily counts (spec §7 counts each
+        // kind per day), rather than analysing the whole period again.
+        let mut by_kind: BTreeMap<&str, u64> = BTreeMap::new();
+        for r in stats.rows.iter().filter(|r| r.site_id.is_none()) {
+            for (k, n) in &r.anomalies {
+                if *n > 0 {
+                    *by_kind.entry(k.as_str()).or_default() += n;
+                }
+            }
         }
         let body = html! {
             section aria-labelledby="h-sites" {
@@ -238,7 +228,6 @@ async fn overview(State(p): State<Portal>, user: User, Path(raw): Path<String>) 
             actions: &[
                 "GET /v1/companies/{orgnr}/sites",
                 "GET /v1/companies/{orgnr}/statistics",
-                "GET /v1/companies/{orgnr}/anomalies",
             ],
             company: o.as_ref(),
             target: None,
@@ -344,11 +333,16 @@ async fn search(
             }
             let person = PersonId::parse(typed_id.trim(), None, None)
                 .map_err(|e| DomainError::invalid("person_id", e.to_string()))?;
-            Ok(p.app.queries.find_person(user.claims(), &o, &person).await?)
+            Ok(p.app
+                .queries
+                .find_person(user.claims(), &o, &person)
+                .await?)
         }
         .await;
         match found {
-            Ok(e) => Ok(Redirect::to(&format!("/companies/{o}/people/{}", e.person_ref)).into_response()),
+            Ok(e) => Ok(
+                Redirect::to(&format!("/companies/{o}/people/{}", e.person_ref)).into_response(),
+            ),
             Err(PageError::Domain(DomainError::NotFound(_))) => {
                 let err = FieldError {
                     field: "person_id".into(),
@@ -356,12 +350,20 @@ async fn search(
                     detail: None,
                 };
                 let body = people_body(&user.ctx, &o, &[], None, Some(&err), &typed_id);
-                Ok((StatusCode::NOT_FOUND, ok(&user.ctx, t(user.ctx.lang, "people.title"), &ann, body)).into_response())
+                Ok((
+                    StatusCode::NOT_FOUND,
+                    ok(&user.ctx, t(user.ctx.lang, "people.title"), &ann, body),
+                )
+                    .into_response())
             }
             Err(e) => {
                 let err = field_error(e)?;
                 let body = people_body(&user.ctx, &o, &[], None, Some(&err), &typed_id);
-                Ok((StatusCode::BAD_REQUEST, ok(&user.ctx, t(user.ctx.lang, "people.title"), &ann, body)).into_response())
+                Ok((
+                    StatusCode::BAD_REQUEST,
+                    ok(&user.ctx, t(user.ctx.lang, "people.title"), &ann, body),
+                )
+                    .into_response())
             }
         }
     }
@@ -944,7 +946,10 @@ async fn statistics_csv(State(p): State<Portal>, user: User, Path(raw): Path<Str
                 r.check_outs
             ));
             for k in AnomalyKind::ALL {
-                out.push_str(&format!(",{}", r.anomalies.get(k.as_str()).copied().unwrap_or(0)));
+                out.push_str(&format!(
+                    ",{}",
+                    r.anomalies.get(k.as_str()).copied().unwrap_or(0)
+                ));
             }
             out.push('\n');
         }
@@ -953,7 +958,10 @@ async fn statistics_csv(State(p): State<Portal>, user: User, Path(raw): Path<Str
                 (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
                 (
                     header::CONTENT_DISPOSITION,
-                    format!("attachment; filename=\"statistics-{o}-{}-{}.csv\"", sp.from, sp.to),
+                    format!(
+                        "attachment; filename=\"statistics-{o}-{}-{}.csv\"",
+                        sp.from, sp.to
+                    ),
                 ),
             ],
             out,
@@ -1036,7 +1044,11 @@ async fn extracts(State(p): State<Portal>, user: User, Path(raw): Path<String>) 
     let ann = p.announcements().await;
     let result: PageResult = async {
         let o = o.clone().ok_or_else(super::company::no_company)?;
-        let people = p.app.queries.people(user.claims(), &o, None, None, 1000).await?;
+        let people = p
+            .app
+            .queries
+            .people(user.claims(), &o, None, None, 1000)
+            .await?;
         let sites = p.app.queries.sites(user.claims(), &o, None, 100).await?;
         let f = OrderForm {
             person_ref: user.ctx.q("person_ref").unwrap_or("").to_string(),
@@ -1044,13 +1056,21 @@ async fn extracts(State(p): State<Portal>, user: User, Path(raw): Path<String>) 
             ..Default::default()
         };
         let body = extracts_body(&user.ctx, &o, &people.items, &sites.items, &f, None);
-        Ok(ok(&user.ctx, t(user.ctx.lang, "extracts.title"), &ann, body))
+        Ok(ok(
+            &user.ctx,
+            t(user.ctx.lang, "extracts.title"),
+            &ann,
+            body,
+        ))
     }
     .await;
     p.finish(
         &user,
         Audit {
-            actions: &["GET /v1/companies/{orgnr}/people", "GET /v1/companies/{orgnr}/sites"],
+            actions: &[
+                "GET /v1/companies/{orgnr}/people",
+                "GET /v1/companies/{orgnr}/sites",
+            ],
             company: o.as_ref(),
             target: None,
         },
@@ -1084,17 +1104,34 @@ async fn order(
             kind: opt(&f.kind),
             format: opt(&f.format),
             person_ref: opt(&f.person_ref),
-            from: if f.kind == "authority" { opt(&f.from) } else { None },
-            to: if f.kind == "authority" { opt(&f.to) } else { None },
-            site_id: if f.kind == "authority" { opt(&f.site_id) } else { None },
+            from: if f.kind == "authority" {
+                opt(&f.from)
+            } else {
+                None
+            },
+            to: if f.kind == "authority" {
+                opt(&f.to)
+            } else {
+                None
+            },
+            site_id: if f.kind == "authority" {
+                opt(&f.site_id)
+            } else {
+                None
+            },
         };
         match p.app.extracts.order(user.claims(), &o, body).await {
             Ok(r) => Ok(Redirect::to(&format!("/companies/{o}/extracts/{}", r.id)).into_response()),
             Err(e) => {
                 let err = field_error(e.into())?;
-                let people = p.app.queries.people(user.claims(), &o, None, None, 1000).await?;
+                let people = p
+                    .app
+                    .queries
+                    .people(user.claims(), &o, None, None, 1000)
+                    .await?;
                 let sites = p.app.queries.sites(user.claims(), &o, None, 100).await?;
-                let body = extracts_body(&user.ctx, &o, &people.items, &sites.items, &f, Some(&err));
+                let body =
+                    extracts_body(&user.ctx, &o, &people.items, &sites.items, &f, Some(&err));
                 Ok((
                     StatusCode::BAD_REQUEST,
                     ok(&user.ctx, t(user.ctx.lang, "extracts.title"), &ann, body),
@@ -1144,7 +1181,12 @@ async fn extract(
     let result: PageResult = async {
         let o = o.clone().ok_or_else(super::company::no_company)?;
         let x: views::Extract = typed(p.app.extracts.get(user.claims(), &o, &id).await?)?;
-        Ok(ok(&user.ctx, t(user.ctx.lang, "extracts.one"), &ann, extract_body(user.ctx.lang, &x)))
+        Ok(ok(
+            &user.ctx,
+            t(user.ctx.lang, "extracts.one"),
+            &ann,
+            extract_body(user.ctx.lang, &x),
+        ))
     }
     .await;
     p.finish(

@@ -77,7 +77,12 @@ pub fn with_cookie(mut res: Response, cookie: String) -> Response {
     res
 }
 
-pub fn ok(ctx: &Ctx, title: &str, ann: &[crate::views::Announcement], body: maud::Markup) -> Response {
+pub fn ok(
+    ctx: &Ctx,
+    title: &str,
+    ann: &[crate::views::Announcement],
+    body: maud::Markup,
+) -> Response {
     html(StatusCode::OK, layout::page(ctx, title, ann, body))
 }
 
@@ -147,7 +152,12 @@ async fn login_page(State(p): State<Portal>, ctx: Ctx) -> Response {
 }
 
 /// Signs a session in and sends the user on.
-pub fn signed_in(p: &Portal, claims: stamp_domain::auth::Claims, via: &str, next: &str) -> Response {
+pub fn signed_in(
+    p: &Portal,
+    claims: stamp_domain::auth::Claims,
+    via: &str,
+    next: &str,
+) -> Response {
     let s = Session {
         claims,
         exp: (p.app.clock.now() + p.cfg.session_ttl).timestamp(),
@@ -165,7 +175,10 @@ pub fn signed_in(p: &Portal, claims: stamp_domain::auth::Claims, via: &str, next
             p.cfg.secure_cookies,
         ),
     );
-    with_cookie(res, session::clear_cookie(session::LOGIN_COOKIE, p.cfg.secure_cookies))
+    with_cookie(
+        res,
+        session::clear_cookie(session::LOGIN_COOKIE, p.cfg.secure_cookies),
+    )
 }
 
 /// `POST /login` (local only): one click signs in as a demo identity.
@@ -194,13 +207,22 @@ async fn callback(State(p): State<Portal>, ctx: Ctx, headers: axum::http::Header
     let pending = session::read_cookie(&headers, session::LOGIN_COOKIE).map(str::to_string);
     let clear = session::clear_cookie(session::LOGIN_COOKIE, p.cfg.secure_cookies);
     match o
-        .finish(&p.keys, pending.as_deref(), ctx.q("code"), ctx.q("state"), p.app.clock.now())
+        .finish(
+            &p.keys,
+            pending.as_deref(),
+            ctx.q("code"),
+            ctx.q("state"),
+            p.app.clock.now(),
+        )
         .await
     {
         Ok((claims, next)) => signed_in(&p, claims, "oidc", &safe_next(Some(&next))),
         Err(e) => {
             tracing::warn!(error = %e, "sign-in callback refused");
-            with_cookie(crate::error_page(ctx.lang, None, StatusCode::FORBIDDEN), clear)
+            with_cookie(
+                crate::error_page(ctx.lang, None, StatusCode::FORBIDDEN),
+                clear,
+            )
         }
     }
 }
@@ -217,7 +239,10 @@ async fn logout(State(p): State<Portal>, user: User, Form(f): FormData) -> Respo
         p { a href="/login" { (t(l, "login.again")) } }
     };
     let res = html(StatusCode::OK, layout::bare(l, t(l, "logout.title"), body));
-    with_cookie(res, session::clear_cookie(session::SESSION_COOKIE, p.cfg.secure_cookies))
+    with_cookie(
+        res,
+        session::clear_cookie(session::SESSION_COOKIE, p.cfg.secure_cookies),
+    )
 }
 
 async fn asset(axum::extract::Path(file): axum::extract::Path<String>) -> Response {

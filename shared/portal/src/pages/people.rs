@@ -91,7 +91,16 @@ async fn me(State(p): State<Portal>, user: User) -> Response {
         Ok(ok(&user.ctx, t(l, "me.title"), &ann, body))
     }
     .await;
-    p.finish(&user, Audit { actions: &["GET /v1/me/registrations"], company: None, target: None }, result).await
+    p.finish(
+        &user,
+        Audit {
+            actions: &["GET /v1/me/registrations"],
+            company: None,
+            target: None,
+        },
+        result,
+    )
+    .await
 }
 
 async fn order_own(State(p): State<Portal>, user: User, Form(f): FormData) -> Response {
@@ -105,17 +114,40 @@ async fn order_own(State(p): State<Portal>, user: User, Form(f): FormData) -> Re
         Ok(Redirect::to(&format!("/me/extracts/{}", r.id)).into_response())
     }
     .await;
-    p.finish(&user, Audit { actions: &["POST /v1/me/extracts"], company: None, target: None }, result).await
+    p.finish(
+        &user,
+        Audit {
+            actions: &["POST /v1/me/extracts"],
+            company: None,
+            target: None,
+        },
+        result,
+    )
+    .await
 }
 
 async fn own_extract(State(p): State<Portal>, user: User, Path(id): Path<String>) -> Response {
     let ann = p.announcements().await;
     let result: PageResult = async {
         let x: views::Extract = typed(p.app.extracts.get_own(user.claims(), &id).await?)?;
-        Ok(ok(&user.ctx, t(user.ctx.lang, "extracts.one"), &ann, extract_body(user.ctx.lang, &x)))
+        Ok(ok(
+            &user.ctx,
+            t(user.ctx.lang, "extracts.one"),
+            &ann,
+            extract_body(user.ctx.lang, &x),
+        ))
     }
     .await;
-    p.finish(&user, Audit { actions: &["GET /v1/me/extracts/{id}"], company: None, target: Some(format!("id:{id}")) }, result).await
+    p.finish(
+        &user,
+        Audit {
+            actions: &["GET /v1/me/extracts/{id}"],
+            company: None,
+            target: Some(format!("id:{id}")),
+        },
+        result,
+    )
+    .await
 }
 
 #[derive(Default)]
@@ -125,7 +157,12 @@ struct PartnerForm {
     feed_url: String,
 }
 
-fn partners_body(ctx: &Ctx, list: &[views::Partner], f: &PartnerForm, err: Option<&FieldError>) -> Markup {
+fn partners_body(
+    ctx: &Ctx,
+    list: &[views::Partner],
+    f: &PartnerForm,
+    err: Option<&FieldError>,
+) -> Markup {
     let l = ctx.lang;
     html! {
         @if let Some(e) = err { @if e.field == "form" { p class="error" role="alert" { (t(l, e.key)) } } }
@@ -188,10 +225,24 @@ async fn partners(State(p): State<Portal>, user: User) -> Response {
     let result: PageResult = async {
         stamp_domain::auth::require_operator(user.claims())?;
         let list = list_partners(&p, &user).await?;
-        Ok(ok(&user.ctx, t(user.ctx.lang, "partners.title"), &ann, partners_body(&user.ctx, &list, &PartnerForm::default(), None)))
+        Ok(ok(
+            &user.ctx,
+            t(user.ctx.lang, "partners.title"),
+            &ann,
+            partners_body(&user.ctx, &list, &PartnerForm::default(), None),
+        ))
     }
     .await;
-    p.finish(&user, Audit { actions: &["GET /v1/partners"], company: None, target: None }, result).await
+    p.finish(
+        &user,
+        Audit {
+            actions: &["GET /v1/partners"],
+            company: None,
+            target: None,
+        },
+        result,
+    )
+    .await
 }
 
 async fn accredit(State(p): State<Portal>, user: User, Form(f): FormData) -> Response {
@@ -200,23 +251,54 @@ async fn accredit(State(p): State<Portal>, user: User, Form(f): FormData) -> Res
         crate::check_csrf(&p, &user, &f)?;
         stamp_domain::auth::require_operator(user.claims())?;
         let get = |k: &str| f.get(k).cloned().unwrap_or_default();
-        let form = PartnerForm { partner_id: get("partner_id"), name: get("name"), feed_url: get("feed_url") };
+        let form = PartnerForm {
+            partner_id: get("partner_id"),
+            name: get("name"),
+            feed_url: get("feed_url"),
+        };
         let opt = |s: &str| Some(s.trim().to_string()).filter(|s| !s.is_empty());
-        let req = NewPartner { partner_id: opt(&form.partner_id), name: opt(&form.name), feed_url: opt(&form.feed_url) };
+        let req = NewPartner {
+            partner_id: opt(&form.partner_id),
+            name: opt(&form.name),
+            feed_url: opt(&form.feed_url),
+        };
         match p.app.admin.accredit_partner(user.claims(), req).await {
             Ok(_) => Ok(Redirect::to("/operator/partners").into_response()),
             Err(e) => {
                 let err = field_error(e.into())?;
                 let list = list_partners(&p, &user).await?;
-                Ok((StatusCode::BAD_REQUEST, ok(&user.ctx, t(user.ctx.lang, "partners.title"), &ann, partners_body(&user.ctx, &list, &form, Some(&err)))).into_response())
+                Ok((
+                    StatusCode::BAD_REQUEST,
+                    ok(
+                        &user.ctx,
+                        t(user.ctx.lang, "partners.title"),
+                        &ann,
+                        partners_body(&user.ctx, &list, &form, Some(&err)),
+                    ),
+                )
+                    .into_response())
             }
         }
     }
     .await;
-    p.finish(&user, Audit { actions: &["POST /v1/partners"], company: None, target: None }, result).await
+    p.finish(
+        &user,
+        Audit {
+            actions: &["POST /v1/partners"],
+            company: None,
+            target: None,
+        },
+        result,
+    )
+    .await
 }
 
-async fn suspend(State(p): State<Portal>, user: User, Path(id): Path<String>, Form(f): FormData) -> Response {
+async fn suspend(
+    State(p): State<Portal>,
+    user: User,
+    Path(id): Path<String>,
+    Form(f): FormData,
+) -> Response {
     let result: PageResult = async {
         crate::check_csrf(&p, &user, &f)?;
         stamp_domain::auth::require_operator(user.claims())?;
@@ -225,11 +307,23 @@ async fn suspend(State(p): State<Portal>, user: User, Path(id): Path<String>, Fo
             Some("false") => false,
             _ => return Err(DomainError::invalid("suspended", "must be true or false").into()),
         };
-        p.app.admin.set_partner_suspended(user.claims(), &id, suspended).await?;
+        p.app
+            .admin
+            .set_partner_suspended(user.claims(), &id, suspended)
+            .await?;
         Ok(Redirect::to("/operator/partners").into_response())
     }
     .await;
-    p.finish(&user, Audit { actions: &["PATCH /v1/partners/{partner_id}"], company: None, target: Some(format!("partner_id:{id}")) }, result).await
+    p.finish(
+        &user,
+        Audit {
+            actions: &["PATCH /v1/partners/{partner_id}"],
+            company: None,
+            target: Some(format!("partner_id:{id}")),
+        },
+        result,
+    )
+    .await
 }
 
 #[derive(Default)]
@@ -251,14 +345,23 @@ fn local_time(raw: &str) -> Option<String> {
     }
     let parsed = chrono::NaiveDateTime::parse_from_str(raw, "%Y-%m-%dT%H:%M")
         .ok()
-        .and_then(|n| chrono_tz::Europe::Stockholm.from_local_datetime(&n).earliest());
+        .and_then(|n| {
+            chrono_tz::Europe::Stockholm
+                .from_local_datetime(&n)
+                .earliest()
+        });
     Some(match parsed {
         Some(t) => t.fixed_offset().to_rfc3339(),
         None => raw.to_string(),
     })
 }
 
-fn ann_body(ctx: &Ctx, list: &[views::Announcement], f: &AnnForm, err: Option<&FieldError>) -> Markup {
+fn ann_body(
+    ctx: &Ctx,
+    list: &[views::Announcement],
+    f: &AnnForm,
+    err: Option<&FieldError>,
+) -> Markup {
     let l = ctx.lang;
     html! {
         @if list.is_empty() { p { (t(l, "common.none")) } } @else {
@@ -300,10 +403,24 @@ async fn announcements(State(p): State<Portal>, user: User) -> Response {
     let ann = p.announcements().await;
     let result: PageResult = async {
         stamp_domain::auth::require_operator(user.claims())?;
-        Ok(ok(&user.ctx, t(user.ctx.lang, "ann.page"), &ann, ann_body(&user.ctx, &ann, &AnnForm::default(), None)))
+        Ok(ok(
+            &user.ctx,
+            t(user.ctx.lang, "ann.page"),
+            &ann,
+            ann_body(&user.ctx, &ann, &AnnForm::default(), None),
+        ))
     }
     .await;
-    p.finish(&user, Audit { actions: &["GET /v1/announcements"], company: None, target: None }, result).await
+    p.finish(
+        &user,
+        Audit {
+            actions: &["GET /v1/announcements"],
+            company: None,
+            target: None,
+        },
+        result,
+    )
+    .await
 }
 
 async fn announce(State(p): State<Portal>, user: User, Form(f): FormData) -> Response {
@@ -312,7 +429,13 @@ async fn announce(State(p): State<Portal>, user: User, Form(f): FormData) -> Res
         crate::check_csrf(&p, &user, &f)?;
         stamp_domain::auth::require_operator(user.claims())?;
         let get = |k: &str| f.get(k).cloned().unwrap_or_default();
-        let form = AnnForm { kind: get("kind"), title: get("title"), message: get("message"), starts_at: get("starts_at"), ends_at: get("ends_at") };
+        let form = AnnForm {
+            kind: get("kind"),
+            title: get("title"),
+            message: get("message"),
+            starts_at: get("starts_at"),
+            ends_at: get("ends_at"),
+        };
         let opt = |s: &str| Some(s.trim().to_string()).filter(|s| !s.is_empty());
         let req = AnnouncementRequest {
             title: opt(&form.title),
@@ -325,10 +448,28 @@ async fn announce(State(p): State<Portal>, user: User, Form(f): FormData) -> Res
             Ok(_) => Ok(Redirect::to("/operator/announcements").into_response()),
             Err(e) => {
                 let err = field_error(e.into())?;
-                Ok((StatusCode::BAD_REQUEST, ok(&user.ctx, t(user.ctx.lang, "ann.page"), &ann, ann_body(&user.ctx, &ann, &form, Some(&err)))).into_response())
+                Ok((
+                    StatusCode::BAD_REQUEST,
+                    ok(
+                        &user.ctx,
+                        t(user.ctx.lang, "ann.page"),
+                        &ann,
+                        ann_body(&user.ctx, &ann, &form, Some(&err)),
+                    ),
+                )
+                    .into_response())
             }
         }
     }
     .await;
-    p.finish(&user, Audit { actions: &["POST /v1/announcements"], company: None, target: None }, result).await
+    p.finish(
+        &user,
+        Audit {
+            actions: &["POST /v1/announcements"],
+            company: None,
+            target: None,
+        },
+        result,
+    )
+    .await
 }
