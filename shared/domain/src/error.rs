@@ -13,6 +13,9 @@ pub enum DomainError {
     Forbidden(String),
     #[error("{0}")]
     NotFound(String),
+    /// The company is not (or no longer) activated: it has deregistered (spec §3).
+    #[error("{0}")]
+    NotActivated(String),
     /// A request field is missing or wrong; `field` names it.
     #[error("{field}: {reason}")]
     InvalidField { field: String, reason: String },

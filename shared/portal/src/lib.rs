@@ -271,7 +271,7 @@ impl PageError {
             PageError::Csrf => StatusCode::FORBIDDEN,
             PageError::Domain(e) => match e {
                 DomainError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
-                DomainError::Forbidden(_) => StatusCode::FORBIDDEN,
+                DomainError::Forbidden(_) | DomainError::NotActivated(_) => StatusCode::FORBIDDEN,
                 DomainError::NotFound(_) => StatusCode::NOT_FOUND,
                 DomainError::InvalidField { .. } | DomainError::MissingField { .. } => {
                     StatusCode::BAD_REQUEST

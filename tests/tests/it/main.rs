@@ -4,6 +4,7 @@ mod company_reads;
 mod extracts;
 mod feeds;
 mod governance;
+mod hardening;
 mod helpers;
 mod partner_push;
 mod portal;

@@ -204,7 +204,8 @@ impl TestServer {
             PseudonymKey::new(b"test-pseudonym-key-0123456789abcdef".to_vec()),
             clock.clone(),
         )
-        .with_extract_files(extract_files, stamp_domain::extracts::Dispatch::InProcess);
+        .with_extract_files(extract_files, stamp_domain::extracts::Dispatch::InProcess)
+        .with_public_url(base.clone());
         // Uploads as each stack takes them: stamp-local's own signed PUT route, or a
         // presigned PUT to (moto's) S3.
         let (local_uploads, urls): (_, Arc<dyn UploadUrls>) = match &lock {
