@@ -475,19 +475,10 @@ async fn two_admins_removing_each_other_leave_one(s: &TestServer) {
         .await
         .expect(200);
         let second = s.token(claims(&other, &["company_admin"], &[ORG_A]));
+        let (path_other, path_first) = (format!("{c}/users/{other}"), format!("{c}/users/{first}"));
         let (one, two) = tokio::join!(
-            s.call(
-                Method::DELETE,
-                &format!("{c}/users/{other}"),
-                Some(&t.admin),
-                None
-            ),
-            s.call(
-                Method::DELETE,
-                &format!("{c}/users/{first}"),
-                Some(&second),
-                None
-            ),
+            s.call(Method::DELETE, &path_other, Some(&t.admin), None),
+            s.call(Method::DELETE, &path_first, Some(&second), None),
         );
         let mut statuses = [one.status.as_u16(), two.status.as_u16()];
         statuses.sort();
