@@ -53,4 +53,7 @@ cargo test --workspace 2>&1 | tee "$log" || status=$?
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
      END { printf "\ntests: %d passed, %d failed\n", p, f }' "$log"
 rm -f "$log"
+
+step "portal in a real browser (chromium, Playwright, axe-core)"
+bash infra/scripts/portal-browser.sh || status=$?
 exit "$status"

@@ -17,6 +17,7 @@
 //! `pull` serves a generated feed from the partner simulator in-process and times one
 //! pull round into the chosen store: events per second.
 
+mod portal;
 mod present;
 
 use async_trait::async_trait;
@@ -104,6 +105,11 @@ enum Command {
     },
     /// Size and build time of the daily digest of stamp-local's demo company.
     Digest,
+    /// Server render time of each portal page on the demo data (p50, p95, max).
+    Portal {
+        #[arg(long, default_value_t = 50)]
+        iterations: usize,
+    },
     /// Store requests and time of `GET …/sites/{site_id}/present` at a full site.
     Present {
         #[arg(long, default_value_t = 1000)]
@@ -459,6 +465,7 @@ async fn main() {
         } => pull(people, days, page_limit, store).await,
         Command::Verify { events, store } => verify(events, store).await,
         Command::Digest => digest().await,
+        Command::Portal { iterations } => portal::run(iterations).await,
         Command::Present { people, store } => present::present(people, store).await,
     }
 }

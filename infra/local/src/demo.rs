@@ -43,6 +43,43 @@ const LAST: [&str; 10] = [
     "Söderström",
 ];
 
+/// The demo person the portal's local employee identity speaks for (the first of
+/// [`generate`]'s people, Åsa Öberg).
+pub fn demo_employee_id() -> String {
+    personnummer(NaiveDate::from_ymd_opt(1965, 1, 1).unwrap_or_default(), 100)
+}
+
+/// The portal's local sign-in: one demo identity per role (spec §13), each with the
+/// claims a token of that role would carry; the demo company has granted the company
+/// ones.
+pub fn portal_identities() -> Vec<stamp_portal::LocalIdentity> {
+    let id = |label, claims| stamp_portal::LocalIdentity { label, claims };
+    vec![
+        id(
+            "login.company_admin",
+            claims(DEMO_ADMINS[0], "company_admin"),
+        ),
+        id("login.company_user", claims(DEMO_USERS[0], "company_user")),
+        id(
+            "login.employee",
+            Claims {
+                sub: "demo-employee".into(),
+                roles: vec!["employee".into()],
+                person_id: Some(demo_employee_id()),
+                ..Default::default()
+            },
+        ),
+        id(
+            "login.operator",
+            Claims {
+                sub: "local-operator".into(),
+                roles: vec!["operator".into()],
+                ..Default::default()
+            },
+        ),
+    ]
+}
+
 fn claims(sub: &str, role: &str) -> Claims {
     Claims {
         sub: sub.into(),
@@ -338,6 +375,13 @@ pub fn generate(today: NaiveDate, days: i64) -> (Vec<Value>, Vec<Value>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_demo_employee_is_in_the_demo_data() {
+        let (events, _) = generate(NaiveDate::from_ymd_opt(2026, 11, 30).unwrap(), 30);
+        let id = demo_employee_id();
+        assert!(events.iter().any(|e| e["person_id"] == id.as_str()));
+    }
 
     #[test]
     fn demo_personnummer_are_valid() {

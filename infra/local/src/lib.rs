@@ -145,6 +145,29 @@ pub fn local_app(
     signing_key: Arc<Vec<u8>>,
     uploads: Option<Arc<LocalUploads>>,
 ) -> Router {
+    local_app_with(state, signing_key, uploads, false)
+}
+
+/// The portal as stamp-local serves it: local one-click sign-in, sessions MACed with
+/// the local signing key, `Secure` cookies unless served on plain-http localhost.
+pub fn portal_config(signing_key: &[u8], secure_cookies: bool) -> stamp_portal::PortalConfig {
+    stamp_portal::PortalConfig {
+        session_key: signing_key.to_vec(),
+        secure_cookies,
+        sign_in: stamp_portal::SignIn::Local(demo::portal_identities()),
+        session_ttl: chrono::Duration::hours(8),
+    }
+}
+
+/// [`local_app`] with the portal's cookie policy given. The portal is merged beside
+/// the API *outside* the local JWT stand-in: it signs its users in itself.
+pub fn local_app_with(
+    state: AppState,
+    signing_key: Arc<Vec<u8>>,
+    uploads: Option<Arc<LocalUploads>>,
+    secure_cookies: bool,
+) -> Router {
+    let portal = stamp_portal::routes(state.clone(), portal_config(&signing_key, secure_cookies));
     let mut jobs = Router::new()
         .route("/local/jobs/{job}", axum::routing::post(run_job))
         .route(
@@ -162,6 +185,7 @@ pub fn local_app(
             stamp_api::problem::refusals_as_problems,
         ))
         .layer(axum::middleware::from_fn_with_state(signing_key, authorize))
+        .merge(portal)
 }
 
 /// The scheduled jobs the local server runs itself (in AWS, EventBridge runs them).
@@ -486,10 +510,13 @@ pub async fn serve(local: Local, addr: std::net::SocketAddr) -> std::io::Result<
     spawn_jobs(state.clone());
     spawn_extract_expiry(local.extract_files.clone());
     tracing::info!(addr = %listener.local_addr()?, "stamp-local listening");
-    println!("stamp-local listening on {base}");
+    println!("stamp-local listening on {base} (the portal: {base}/)");
+    // Plain http: `Secure` cookies would never come back, except that browsers treat
+    // localhost as secure only for some; so Secure is left off on loopback alone.
+    let secure = !addr.ip().is_loopback();
     axum::serve(
         listener,
-        local_app(state, local.signing_key.clone(), Some(uploads)),
+        local_app_with(state, local.signing_key.clone(), Some(uploads), secure),
     )
     .with_graceful_shutdown(async {
         let _ = tokio::signal::ctrl_c().await;

@@ -11,6 +11,8 @@ mod helpers;
 mod notifications;
 mod inspection;
 mod partner_push;
+mod portal;
+mod portal_oidc;
 mod rebuild;
 mod routes;
 mod server;

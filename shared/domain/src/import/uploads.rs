@@ -240,10 +240,7 @@ impl ImportService {
                 // A refused upload's staged object is removed; one staged again means the
                 // partner PUT a new body to the same URL: that one is imported, so a PUT
                 // the store accepted is never a 200 that does nothing.
-                let staged_again = match self
-                    .archive
-                    .read(&upload_key(partner_id, upload_id))
-                    .await
+                let staged_again = match self.archive.read(&upload_key(partner_id, upload_id)).await
                 {
                     Ok(_) => true,
                     Err(crate::ports::ArchiveError::NotFound(_)) => false,
@@ -259,7 +256,11 @@ impl ImportService {
                             .unwrap_or(Value::Null),
                     });
                 }
-                tracing::info!(partner_id, upload_id, "a refused upload was sent again; importing it");
+                tracing::info!(
+                    partner_id,
+                    upload_id,
+                    "a refused upload was sent again; importing it"
+                );
             }
             UploadStatus::Pending | UploadStatus::Importing => {}
         }

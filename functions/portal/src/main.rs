@@ -1,0 +1,46 @@
+//! The `portal` Lambda function: the portal's pages (`stamp-portal`) on DynamoDB and S3,
+//! behind the same HTTP API as the API routes but without the JWT authorizer — the
+//! portal signs its users in itself (OpenID Connect against the issuer the API trusts).
+//!
+//! Environment: `STAMP_PORTAL_SESSION_KEY` (hex, from the template's secret parameter),
+//! `STAMP_OIDC_ISSUER`, `STAMP_OIDC_CLIENT_ID`, `STAMP_PUBLIC_URL` (the portal's URL).
+
+use stamp_domain::extracts::Dispatch;
+use stamp_domain::ports::SystemClock;
+use stamp_portal::oidc::{Oidc, OidcConfig};
+use stamp_portal::{PortalConfig, SignIn};
+use std::sync::Arc;
+
+fn env(name: &str) -> Result<String, lambda_http::Error> {
+    std::env::var(name).map_err(|_| format!("{name} is not set").into())
+}
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    stamp_api::telemetry::init();
+    let ports = stamp_adapters::deployment::ports_from_env().await?;
+    let state = stamp_api::AppState::new(
+        ports.store.clone(),
+        ports.archive_port(),
+        ports.pseudonym_key.clone(),
+        Arc::new(SystemClock),
+    )
+    .with_extract_files(ports.extract_files(), Dispatch::Stream);
+    let session_key = hex::decode(env("STAMP_PORTAL_SESSION_KEY")?.trim())
+        .map_err(|_| "STAMP_PORTAL_SESSION_KEY must be hex")?;
+    if session_key.len() < 32 {
+        return Err("STAMP_PORTAL_SESSION_KEY must hold at least 32 bytes".into());
+    }
+    let oidc = Oidc::new(OidcConfig {
+        issuer: env("STAMP_OIDC_ISSUER")?,
+        client_id: env("STAMP_OIDC_CLIENT_ID")?,
+        portal_url: env("STAMP_PUBLIC_URL")?,
+    });
+    let cfg = PortalConfig {
+        session_key,
+        secure_cookies: true,
+        sign_in: SignIn::Oidc(Arc::new(oidc)),
+        session_ttl: chrono::Duration::hours(8),
+    };
+    lambda_http::run(stamp_portal::app(state, cfg)).await
+}

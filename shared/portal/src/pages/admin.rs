@@ -1,0 +1,755 @@
+//! What a company admin sees besides: users and roles, activation and terms,
+//! deregistration, legal holds and the audit log.
+
+use super::company::orgnr;
+use super::{csrf, field_error, ok, FieldError, FormData};
+use crate::format;
+use crate::i18n::t;
+use crate::layout::field_error as fe;
+use crate::views::{self, typed};
+use crate::{pct_encode, Audit, Ctx, PageResult, Portal, User};
+use axum::extract::{Form, Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use maud::{html, Markup};
+use stamp_domain::admin::{ActivationRequest, HoldRequest};
+use stamp_domain::auth::{require_company, CompanyAccess};
+use stamp_domain::identity::Orgnr;
+use stamp_domain::DomainError;
+
+/// The terms a company accepts on activation; their text stands in the translation
+/// tables (`terms.text`).
+pub const TERMS_VERSION: &str = "2026-01";
+
+pub fn router() -> Router<Portal> {
+    Router::new()
+        .route("/companies/{orgnr}/users", get(users).post(grant))
+        .route("/companies/{orgnr}/users/{sub}/remove", post(remove))
+        .route(
+            "/companies/{orgnr}/activation",
+            get(activation).post(activate),
+        )
+        .route("/companies/{orgnr}/deregistration", post(deregister))
+        .route(
+            "/companies/{orgnr}/legal-holds",
+            get(holds).post(place_hold),
+        )
+        .route("/companies/{orgnr}/legal-holds/{id}/lift", post(lift_hold))
+        .route("/companies/{orgnr}/audit", get(audit))
+}
+
+const ROLES: [(&str, &str); 2] = [
+    ("company_admin", "role.company_admin"),
+    ("company_user", "role.company_user"),
+];
+
+fn users_body(
+    ctx: &Ctx,
+    o: &Orgnr,
+    grants: &[views::Grant],
+    err: Option<&FieldError>,
+    typed_sub: &str,
+) -> Markup {
+    let l = ctx.lang;
+    html! {
+        @if let Some(e) = err { @if e.field == "form" { p class="error" role="alert" id="form-error" { (t(l, e.key)) } } }
+        table {
+            thead { tr { th scope="col" { (t(l, "users.sub")) } th scope="col" { (t(l, "users.roles")) } th scope="col" { (t(l, "users.granted")) } th scope="col" { (t(l, "common.actions")) } } }
+            tbody {
+                @for g in grants {
+                    tr {
+                        td { (g.sub) }
+                        td {
+                            form method="post" class="inline" aria-label=(format!("{} {}", t(l, "users.change"), g.sub)) {
+                                (csrf(ctx))
+                                input type="hidden" name="sub" value=(g.sub);
+                                @for (r, k) in ROLES {
+                                    @let id = format!("r-{}-{r}", g.sub);
+                                    input type="checkbox" id=(id) name=(r) value="1" checked[g.roles.iter().any(|x| x == r)];
+                                    label for=(id) { (t(l, k)) } " "
+                                }
+                                button type="submit" { (t(l, "users.change")) }
+                            }
+                        }
+                        td { @if let Some(at) = &g.granted_at { (format::datetime(l, at)) } " " @if let Some(b) = &g.granted_by { span class="muted" { (b) } } }
+                        td {
+                            form method="post" class="inline" action=(format!("/companies/{o}/users/{}/remove", pct_encode(&g.sub))) {
+                                (csrf(ctx))
+                                button type="submit" class="danger" aria-label=(format!("{} {}", t(l, "users.remove"), g.sub)) { (t(l, "users.remove")) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        h2 { (t(l, "users.grant")) }
+        form method="post" class="stack" {
+            (csrf(ctx))
+            label for="sub" { (t(l, "users.sub")) }
+            input id="sub" name="sub" value=(typed_sub) required aria-describedby="sub-error";
+            (fe(l, "sub", err))
+            fieldset {
+                legend { (t(l, "users.roles")) }
+                @for (r, k) in ROLES {
+                    label { input type="checkbox" name=(r) value="1" checked[r == "company_user"]; " " (t(l, k)) }
+                }
+                (fe(l, "roles", err))
+            }
+            button type="submit" { (t(l, "users.grant")) }
+        }
+    }
+}
+
+async fn list_grants(p: &Portal, user: &User, o: &Orgnr) -> Result<Vec<views::Grant>, DomainError> {
+    let page = p.app.admin.users(user.claims(), o, None, 1000).await?;
+    page.items
+        .iter()
+        .map(|g| typed(stamp_api::views::admin::GrantView::from(g)))
+        .collect()
+}
+
+async fn users(State(p): State<Portal>, user: User, Path(raw): Path<String>) -> Response {
+    let o = orgnr(&raw);
+    let ann = p.announcements().await;
+    let result: PageResult = async {
+        let o = o.clone().ok_or_else(super::company::no_company)?;
+        let grants = list_grants(&p, &user, &o).await?;
+        Ok(ok(
+            &user.ctx,
+            t(user.ctx.lang, "users.title"),
+            &ann,
+            users_body(&user.ctx, &o, &grants, None, ""),
+        ))
+    }
+    .await;
+    p.finish(
+        &user,
+        Audit {
+            actions: &["GET /v1/companies/{orgnr}/users"],
+            company: o.as_ref(),
+            target: None,
+        },
+        result,
+    )
+    .await
+}
+
+/// Grants or changes a user's roles (PUT …/users/{sub}); no role ticked removes none —
+/// the domain refuses an empty list with a field error.
+async fn grant(
+    State(p): State<Portal>,
+    user: User,
+    Path(raw): Path<String>,
+    Form(f): FormData,
+) -> Response {
+    let o = orgnr(&raw);
+    let ann = p.announcements().await;
+    let sub = f.get("sub").cloned().unwrap_or_default();
+    let result: PageResult = async {
+        let o = o.clone().ok_or_else(super::company::no_company)?;
+        crate::check_csrf(&p, &user, &f)?;
+        let roles: Vec<String> = ROLES
+            .iter()
+            .filter(|(r, _)| f.contains_key(*r))
+            .map(|(r, _)| r.to_string())
+            .collect();
+        let done = if sub.trim().is_empty() {
+            Err(DomainError::missing("sub"))
+        } else {
+            p.app
+                .admin
+                .put_user(user.claims(), &o, sub.trim(), Some(roles))
+                .await
+                .map(|_| ())
+        };
+        match done {
+            Ok(()) => Ok(Redirect::to(&format!("/companies/{o}/users")).into_response()),
+            Err(e) => {
+                let err = field_error(e.into())?;
+                let grants = list_grants(&p, &user, &o).await?;
+                let status = if err.key == "users.last_admin" {
+                    StatusCode::CONFLICT
+                } else {
+                    StatusCode::BAD_REQUEST
+                };
+                Ok((
+                    status,
+                    ok(
+                        &user.ctx,
+                        t(user.ctx.lang, "users.title"),
+                        &ann,
+                        users_body(&user.ctx, &o, &grants, Some(&err), &sub),
+                    ),
+                )
+                    .into_response())
+            }
+        }
+    }
+    .await;
+    p.finish(
+        &user,
+        Audit {
+            actions: &["PUT /v1/companies/{orgnr}/users/{sub}"],
+            company: o.as_ref(),
+            target: Some(format!("sub:{sub}")),
+        },
+        result,
+    )
+    .await
+}
+
+async fn remove(
+    State(p): State<Portal>,
+    user: User,
+    Path((raw, sub)): Path<(String, String)>,
+    Form(f): FormData,
+) -> Response {
+    let o = orgnr(&raw);
+    let ann = p.announcements().await;
+    let result: PageResult = async {
+        let o = o.clone().ok_or_else(super::company::no_company)?;
+        crate::check_csrf(&p, &user, &f)?;
+        match p.app.admin.delete_user(user.claims(), &o, &sub).await {
+            Ok(()) => Ok(Redirect::to(&format!("/companies/{o}/users")).into_response()),
+            Err(e) => {
+                let err = field_error(e.into())?;
+                let grants = list_grants(&p, &user, &o).await?;
+                Ok((
+                    StatusCode::CONFLICT,
+                    ok(
+                        &user.ctx,
+                        t(user.ctx.lang, "users.title"),
+                        &ann,
+                        users_body(&user.ctx, &o, &grants, Some(&err), ""),
+                    ),
+                )
+                    .into_response())
+            }
+        }
+    }
+    .await;
+    p.finish(
+        &user,
+        Audit {
+            actions: &["DELETE /v1/companies/{orgnr}/users/{sub}"],
+            company: o.as_ref(),
+            target: Some(format!("sub:{sub}")),
+        },
+        result,
+    )
+    .await
+}
+
+struct ActivationForm {
+    company_name: String,
+    month: String,
+    accept: bool,
+}
+
+fn activation_body(
+    ctx: &Ctx,
+    o: &Orgnr,
+    current: Option<&views::Activation>,
+    f: &ActivationForm,
+    err: Option<&FieldError>,
+) -> Markup {
+    let l = ctx.lang;
+    html! {
+        @if let Some(a) = current {
+            dl {
+                dt { (t(l, "activation.company")) } dd { (a.company_name) " (" (a.company_orgnr) ")" }
+                dt { (t(l, "activation.status")) } dd { (t(l, if a.status == "active" { "activation.active" } else { "activation.deregistered" })) }
+                dt { (t(l, "activation.terms_version")) } dd { (a.terms_version) }
+                dt { (t(l, "activation.accepted_at")) } dd { (format::datetime(l, a.terms_accepted_at.as_deref().unwrap_or(&a.activated_at))) }
+                @if let Some(m) = a.fiscal_year_end_month { dt { (t(l, "activation.month")) } dd { (m) } }
+                @if let Some(d) = &a.deregistered_at { dt { (t(l, "activation.deregistered_at")) } dd { (format::datetime(l, d)) } }
+            }
+        } @else {
+            p { (t(l, "activation.not_yet")) }
+        }
+        h2 { (t(l, "activation.terms")) " " (TERMS_VERSION) }
+        div class="terms" { @for para in t(l, "terms.text").split("\n\n") { p { (para) } } }
+        form method="post" class="stack" action=(format!("/companies/{o}/activation")) {
+            (csrf(ctx))
+            label for="company_name" { (t(l, "activation.company_name")) }
+            input id="company_name" name="company_name" value=(f.company_name) aria-describedby="company_name-error";
+            (fe(l, "company_name", err))
+            label for="fiscal_year_end_month" { (t(l, "activation.month")) }
+            input id="fiscal_year_end_month" name="fiscal_year_end_month" type="number" min="1" max="12" value=(f.month) aria-describedby="fiscal_year_end_month-error";
+            (fe(l, "fiscal_year_end_month", err))
+            input type="hidden" name="terms_version" value=(TERMS_VERSION);
+            label { input type="checkbox" name="accept" value="1" checked[f.accept] aria-describedby="accept-error"; " " (t(l, "activation.accept")) " " (TERMS_VERSION) }
+            (fe(l, "accept", err))
+            (fe(l, "terms_version", err))
+            button type="submit" { (t(l, "activation.submit")) }
+        }
+        @if current.is_some_and(|a| a.status == "active") {
+            h2 { (t(l, "dereg.title")) }
+            p { (t(l, "dereg.what")) }
+            form method="post" class="stack" action=(format!("/companies/{o}/deregistration")) {
+                (csrf(ctx))
+                label { input type="checkbox" name="confirm" value="1" required aria-describedby="confirm-error"; " " (t(l, "dereg.confirm")) }
+                (fe(l, "confirm", err))
+                button type="submit" class="danger" { (t(l, "dereg.submit")) }
+            }
+        }
+    }
+}
+
+async fn current_activation(
+    p: &Portal,
+    user: &User,
+    o: &Orgnr,
+) -> Result<Option<views::Activation>, DomainError> {
+    match p.app.admin.activation(user.claims(), o).await {
+        Ok(a) => Ok(Some(typed(stamp_api::views::admin::ActivationView::from(&a))?)),
+        Err(DomainError::NotFound(_)) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+async fn activation(State(p): State<Portal>, user: User, Path(raw): Path<String>) -> Response {
+    let o = orgnr(&raw);
+    let ann = p.announcements().await;
+    let result: PageResult = async {
+        let o = o.clone().ok_or_else(super::company::no_company)?;
+        let a = current_activation(&p, &user, &o).await?;
+        let f = ActivationForm {
+            company_name: a
+                .as_ref()
+                .map(|a| a.company_name.clone())
+                .unwrap_or_default(),
+            month: a
+                .as_ref()
+                .and_then(|a| a.fiscal_year_end_month)
+                .unwrap_or(12)
+                .to_string(),
+            accept: false,
+        };
+        Ok(ok(
+            &user.ctx,
+            t(user.ctx.lang, "activation.title"),
+            &ann,
+            activation_body(&user.ctx, &o, a.as_ref(), &f, None),
+        ))
+    }
+    .await;
+    p.finish(
+        &user,
+        Audit {
+            actions: &["GET /v1/companies/{orgnr}/activation"],
+            company: o.as_ref(),
+            target: None,
+        },
+        result,
+    )
+    .await
+}
+
+async fn activate(
+    State(p): State<Portal>,
+    user: User,
+    Path(raw): Path<String>,
+    Form(f): FormData,
+) -> Response {
+    let o = orgnr(&raw);
+    let ann = p.announcements().await;
+    let result: PageResult = async {
+        let o = o.clone().ok_or_else(super::company::no_company)?;
+        crate::check_csrf(&p, &user, &f)?;
+        let form = ActivationForm {
+            company_name: f.get("company_name").cloned().unwrap_or_default(),
+            month: f.get("fiscal_year_end_month").cloned().unwrap_or_default(),
+            accept: f.contains_key("accept"),
+        };
+        let done = async {
+            if !form.accept {
+                return Err(DomainError::missing("accept"));
+            }
+            let month = match form.month.trim() {
+                "" => None,
+                m => Some(m.parse::<u32>().map_err(|_| {
+                    DomainError::invalid("fiscal_year_end_month", "must be a month 1–12")
+                })?),
+            };
+            let req = ActivationRequest {
+                terms_version: f.get("terms_version").cloned(),
+                company_name: Some(form.company_name.clone()).filter(|s| !s.is_empty()),
+                fiscal_year_end_month: month,
+            };
+            p.app.admin.activate(user.claims(), &o, req).await
+        }
+        .await;
+        match done {
+            Ok(_) => {
+                if let Some(hook) = &p.app.on_activated {
+                    hook(&o);
+                }
+                Ok(Redirect::to(&format!("/companies/{o}/activation")).into_response())
+            }
+            Err(e) => {
+                let err = field_error(e.into())?;
+                let a = current_activation(&p, &user, &o).await?;
+                Ok((
+                    StatusCode::BAD_REQUEST,
+                    ok(
+                        &user.ctx,
+                        t(user.ctx.lang, "activation.title"),
+                        &ann,
+                        activation_body(&user.ctx, &o, a.as_ref(), &form, Some(&err)),
+                    ),
+                )
+                    .into_response())
+            }
+        }
+    }
+    .await;
+    p.finish(
+        &user,
+        Audit {
+            actions: &["PUT /v1/companies/{orgnr}/activation"],
+            company: o.as_ref(),
+            target: None,
+        },
+        result,
+    )
+    .await
+}
+
+async fn deregister(
+    State(p): State<Portal>,
+    user: User,
+    Path(raw): Path<String>,
+    Form(f): FormData,
+) -> Response {
+    let o = orgnr(&raw);
+    let ann = p.announcements().await;
+    let result: PageResult = async {
+        let o = o.clone().ok_or_else(super::company::no_company)?;
+        crate::check_csrf(&p, &user, &f)?;
+        let l = user.ctx.lang;
+        if !f.contains_key("confirm") {
+            let a = current_activation(&p, &user, &o).await?;
+            let form = ActivationForm { company_name: String::new(), month: String::new(), accept: false };
+            let err = FieldError { field: "confirm".into(), key: "form.missing", detail: None };
+            return Ok((StatusCode::BAD_REQUEST, ok(&user.ctx, t(l, "activation.title"), &ann, activation_body(&user.ctx, &o, a.as_ref(), &form, Some(&err)))).into_response());
+        }
+        let a = p.app.admin.deregister(user.claims(), &o).await?;
+        let receipt: serde_json::Value =
+            typed(stamp_api::views::admin::Deregistration::of(&a, &user.claims().sub))?;
+        let r = &receipt["receipt"];
+        let body = html! {
+            p role="status" { (t(l, "dereg.done")) }
+            dl class="receipt" {
+                dt { (t(l, "activation.company")) } dd { (r["company_orgnr"].as_str().unwrap_or("")) }
+                dt { (t(l, "activation.deregistered_at")) } dd { (format::datetime(l, r["deregistered_at"].as_str().unwrap_or(""))) }
+                dt { (t(l, "dereg.by")) } dd { (r["deregistered_by"].as_str().unwrap_or("")) }
+                dt { (t(l, "dereg.imports")) } dd { (t(l, "dereg.imports_text")) }
+                dt { (t(l, "dereg.data")) } dd { (t(l, "dereg.data_text")) }
+            }
+        };
+        Ok(ok(&user.ctx, t(l, "dereg.receipt"), &ann, body))
+    }
+    .await;
+    p.finish(
+        &user,
+        Audit {
+            actions: &["DELETE /v1/companies/{orgnr}/activation"],
+            company: o.as_ref(),
+            target: None,
+        },
+        result,
+    )
+    .await
+}
+
+#[derive(Default)]
+struct HoldForm {
+    site_id: String,
+    person_ref: String,
+    from: String,
+    to: String,
+    reason: String,
+}
+
+fn holds_body(
+    ctx: &Ctx,
+    o: &Orgnr,
+    list: &[views::Hold],
+    f: &HoldForm,
+    err: Option<&FieldError>,
+) -> Markup {
+    let l = ctx.lang;
+    html! {
+        @if list.is_empty() { p { (t(l, "common.none")) } } @else {
+            div class="scroll" tabindex="0" {
+                table {
+                    thead { tr {
+                        th scope="col" { (t(l, "holds.scope")) }
+                        th scope="col" { (t(l, "holds.reason")) }
+                        th scope="col" { (t(l, "holds.placed")) }
+                        th scope="col" { (t(l, "activation.status")) }
+                        th scope="col" { (t(l, "common.actions")) }
+                    } }
+                    tbody {
+                        @for h in list {
+                            tr {
+                                td {
+                                    @if let Some(s) = &h.site_id { (t(l, "common.site")) " " (s) " " }
+                                    @if let Some(p) = &h.person_ref { (t(l, "holds.person")) " " (p) " " }
+                                    @if let Some(f) = &h.from { (format::datetime(l, f)) } " – " @if let Some(x) = &h.to { (format::datetime(l, x)) }
+                                }
+                                td { (h.reason) }
+                                td { (format::datetime(l, &h.placed_at)) " " span class="muted" { (h.placed_by) } }
+                                td { (t(l, if h.active { "holds.active" } else { "holds.lifted" })) }
+                                td {
+                                    @if h.active {
+                                        form method="post" class="inline" action=(format!("/companies/{o}/legal-holds/{}/lift", h.id)) {
+                                            (csrf(ctx))
+                                            button type="submit" { (t(l, "holds.lift")) }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        h2 { (t(l, "holds.place")) }
+        form method="post" class="stack" {
+            (csrf(ctx))
+            label for="site_id" { (t(l, "common.site")) }
+            input id="site_id" name="site_id" value=(f.site_id) aria-describedby="site_id-error";
+            (fe(l, "site_id", err))
+            label for="person_ref" { (t(l, "holds.person")) }
+            input id="person_ref" name="person_ref" value=(f.person_ref) aria-describedby="person_ref-error";
+            (fe(l, "person_ref", err))
+            label for="from" { (t(l, "common.from")) }
+            input id="from" name="from" type="date" value=(f.from) aria-describedby="from-error";
+            (fe(l, "from", err))
+            label for="to" { (t(l, "common.to")) }
+            input id="to" name="to" type="date" value=(f.to) aria-describedby="to-error";
+            (fe(l, "to", err))
+            label for="reason" { (t(l, "holds.reason")) }
+            textarea id="reason" name="reason" rows="3" aria-describedby="reason-error" { (f.reason) }
+            (fe(l, "reason", err))
+            (fe(l, "form", err))
+            button type="submit" { (t(l, "holds.place")) }
+        }
+    }
+}
+
+async fn list_holds(p: &Portal, user: &User, o: &Orgnr) -> Result<Vec<views::Hold>, DomainError> {
+    p.app
+        .admin
+        .holds(user.claims(), o)
+        .await?
+        .iter()
+        .map(|h| typed(stamp_api::views::admin::HoldView::from(h)))
+        .collect()
+}
+
+async fn holds(State(p): State<Portal>, user: User, Path(raw): Path<String>) -> Response {
+    let o = orgnr(&raw);
+    let ann = p.announcements().await;
+    let result: PageResult = async {
+        let o = o.clone().ok_or_else(super::company::no_company)?;
+        let list = list_holds(&p, &user, &o).await?;
+        Ok(ok(
+            &user.ctx,
+            t(user.ctx.lang, "holds.title"),
+            &ann,
+            holds_body(&user.ctx, &o, &list, &HoldForm::default(), None),
+        ))
+    }
+    .await;
+    p.finish(
+        &user,
+        Audit {
+            actions: &["GET /v1/companies/{orgnr}/legal-holds"],
+            company: o.as_ref(),
+            target: None,
+        },
+        result,
+    )
+    .await
+}
+
+/// A date field as the domain takes it: a local date is that day's start in Sweden.
+fn day_start(raw: &str) -> Option<String> {
+    let raw = raw.trim();
+    if raw.is_empty() {
+        return None;
+    }
+    match raw.parse::<chrono::NaiveDate>() {
+        Ok(d) => Some(stamp_domain::time::format_rfc3339(
+            &stamp_domain::time::local_day_start(d),
+        )),
+        Err(_) => Some(raw.to_string()),
+    }
+}
+
+async fn place_hold(
+    State(p): State<Portal>,
+    user: User,
+    Path(raw): Path<String>,
+    Form(f): FormData,
+) -> Response {
+    let o = orgnr(&raw);
+    let ann = p.announcements().await;
+    let result: PageResult = async {
+        let o = o.clone().ok_or_else(super::company::no_company)?;
+        crate::check_csrf(&p, &user, &f)?;
+        let get = |k: &str| f.get(k).cloned().unwrap_or_default();
+        let form = HoldForm {
+            site_id: get("site_id"),
+            person_ref: get("person_ref"),
+            from: get("from"),
+            to: get("to"),
+            reason: get("reason"),
+        };
+        let opt = |s: &str| Some(s.trim().to_string()).filter(|s| !s.is_empty());
+        let req = HoldRequest {
+            site_id: opt(&form.site_id),
+            person_ref: opt(&form.person_ref),
+            from: day_start(&form.from),
+            to: day_start(&form.to),
+            reason: opt(&form.reason),
+        };
+        match p.app.admin.place_hold(user.claims(), &o, req).await {
+            Ok(_) => Ok(Redirect::to(&format!("/companies/{o}/legal-holds")).into_response()),
+            Err(e) => {
+                let err = field_error(e.into())?;
+                let list = list_holds(&p, &user, &o).await?;
+                Ok((
+                    StatusCode::BAD_REQUEST,
+                    ok(
+                        &user.ctx,
+                        t(user.ctx.lang, "holds.title"),
+                        &ann,
+                        holds_body(&user.ctx, &o, &list, &form, Some(&err)),
+                    ),
+                )
+                    .into_response())
+            }
+        }
+    }
+    .await;
+    p.finish(
+        &user,
+        Audit {
+            actions: &["POST /v1/companies/{orgnr}/legal-holds"],
+            company: o.as_ref(),
+            target: None,
+        },
+        result,
+    )
+    .await
+}
+
+async fn lift_hold(
+    State(p): State<Portal>,
+    user: User,
+    Path((raw, id)): Path<(String, String)>,
+    Form(f): FormData,
+) -> Response {
+    let o = orgnr(&raw);
+    let result: PageResult = async {
+        let o = o.clone().ok_or_else(super::company::no_company)?;
+        crate::check_csrf(&p, &user, &f)?;
+        p.app.admin.lift_hold(user.claims(), &o, &id).await?;
+        Ok(Redirect::to(&format!("/companies/{o}/legal-holds")).into_response())
+    }
+    .await;
+    p.finish(
+        &user,
+        Audit {
+            actions: &["DELETE /v1/companies/{orgnr}/legal-holds/{id}"],
+            company: o.as_ref(),
+            target: Some(format!("id:{id}")),
+        },
+        result,
+    )
+    .await
+}
+
+async fn audit(State(p): State<Portal>, user: User, Path(raw): Path<String>) -> Response {
+    let o = orgnr(&raw);
+    let ann = p.announcements().await;
+    let result: PageResult = async {
+        let o = o.clone().ok_or_else(super::company::no_company)?;
+        let l = user.ctx.lang;
+        require_company(&p.app.ledger, user.claims(), &o, CompanyAccess::Admin).await?;
+        let end = super::company::today(&p);
+        let to = super::company::date_param(&user.ctx, "to", end)?;
+        let from = super::company::date_param(&user.ctx, "from", to - chrono::Duration::days(7))?;
+        let range = super::company::day_range(from, to);
+        let cursor = user.ctx.q("cursor").map(stamp_domain::pagination::Cursor::decode).transpose()?;
+        let actor = user.ctx.q("actor").unwrap_or("").to_string();
+        let page = p
+            .app
+            .audit
+            .entries(
+                &p.app.ledger.company_key(&o),
+                range.from.with_timezone(&chrono::Utc),
+                range.to.with_timezone(&chrono::Utc),
+                cursor.as_ref(),
+                50,
+            )
+            .await?;
+        let next = page.next.map(|c| c.encode());
+        let body = html! {
+            form method="get" class="filters" {
+                label for="from" { (t(l, "common.from")) }
+                input id="from" name="from" type="date" value=(from);
+                label for="to" { (t(l, "common.to")) }
+                input id="to" name="to" type="date" value=(to);
+                label for="actor" { (t(l, "audit.actor")) }
+                input id="actor" name="actor" value=(actor);
+                button type="submit" { (t(l, "common.show")) }
+            }
+            div class="scroll" tabindex="0" {
+                table {
+                    thead { tr {
+                        th scope="col" { "#" }
+                        th scope="col" { (t(l, "common.when")) }
+                        th scope="col" { (t(l, "audit.actor")) }
+                        th scope="col" { (t(l, "audit.action")) }
+                        th scope="col" { (t(l, "audit.target")) }
+                        th scope="col" { (t(l, "audit.outcome")) }
+                    } }
+                    tbody {
+                        @for e in page.items.iter().filter(|e| actor.is_empty() || e.record.actor == actor) {
+                            tr {
+                                td class="num" { code { (e.id.rsplit('#').next().unwrap_or(&e.id)) } }
+                                td { (format::datetime(l, &e.at.to_rfc3339())) }
+                                td { (e.record.actor) " " span class="muted" { (e.record.role) } }
+                                td { code { (e.record.action) } }
+                                td { (e.record.target.clone().unwrap_or_default()) }
+                                td { (e.record.outcome) " (" (e.record.status) ")" }
+                            }
+                        }
+                    }
+                }
+            }
+            @if let Some(c) = next {
+                p { a href=(format!("?from={from}&to={to}&actor={}&cursor={}", pct_encode(&actor), pct_encode(&c))) { (t(l, "common.more")) } }
+            }
+        };
+        Ok(ok(&user.ctx, t(l, "audit.title"), &ann, body))
+    }
+    .await;
+    p.finish(
+        &user,
+        Audit {
+            actions: &["GET /v1/companies/{orgnr}/audit"],
+            company: o.as_ref(),
+            target: None,
+        },
+        result,
+    )
+    .await
+}

@@ -1,0 +1,1207 @@
+//! What a company user sees: the overview, people, a person, a site, anomalies,
+//! statistics and extracts.
+
+use super::{csrf, field_error, ok, FieldError, FormData};
+use crate::charts::{bars, Bar};
+use crate::format;
+use crate::i18n::{t, Lang};
+use crate::views::{self, typed};
+use crate::{pct_encode, Audit, Ctx, PageError, PageResult, Portal, User};
+use axum::extract::{Path, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use axum::Router;
+use chrono::{Duration, NaiveDate};
+use maud::{html, Markup};
+use stamp_domain::analysis::AnomalyKind;
+use stamp_domain::extracts::OrderBody;
+use stamp_domain::identity::{Orgnr, PersonId, SiteId};
+use stamp_domain::queries::{AnomalyQuery, Range, RegistrationQuery};
+use stamp_domain::statistics::{Granularity, StatisticsQuery};
+use stamp_domain::time::local_day_start;
+use stamp_domain::DomainError;
+use std::collections::BTreeMap;
+
+pub fn router() -> Router<Portal> {
+    Router::new()
+        .route("/companies/{orgnr}", get(overview))
+        .route("/companies/{orgnr}/people", get(people))
+        .route(
+            "/companies/{orgnr}/people/search",
+            axum::routing::post(search),
+        )
+        .route("/companies/{orgnr}/people/{person_ref}", get(person))
+        .route("/companies/{orgnr}/sites/{site_id}", get(site))
+        .route("/companies/{orgnr}/anomalies", get(anomalies))
+        .route("/companies/{orgnr}/statistics", get(statistics))
+        .route("/companies/{orgnr}/statistics.csv", get(statistics_csv))
+        .route("/companies/{orgnr}/extracts", get(extracts).post(order))
+        .route("/companies/{orgnr}/extracts/{id}", get(extract))
+}
+
+/// The company of a page's path; a number that is none is a page that does not exist.
+pub fn orgnr(raw: &str) -> Option<Orgnr> {
+    Orgnr::parse(raw).ok()
+}
+
+pub fn no_company() -> DomainError {
+    DomainError::NotFound("no such company".into())
+}
+
+pub fn today(p: &Portal) -> NaiveDate {
+    p.app
+        .clock
+        .now()
+        .with_timezone(&chrono_tz::Europe::Stockholm)
+        .date_naive()
+}
+
+/// A date field (`YYYY-MM-DD`) of a filter form, or its default.
+pub fn date_param(ctx: &Ctx, name: &str, default: NaiveDate) -> Result<NaiveDate, DomainError> {
+    match ctx.q(name) {
+        None => Ok(default),
+        Some(raw) => raw
+            .parse::<NaiveDate>()
+            .map_err(|_| DomainError::invalid(name, "must be a date YYYY-MM-DD")),
+    }
+}
+
+pub fn day_range(from: NaiveDate, to_inclusive: NaiveDate) -> Range {
+    Range {
+        from: local_day_start(from),
+        to: local_day_start(to_inclusive.succ_opt().unwrap_or(to_inclusive)),
+    }
+}
+
+pub fn kind_key(kind: &str) -> &'static str {
+    match kind {
+        "duplicate" => "kind.duplicate",
+        "missing_check_out" => "kind.missing_check_out",
+        "missing_check_in" => "kind.missing_check_in",
+        "long_session" => "kind.long_session",
+        "future_event" => "kind.future_event",
+        "late_entry" => "kind.late_entry",
+        "invalid_person_id" => "kind.invalid_person_id",
+        _ => "kind.other",
+    }
+}
+
+pub fn reason_key(reason: &str) -> &'static str {
+    match reason {
+        "missing_check_in" => "reason.missing_check_in",
+        "missing_check_out" => "reason.missing_check_out",
+        "on_site" => "reason.on_site",
+        _ => "kind.other",
+    }
+}
+
+fn stats_rows(
+    p: &Portal,
+    user: &User,
+    o: &Orgnr,
+    from: NaiveDate,
+    to_excl: NaiveDate,
+    g: &str,
+    site: Option<&str>,
+) -> impl std::future::Future<Output = Result<views::Stats, DomainError>> + Send {
+    let (from, to) = (from.to_string(), to_excl.to_string());
+    let g = g.to_string();
+    let site = site.map(str::to_string);
+    let claims = user.claims().clone();
+    let st = p.app.statistics.clone();
+    let o = o.clone();
+    async move {
+        let q = StatisticsQuery {
+            from: Some(&from),
+            to: Some(&to),
+            granularity: Granularity::parse(Some(&g))?,
+            site: site.as_deref(),
+            employer: None,
+            cursor: None,
+            limit: 1000,
+        };
+        typed(st.query(&claims, &o, &q).await?)
+    }
+}
+
+fn charts3(l: Lang, rows: &[views::StatRow]) -> Markup {
+    let total: Vec<&views::StatRow> = rows.iter().filter(|r| r.site_id.is_none()).collect();
+    let series = |f: &dyn Fn(&views::StatRow) -> f64| -> Vec<Bar> {
+        total
+            .iter()
+            .map(|r| Bar {
+                label: r.period.get(5..).unwrap_or(&r.period).to_string(),
+                value: f(r),
+            })
+            .collect()
+    };
+    html! {
+        div class="charts" {
+            figure { figcaption { (t(l, "stats.hours")) } (bars(t(l, "stats.hours"), &series(&|r| r.hours))) }
+            figure { figcaption { (t(l, "stats.sessions")) } (bars(t(l, "stats.sessions"), &series(&|r| r.sessions as f64))) }
+            figure { figcaption { (t(l, "stats.persons")) } (bars(t(l, "stats.persons"), &series(&|r| r.persons as f64))) }
+        }
+    }
+}
+
+fn partner_table(l: Lang, partners: &[views::PartnerHealth]) -> Markup {
+    html! {
+        @if partners.is_empty() { p { (t(l, "common.none")) } } @else {
+            table {
+                thead { tr { th scope="col" { (t(l, "partners.id")) } th scope="col" { (t(l, "health.received")) } th scope="col" { (t(l, "health.rejected")) } th scope="col" { (t(l, "health.last")) } } }
+                tbody {
+                    @for h in partners {
+                        tr {
+                            td { (h.partner_id) }
+                            td class="num" { (h.events_received) }
+                            td class="num" { (h.events_rejected) }
+                            td { @if let Some(d) = &h.last_delivery { (format::datetime(l, d)) } @else { "–" } }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+async fn overview(State(p): State<Portal>, user: User, Path(raw): Path<String>) -> Response {
+    let o = orgnr(&raw);
+    let ann = p.announcements().await;
+    let result: PageResult = async {
+        let o = o.clone().ok_or_else(super::company::no_company)?;
+        let l = user.ctx.lang;
+        let c = user.claims();
+        let sites = p.app.queries.sites(c, &o, None, 100).await?;
+        let end = today(&p);
+        let start = end - Duration::days(29);
+        let stats = stats_rows(&p, &user, &o, start, end + Duration::days(1), "day", None).await?;
+        // Anomalies by kind from the statistics' daily counts (spec §7 counts each
+        // kind per day), rather than analysing the whole period again.
+        let mut by_kind: BTreeMap<&str, u64> = BTreeMap::new();
+        for r in stats.rows.iter().filter(|r| r.site_id.is_none()) {
+            for (k, n) in &r.anomalies {
+                if *n > 0 {
+                    *by_kind.entry(k.as_str()).or_default() += n;
+                }
+            }
+        }
+        let body = html! {
+            section aria-labelledby="h-sites" {
+                h2 id="h-sites" { (t(l, "overview.sites")) }
+                @if sites.items.is_empty() { p { (t(l, "common.none")) } } @else {
+                    ul class="cards" {
+                        @for s in &sites.items {
+                            li { a href=(format!("/companies/{o}/sites/{}", s.site_id)) { (s.site_id) } " "
+                                span class="muted" { (t(l, "site.last_seen")) " " (format::datetime(l, &stamp_domain::time::format_rfc3339(&s.last_seen))) } }
+                        }
+                    }
+                }
+            }
+            section aria-labelledby="h-30" {
+                h2 id="h-30" { (t(l, "overview.last30")) }
+                (charts3(l, &stats.rows))
+            }
+            section aria-labelledby="h-an" {
+                h2 id="h-an" { (t(l, "overview.anomalies")) }
+                @if by_kind.is_empty() { p { (t(l, "common.none")) } } @else {
+                    table {
+                        thead { tr { th scope="col" { (t(l, "anomalies.kind")) } th scope="col" { (t(l, "common.count")) } } }
+                        tbody {
+                            @for (k, n) in &by_kind {
+                                tr { td { a href=(format!("/companies/{o}/anomalies?kind={k}&from={start}&to={end}")) { (t(l, kind_key(k))) } } td class="num" { (n) } }
+                            }
+                        }
+                    }
+                }
+            }
+            section aria-labelledby="h-health" {
+                h2 id="h-health" { (t(l, "overview.health")) }
+                (partner_table(l, &stats.partners))
+            }
+        };
+        Ok(ok(&user.ctx, t(l, "overview.title"), &ann, body))
+    }
+    .await;
+    p.finish(
+        &user,
+        Audit {
+            actions: &[
+                "GET /v1/companies/{orgnr}/sites",
+                "GET /v1/companies/{orgnr}/statistics",
+            ],
+            company: o.as_ref(),
+            target: None,
+        },
+        result,
+    )
+    .await
+}
+
+fn people_body(
+    ctx: &Ctx,
+    o: &Orgnr,
+    list: &[stamp_domain::ledger::PersonEntry],
+    next: Option<String>,
+    err: Option<&FieldError>,
+    typed_id: &str,
+) -> Markup {
+    let l = ctx.lang;
+    let q = ctx.q("q").unwrap_or("");
+    html! {
+        form method="get" class="filters" role="search" {
+            label for="q" { (t(l, "people.search_name")) }
+            input id="q" name="q" type="search" value=(q);
+            button type="submit" { (t(l, "common.search")) }
+        }
+        form method="post" action=(format!("/companies/{o}/people/search")) class="filters" {
+            (csrf(ctx))
+            label for="person_id" { (t(l, "people.search_id")) }
+            input id="person_id" name="person_id" value=(typed_id) autocomplete="off" aria-describedby="person_id-error";
+            button type="submit" { (t(l, "common.find")) }
+            (crate::layout::field_error(l, "person_id", err))
+        }
+        @if list.is_empty() { p { (t(l, "common.none")) } } @else {
+            table {
+                thead { tr { th scope="col" { (t(l, "people.name")) } th scope="col" { (t(l, "people.id")) } } }
+                tbody {
+                    @for e in list {
+                        tr { td { a href=(format!("/companies/{o}/people/{}", e.person_ref)) { (e.person_name) } } td { (e.person_id_masked) } }
+                    }
+                }
+            }
+        }
+        @if let Some(c) = next {
+            p { a href=(format!("?q={}&cursor={}", pct_encode(q), pct_encode(&c))) { (t(l, "common.more")) } }
+        }
+    }
+}
+
+async fn people(State(p): State<Portal>, user: User, Path(raw): Path<String>) -> Response {
+    let o = orgnr(&raw);
+    let ann = p.announcements().await;
+    let result: PageResult = async {
+        let o = o.clone().ok_or_else(super::company::no_company)?;
+        let cursor = user
+            .ctx
+            .q("cursor")
+            .map(stamp_domain::pagination::Cursor::decode)
+            .transpose()?;
+        let page = p
+            .app
+            .queries
+            .people(user.claims(), &o, user.ctx.q("q"), None, cursor.as_ref(), 100)
+            .await?;
+        let body = people_body(
+            &user.ctx,
+            &o,
+            &page.items,
+            page.next.map(|c| c.encode()),
+            None,
+            "",
+        );
+        Ok(ok(&user.ctx, t(user.ctx.lang, "people.title"), &ann, body))
+    }
+    .await;
+    p.finish(
+        &user,
+        Audit {
+            actions: &["GET /v1/companies/{orgnr}/people"],
+            company: o.as_ref(),
+            target: None,
+        },
+        result,
+    )
+    .await
+}
+
+/// Find by personnummer (a POST, so the number is in no address or log).
+async fn search(
+    State(p): State<Portal>,
+    user: User,
+    Path(raw): Path<String>,
+    axum::extract::Form(f): FormData,
+) -> Response {
+    let o = orgnr(&raw);
+    let ann = p.announcements().await;
+    let result: PageResult = async {
+        let o = o.clone().ok_or_else(super::company::no_company)?;
+        crate::check_csrf(&p, &user, &f)?;
+        let typed_id = f.get("person_id").cloned().unwrap_or_default();
+        let found = async {
+            if typed_id.trim().is_empty() {
+                return Err(PageError::from(DomainError::missing("person_id")));
+            }
+            let person = PersonId::parse(typed_id.trim(), None, None)
+                .map_err(|e| DomainError::invalid("person_id", e.to_string()))?;
+            Ok(p.app
+                .queries
+                .find_person(user.claims(), &o, &person)
+                .await?)
+        }
+        .await;
+        match found {
+            Ok(e) => Ok(
+                Redirect::to(&format!("/companies/{o}/people/{}", e.person_ref)).into_response(),
+            ),
+            Err(PageError::Domain(DomainError::NotFound(_))) => {
+                let err = FieldError {
+                    field: "person_id".into(),
+                    key: "people.not_found",
+                    detail: None,
+                };
+                let body = people_body(&user.ctx, &o, &[], None, Some(&err), &typed_id);
+                Ok((
+                    StatusCode::NOT_FOUND,
+                    ok(&user.ctx, t(user.ctx.lang, "people.title"), &ann, body),
+                )
+                    .into_response())
+            }
+            Err(e) => {
+                let err = field_error(e)?;
+                let body = people_body(&user.ctx, &o, &[], None, Some(&err), &typed_id);
+                Ok((
+                    StatusCode::BAD_REQUEST,
+                    ok(&user.ctx, t(user.ctx.lang, "people.title"), &ann, body),
+                )
+                    .into_response())
+            }
+        }
+    }
+    .await;
+    p.finish(
+        &user,
+        Audit {
+            actions: &["POST /v1/companies/{orgnr}/people/search"],
+            company: o.as_ref(),
+            target: None,
+        },
+        result,
+    )
+    .await
+}
+
+fn period_form(ctx: &Ctx, from: NaiveDate, to: NaiveDate, extra: Markup) -> Markup {
+    let l = ctx.lang;
+    html! {
+        form method="get" class="filters" {
+            label for="from" { (t(l, "common.from")) }
+            input id="from" name="from" type="date" value=(from);
+            label for="to" { (t(l, "common.to")) }
+            input id="to" name="to" type="date" value=(to);
+            (extra)
+            button type="submit" { (t(l, "common.show")) }
+        }
+    }
+}
+
+fn sessions_by_day(l: Lang, regs: &views::Registrations, from: NaiveDate, to: NaiveDate) -> Markup {
+    let mut per_day: BTreeMap<NaiveDate, f64> = BTreeMap::new();
+    let mut d = from;
+    while d <= to {
+        per_day.insert(d, 0.0);
+        d = match d.succ_opt() {
+            Some(n) => n,
+            None => break,
+        };
+    }
+    for s in &regs.sessions {
+        if let Some(day) = format::local_date(&s.check_in.occurred_at) {
+            *per_day.entry(day).or_default() += 1.0;
+        }
+    }
+    let data: Vec<Bar> = per_day
+        .iter()
+        .map(|(d, v)| Bar {
+            label: d.format("%m-%d").to_string(),
+            value: *v,
+        })
+        .collect();
+    bars(t(l, "person.sessions_by_day"), &data)
+}
+
+fn sessions_table(l: Lang, o: &Orgnr, regs: &views::Registrations, show_person: bool) -> Markup {
+    html! {
+        @if regs.sessions.is_empty() { p { (t(l, "common.none")) } } @else {
+            div class="scroll" tabindex="0" {
+                table {
+                    thead { tr {
+                        th scope="col" { (t(l, "common.day")) }
+                        @if show_person { th scope="col" { (t(l, "people.name")) } }
+                        th scope="col" { (t(l, "common.site")) }
+                        th scope="col" { (t(l, "common.in")) }
+                        th scope="col" { (t(l, "common.out")) }
+                        th scope="col" { (t(l, "common.duration")) }
+                    } }
+                    tbody {
+                        @for s in &regs.sessions {
+                            tr {
+                                td { @if let Some(d) = format::local_date(&s.check_in.occurred_at) { (format::date(l, d)) } }
+                                @if show_person { td { a href=(format!("/companies/{o}/people/{}", s.person_ref)) { (s.check_in.person_name.clone().unwrap_or_default()) } } }
+                                td { a href=(format!("/companies/{o}/sites/{}", s.site_id)) { (s.site_id) } }
+                                td { (format::time(&s.check_in.occurred_at)) @if s.check_in.corrected { " *" } }
+                                td { (format::time(&s.check_out.occurred_at)) @if s.check_out.corrected { " *" } }
+                                td class="num" { (format::minutes(s.duration_minutes)) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn events_table(l: Lang, events: &[views::Event], what: &str) -> Markup {
+    html! {
+        @if events.is_empty() { p { (t(l, "common.none")) } } @else {
+            table {
+                thead { tr {
+                    th scope="col" { (t(l, "common.when")) }
+                    th scope="col" { (t(l, "common.site")) }
+                    th scope="col" { (t(l, "common.direction")) }
+                    th scope="col" { (t(l, what)) }
+                } }
+                tbody {
+                    @for e in events {
+                        tr {
+                            td { (format::datetime(l, &e.occurred_at)) }
+                            td { (e.site_id) }
+                            td { (t(l, if e.direction == "in" { "common.dir_in" } else { "common.dir_out" })) }
+                            td {
+                                @if let Some(r) = &e.reason { (t(l, reason_key(r))) }
+                                @if let Some(d) = &e.duplicate_of { (t(l, "person.duplicate_of")) " " (d.partner_id) "/" (d.event_id) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn corrections_table(l: Lang, regs: &views::Registrations) -> Markup {
+    let mut rows: Vec<(&views::Event, &views::Correction)> = Vec::new();
+    let all = regs
+        .sessions
+        .iter()
+        .flat_map(|s| [&s.check_in, &s.check_out])
+        .chain(regs.unpaired.iter())
+        .chain(regs.duplicates.iter())
+        .chain(regs.withdrawn.iter());
+    for e in all {
+        for c in &e.corrections {
+            rows.push((e, c));
+        }
+    }
+    html! {
+        @if rows.is_empty() { p { (t(l, "common.none")) } } @else {
+            table {
+                thead { tr {
+                    th scope="col" { (t(l, "common.when")) }
+                    th scope="col" { (t(l, "person.corrected_by")) }
+                    th scope="col" { (t(l, "person.corrected_at")) }
+                    th scope="col" { (t(l, "person.changes")) }
+                } }
+                tbody {
+                    @for (e, c) in rows {
+                        tr {
+                            td { (format::datetime(l, &e.occurred_at)) }
+                            td { (c.recorded_by.clone().unwrap_or_else(|| e.partner_id.clone())) }
+                            td { (format::datetime(l, &c.received_at)) }
+                            td { @if c.void { (t(l, "person.voided")) } @else { (c.changes.keys().cloned().collect::<Vec<_>>().join(", ")) } }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn anomalies_table(l: Lang, o: &Orgnr, list: &[views::AnomalyItem], show_person: bool) -> Markup {
+    html! {
+        @if list.is_empty() { p { (t(l, "common.none")) } } @else {
+            div class="scroll" tabindex="0" {
+                table {
+                    thead { tr {
+                        th scope="col" { (t(l, "common.when")) }
+                        th scope="col" { (t(l, "anomalies.kind")) }
+                        @if show_person { th scope="col" { (t(l, "people.name")) } }
+                        th scope="col" { (t(l, "common.site")) }
+                    } }
+                    tbody {
+                        @for a in list {
+                            tr {
+                                td { (format::datetime(l, &a.occurred_at)) }
+                                td { (t(l, kind_key(&a.kind))) }
+                                @if show_person { td { a href=(format!("/companies/{o}/people/{}", a.person_ref)) { (a.person_name.clone().unwrap_or_default()) } } }
+                                td { a href=(format!("/companies/{o}/sites/{}", a.site_id)) { (a.site_id) } }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+async fn person(
+    State(p): State<Portal>,
+    user: User,
+    Path((raw, person_ref)): Path<(String, String)>,
+) -> Response {
+    let o = orgnr(&raw);
+    let ann = p.announcements().await;
+    let result: PageResult = async {
+        let o = o.clone().ok_or_else(super::company::no_company)?;
+        let l = user.ctx.lang;
+        let end = today(&p);
+        let to = date_param(&user.ctx, "to", end)?;
+        let from = date_param(&user.ctx, "from", to - Duration::days(30))?;
+        let range = day_range(from, to);
+        if range.to < range.from {
+            return Err(DomainError::invalid("to", "must not be before from").into());
+        }
+        let q = RegistrationQuery {
+            range,
+            history: true,
+            employer: None,
+            cursor: None,
+            limit: 1000,
+        };
+        let regs: views::Registrations = typed(
+            p.app
+                .queries
+                .person_registrations(user.claims(), &o, &person_ref, &q)
+                .await?,
+        )?;
+        let an: views::Anomalies = typed(
+            p.app
+                .queries
+                .anomalies(
+                    user.claims(),
+                    &o,
+                    &AnomalyQuery {
+                        range,
+                        site: None,
+                        kind: None,
+                        cursor: None,
+                        limit: 1000,
+                    },
+                )
+                .await?,
+        )?;
+        let mine: Vec<views::AnomalyItem> = an
+            .anomalies
+            .into_iter()
+            .filter(|a| a.person_ref == person_ref)
+            .collect();
+        let name = regs
+            .sessions
+            .first()
+            .and_then(|s| s.check_in.person_name.clone())
+            .or_else(|| regs.unpaired.first().and_then(|e| e.person_name.clone()))
+            .unwrap_or_else(|| t(l, "person.title").to_string());
+        let body = html! {
+            (period_form(&user.ctx, from, to, html!{}))
+            p { a href=(format!("/companies/{o}/extracts?person_ref={person_ref}")) { (t(l, "person.order_extract")) } }
+            section aria-labelledby="h-days" {
+                h2 id="h-days" { (t(l, "person.sessions_by_day")) }
+                (sessions_by_day(l, &regs, from, to))
+                (sessions_table(l, &o, &regs, false))
+                @if regs.next_cursor.is_some() { p { (t(l, "common.truncated")) } }
+            }
+            section aria-labelledby="h-unp" { h2 id="h-unp" { (t(l, "person.unpaired")) } (events_table(l, &regs.unpaired, "person.reason")) }
+            section aria-labelledby="h-dup" { h2 id="h-dup" { (t(l, "person.duplicates")) } (events_table(l, &regs.duplicates, "person.reason")) }
+            section aria-labelledby="h-cor" { h2 id="h-cor" { (t(l, "person.corrections")) } (corrections_table(l, &regs)) }
+            section aria-labelledby="h-an" { h2 id="h-an" { (t(l, "nav.anomalies")) } (anomalies_table(l, &o, &mine, false)) }
+        };
+        Ok(ok(&user.ctx, &name, &ann, body))
+    }
+    .await;
+    p.finish(
+        &user,
+        Audit {
+            actions: &[
+                "GET /v1/companies/{orgnr}/people/{person_ref}/registrations",
+                "GET /v1/companies/{orgnr}/anomalies",
+            ],
+            company: o.as_ref(),
+            target: Some(format!("person_ref:{person_ref}")),
+        },
+        result,
+    )
+    .await
+}
+
+async fn site(
+    State(p): State<Portal>,
+    user: User,
+    Path((raw, site_raw)): Path<(String, String)>,
+) -> Response {
+    let o = orgnr(&raw);
+    let ann = p.announcements().await;
+    let target = SiteId::parse(&site_raw)
+        .map(|s| format!("site_id:{}", s.as_str()))
+        .ok();
+    let result: PageResult = async {
+        let o = o.clone().ok_or_else(super::company::no_company)?;
+        let site = SiteId::parse(&site_raw)
+            .map_err(|_| DomainError::NotFound("no such site".into()))?;
+        let l = user.ctx.lang;
+        let end = today(&p);
+        let to = date_param(&user.ctx, "to", end)?;
+        let from = date_param(&user.ctx, "from", to - Duration::days(13))?;
+        let q = RegistrationQuery {
+            range: day_range(from, to),
+            history: false,
+            employer: None,
+            cursor: None,
+            limit: 1000,
+        };
+        let regs: views::Registrations = typed(
+            p.app
+                .queries
+                .site_registrations(user.claims(), &o, &site, &q)
+                .await?,
+        )?;
+        // Who is on site now: check-ins still open (spec §6 `on_site`), over today's range.
+        let now_q = RegistrationQuery {
+            range: day_range(end - Duration::days(1), end),
+            history: false,
+            employer: None,
+            cursor: None,
+            limit: 1000,
+        };
+        let now_regs: views::Registrations = typed(
+            p.app
+                .queries
+                .site_registrations(user.claims(), &o, &site, &now_q)
+                .await?,
+        )?;
+        let present: Vec<&views::Event> = now_regs
+            .unpaired
+            .iter()
+            .filter(|e| e.reason.as_deref() == Some("on_site"))
+            .collect();
+        let body = html! {
+            section aria-labelledby="h-now" class="present" {
+                h2 id="h-now" { (t(l, "site.present")) }
+                p class="muted" { (t(l, "site.present_note")) }
+                @if present.is_empty() { p { (t(l, "common.none")) } } @else {
+                    table {
+                        thead { tr { th scope="col" { (t(l, "people.name")) } th scope="col" { (t(l, "common.in")) } } }
+                        tbody { @for e in &present { tr { td { (e.person_name.clone().unwrap_or_default()) } td { (format::datetime(l, &e.occurred_at)) } } } }
+                    }
+                }
+                p class="no-print" { button type="button" class="print" data-print="1" { (t(l, "site.print")) } }
+            }
+            (period_form(&user.ctx, from, to, html!{}))
+            section aria-labelledby="h-days" {
+                h2 id="h-days" { (t(l, "person.sessions_by_day")) }
+                (sessions_by_day(l, &regs, from, to))
+                (sessions_table(l, &o, &regs, true))
+            }
+            script src="/assets/app.js" defer {}
+        };
+        Ok(ok(&user.ctx, &format!("{} {}", t(l, "site.title"), site.as_str()), &ann, body))
+    }
+    .await;
+    p.finish(
+        &user,
+        Audit {
+            actions: &["GET /v1/companies/{orgnr}/sites/{site_id}/registrations"],
+            company: o.as_ref(),
+            target,
+        },
+        result,
+    )
+    .await
+}
+
+async fn anomalies(State(p): State<Portal>, user: User, Path(raw): Path<String>) -> Response {
+    let o = orgnr(&raw);
+    let ann = p.announcements().await;
+    let result: PageResult = async {
+        let o = o.clone().ok_or_else(super::company::no_company)?;
+        let l = user.ctx.lang;
+        let end = today(&p);
+        let to = date_param(&user.ctx, "to", end)?;
+        let from = date_param(&user.ctx, "from", to - Duration::days(29))?;
+        let kind = user
+            .ctx
+            .q("kind")
+            .map(|k| AnomalyKind::parse(k).ok_or_else(|| DomainError::invalid("kind", "unknown")))
+            .transpose()?;
+        let site = user
+            .ctx
+            .q("site_id")
+            .map(|s| SiteId::parse(s).map_err(|e| DomainError::invalid("site_id", e.to_string())))
+            .transpose()?;
+        let cursor = user
+            .ctx
+            .q("cursor")
+            .map(stamp_domain::pagination::Cursor::decode)
+            .transpose()?;
+        let sites = p.app.queries.sites(user.claims(), &o, None, 100).await?;
+        let an: views::Anomalies = typed(
+            p.app
+                .queries
+                .anomalies(
+                    user.claims(),
+                    &o,
+                    &AnomalyQuery {
+                        range: day_range(from, to),
+                        site: site.clone(),
+                        kind,
+                        cursor,
+                        limit: 100,
+                    },
+                )
+                .await?,
+        )?;
+        let chosen_kind = user.ctx.q("kind").unwrap_or("");
+        let chosen_site = user.ctx.q("site_id").unwrap_or("");
+        let extra = html! {
+            label for="kind" { (t(l, "anomalies.kind")) }
+            select id="kind" name="kind" {
+                option value="" { (t(l, "common.all")) }
+                @for k in AnomalyKind::ALL { option value=(k.as_str()) selected[chosen_kind == k.as_str()] { (t(l, kind_key(k.as_str()))) } }
+            }
+            label for="site_id" { (t(l, "common.site")) }
+            select id="site_id" name="site_id" {
+                option value="" { (t(l, "common.all")) }
+                @for s in &sites.items { option value=(s.site_id) selected[chosen_site == s.site_id] { (s.site_id) } }
+            }
+        };
+        let body = html! {
+            (period_form(&user.ctx, from, to, extra))
+            (anomalies_table(l, &o, &an.anomalies, true))
+            @if let Some(c) = &an.next_cursor {
+                p { a href=(format!("?from={from}&to={to}&kind={chosen_kind}&site_id={chosen_site}&cursor={}", pct_encode(c))) { (t(l, "common.more")) } }
+            }
+        };
+        Ok(ok(&user.ctx, t(l, "anomalies.title"), &ann, body))
+    }
+    .await;
+    p.finish(
+        &user,
+        Audit {
+            actions: &["GET /v1/companies/{orgnr}/anomalies"],
+            company: o.as_ref(),
+            target: None,
+        },
+        result,
+    )
+    .await
+}
+
+struct StatParams {
+    from: NaiveDate,
+    to: NaiveDate,
+    granularity: String,
+    site: Option<String>,
+}
+
+fn stat_params(p: &Portal, ctx: &Ctx) -> Result<StatParams, DomainError> {
+    let end = today(p);
+    let to = date_param(ctx, "to", end)?;
+    let from = date_param(ctx, "from", to - Duration::days(29))?;
+    let granularity = ctx.q("granularity").unwrap_or("day").to_string();
+    Granularity::parse(Some(&granularity))?;
+    let site = ctx
+        .q("site_id")
+        .map(|s| {
+            SiteId::parse(s)
+                .map(|s| s.as_str().to_string())
+                .map_err(|e| DomainError::invalid("site_id", e.to_string()))
+        })
+        .transpose()?;
+    Ok(StatParams {
+        from,
+        to,
+        granularity,
+        site,
+    })
+}
+
+async fn statistics(State(p): State<Portal>, user: User, Path(raw): Path<String>) -> Response {
+    let o = orgnr(&raw);
+    let ann = p.announcements().await;
+    let result: PageResult = async {
+        let o = o.clone().ok_or_else(super::company::no_company)?;
+        let l = user.ctx.lang;
+        let sp = stat_params(&p, &user.ctx)?;
+        let stats = stats_rows(
+            &p,
+            &user,
+            &o,
+            sp.from,
+            sp.to + Duration::days(1),
+            &sp.granularity,
+            sp.site.as_deref(),
+        )
+        .await?;
+        let sites = p.app.queries.sites(user.claims(), &o, None, 100).await?;
+        let chosen_site = sp.site.clone().unwrap_or_default();
+        let rows: Vec<views::StatRow> = match &sp.site {
+            // With a site, its rows stand in for the total.
+            Some(_) => stats
+                .rows
+                .iter()
+                .cloned()
+                .map(|mut r| {
+                    r.site_id = None;
+                    r
+                })
+                .collect(),
+            None => stats.rows.clone(),
+        };
+        let extra = html! {
+            label for="granularity" { (t(l, "stats.granularity")) }
+            select id="granularity" name="granularity" {
+                @for (g, k) in [("day", "stats.day"), ("week", "stats.week"), ("month", "stats.month")] {
+                    option value=(g) selected[sp.granularity == g] { (t(l, k)) }
+                }
+            }
+            label for="site_id" { (t(l, "common.site")) }
+            select id="site_id" name="site_id" {
+                option value="" { (t(l, "common.all")) }
+                @for s in &sites.items { option value=(s.site_id) selected[chosen_site == s.site_id] { (s.site_id) } }
+            }
+        };
+        let csv = format!(
+            "/companies/{o}/statistics.csv?from={}&to={}&granularity={}&site_id={}",
+            sp.from, sp.to, sp.granularity, chosen_site
+        );
+        let body = html! {
+            (period_form(&user.ctx, sp.from, sp.to, extra))
+            p { a href=(csv) download { (t(l, "stats.csv")) } }
+            (charts3(l, &rows))
+            div class="scroll" tabindex="0" {
+                table {
+                    caption { (t(l, "stats.table")) }
+                    thead { tr {
+                        th scope="col" { (t(l, "stats.period")) }
+                        th scope="col" { (t(l, "stats.hours")) }
+                        th scope="col" { (t(l, "stats.sessions")) }
+                        th scope="col" { (t(l, "stats.persons")) }
+                        th scope="col" { (t(l, "nav.anomalies")) }
+                    } }
+                    tbody {
+                        @for r in rows.iter().filter(|r| r.site_id.is_none()) {
+                            tr {
+                                td { (r.period) }
+                                td class="num" { (format::hours(l, r.hours)) }
+                                td class="num" { (r.sessions) }
+                                td class="num" { (r.persons) }
+                                td class="num" { (r.anomalies.values().sum::<u64>()) }
+                            }
+                        }
+                    }
+                }
+            }
+        };
+        Ok(ok(&user.ctx, t(l, "stats.title"), &ann, body))
+    }
+    .await;
+    p.finish(
+        &user,
+        Audit {
+            actions: &["GET /v1/companies/{orgnr}/statistics"],
+            company: o.as_ref(),
+            target: None,
+        },
+        result,
+    )
+    .await
+}
+
+/// The statistics rows as CSV (the company total and each site per period).
+async fn statistics_csv(State(p): State<Portal>, user: User, Path(raw): Path<String>) -> Response {
+    let o = orgnr(&raw);
+    let result: PageResult = async {
+        let o = o.clone().ok_or_else(super::company::no_company)?;
+        let sp = stat_params(&p, &user.ctx)?;
+        let stats = stats_rows(
+            &p,
+            &user,
+            &o,
+            sp.from,
+            sp.to + Duration::days(1),
+            &sp.granularity,
+            sp.site.as_deref(),
+        )
+        .await?;
+        let mut out = String::from("period,site_id,persons,sessions,hours,check_ins,check_outs");
+        for k in AnomalyKind::ALL {
+            out.push(',');
+            out.push_str(k.as_str());
+        }
+        out.push('\n');
+        for r in &stats.rows {
+            out.push_str(&format!(
+                "{},{},{},{},{},{},{}",
+                r.period,
+                r.site_id.as_deref().unwrap_or(""),
+                r.persons,
+                r.sessions,
+                r.hours,
+                r.check_ins,
+                r.check_outs
+            ));
+            for k in AnomalyKind::ALL {
+                out.push_str(&format!(
+                    ",{}",
+                    r.anomalies.get(k.as_str()).copied().unwrap_or(0)
+                ));
+            }
+            out.push('\n');
+        }
+        Ok((
+            [
+                (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!(
+                        "attachment; filename=\"statistics-{o}-{}-{}.csv\"",
+                        sp.from, sp.to
+                    ),
+                ),
+            ],
+            out,
+        )
+            .into_response())
+    }
+    .await;
+    p.finish(
+        &user,
+        Audit {
+            actions: &["GET /v1/companies/{orgnr}/statistics"],
+            company: o.as_ref(),
+            target: None,
+        },
+        result,
+    )
+    .await
+}
+
+#[derive(Default)]
+struct OrderForm {
+    kind: String,
+    person_ref: String,
+    from: String,
+    to: String,
+    site_id: String,
+    format: String,
+}
+
+fn extracts_body(
+    ctx: &Ctx,
+    o: &Orgnr,
+    people: &[stamp_domain::ledger::PersonEntry],
+    sites: &[stamp_domain::ledger::SiteEntry],
+    f: &OrderForm,
+    err: Option<&FieldError>,
+) -> Markup {
+    let l = ctx.lang;
+    let fe = |id: &str| crate::layout::field_error(l, id, err);
+    html! {
+        @if let Some(e) = err { @if e.field == "form" { p class="error" role="alert" { (t(l, e.key)) } } }
+        form method="post" class="stack" action=(format!("/companies/{o}/extracts")) {
+            (csrf(ctx))
+            fieldset {
+                legend { (t(l, "extracts.kind")) }
+                label { input type="radio" name="kind" value="register_extract" checked[f.kind != "authority"]; " " (t(l, "extracts.register")) }
+                label { input type="radio" name="kind" value="authority" checked[f.kind == "authority"]; " " (t(l, "extracts.authority")) }
+                (fe("kind"))
+            }
+            label for="person_ref" { (t(l, "extracts.person")) }
+            select id="person_ref" name="person_ref" aria-describedby="person_ref-error" {
+                option value="" { (t(l, "extracts.everyone")) }
+                @for p in people { option value=(p.person_ref) selected[f.person_ref == p.person_ref] { (p.person_name) " (" (p.person_id_masked) ")" } }
+            }
+            (fe("person_ref"))
+            label for="from" { (t(l, "common.from")) " " span class="muted" { (t(l, "extracts.authority_only")) } }
+            input id="from" name="from" type="date" value=(f.from) aria-describedby="from-error";
+            (fe("from"))
+            label for="to" { (t(l, "common.to")) " " span class="muted" { (t(l, "extracts.authority_only")) } }
+            input id="to" name="to" type="date" value=(f.to) aria-describedby="to-error";
+            (fe("to"))
+            label for="site_id" { (t(l, "common.site")) }
+            select id="site_id" name="site_id" {
+                option value="" { (t(l, "common.all")) }
+                @for s in sites { option value=(s.site_id) selected[f.site_id == s.site_id] { (s.site_id) } }
+            }
+            (fe("site_id"))
+            label for="format" { (t(l, "extracts.format")) }
+            select id="format" name="format" aria-describedby="format-error" {
+                @for x in ["pdf", "csv", "json"] { option value=(x) selected[f.format == x] { (x.to_uppercase()) } }
+            }
+            (fe("format"))
+            button type="submit" { (t(l, "extracts.order")) }
+        }
+    }
+}
+
+async fn extracts(State(p): State<Portal>, user: User, Path(raw): Path<String>) -> Response {
+    let o = orgnr(&raw);
+    let ann = p.announcements().await;
+    let result: PageResult = async {
+        let o = o.clone().ok_or_else(super::company::no_company)?;
+        let people = p
+            .app
+            .queries
+            .people(user.claims(), &o, None, None, None, 1000)
+            .await?;
+        let sites = p.app.queries.sites(user.claims(), &o, None, 100).await?;
+        let f = OrderForm {
+            person_ref: user.ctx.q("person_ref").unwrap_or("").to_string(),
+            format: "pdf".into(),
+            ..Default::default()
+        };
+        let body = extracts_body(&user.ctx, &o, &people.items, &sites.items, &f, None);
+        Ok(ok(
+            &user.ctx,
+            t(user.ctx.lang, "extracts.title"),
+            &ann,
+            body,
+        ))
+    }
+    .await;
+    p.finish(
+        &user,
+        Audit {
+            actions: &[
+                "GET /v1/companies/{orgnr}/people",
+                "GET /v1/companies/{orgnr}/sites",
+            ],
+            company: o.as_ref(),
+            target: None,
+        },
+        result,
+    )
+    .await
+}
+
+async fn order(
+    State(p): State<Portal>,
+    user: User,
+    Path(raw): Path<String>,
+    axum::extract::Form(form): FormData,
+) -> Response {
+    let o = orgnr(&raw);
+    let ann = p.announcements().await;
+    let result: PageResult = async {
+        let o = o.clone().ok_or_else(super::company::no_company)?;
+        crate::check_csrf(&p, &user, &form)?;
+        let get = |k: &str| form.get(k).cloned().unwrap_or_default();
+        let f = OrderForm {
+            kind: get("kind"),
+            person_ref: get("person_ref"),
+            from: get("from"),
+            to: get("to"),
+            site_id: get("site_id"),
+            format: get("format"),
+        };
+        let opt = |s: &str| (!s.is_empty()).then(|| s.to_string());
+        let body = OrderBody {
+            employer: None,
+            kind: opt(&f.kind),
+            format: opt(&f.format),
+            person_ref: opt(&f.person_ref),
+            from: if f.kind == "authority" {
+                opt(&f.from)
+            } else {
+                None
+            },
+            to: if f.kind == "authority" {
+                opt(&f.to)
+            } else {
+                None
+            },
+            site_id: if f.kind == "authority" {
+                opt(&f.site_id)
+            } else {
+                None
+            },
+        };
+        match p.app.extracts.order(user.claims(), &o, body).await {
+            Ok(r) => Ok(Redirect::to(&format!("/companies/{o}/extracts/{}", r.id)).into_response()),
+            Err(e) => {
+                let err = field_error(e.into())?;
+                let people = p
+                    .app
+                    .queries
+                    .people(user.claims(), &o, None, None, None, 1000)
+                    .await?;
+                let sites = p.app.queries.sites(user.claims(), &o, None, 100).await?;
+                let body =
+                    extracts_body(&user.ctx, &o, &people.items, &sites.items, &f, Some(&err));
+                Ok((
+                    StatusCode::BAD_REQUEST,
+                    ok(&user.ctx, t(user.ctx.lang, "extracts.title"), &ann, body),
+                )
+                    .into_response())
+            }
+        }
+    }
+    .await;
+    p.finish(
+        &user,
+        Audit {
+            actions: &["POST /v1/companies/{orgnr}/extracts"],
+            company: o.as_ref(),
+            target: None,
+        },
+        result,
+    )
+    .await
+}
+
+/// An extract's status; the page reloads itself while it is being rendered.
+pub fn extract_body(l: Lang, x: &views::Extract) -> Markup {
+    html! {
+        dl {
+            dt { (t(l, "extracts.kind")) } dd { (t(l, if x.kind == "authority" { "extracts.authority" } else { "extracts.register" })) }
+            dt { (t(l, "extracts.format")) } dd { (x.format.to_uppercase()) }
+            dt { (t(l, "extracts.status")) } dd id="extract-status" data-status=(x.status) { (t(l, match x.status.as_str() { "ready" => "extracts.ready", "failed" => "extracts.failed", _ => "extracts.pending" })) }
+            @if let Some(h) = &x.sha256 { dt { "SHA-256" } dd class="hash" { (h) } }
+        }
+        @if let Some(u) = &x.download_url {
+            p { a class="button" href=(u) id="download" { (t(l, "extracts.download")) " " (x.file_name.clone().unwrap_or_default()) } }
+            p class="muted" { (t(l, "extracts.link_note")) }
+        }
+        @if x.status == "pending" { p role="status" { (t(l, "extracts.wait")) " " a href="" { (t(l, "extracts.refresh")) } } }
+        script src="/assets/app.js" defer {}
+    }
+}
+
+async fn extract(
+    State(p): State<Portal>,
+    user: User,
+    Path((raw, id)): Path<(String, String)>,
+) -> Response {
+    let o = orgnr(&raw);
+    let ann = p.announcements().await;
+    let result: PageResult = async {
+        let o = o.clone().ok_or_else(super::company::no_company)?;
+        let x: views::Extract = typed(p.app.extracts.get(user.claims(), &o, &id).await?)?;
+        Ok(ok(
+            &user.ctx,
+            t(user.ctx.lang, "extracts.one"),
+            &ann,
+            extract_body(user.ctx.lang, &x),
+        ))
+    }
+    .await;
+    p.finish(
+        &user,
+        Audit {
+            actions: &["GET /v1/companies/{orgnr}/extracts/{id}"],
+            company: o.as_ref(),
+            target: Some(format!("id:{id}")),
+        },
+        result,
+    )
+    .await
+}

@@ -1,0 +1,373 @@
+//! Spec §13, the portal over HTTP on both storage stacks: local sign-in and the session
+//! cookie, CSRF refusal, session expiry and the way back, sign-out, a company user of
+//! company A getting no page of company B, page views audited as the API routes they
+//! stand for, the last-admin rule on the users page, language switching.
+
+use crate::on_every_store;
+use crate::server::*;
+use reqwest::redirect::Policy;
+use reqwest::StatusCode;
+use serde_json::json;
+
+/// The demo identities of `stamp-local`'s sign-in page, by their index there.
+const ADMIN: usize = 0;
+const USER: usize = 1;
+
+struct Browser {
+    http: reqwest::Client,
+    base: String,
+    cookies: Vec<(String, String)>,
+}
+
+struct Page {
+    status: StatusCode,
+    location: String,
+    set_cookies: Vec<String>,
+    body: String,
+}
+
+impl Browser {
+    fn new(s: &TestServer) -> Browser {
+        Browser {
+            http: reqwest::Client::builder()
+                .redirect(Policy::none())
+                .build()
+                .unwrap(),
+            base: s.base.clone(),
+            cookies: Vec::new(),
+        }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    async fn send(&mut self, req: reqwest::RequestBuilder) -> Page {
+        let res = req
+            .header("cookie", self.cookie_header())
+            .send()
+            .await
+            .unwrap();
+        let status = res.status();
+        let location = res
+            .headers()
+            .get("location")
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_default();
+        let set_cookies: Vec<String> = res
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .map(|v| v.to_str().unwrap().to_string())
+            .collect();
+        for c in &set_cookies {
+            let first = c.split(';').next().unwrap();
+            let (k, v) = first.split_once('=').unwrap();
+            self.cookies.retain(|(n, _)| n != k);
+            if !c.contains("Max-Age=0") {
+                self.cookies.push((k.to_string(), v.to_string()));
+            }
+        }
+        Page {
+            status,
+            location,
+            set_cookies,
+            body: res.text().await.unwrap(),
+        }
+    }
+
+    async fn get(&mut self, path: &str) -> Page {
+        let req = self.http.get(format!("{}{path}", self.base));
+        self.send(req).await
+    }
+
+    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
+        let req = self.http.post(format!("{}{path}", self.base)).form(form);
+        self.send(req).await
+    }
+
+    async fn sign_in(&mut self, identity: usize, next: &str) -> Page {
+        self.post(
+            "/login",
+            &[("identity", &identity.to_string()), ("next", next)],
+        )
+        .await
+    }
+}
+
+/// The CSRF token of the first form on a page.
+fn csrf(body: &str) -> String {
+    let at = body.find("name=\"csrf\" value=\"").expect("a CSRF field") + 19;
+    body[at..].split('"').next().unwrap().to_string()
+}
+
+/// The demo identities need grants in this store (stamp-local's demo records them).
+async fn grant_demo_identities(s: &TestServer) -> Setup {
+    let setup = setup(s, ORG_A, "ledger").await;
+    for (sub, role) in [
+        ("demo-admin", "company_admin"),
+        ("demo-user", "company_user"),
+    ] {
+        s.put_json(
+            &format!("/v1/companies/{ORG_A}/users/{sub}"),
+            &setup.admin,
+            &json!({ "roles": [role] }),
+        )
+        .await
+        .expect(200);
+    }
+    s.post_json(
+        "/partner/v1/batches",
+        &setup.partner,
+        &batch(
+            "p1",
+            vec![
+                event(
+                    "e1",
+                    ORG_A,
+                    SITE_1,
+                    ANNA,
+                    "Anna Ek",
+                    "in",
+                    "2026-11-26T07:00:00+01:00",
+                ),
+                event(
+                    "e2",
+                    ORG_A,
+                    SITE_1,
+                    ANNA,
+                    "Anna Ek",
+                    "out",
+                    "2026-11-26T16:00:00+01:00",
+                ),
+            ],
+        ),
+    )
+    .await
+    .expect(200);
+    setup
+}
+
+async fn signing_in_sessions_and_the_way_back(s: &TestServer) {
+    grant_demo_identities(s).await;
+    let mut b = Browser::new(s);
+    let wanted = format!("/companies/{ORG_A}/people");
+
+    // No session: to sign-in, remembering the page.
+    let p = b.get(&wanted).await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        p.location,
+        format!("/login?next=%2Fcompanies%2F{ORG_A}%2Fpeople")
+    );
+    let login = b.get(&p.location).await;
+    assert_eq!(login.status, StatusCode::OK);
+    assert!(login.body.contains("Endast lokalt"), "marked local only");
+    assert!(login.body.contains(&format!("value=\"{wanted}\"")));
+
+    // One click signs in and goes back to the page wanted.
+    let p = b.sign_in(USER, &wanted).await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER);
+    assert_eq!(p.location, wanted);
+    let cookie = p
+        .set_cookies
+        .iter()
+        .find(|c| c.starts_with("stamp_session="))
+        .expect("a session cookie");
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"));
+    assert!(!cookie.contains("Secure"), "plain-http localhost only");
+    let page = b.get(&wanted).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("<html lang=\"sv\""));
+    assert!(page.body.contains("Anna Ek"));
+    assert!(!page.body.contains(ANNA), "the personnummer is masked");
+
+    // English is remembered once chosen.
+    let en = b.get(&format!("{wanted}?lang=en")).await;
+    assert!(en.body.contains("<html lang=\"en\"") && en.body.contains("Search by name"));
+    let again = b.get(&wanted).await;
+    assert!(again.body.contains("<html lang=\"en\""));
+    b.get(&format!("{wanted}?lang=sv")).await;
+
+    // A forged session (another user's sub in the same body, the old MAC) is no session.
+    let (name, value) = b
+        .cookies
+        .iter()
+        .find(|(k, _)| k == "stamp_session")
+        .cloned()
+        .unwrap();
+    let mut forged = Browser::new(s);
+    let (body, mac) = value.split_once('.').unwrap();
+    forged
+        .cookies
+        .push((name.clone(), format!("{body}x.{mac}")));
+    assert_eq!(forged.get(&wanted).await.status, StatusCode::SEE_OTHER);
+
+    // An expired session returns the user to sign-in, then to the page wanted.
+    s.clock.advance(chrono::Duration::hours(9));
+    let p = b.get(&wanted).await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER);
+    assert!(p.location.starts_with("/login?next="));
+    let p = b.sign_in(USER, &wanted).await;
+    assert_eq!(p.location, wanted);
+
+    // Sign-out: refused without the CSRF token; with it the session cookie is removed.
+    let page = b.get(&wanted).await;
+    let token = csrf(&page.body);
+    assert_eq!(b.post("/logout", &[]).await.status, StatusCode::FORBIDDEN);
+    let out = b.post("/logout", &[("csrf", &token)]).await;
+    assert_eq!(out.status, StatusCode::OK);
+    assert!(out
+        .set_cookies
+        .iter()
+        .any(|c| c.starts_with("stamp_session=;") && c.contains("Max-Age=0")));
+    assert_eq!(b.get(&wanted).await.status, StatusCode::SEE_OTHER);
+}
+
+async fn pages_show_only_what_the_api_allows_and_are_audited(s: &TestServer) {
+    let setup = grant_demo_identities(s).await;
+    let mut b = Browser::new(s);
+    b.sign_in(USER, "/").await;
+    // The user's own company: pages answer; company B's: a 403 page, in Swedish.
+    for path in [
+        format!("/companies/{ORG_A}"),
+        format!("/companies/{ORG_A}/anomalies"),
+        format!("/companies/{ORG_A}/statistics"),
+        format!("/companies/{ORG_A}/sites/{SITE_1}"),
+    ] {
+        let p = b.get(&path).await;
+        assert_eq!(p.status, StatusCode::OK, "{path}: {}", p.body);
+    }
+    for path in [
+        format!("/companies/{ORG_B}"),
+        format!("/companies/{ORG_B}/people"),
+        format!("/companies/{ORG_B}/statistics.csv"),
+    ] {
+        let p = b.get(&path).await;
+        assert_eq!(p.status, StatusCode::FORBIDDEN, "{path}");
+        assert!(p.body.contains("Åtkomst nekad"), "{path}");
+        assert!(!p.body.contains("company_user"), "no raw error text");
+    }
+    // A company user gets no admin page of its own company either.
+    let p = b.get(&format!("/companies/{ORG_A}/users")).await;
+    assert_eq!(p.status, StatusCode::FORBIDDEN);
+    let p = b.get(&format!("/companies/{ORG_A}/people/nobody")).await;
+    assert_eq!(p.status, StatusCode::NOT_FOUND);
+    assert!(p.body.contains("Sidan finns inte"));
+
+    // Each page view is in the company's audit trail as the API request it stands for.
+    let trail = s
+        .get(
+            &format!("/v1/companies/{ORG_A}/audit?limit=1000"),
+            &setup.admin,
+        )
+        .await
+        .expect(200);
+    let entries = trail["entries"].as_array().unwrap();
+    let by_user = |action: &str, outcome: &str| {
+        entries
+            .iter()
+            .any(|e| e["actor"] == "demo-user" && e["action"] == action && e["outcome"] == outcome)
+    };
+    assert!(by_user("GET /v1/companies/{orgnr}/statistics", "success"));
+    assert!(by_user(
+        "GET /v1/companies/{orgnr}/sites/{site_id}/registrations",
+        "success"
+    ));
+    assert!(by_user("GET /v1/companies/{orgnr}/users", "refused"));
+}
+
+async fn forms_check_csrf_validate_and_grants_take_effect(s: &TestServer) {
+    let setup = grant_demo_identities(s).await;
+    let users = format!("/companies/{ORG_A}/users");
+    let mut admin = Browser::new(s);
+    admin.sign_in(ADMIN, "/").await;
+    let page = admin.get(&users).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let token = csrf(&page.body);
+
+    // Without the token (or with another session's) the form is refused and changes nothing.
+    let refused = admin
+        .post(&users, &[("sub", "new-user"), ("company_user", "1")])
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    let mut other = Browser::new(s);
+    other.sign_in(ADMIN, "/").await;
+    let other_token = csrf(&other.get(&users).await.body);
+    assert_ne!(other_token, token);
+    let refused = admin
+        .post(
+            &users,
+            &[
+                ("csrf", &other_token),
+                ("sub", "new-user"),
+                ("company_user", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    let grants = s
+        .get(&format!("/v1/companies/{ORG_A}/users"), &setup.admin)
+        .await
+        .expect(200);
+    assert!(!grants.to_string().contains("new-user"));
+
+    // Bad input: the domain's rule, shown next to its field, keeping what was typed.
+    let bad = admin
+        .post(&users, &[("csrf", &token), ("sub", "typed-sub")])
+        .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert!(bad.body.contains("id=\"roles-error\""), "{}", bad.body);
+    assert!(bad.body.contains("value=\"typed-sub\""));
+
+    // Removing the user's grant takes effect at once; granting again restores it.
+    let mut user = Browser::new(s);
+    user.sign_in(USER, "/").await;
+    let overview = format!("/companies/{ORG_A}");
+    assert_eq!(user.get(&overview).await.status, StatusCode::OK);
+    let removed = admin
+        .post(&format!("{users}/demo-user/remove"), &[("csrf", &token)])
+        .await;
+    assert_eq!(removed.status, StatusCode::SEE_OTHER);
+    assert_eq!(user.get(&overview).await.status, StatusCode::FORBIDDEN);
+    let granted = admin
+        .post(
+            &users,
+            &[
+                ("csrf", &token),
+                ("sub", "demo-user"),
+                ("company_user", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(granted.status, StatusCode::SEE_OTHER);
+    assert_eq!(user.get(&overview).await.status, StatusCode::OK);
+
+    // The last admin cannot be removed: a clear message on the page.
+    let first_admin = format!("admin-{ORG_A}");
+    admin
+        .post(
+            &format!("{users}/{first_admin}/remove"),
+            &[("csrf", &token)],
+        )
+        .await;
+    let last = admin
+        .post(&format!("{users}/demo-admin/remove"), &[("csrf", &token)])
+        .await;
+    assert_eq!(last.status, StatusCode::CONFLICT);
+    assert!(
+        last.body.contains("minst en företagsadministratör"),
+        "{}",
+        last.body
+    );
+}
+
+on_every_store!(
+    signing_in_sessions_and_the_way_back,
+    pages_show_only_what_the_api_allows_and_are_audited,
+    forms_check_csrf_validate_and_grants_take_effect,
+);
