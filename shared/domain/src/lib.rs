@@ -11,6 +11,8 @@ pub mod auth;
 pub mod error;
 pub mod extracts;
 pub mod feeds;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod identity;
 pub mod import;
 #[cfg(test)]
@@ -26,6 +28,7 @@ pub mod ports;
 pub mod privacy;
 pub mod purge;
 pub mod queries;
+pub mod query_string;
 pub mod rebuild;
 pub mod retention;
 pub mod statistics;
