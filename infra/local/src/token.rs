@@ -94,8 +94,8 @@ mod tests {
         let input = format!("{}.{}", b64(&header), b64(&body));
         let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(b"k1").unwrap();
         mac.update(input.as_bytes());
-        let sig = base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .encode(mac.finalize().into_bytes());
+        let sig =
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes());
         format!("{input}.{sig}")
     }
 

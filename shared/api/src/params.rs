@@ -116,5 +116,4 @@ mod tests {
         assert!(matches!(&e, DomainError::InvalidField { field, .. } if field == "body"));
         assert!(json_body::<Upload>(br#"{"batch_id": "b"} x"#).is_err());
     }
-
 }

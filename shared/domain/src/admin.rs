@@ -283,7 +283,9 @@ impl Admin {
             if !self.ledger.save_activation(&a, None, Some(version)).await? {
                 return Err(DomainError::Conflict {
                     code: "activation_conflict",
-                    detail: "the company's activation changed at the same moment; read it and retry".into(),
+                    detail:
+                        "the company's activation changed at the same moment; read it and retry"
+                            .into(),
                 });
             }
         }
@@ -384,7 +386,11 @@ impl Admin {
             } else {
                 None
             };
-            if self.ledger.delete_grant(orgnr, sub, witness.as_ref()).await? {
+            if self
+                .ledger
+                .delete_grant(orgnr, sub, witness.as_ref())
+                .await?
+            {
                 return Ok(());
             }
         }
@@ -575,7 +581,11 @@ impl Admin {
 
     /// Refuses a change that would leave the company without a company_admin; else
     /// answers another company_admin's grant, which the change re-asserts as it writes.
-    async fn keep_an_admin(&self, orgnr: &Orgnr, losing: &str) -> Result<Option<Grant>, DomainError> {
+    async fn keep_an_admin(
+        &self,
+        orgnr: &Orgnr,
+        losing: &str,
+    ) -> Result<Option<Grant>, DomainError> {
         let other = self
             .ledger
             .all_grants(orgnr)
@@ -615,7 +625,18 @@ mod tests {
         for ok in ["ledger-1", "a", "Acme_2.0", &"x".repeat(64)] {
             assert!(validate_partner_id(ok).is_ok(), "{ok}");
         }
-        for bad in [".", "..", ".hidden", "-x", "_x", "a/b", "a b", "", &"x".repeat(65), "å"] {
+        for bad in [
+            ".",
+            "..",
+            ".hidden",
+            "-x",
+            "_x",
+            "a/b",
+            "a b",
+            "",
+            &"x".repeat(65),
+            "å",
+        ] {
             assert!(validate_partner_id(bad).is_err(), "{bad:?}");
         }
     }

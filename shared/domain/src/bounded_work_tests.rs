@@ -102,9 +102,10 @@ async fn reads_and_purge_cost_what_the_data_costs_not_the_calendar_span() {
         .await
         .unwrap();
     // Two events a year, 2016–2026: 22 events on 22 days over almost 11 years.
-    let events: Vec<_> = (2016..=2026)
-        .flat_map(|y| {
-            ["in", "out"].map(|dir| {
+    let events: Vec<_> =
+        (2016..=2026)
+            .flat_map(|y| {
+                ["in", "out"].map(|dir| {
                 let at = format!("{y}-03-02T{}:00:00+01:00", if dir == "in" { "07" } else { "16" });
                 json!({
                     "event_id": format!("e{y}-{dir}"), "company_orgnr": ORG, "company_name": "B",
@@ -112,8 +113,8 @@ async fn reads_and_purge_cost_what_the_data_costs_not_the_calendar_span() {
                     "direction": dir, "occurred_at": at, "recorded_at": at,
                 })
             })
-        })
-        .collect();
+            })
+            .collect();
     let partner = Claims {
         sub: "p".into(),
         roles: vec!["partner".into()],
@@ -138,7 +139,10 @@ async fn reads_and_purge_cost_what_the_data_costs_not_the_calendar_span() {
     let requests = store.take();
     // One query of the day index, one per day that holds events (11 days: in and out
     // fall on the same local day) — not one per calendar day (~4,300).
-    assert!(requests <= 1 + 11, "{requests} store requests for 11 days of data");
+    assert!(
+        requests <= 1 + 11,
+        "{requests} store requests for 11 days of data"
+    );
 
     // In 2036 every event's retention (at most 2028-12-31) has ended. The purge walks the
     // days that hold events, not every day since 2016.
@@ -149,10 +153,9 @@ async fn reads_and_purge_cost_what_the_data_costs_not_the_calendar_span() {
     let summary = purge.run_once().await.unwrap();
     assert_eq!(summary.events_purged, 22);
     let requests = store.take();
-    assert!(requests < 400, "{requests} store requests to purge 22 events on 11 days");
-    assert!(ledger
-        .data_days(&ck, None, None)
-        .await
-        .unwrap()
-        .is_empty());
+    assert!(
+        requests < 400,
+        "{requests} store requests to purge 22 events on 11 days"
+    );
+    assert!(ledger.data_days(&ck, None, None).await.unwrap().is_empty());
 }

@@ -33,12 +33,18 @@ fn delivery(format: DeliveryFormat, body: &[u8], param: Option<&str>) {
     let Ok(d) = parse_delivery(format, body, param) else {
         return;
     };
-    assert!(!d.batch_id.is_empty(), "an accepted delivery has a batch id");
+    assert!(
+        !d.batch_id.is_empty(),
+        "an accepted delivery has a batch id"
+    );
     for raw in d.events.iter().flatten() {
         let Ok(f) = validate_event(raw) else {
             continue;
         };
-        assert!(f.same_delivery_as(&f), "an event is the same delivery as itself");
+        assert!(
+            f.same_delivery_as(&f),
+            "an event is the same delivery as itself"
+        );
         // Whatever time an event names, its key form is fixed-width.
         assert_eq!(sortable(&f.occurred_at).len(), 27);
         let _ = check_event_time(&f.occurred_at, received());
@@ -59,7 +65,11 @@ pub fn identities(data: &[u8]) {
         assert_eq!(SiteId::parse(&site.to_string()).as_ref(), Ok(&site));
     }
     let (id, country) = s.split_once('|').unwrap_or((s, "SE"));
-    for (kind, country) in [(None, None), (Some("foreign"), Some(country)), (Some(country), None)] {
+    for (kind, country) in [
+        (None, None),
+        (Some("foreign"), Some(country)),
+        (Some(country), None),
+    ] {
         if let Ok(p) = PersonId::parse(id, kind, country) {
             let masked = p.masked();
             assert!(!masked.is_empty());
@@ -123,8 +133,8 @@ mod tests {
         let mut replayed = 0;
         for (name, run) in targets {
             let dir = root.join(name);
-            let entries = std::fs::read_dir(&dir)
-                .unwrap_or_else(|e| panic!("corpus {}: {e}", dir.display()));
+            let entries =
+                std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("corpus {}: {e}", dir.display()));
             for entry in entries {
                 let path = entry.unwrap().path();
                 let bytes = std::fs::read(&path).unwrap();

@@ -343,9 +343,17 @@ async fn an_interrupted_delivery_resumes_as_if_it_had_not_been() {
         let day = crate::time::local_date(
             &crate::time::parse_rfc3339(event["occurred_at"].as_str().unwrap()).unwrap(),
         );
-        assert!(has(&format!("{ck_part}#PEOPLE"), person_ref), "person of {}", i.sk);
+        assert!(
+            has(&format!("{ck_part}#PEOPLE"), person_ref),
+            "person of {}",
+            i.sk
+        );
         assert!(has(&format!("{ck_part}#SITES"), site), "site of {}", i.sk);
-        assert!(has(&format!("{ck_part}#DAYS"), &day.to_string()), "day of {}", i.sk);
+        assert!(
+            has(&format!("{ck_part}#DAYS"), &day.to_string()),
+            "day of {}",
+            i.sk
+        );
         stored += 1;
     }
     assert!(stored > 0, "the crash came after some events were stored");

@@ -82,7 +82,9 @@ mod tests {
         assert!(Cursor::decode("not a cursor!").is_err());
         assert!(Cursor::decode("aGVsbG8").is_err());
         let huge = Cursor::after("k".repeat(100_000)).encode();
-        assert!(matches!(Cursor::decode(&huge), Err(DomainError::InvalidField { field, .. }) if field == "cursor"));
+        assert!(
+            matches!(Cursor::decode(&huge), Err(DomainError::InvalidField { field, .. }) if field == "cursor")
+        );
     }
 
     #[test]

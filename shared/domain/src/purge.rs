@@ -71,7 +71,10 @@ impl Purge {
         let mut failed: BTreeSet<String> = BTreeSet::new();
         for (ck, orgnr, _) in self.ledger.companies().await? {
             summary.companies += 1;
-            match self.purge_company(&ck, &orgnr, today, now, &mut summary).await {
+            match self
+                .purge_company(&ck, &orgnr, today, now, &mut summary)
+                .await
+            {
                 Ok(holds) => {
                     holds_of.insert(ck, holds);
                 }
@@ -87,8 +90,8 @@ impl Purge {
             let held = entry.companies.iter().any(|(ck, first, last)| {
                 failed.contains(ck)
                     || holds_of
-                    .get(ck)
-                    .is_some_and(|hs| hs.iter().any(|h| h.may_cover_days(*first, *last)))
+                        .get(ck)
+                        .is_some_and(|hs| hs.iter().any(|h| h.may_cover_days(*first, *last)))
             });
             if held {
                 summary.objects_held += 1;

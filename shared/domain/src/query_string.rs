@@ -51,6 +51,13 @@ mod tests {
         assert_eq!(decode("a+b"), "a b");
         assert_eq!(decode("100%"), "100%");
         assert_eq!(decode("%4"), "%4");
-        assert_eq!(pairs("a=1&&b&c=%FF"), vec![("a".into(), "1".into()), ("b".into(), "".into()), ("c".into(), "\u{fffd}".into())]);
+        assert_eq!(
+            pairs("a=1&&b&c=%FF"),
+            vec![
+                ("a".into(), "1".into()),
+                ("b".into(), "".into()),
+                ("c".into(), "\u{fffd}".into())
+            ]
+        );
     }
 }

@@ -54,7 +54,9 @@ pub const EVENT_HORIZON_DAYS: i64 = 30;
 pub fn check_event_time(t: &Instant, received: DateTime<Utc>) -> Result<(), String> {
     let t = t.with_timezone(&Utc);
     if t < ledger_start() {
-        return Err("must not be before 2016-01-01T00:00:00Z (electronic staff ledgers began then)".into());
+        return Err(
+            "must not be before 2016-01-01T00:00:00Z (electronic staff ledgers began then)".into(),
+        );
     }
     if t >= received + chrono::Duration::days(EVENT_HORIZON_DAYS) {
         return Err(format!(
@@ -156,7 +158,9 @@ mod tests {
 
     #[test]
     fn event_times_are_bounded() {
-        let received = parse_rfc3339("2026-03-02T07:00:00Z").unwrap().with_timezone(&Utc);
+        let received = parse_rfc3339("2026-03-02T07:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
         let t = |s| parse_rfc3339(s).unwrap();
         assert!(check_event_time(&t("2016-01-01T00:00:00Z"), received).is_ok());
         assert!(check_event_time(&t("2015-12-31T23:59:59Z"), received).is_err());
@@ -171,7 +175,10 @@ mod tests {
         let now = Utc.with_ymd_and_hms(2026, 3, 2, 7, 0, 0).unwrap();
         let t = |s: &str| Some(parse_rfc3339(s).unwrap().with_timezone(&Utc));
         assert_eq!(query_range(None, None, now).unwrap().0, ledger_start());
-        assert!(query_range(t("2027-01-01T00:00:00Z"), t("2026-01-01T00:00:00Z"), now).is_err_and(|e| e.0 == "to"));
+        assert!(
+            query_range(t("2027-01-01T00:00:00Z"), t("2026-01-01T00:00:00Z"), now)
+                .is_err_and(|e| e.0 == "to")
+        );
         assert!(query_range(None, t("9999-12-31T23:00:00Z"), now).is_err_and(|e| e.0 == "to"));
         assert!(query_range(t("1970-01-01T00:00:00Z"), None, now).is_err_and(|e| e.0 == "from"));
         assert!(query_range(t("2026-01-01T00:00:00Z"), t("2026-01-01T00:00:00Z"), now).is_err());

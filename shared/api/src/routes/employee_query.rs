@@ -118,7 +118,10 @@ pub(crate) fn range(s: &AppState, p: &Params) -> Result<Range, DomainError> {
     Range::parse(from.as_deref(), to.as_deref(), s.clock.now())
 }
 
-pub(crate) fn registration_query(s: &AppState, p: &Params) -> Result<RegistrationQuery, DomainError> {
+pub(crate) fn registration_query(
+    s: &AppState,
+    p: &Params,
+) -> Result<RegistrationQuery, DomainError> {
     Ok(RegistrationQuery {
         range: range(s, p)?,
         history: p.flag("history")?,

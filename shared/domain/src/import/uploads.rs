@@ -225,10 +225,7 @@ impl ImportService {
                 // A refused upload's staged object is removed; one staged again means the
                 // partner PUT a new body to the same URL: that one is imported, so a PUT
                 // the store accepted is never a 200 that does nothing.
-                let staged_again = match self
-                    .archive
-                    .read(&upload_key(partner_id, upload_id))
-                    .await
+                let staged_again = match self.archive.read(&upload_key(partner_id, upload_id)).await
                 {
                     Ok(_) => true,
                     Err(crate::ports::ArchiveError::NotFound(_)) => false,
@@ -241,7 +238,11 @@ impl ImportService {
                         answer: up.problem.unwrap_or(Value::Null),
                     });
                 }
-                tracing::info!(partner_id, upload_id, "a refused upload was sent again; importing it");
+                tracing::info!(
+                    partner_id,
+                    upload_id,
+                    "a refused upload was sent again; importing it"
+                );
             }
             UploadStatus::Pending | UploadStatus::Importing => {}
         }

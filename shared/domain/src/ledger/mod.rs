@@ -303,7 +303,10 @@ impl Ledger {
         let ck = self.company_key(&a.company_orgnr);
         let (condition, version) = match expected {
             None => (Condition::NotExists, 1),
-            Some(Some(v)) => (Condition::AttrEquals("version".into(), Value::from(v)), v + 1),
+            Some(Some(v)) => (
+                Condition::AttrEquals("version".into(), Value::from(v)),
+                v + 1,
+            ),
             Some(None) => (Condition::None, 1),
         };
         let mut ops = vec![
