@@ -123,7 +123,8 @@ mod tests {
     #[test]
     fn the_kept_fuzz_corpus_replays() {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus");
-        let targets: [(&str, fn(&[u8])); 5] = [
+        type Target = fn(&[u8]);
+        let targets: [(&str, Target); 5] = [
             ("delivery_json", super::delivery_json),
             ("delivery_csv", super::delivery_csv),
             ("identities", super::identities),
