@@ -331,29 +331,14 @@ async fn an_interrupted_delivery_resumes_as_if_it_had_not_been() {
         .import(PARTNER, DeliveryFormat::Json, &body, None)
         .await
         .is_err());
-    // Every read agrees at the moment of the crash: each stored event's person, site and
-    // day are in the directories and the day index.
+    // At the moment of the crash every stored event's day is in the day index, so the
+    // company-wide reads find it.
     let dump = broken.store.inner.dump();
     let has = |pk: &str, sk: &str| dump.iter().any(|i| i.pk == pk && i.sk == sk);
     let mut stored = 0;
-    for i in dump.iter().filter(|i| i.pk.contains("#P#")) {
-        let (ck_part, person_ref) = i.pk.split_once("#P#").unwrap();
-        let event = &i.attrs["event"];
-        let site = event["site_id"].as_str().unwrap();
-        let day = crate::time::local_date(
-            &crate::time::parse_rfc3339(event["occurred_at"].as_str().unwrap()).unwrap(),
-        );
-        assert!(
-            has(&format!("{ck_part}#PEOPLE"), person_ref),
-            "person of {}",
-            i.sk
-        );
-        assert!(has(&format!("{ck_part}#SITES"), site), "site of {}", i.sk);
-        assert!(
-            has(&format!("{ck_part}#DAYS"), &day.to_string()),
-            "day of {}",
-            i.sk
-        );
+    for i in dump.iter().filter(|i| i.pk.contains("#D#")) {
+        let (ck_part, day) = i.pk.split_once("#D#").unwrap();
+        assert!(has(&format!("{ck_part}#DAYS"), day), "day of {}", i.sk);
         stored += 1;
     }
     assert!(stored > 0, "the crash came after some events were stored");

@@ -821,15 +821,7 @@ impl ImportService {
         for (ck, d) in &days {
             self.ledger.note_days(ck, d).await?;
         }
-        // The people and site directories too, as the events are written rather than at
-        // the end: a crash mid-import leaves no stored event that people, sites or
-        // registrations cannot reach. (`finish` still writes each person's latest name.)
         let ctx = run.ctx.clone();
-        let staged: Vec<LedgerEvent> = to_store
-            .iter()
-            .map(|(_, f)| self.first_effective(&ctx, f))
-            .collect();
-        self.ledger.note_in_directories(&staged).await?;
         let chunks: Vec<Vec<(usize, EventFields)>> = to_store
             .chunks(EVENTS_PER_TRANSACTION)
             .map(<[_]>::to_vec)
