@@ -367,6 +367,35 @@ pub fn spawn_extract_expiry(files: FolderExtractFiles) {
     });
 }
 
+/// Imports every upload still staged in the folder: one whose import a crash or a stop
+/// interrupted (status `importing` or `pending` with its body received). Imported and
+/// refused uploads answer as they did, so this is safe at every start. Answers how many
+/// were looked at.
+pub async fn resume_uploads(state: &AppState) -> usize {
+    let keys = match state
+        .archive
+        .list(stamp_domain::ports::UPLOADS_PREFIX)
+        .await
+    {
+        Ok(keys) => keys,
+        Err(e) => {
+            tracing::warn!(error = %e, "staged uploads could not be listed; none resumed");
+            return 0;
+        }
+    };
+    let mut n = 0;
+    for key in keys {
+        let Some((partner_id, upload_id)) = stamp_domain::import::parse_upload_key(&key) else {
+            continue;
+        };
+        n += 1;
+        if let Err(e) = state.import.import_upload(&partner_id, &upload_id).await {
+            tracing::warn!(partner_id, upload_id, error = %e, "resuming an upload failed; the next start retries");
+        }
+    }
+    n
+}
+
 /// Runs each job on its interval until the process ends.
 pub fn spawn_jobs(state: AppState) {
     for job in Job::ALL {
@@ -508,6 +537,13 @@ pub async fn serve(local: Local, addr: std::net::SocketAddr) -> std::io::Result<
         .with_uploads(uploads.clone())
         .with_public_url(base.clone());
     spawn_jobs(state.clone());
+    let resuming = state.clone();
+    tokio::spawn(async move {
+        let n = resume_uploads(&resuming).await;
+        if n > 0 {
+            tracing::info!(uploads = n, "staged uploads resumed after a restart");
+        }
+    });
     spawn_extract_expiry(local.extract_files.clone());
     tracing::info!(addr = %listener.local_addr()?, "stamp-local listening");
     println!("stamp-local listening on {base} (the portal: {base}/)");

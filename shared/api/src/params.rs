@@ -19,48 +19,9 @@ impl<S: Send + Sync> FromRequestParts<S> for Params {
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         let q = parts.uri.query().unwrap_or("");
-        let pairs: Vec<(String, String)> = serde_urlencoded_pairs(q);
+        let pairs: Vec<(String, String)> = stamp_domain::query_string::pairs(q);
         Ok(Params(pairs.into_iter().collect()))
     }
-}
-
-fn serde_urlencoded_pairs(q: &str) -> Vec<(String, String)> {
-    q.split('&')
-        .filter(|s| !s.is_empty())
-        .map(|pair| {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            (decode(k), decode(v))
-        })
-        .collect()
-}
-
-fn decode(s: &str) -> String {
-    fn hex(b: u8) -> Option<u8> {
-        (b as char).to_digit(16).map(|d| d as u8)
-    }
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' => {
-                match (
-                    bytes.get(i + 1).and_then(|&b| hex(b)),
-                    bytes.get(i + 2).and_then(|&b| hex(b)),
-                ) {
-                    (Some(h), Some(l)) => {
-                        out.push(h * 16 + l);
-                        i += 2;
-                    }
-                    _ => out.push(b'%'),
-                }
-            }
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 impl Params {
@@ -154,16 +115,5 @@ mod tests {
         let e = json_body::<Upload>(b"{not json").unwrap_err();
         assert!(matches!(&e, DomainError::InvalidField { field, .. } if field == "body"));
         assert!(json_body::<Upload>(br#"{"batch_id": "b"} x"#).is_err());
-    }
-
-    #[test]
-    fn decodes_query_values() {
-        assert_eq!(
-            decode("2026-03-01T00%3A00%3A00%2B01%3A00"),
-            "2026-03-01T00:00:00+01:00"
-        );
-        assert_eq!(decode("a+b"), "a b");
-        assert_eq!(decode("100%"), "100%");
-        assert_eq!(decode("%4"), "%4");
     }
 }

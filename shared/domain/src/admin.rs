@@ -163,7 +163,18 @@ impl Admin {
         orgnr: &Orgnr,
         req: ActivationRequest,
     ) -> Result<Activation, DomainError> {
-        let existing = self.require_admin_or_first(claims, orgnr).await?;
+        let existing = match self.require_admin_or_first(claims, orgnr).await {
+            // A company_admin named by the token but holding no grant lost the race to be
+            // the first administrator (or came after it): the same 409 as a lost write.
+            Err(DomainError::Forbidden(_))
+                if claims.has_role(Role::CompanyAdmin)
+                    && claims.names_company(orgnr)
+                    && self.ledger.grant(orgnr, &claims.sub).await?.is_none() =>
+            {
+                return Err(activation_taken());
+            }
+            other => other?,
+        };
         let terms_version = required_text("terms_version", req.terms_version, 64)?;
         let company_name = required_text("company_name", req.company_name, 200)?;
         let fy = FiscalYearEnd::new(req.fiscal_year_end_month.unwrap_or(12))
@@ -202,9 +213,12 @@ impl Admin {
             .save_activation(&activation, first_admin.as_ref(), expected)
             .await?
         {
-            return Err(DomainError::Conflict {
-                code: "activation_conflict",
-                detail: "the company's activation changed at the same moment (another administrator activated or deregistered it); read it and retry".into(),
+            return Err(match expected {
+                None => activation_taken(),
+                Some(_) => DomainError::Conflict {
+                    code: "activation_conflict",
+                    detail: "the company's activation changed at the same moment (another administrator re-activated or deregistered it); read it and retry".into(),
+                },
             });
         }
         tracing::info!(terms_version = %activation.terms_version, "company activated");
@@ -547,6 +561,13 @@ impl Admin {
                 detail: "the company's last company_admin cannot be removed".into(),
             }),
         }
+    }
+}
+
+fn activation_taken() -> DomainError {
+    DomainError::Conflict {
+        code: "activation_conflict",
+        detail: "the company is already activated by another company_admin, its first administrator; ask them for a grant".into(),
     }
 }
 

@@ -332,6 +332,17 @@ async fn an_interrupted_delivery_resumes_as_if_it_had_not_been() {
         .import(PARTNER, DeliveryFormat::Json, &body, None)
         .await
         .is_err());
+    // At the moment of the crash every stored event's day is in the day index, so the
+    // company-wide reads find it.
+    let dump = broken.store.inner.dump();
+    let has = |pk: &str, sk: &str| dump.iter().any(|i| i.pk == pk && i.sk == sk);
+    let mut stored = 0;
+    for i in dump.iter().filter(|i| i.pk.contains("#D#")) {
+        let (ck_part, day) = i.pk.split_once("#D#").unwrap();
+        assert!(has(&format!("{ck_part}#DAYS"), day), "day of {}", i.sk);
+        stored += 1;
+    }
+    assert!(stored > 0, "the crash came after some events were stored");
     broken.store.budget.store(usize::MAX, Ordering::SeqCst);
     let resumed = broken
         .import

@@ -13,6 +13,8 @@ mod bounded_work_tests;
 pub mod error;
 pub mod extracts;
 pub mod feeds;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod identity;
 pub mod import;
 #[cfg(test)]
@@ -29,6 +31,7 @@ pub mod present;
 pub mod privacy;
 pub mod purge;
 pub mod queries;
+pub mod query_string;
 pub mod rebuild;
 pub mod retention;
 pub mod statistics;

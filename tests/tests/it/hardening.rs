@@ -119,7 +119,7 @@ async fn query_ranges_are_bounded_and_ordered(s: &TestServer) {
             "user",
         ),
         (
-            format!("{c}/sites/{SITE_1}/registrations?to=2026-01-01T00:00:00-23:59"),
+            format!("{c}/sites/{SITE_1}/registrations?to=9999-12-31T23:59:59-23:59"),
             "to",
             "user",
         ),
@@ -247,7 +247,13 @@ async fn one_failing_company_does_not_stop_the_jobs(s: &TestServer) {
     s.state
         .ledger
         .transact(vec![
-            WriteOp::put(Item::new(keys::day_timeline(&ck_a, "2026-03-03"), "junk").with("x", 1)),
+            WriteOp::put(
+                Item::new(
+                    keys::day_timeline(&ck_a, "2026-03-03"),
+                    "2026-03-03T10:00:00.000000Z#ledger-1#junk",
+                )
+                .with("x", 1),
+            ),
             WriteOp::put(Item::new(keys::data_days(&ck_a), "2026-03-03")),
             WriteOp::put(Item::new(keys::holds(&ck_a), "hold-junk").with("x", 1)),
         ])
@@ -475,23 +481,27 @@ async fn two_admins_removing_each_other_leave_one(s: &TestServer) {
         .await
         .expect(200);
         let second = s.token(claims(&other, &["company_admin"], &[ORG_A]));
-        let (remove_other, remove_first) = (format!("{c}/users/{other}"), format!("{c}/users/{first}"));
+        let (remove_other, remove_first) =
+            (format!("{c}/users/{other}"), format!("{c}/users/{first}"));
         let (one, two) = tokio::join!(
             s.call(Method::DELETE, &remove_other, Some(&t.admin), None),
             s.call(Method::DELETE, &remove_first, Some(&second), None),
         );
         let mut statuses = [one.status.as_u16(), two.status.as_u16()];
         statuses.sort();
-        assert_eq!(
-            statuses,
-            [204, 409],
-            "round {round}: {} / {}",
+        // The loser is refused 409 when both changes overlap; one that only starts once
+        // the other has removed its grant is a plain 403. Never two 204s.
+        assert!(
+            statuses == [204, 409] || statuses == [204, 403],
+            "round {round}: {statuses:?} {} / {}",
             one.body,
             two.body
         );
         for a in [one, two] {
-            if a.status.as_u16() == 409 {
-                a.problem(409, "last_company_admin");
+            match a.status.as_u16() {
+                409 => drop(a.problem(409, "last_company_admin")),
+                403 => drop(a.problem(403, "forbidden")),
+                _ => {}
             }
         }
         let kept: Vec<Value> = s
@@ -706,3 +716,44 @@ on_every_store!(
     links_come_from_the_configured_base_url,
     a_refused_upload_sent_again_is_imported,
 );
+
+/// A crash after an upload's body was stored but before it was imported: the next start
+/// of stamp-local imports it (locally; in AWS the S3 event's retry does).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interrupted_upload_resumes_after_a_restart() {
+    let s = TestServer::embedded().await;
+    let t = setup(&s, ORG_A, "ledger-1").await;
+    let created = s
+        .post_json(
+            "/partner/v1/uploads",
+            &t.partner,
+            &json!({"batch_id": "up-r", "format": "json"}),
+        )
+        .await
+        .expect(201);
+    let events = vec![event(
+        "r1",
+        ORG_A,
+        SITE_1,
+        ANNA,
+        "Åsa",
+        "in",
+        "2026-03-02T07:00:00+01:00",
+    )];
+    let key = stamp_domain::import::upload_key("ledger-1", created["upload_id"].as_str().unwrap());
+    let folder = stamp_adapters::FolderArchive::new(s._dir.path().join("archive"));
+    let path = folder.staging_path(&key).unwrap();
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, batch("up-r", events).to_string()).unwrap();
+    s.get("/partner/v1/batches/up-r", &t.partner)
+        .await
+        .expect(202);
+    assert_eq!(stamp_local::resume_uploads(&s.state).await, 1);
+    let answer = s.batch_answer("up-r", &t.partner).await.expect(200);
+    assert_eq!(answer["accepted"], 1, "{answer}");
+    assert_eq!(
+        stamp_local::resume_uploads(&s.state).await,
+        0,
+        "the staged copy is gone"
+    );
+}
