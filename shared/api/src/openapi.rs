@@ -19,7 +19,6 @@ enum Auth {
     /// A JWT from the identity provider (API Gateway's JWT authorizer).
     Jwt(&'static str),
     /// The secret of an inspection link.
-    #[allow(dead_code)]
     Inspection,
 }
 
@@ -42,14 +41,30 @@ struct Op {
 }
 
 const LIST: &[Query] = &[
-    ("limit", "integer", "1–1000, default 100; a larger one is clamped"),
+    (
+        "limit",
+        "integer",
+        "1–1000, default 100; a larger one is clamped",
+    ),
     ("cursor", "string", "the `next_cursor` of the previous page"),
 ];
 const REGISTRATIONS: &[Query] = &[
-    ("from", "string", "RFC 3339; the range is half-open, [from, to)"),
+    (
+        "from",
+        "string",
+        "RFC 3339; the range is half-open, [from, to)",
+    ),
     ("to", "string", "RFC 3339"),
-    ("history", "boolean", "adds each event's corrections and the withdrawn events"),
-    ("limit", "integer", "1–1000, default 100; a larger one is clamped"),
+    (
+        "history",
+        "boolean",
+        "adds each event's corrections and the withdrawn events",
+    ),
+    (
+        "limit",
+        "integer",
+        "1–1000, default 100; a larger one is clamped",
+    ),
     ("cursor", "string", "the `next_cursor` of the previous page"),
 ];
 
@@ -60,6 +75,7 @@ const OPERATOR: &str = "operator";
 const EXTRACTS: &str = "extracts";
 const EMPLOYEE: &str = "employee";
 const SERVICE: &str = "service";
+const INSPECTOR: &str = "inspector";
 
 const OPS: &[Op] = &[
     // --- partner (a ledger system) ---------------------------------------------------
@@ -71,7 +87,11 @@ const OPS: &[Op] = &[
         auth: Auth::Jwt("partner"),
         query: &[("batch_id", "string", "the batch id of a CSV delivery")],
         body: Some(("Delivery", true)),
-        ok: &[(200, Some("PushAnswer"), "the delivery was archived; each event accepted, a duplicate or rejected")],
+        ok: &[(
+            200,
+            Some("PushAnswer"),
+            "the delivery was archived; each event accepted, a duplicate or rejected",
+        )],
         problems: &[409, 413, 415],
     },
     Op {
@@ -99,7 +119,11 @@ const OPS: &[Op] = &[
             ("format", "string", "`json` (default) or `csv`"),
         ],
         body: Some(("NewUpload", false)),
-        ok: &[(201, Some("UploadTicket"), "where and how to PUT the delivery")],
+        ok: &[(
+            201,
+            Some("UploadTicket"),
+            "where and how to PUT the delivery",
+        )],
         problems: &[409],
     },
     // --- company reads -------------------------------------------------------------------
@@ -122,7 +146,11 @@ const OPS: &[Op] = &[
         auth: Auth::Jwt("company_user"),
         query: &[
             ("q", "string", "filters by name"),
-            ("limit", "integer", "1–1000, default 100; a larger one is clamped"),
+            (
+                "limit",
+                "integer",
+                "1–1000, default 100; a larger one is clamped",
+            ),
             ("cursor", "string", "the `next_cursor` of the previous page"),
         ],
         body: None,
@@ -148,7 +176,11 @@ const OPS: &[Op] = &[
         auth: Auth::Jwt("company_user"),
         query: REGISTRATIONS,
         body: None,
-        ok: &[(200, Some("Registrations"), "every effective event in the range once")],
+        ok: &[(
+            200,
+            Some("Registrations"),
+            "every effective event in the range once",
+        )],
         problems: &[],
     },
     Op {
@@ -159,7 +191,11 @@ const OPS: &[Op] = &[
         auth: Auth::Jwt("company_user"),
         query: REGISTRATIONS,
         body: None,
-        ok: &[(200, Some("Registrations"), "every effective event in the range once")],
+        ok: &[(
+            200,
+            Some("Registrations"),
+            "every effective event in the range once",
+        )],
         problems: &[],
     },
     Op {
@@ -173,7 +209,11 @@ const OPS: &[Op] = &[
             ("to", "string", "RFC 3339"),
             ("site_id", "string", "one site"),
             ("kind", "string", "one anomaly kind"),
-            ("limit", "integer", "1–1000, default 100; a larger one is clamped"),
+            (
+                "limit",
+                "integer",
+                "1–1000, default 100; a larger one is clamped",
+            ),
             ("cursor", "string", "the `next_cursor` of the previous page"),
         ],
         body: None,
@@ -191,7 +231,11 @@ const OPS: &[Op] = &[
             ("to", "string", "local date, exclusive"),
             ("granularity", "string", "`day`, `week` or `month`"),
             ("site_id", "string", "one site"),
-            ("limit", "integer", "1–1000, default 100; a larger one is clamped"),
+            (
+                "limit",
+                "integer",
+                "1–1000, default 100; a larger one is clamped",
+            ),
             ("cursor", "string", "the `next_cursor` of the previous page"),
         ],
         body: None,
@@ -364,7 +408,11 @@ const OPS: &[Op] = &[
         query: &[
             ("from", "string", "RFC 3339"),
             ("to", "string", "RFC 3339"),
-            ("limit", "integer", "1–1000, default 100; a larger one is clamped"),
+            (
+                "limit",
+                "integer",
+                "1–1000, default 100; a larger one is clamped",
+            ),
             ("cursor", "string", "the `next_cursor` of the previous page"),
         ],
         body: None,
@@ -424,7 +472,11 @@ const OPS: &[Op] = &[
         auth: Auth::Jwt("company_user"),
         query: &[],
         body: Some(("OrderBody", true)),
-        ok: &[(202, Some("ExtractView"), "the pending extract; `Location` names it")],
+        ok: &[(
+            202,
+            Some("ExtractView"),
+            "the pending extract; `Location` names it",
+        )],
         problems: &[],
     },
     Op {
@@ -447,10 +499,26 @@ const OPS: &[Op] = &[
         query: &[
             ("from", "string", "RFC 3339"),
             ("to", "string", "RFC 3339"),
-            ("history", "boolean", "adds corrections and withdrawn events"),
-            ("company", "string", "one company (to continue its `next_cursor`)"),
-            ("limit", "integer", "1–1000, default 100; a larger one is clamped"),
-            ("cursor", "string", "the `next_cursor` of the previous page, with `company`"),
+            (
+                "history",
+                "boolean",
+                "adds corrections and withdrawn events",
+            ),
+            (
+                "company",
+                "string",
+                "one company (to continue its `next_cursor`)",
+            ),
+            (
+                "limit",
+                "integer",
+                "1–1000, default 100; a larger one is clamped",
+            ),
+            (
+                "cursor",
+                "string",
+                "the `next_cursor` of the previous page, with `company`",
+            ),
         ],
         body: None,
         ok: &[(200, Some("OwnRegistrations"), "per company")],
@@ -476,6 +544,199 @@ const OPS: &[Op] = &[
         query: &[],
         body: None,
         ok: &[(200, Some("ExtractView"), "the extract")],
+        problems: &[],
+    },
+    // --- who is on site and inspection links (spec §10) --------------------------------
+    Op {
+        method: "get",
+        path: "/v1/companies/{orgnr}/sites/{site_id}/present",
+        tag: COMPANY,
+        summary: "Who is on site now (or at `at`): the evacuation list",
+        auth: Auth::Jwt("company_user"),
+        query: &[
+            ("at", "string", "RFC 3339; default now"),
+            (
+                "employer",
+                "string",
+                "only people whose event names this employer (organisationsnummer)",
+            ),
+        ],
+        body: None,
+        ok: &[(200, Some("Present"), "the people present, ordered by name")],
+        problems: &[],
+    },
+    Op {
+        method: "post",
+        path: "/v1/companies/{orgnr}/inspections",
+        tag: ADMIN,
+        summary: "Make an inspection link for one site; the secret is shown once",
+        auth: Auth::Jwt("company_admin"),
+        query: &[],
+        body: Some(("NewLink", true)),
+        ok: &[(201, Some("CreatedLink"), "the link, with its secret")],
+        problems: &[409],
+    },
+    Op {
+        method: "get",
+        path: "/v1/companies/{orgnr}/inspections",
+        tag: ADMIN,
+        summary: "The company's inspection links (never a secret)",
+        auth: Auth::Jwt("company_admin"),
+        query: &[],
+        body: None,
+        ok: &[(200, Some("Links"), "every link")],
+        problems: &[],
+    },
+    Op {
+        method: "delete",
+        path: "/v1/companies/{orgnr}/inspections/{id}",
+        tag: ADMIN,
+        summary: "Revoke an inspection link at once",
+        auth: Auth::Jwt("company_admin"),
+        query: &[],
+        body: None,
+        ok: &[(200, Some("LinkView"), "the link, revoked")],
+        problems: &[],
+    },
+    Op {
+        method: "get",
+        path: "/inspect/v1/site",
+        tag: INSPECTOR,
+        summary: "The linked site: company name and number, site ID, valid until",
+        auth: Auth::Inspection,
+        query: &[],
+        body: None,
+        ok: &[(200, Some("InspectedSite"), "the site")],
+        problems: &[],
+    },
+    Op {
+        method: "get",
+        path: "/inspect/v1/present",
+        tag: INSPECTOR,
+        summary: "Who is on the linked site now (or at `at`)",
+        auth: Auth::Inspection,
+        query: &[
+            ("at", "string", "RFC 3339; default now"),
+            (
+                "employer",
+                "string",
+                "only people whose event names this employer",
+            ),
+        ],
+        body: None,
+        ok: &[(200, Some("Present"), "the people present")],
+        problems: &[],
+    },
+    Op {
+        method: "get",
+        path: "/inspect/v1/registrations",
+        tag: INSPECTOR,
+        summary: "The linked site's registrations",
+        auth: Auth::Inspection,
+        query: REGISTRATIONS,
+        body: None,
+        ok: &[(
+            200,
+            Some("Registrations"),
+            "sessions, unpaired events and duplicates",
+        )],
+        problems: &[],
+    },
+    Op {
+        method: "get",
+        path: "/inspect/v1/anomalies",
+        tag: INSPECTOR,
+        summary: "The linked site's anomalies (spec §6)",
+        auth: Auth::Inspection,
+        query: &[
+            ("from", "string", "RFC 3339"),
+            ("to", "string", "RFC 3339"),
+            ("kind", "string", "one anomaly kind"),
+            (
+                "limit",
+                "integer",
+                "1–1000, default 100; a larger one is clamped",
+            ),
+            ("cursor", "string", "the `next_cursor` of the previous page"),
+        ],
+        body: None,
+        ok: &[(200, Some("AnomalyList"), "the anomalies")],
+        problems: &[],
+    },
+    Op {
+        method: "post",
+        path: "/inspect/v1/extracts",
+        tag: INSPECTOR,
+        summary: "Order the authority extract of the linked site",
+        auth: Auth::Inspection,
+        query: &[],
+        body: Some(("OrderBody", true)),
+        ok: &[(202, Some("ExtractView"), "the pending extract")],
+        problems: &[],
+    },
+    Op {
+        method: "get",
+        path: "/inspect/v1/extracts/{id}",
+        tag: INSPECTOR,
+        summary: "An extract this link ordered: status and download URL",
+        auth: Auth::Inspection,
+        query: &[],
+        body: None,
+        ok: &[(200, Some("ExtractView"), "the extract")],
+        problems: &[],
+    },
+    // --- notifications (spec §11) --------------------------------------------------------
+    Op {
+        method: "get",
+        path: "/v1/companies/{orgnr}/notifications",
+        tag: ADMIN,
+        summary: "Where the daily digest and partner-silence notices go",
+        auth: Auth::Jwt("company_admin"),
+        query: &[],
+        body: None,
+        ok: &[(
+            200,
+            Some("SettingsView"),
+            "the settings (never the signing secret)",
+        )],
+        problems: &[],
+    },
+    Op {
+        method: "put",
+        path: "/v1/companies/{orgnr}/notifications",
+        tag: ADMIN,
+        summary:
+            "Set webhook and e-mail notifications; a new webhook URL gets its signing secret once",
+        auth: Auth::Jwt("company_admin"),
+        query: &[],
+        body: Some(("SettingsRequest", true)),
+        ok: &[(
+            200,
+            Some("SettingsView"),
+            "the settings, with `webhook_secret` when the URL was set or changed",
+        )],
+        problems: &[],
+    },
+    Op {
+        method: "get",
+        path: "/v1/companies/{orgnr}/notifications/deliveries",
+        tag: ADMIN,
+        summary: "What was sent, when, and every attempt's outcome",
+        auth: Auth::Jwt("company_admin"),
+        query: LIST,
+        body: None,
+        ok: &[(200, Some("DeliveryList"), "newest first")],
+        problems: &[],
+    },
+    Op {
+        method: "post",
+        path: "/v1/companies/{orgnr}/notifications/test",
+        tag: ADMIN,
+        summary: "Send a test message to every configured target",
+        auth: Auth::Jwt("company_admin"),
+        query: &[],
+        body: None,
+        ok: &[(202, Some("DeliveryList"), "what was sent")],
         problems: &[],
     },
 ];
@@ -523,6 +784,15 @@ fn schemas() -> Map<String, Value> {
     add::<extracts::ExtractView>(&mut s);
     add::<stamp_domain::extracts::OrderBody>(&mut s);
     add::<extracts::OwnRegistrations>(&mut s);
+    add::<stamp_domain::present::Present>(&mut s);
+    add::<stamp_domain::inspection::NewLink>(&mut s);
+    add::<stamp_domain::inspection::CreatedLink>(&mut s);
+    add::<stamp_domain::inspection::LinkView>(&mut s);
+    add::<stamp_domain::inspection::InspectedSite>(&mut s);
+    add::<crate::routes::inspection::Links>(&mut s);
+    add::<stamp_domain::notify::SettingsRequest>(&mut s);
+    add::<stamp_domain::notify::SettingsView>(&mut s);
+    add::<crate::routes::notifications::DeliveryList>(&mut s);
     let mut out = Map::new();
     for (name, schema) in s {
         out.insert(name, serde_json::to_value(schema).unwrap_or(Value::Null));

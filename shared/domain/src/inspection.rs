@@ -72,7 +72,7 @@ impl InspectionLink {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum LinkStatus {
     Active,
@@ -81,9 +81,10 @@ pub enum LinkStatus {
 }
 
 /// A link as `GET …/inspections` lists it: never the secret, nor its hash.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct LinkView {
     pub id: String,
+    #[schema(value_type = String)]
     pub site_id: SiteId,
     pub note: Option<String>,
     pub status: LinkStatus,
@@ -95,9 +96,10 @@ pub struct LinkView {
 }
 
 /// The answer to `POST …/inspections`: the only time the secret is shown.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct CreatedLink {
     pub id: String,
+    #[schema(value_type = String)]
     pub site_id: SiteId,
     pub expires_at: DateTime<Utc>,
     /// `{public_url}/inspect/{secret}`: the portal page that signs the holder in.
@@ -108,18 +110,22 @@ pub struct CreatedLink {
 }
 
 /// `GET /inspect/v1/site`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct InspectedSite {
+    #[schema(value_type = String)]
     pub company_orgnr: Orgnr,
     pub company_name: String,
+    #[schema(value_type = String)]
     pub site_id: SiteId,
     pub valid_until: DateTime<Utc>,
 }
 
 /// The body of `POST …/inspections`; fields loose so a wrong one is named.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 pub struct NewLink {
     pub site_id: Option<String>,
+    /// 1–336, default 72.
+    #[schema(value_type = Option<i64>)]
     pub valid_hours: Option<serde_json::Value>,
     pub note: Option<String>,
 }

@@ -15,12 +15,13 @@ use serde::Serialize;
 use std::collections::BTreeSet;
 
 /// One person on site.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct PresentPerson {
     pub person_ref: String,
     pub person_name: String,
     pub person_id_masked: String,
     /// `null` when the event names no employer (the person works for the company).
+    #[schema(value_type = Option<String>)]
     pub employer_orgnr: Option<Orgnr>,
     pub checked_in_at: String,
     pub partner_id: String,
@@ -29,8 +30,9 @@ pub struct PresentPerson {
 }
 
 /// `GET …/sites/{site_id}/present`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Present {
+    #[schema(value_type = String)]
     pub site_id: SiteId,
     pub at: String,
     pub people: Vec<PresentPerson>,

@@ -311,7 +311,12 @@ async fn partner_health_counts_each_batch_once(s: &TestServer) {
         )
         .await
         .unwrap();
-    let health = s.state.ledger.partner_health(&ck, chrono::Utc::now()).await.unwrap();
+    let health = s
+        .state
+        .ledger
+        .partner_health(&ck, chrono::Utc::now())
+        .await
+        .unwrap();
     assert_eq!(health.len(), 1);
     assert_eq!(health[0].events_received, 40, "{health:?}");
     // A batch received earlier (its receipt time taken over from an interrupted
@@ -329,7 +334,12 @@ async fn partner_health_counts_each_batch_once(s: &TestServer) {
         )
         .await
         .unwrap();
-    let health = s.state.ledger.partner_health(&ck, chrono::Utc::now()).await.unwrap();
+    let health = s
+        .state
+        .ledger
+        .partner_health(&ck, chrono::Utc::now())
+        .await
+        .unwrap();
     assert_eq!(health[0].last_delivery, before);
     assert_eq!(
         (health[0].events_received, health[0].events_rejected),

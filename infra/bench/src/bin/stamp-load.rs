@@ -468,7 +468,12 @@ async fn main() {
         "events delivered in answered pushes: {delivered}, accepted: {}, stored: {stored}",
         shared.accepted.load(Ordering::Relaxed)
     );
-    let health = st.state.ledger.partner_health(&ck, chrono::Utc::now()).await.expect("health");
+    let health = st
+        .state
+        .ledger
+        .partner_health(&ck, chrono::Utc::now())
+        .await
+        .expect("health");
     let received: i64 = health.iter().map(|h| h.events_received).sum();
     println!("partner health events_received (sum over partners): {received}");
 

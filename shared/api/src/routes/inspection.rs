@@ -87,9 +87,10 @@ impl FromRequestParts<AppState> for Inspector {
     }
 }
 
-#[derive(Serialize)]
-struct Links {
-    inspections: Vec<LinkView>,
+/// `GET …/inspections`: every link of the company, never a secret.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Links {
+    pub inspections: Vec<LinkView>,
 }
 
 async fn create(

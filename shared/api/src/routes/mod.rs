@@ -4,6 +4,6 @@
 pub mod administration;
 pub mod employee_query;
 pub mod extracts;
-pub mod notifications;
 pub mod inspection;
+pub mod notifications;
 pub mod partner_import;

@@ -16,7 +16,7 @@ use crate::state::AppState;
 use crate::views::next_cursor;
 
 /// `GET …/notifications/deliveries` and `POST …/notifications/test`: what was sent.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct DeliveryList {
     pub deliveries: Vec<Delivery>,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -1148,7 +1148,8 @@ impl Ledger {
                 h.last_delivery = i.str("last_delivery").map(str::to_string);
             }
             if let Some(at) = at.filter(|_| i.i64("events_received").unwrap_or(0) > 0) {
-                h.delivery_days.insert(crate::notify::silence::local_day(at));
+                h.delivery_days
+                    .insert(crate::notify::silence::local_day(at));
                 h.last_events_at = h.last_events_at.max(Some(at));
             }
         }

@@ -589,4 +589,3 @@ pub struct SilencePayload {
     pub company_orgnr: String,
     pub partners: Vec<SilenceNotice>,
 }
-

@@ -35,7 +35,7 @@ pub struct WebhookPolicy {
 }
 
 /// `PUT …/notifications`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SettingsRequest {
     #[serde(default)]
@@ -58,7 +58,7 @@ pub struct StoredSettings {
 }
 
 /// The settings as answered. `webhook_secret` only right after the URL was set or changed.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct SettingsView {
     pub webhook_url: Option<String>,
     pub emails: Vec<String>,
@@ -82,7 +82,7 @@ impl SettingsView {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Channel {
     Webhook,
@@ -90,7 +90,7 @@ pub enum Channel {
 }
 
 /// One notification sent to a company, with every attempt (`GET …/notifications/deliveries`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Delivery {
     /// The `webhook-id` of a webhook message (`msg_…`), or Stamp's id of an e-mail.
     pub id: String,

@@ -304,7 +304,9 @@ async fn current_activation(
     o: &Orgnr,
 ) -> Result<Option<views::Activation>, DomainError> {
     match p.app.admin.activation(user.claims(), o).await {
-        Ok(a) => Ok(Some(typed(stamp_api::views::admin::ActivationView::from(&a))?)),
+        Ok(a) => Ok(Some(typed(stamp_api::views::admin::ActivationView::from(
+            &a,
+        ))?)),
         Err(DomainError::NotFound(_)) => Ok(None),
         Err(e) => Err(e),
     }

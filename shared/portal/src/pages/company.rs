@@ -290,7 +290,14 @@ async fn people(State(p): State<Portal>, user: User, Path(raw): Path<String>) ->
         let page = p
             .app
             .queries
-            .people(user.claims(), &o, user.ctx.q("q"), None, cursor.as_ref(), 100)
+            .people(
+                user.claims(),
+                &o,
+                user.ctx.q("q"),
+                None,
+                cursor.as_ref(),
+                100,
+            )
             .await?;
         let body = people_body(
             &user.ctx,
