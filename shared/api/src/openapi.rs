@@ -737,7 +737,7 @@ const OPS: &[Op] = &[
         query: &[],
         body: None,
         ok: &[(202, Some("DeliveryList"), "what was sent")],
-        problems: &[],
+        problems: &[409],
     },
 ];
 
@@ -813,7 +813,7 @@ fn problem_response(status: u16) -> Value {
         401 => "`unauthenticated`: no valid token",
         403 => "`forbidden`: the role or company may not do this",
         404 => "`not_found`",
-        409 => "a conflict: `batch_conflict`, `event_conflict`, `last_company_admin`, `already_exists`, …",
+        409 => "a conflict: `batch_conflict`, `event_conflict`, `last_company_admin`, `already_exists`, `no_notification_settings`, …",
         413 => "`payload_too_large`: over 10,000 events or 6 MB (use /partner/v1/uploads)",
         415 => "`unsupported_media_type`: not application/json or text/csv",
         503 => "`unavailable`: a storage service is unavailable; retry later",
