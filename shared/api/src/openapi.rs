@@ -878,7 +878,8 @@ fn operation(op: &Op) -> Value {
         Auth::Jwt(_) | Auth::Inspection => problems.extend([400, 401, 403, 404, 503]),
     }
     if op.body.is_some() {
-        problems.push(400);
+        // Bad input, and a body over the router's limit (`payload_too_large`).
+        problems.extend([400, 413]);
     }
     problems.sort_unstable();
     problems.dedup();

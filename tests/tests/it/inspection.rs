@@ -818,9 +818,11 @@ async fn inspection_link_refusals(s: &TestServer) {
     )
     .await
     .expect(200);
+    // Deregistration is decided where every company request is authorized (spec §3):
+    // the same 403 `company_not_activated` as every other closed door.
     s.post_json(&c, &t.admin, &json!({"site_id": SITE_1}))
         .await
-        .problem(409, "company_not_activated");
+        .problem(403, "company_not_activated");
 }
 
 async fn a_link_opens_its_site_and_nothing_else(s: &TestServer) {

@@ -175,17 +175,21 @@ pub fn deliveries(ck: &str) -> String {
 pub const WEBHOOK_QUEUE: &str = "WEBHOOKQ";
 
 /// Purge receipts by run (spec §12), and archive verification reports, in the archive.
+/// The run's time sorts the keys; a random suffix keeps two runs in the same millisecond
+/// (or under a fixed clock) from writing to one locked object.
 pub fn purge_receipt(run_at: &chrono::DateTime<chrono::Utc>) -> String {
     format!(
-        "purge-receipts/{}.json",
-        run_at.format("%Y-%m-%dT%H-%M-%S%.3fZ")
+        "purge-receipts/{}-{}.json",
+        run_at.format("%Y-%m-%dT%H-%M-%S%.3fZ"),
+        &uuid::Uuid::new_v4().simple().to_string()[..8]
     )
 }
 
 pub fn verification_report(run_at: &chrono::DateTime<chrono::Utc>) -> String {
     format!(
-        "verification/{}.json",
-        run_at.format("%Y-%m-%dT%H-%M-%S%.3fZ")
+        "verification/{}-{}.json",
+        run_at.format("%Y-%m-%dT%H-%M-%S%.3fZ"),
+        &uuid::Uuid::new_v4().simple().to_string()[..8]
     )
 }
 /// A company's inspection links, for the company_admin's list (sort key the link id).
