@@ -404,19 +404,34 @@ async fn inspectors_open_one_site_through_a_link(s: &TestServer) {
     admin.sign_in(ADMIN, "/").await;
     let page = admin.get(&list).await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
-    assert!(page.body.contains(&format!("href=\"{list}\"")), "in the admin nav");
+    assert!(
+        page.body.contains(&format!("href=\"{list}\"")),
+        "in the admin nav"
+    );
     assert!(page.body.contains(&format!("<option value=\"{SITE_2}\"")));
     let token = csrf(&page.body);
-    let form = [("site_id", SITE_1), ("valid_hours", "2"), ("note", "Kontroll")];
+    let form = [
+        ("site_id", SITE_1),
+        ("valid_hours", "2"),
+        ("note", "Kontroll"),
+    ];
     assert_eq!(admin.post(&list, &form).await.status, StatusCode::FORBIDDEN);
     let bad = admin
         .post(
             &list,
-            &[("csrf", &token), ("site_id", SITE_1), ("valid_hours", "999")],
+            &[
+                ("csrf", &token),
+                ("site_id", SITE_1),
+                ("valid_hours", "999"),
+            ],
         )
         .await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
-    assert!(bad.body.contains("id=\"valid_hours-error\""), "{}", bad.body);
+    assert!(
+        bad.body.contains("id=\"valid_hours-error\""),
+        "{}",
+        bad.body
+    );
     let mut with_token = vec![("csrf", token.as_str())];
     with_token.extend(form);
     let made = admin.post(&list, &with_token).await;
@@ -503,7 +518,8 @@ async fn inspectors_open_one_site_through_a_link(s: &TestServer) {
     assert!(!trail.to_string().contains(&secret));
     assert!(entries
         .iter()
-        .any(|e| e["actor"] == "demo-admin" && e["action"] == "POST /v1/companies/{orgnr}/inspections"));
+        .any(|e| e["actor"] == "demo-admin"
+            && e["action"] == "POST /v1/companies/{orgnr}/inspections"));
 
     // Revoked: the open session is refused at its next request, and so is the link.
     let revoke = format!("/companies/{ORG_A}/inspections/{id}/revoke");

@@ -81,9 +81,7 @@ fn refused(p: &Portal, l: Lang) -> Response {
 /// in a service chain (a secret Stamp never gave out), as the API does.
 async fn refuse(p: &Portal, l: Lang, refusal: Refusal) -> Response {
     let written = match &refusal {
-        Refusal::Ended(link, _) => {
-            record_as(p, link, OPEN_ACTIONS, StatusCode::UNAUTHORIZED).await
-        }
+        Refusal::Ended(link, _) => record_as(p, link, OPEN_ACTIONS, StatusCode::UNAUTHORIZED).await,
         Refusal::Unknown => {
             let audit = Audit {
                 actions: OPEN_ACTIONS,
@@ -260,9 +258,8 @@ async fn site_page(p: &Portal, ctx: &Ctx, link: &InspectionLink) -> PageResult {
             .site_registrations_of(&ck, &link.site_id, &q)
             .await?,
     )?;
-    let valid_until = stamp_domain::time::format_rfc3339(&stamp_domain::time::to_fixed(
-        site.valid_until,
-    ));
+    let valid_until =
+        stamp_domain::time::format_rfc3339(&stamp_domain::time::to_fixed(site.valid_until));
     let body = html! {
         section class="present" aria-labelledby="h-site" {
             h2 id="h-site" { (t(l, "inspect.about")) }
