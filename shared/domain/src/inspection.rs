@@ -351,6 +351,19 @@ impl Inspections {
         }
     }
 
+    /// The link a portal inspector session names (by id, after the secret was checked
+    /// once by [`Self::open`]), read afresh: active, or why not — so an expiry or a
+    /// revocation ends the session at its next request.
+    pub async fn reopen(&self, id: &str) -> Result<Result<InspectionLink, Refusal>, DomainError> {
+        let Some(link) = self.ledger.inspection(id).await? else {
+            return Ok(Err(Refusal::Unknown));
+        };
+        match link.status_at(self.clock.now()) {
+            LinkStatus::Active => Ok(Ok(link)),
+            status => Ok(Err(Refusal::Ended(Box::new(link), status))),
+        }
+    }
+
     pub fn site(&self, link: &InspectionLink) -> InspectedSite {
         InspectedSite {
             company_orgnr: link.company_orgnr.clone(),

@@ -290,6 +290,37 @@ pub static SV: &[(&str, &str)] = &[
     ("ann.publish", "Publicera"),
     ("privacy.title", "Integritetsmeddelande"),
     ("privacy.intro", "Så behandlar Stamp personuppgifter. Texten nedan finns på engelska."),
+    ("nav.inspections", "Inspektionslänkar"),
+    ("err401.title", "Länken gäller inte"),
+    ("err401.what", "Inspektionslänken är okänd, har gått ut eller har återkallats."),
+    ("err401.todo", "Be företagets administratör om en ny länk."),
+    ("inspect.title", "Inspektion av personalliggare"),
+    ("inspect.about", "Byggarbetsplats och företag"),
+    ("inspect.company", "Företag"),
+    ("inspect.orgnr", "Organisationsnummer"),
+    ("inspect.valid_until", "Länken gäller till"),
+    ("inspect.as_of", "Läget vid"),
+    ("inspect.today", "Dagens registreringar,"),
+    ("inspect.person_id", "Personnummer (maskerat)"),
+    ("inspect.employer", "Arbetsgivare"),
+    ("inspect.own_staff", "Företagets egen personal"),
+    ("inspect.checked_in", "Incheckad"),
+    ("inspect.partner", "Liggarsystem"),
+    ("inspections.title", "Inspektionslänkar"),
+    ("inspections.active", "Aktiv"),
+    ("inspections.expired", "Har gått ut"),
+    ("inspections.revoked", "Återkallad"),
+    ("inspections.expires", "Gäller till"),
+    ("inspections.note", "Anteckning"),
+    ("inspections.made_by", "Skapad av"),
+    ("inspections.revoke", "Återkalla"),
+    ("inspections.new", "Ny inspektionslänk"),
+    ("inspections.no_sites", "Företaget har inga byggarbetsplatser ännu."),
+    ("inspections.valid_hours", "Giltig i timmar (1–336)"),
+    ("inspections.make", "Skapa länk"),
+    ("inspections.made", "Länken är skapad"),
+    ("inspections.once", "Kopiera länken nu och ge den till inspektören. Den visas bara den här gången."),
+    ("inspections.link", "Länk"),
 ];
 
 pub static EN: &[(&str, &str)] = &[
@@ -513,6 +544,37 @@ pub static EN: &[(&str, &str)] = &[
     ("ann.publish", "Publish"),
     ("privacy.title", "Privacy notice"),
     ("privacy.intro", "How Stamp processes personal data."),
+    ("nav.inspections", "Inspection links"),
+    ("err401.title", "The link is not valid"),
+    ("err401.what", "The inspection link is unknown, has expired or has been revoked."),
+    ("err401.todo", "Ask the company's administrator for a new link."),
+    ("inspect.title", "Staff ledger inspection"),
+    ("inspect.about", "Site and company"),
+    ("inspect.company", "Company"),
+    ("inspect.orgnr", "Organisation number"),
+    ("inspect.valid_until", "Link valid until"),
+    ("inspect.as_of", "As of"),
+    ("inspect.today", "Today's registrations,"),
+    ("inspect.person_id", "Personal identity number (masked)"),
+    ("inspect.employer", "Employer"),
+    ("inspect.own_staff", "The company's own staff"),
+    ("inspect.checked_in", "Checked in"),
+    ("inspect.partner", "Ledger system"),
+    ("inspections.title", "Inspection links"),
+    ("inspections.active", "Active"),
+    ("inspections.expired", "Expired"),
+    ("inspections.revoked", "Revoked"),
+    ("inspections.expires", "Valid until"),
+    ("inspections.note", "Note"),
+    ("inspections.made_by", "Made by"),
+    ("inspections.revoke", "Revoke"),
+    ("inspections.new", "New inspection link"),
+    ("inspections.no_sites", "The company has no sites yet."),
+    ("inspections.valid_hours", "Valid for hours (1–336)"),
+    ("inspections.make", "Make link"),
+    ("inspections.made", "The link is made"),
+    ("inspections.once", "Copy the link now and give it to the inspector. It is shown this once only."),
+    ("inspections.link", "Link"),
 ];
 
 #[cfg(test)]
@@ -550,6 +612,8 @@ mod tests {
             include_str!("pages/company.rs"),
             include_str!("pages/admin.rs"),
             include_str!("pages/people.rs"),
+            include_str!("pages/inspect.rs"),
+            include_str!("pages/inspections.rs"),
         ];
         let groups: BTreeSet<&str> = SV.iter().filter_map(|(k, _)| k.split('.').next()).collect();
         let known = keys(SV);
@@ -569,7 +633,7 @@ mod tests {
                 }
             }
         }
-        for code in ["400", "403", "404", "409", "500", "503"] {
+        for code in ["400", "401", "403", "404", "409", "500", "503"] {
             for part in ["title", "what", "todo"] {
                 let k = format!("err{code}.{part}");
                 if !known.contains(&k) {

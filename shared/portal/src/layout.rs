@@ -70,6 +70,7 @@ fn nav(ctx: &Ctx, claims: &Claims) -> Markup {
                             (item(format!("/companies/{o}/users"), "nav.users"))
                             (item(format!("/companies/{o}/activation"), "nav.activation"))
                             (item(format!("/companies/{o}/legal-holds"), "nav.holds"))
+                            (item(format!("/companies/{o}/inspections"), "nav.inspections"))
                             (item(format!("/companies/{o}/audit"), "nav.audit"))
                         }
                     }

@@ -291,6 +291,7 @@ pub type PageResult = Result<Response, PageError>;
 /// error (it may name internals).
 pub fn error_page(lang: Lang, user: Option<&Ctx>, status: StatusCode) -> Response {
     let key = match status.as_u16() {
+        401 => "err401",
         403 => "err403",
         404 => "err404",
         409 => "err409",
@@ -346,31 +347,16 @@ impl Portal {
             .company
             .map(|o| self.app.ledger.company_key(o))
             .unwrap_or_else(|| SERVICE_CHAIN.to_string());
-        let request_id = uuid::Uuid::new_v4().to_string();
-        for action in audit.actions {
-            let entry = AuditRecord {
-                actor: c.sub.clone(),
-                role: c.roles.join(" "),
-                company: audit.company.map(|o| o.to_string()),
-                action: action.to_string(),
-                target: audit.target.clone(),
-                outcome: stamp_api::audit::outcome(status).into(),
-                status: status.as_u16(),
-                request_id: request_id.clone(),
-            };
-            if let Err(e) = self
-                .app
-                .audit
-                .append(&chain, entry, self.app.clock.now())
-                .await
-            {
-                tracing::error!(error = %e, action, "audit entry could not be written");
-                return error_page(
-                    user.ctx.lang,
-                    Some(&user.ctx),
-                    StatusCode::SERVICE_UNAVAILABLE,
-                );
-            }
+        if self
+            .record(&chain, &c.sub, &c.roles.join(" "), &audit, status)
+            .await
+            .is_err()
+        {
+            return error_page(
+                user.ctx.lang,
+                Some(&user.ctx),
+                StatusCode::SERVICE_UNAVAILABLE,
+            );
         }
         match result {
             Ok(r) => r,
@@ -385,6 +371,40 @@ impl Portal {
                 error_page(user.ctx.lang, Some(&user.ctx), status)
             }
         }
+    }
+
+    /// Appends one trail entry per action of `audit` to `chain`, as `actor`.
+    pub async fn record(
+        &self,
+        chain: &str,
+        actor: &str,
+        role: &str,
+        audit: &Audit<'_>,
+        status: StatusCode,
+    ) -> Result<(), DomainError> {
+        let request_id = uuid::Uuid::new_v4().to_string();
+        for action in audit.actions {
+            let entry = AuditRecord {
+                actor: actor.to_string(),
+                role: role.to_string(),
+                company: audit.company.map(|o| o.to_string()),
+                action: action.to_string(),
+                target: audit.target.clone(),
+                outcome: stamp_api::audit::outcome(status).into(),
+                status: status.as_u16(),
+                request_id: request_id.clone(),
+            };
+            if let Err(e) = self
+                .app
+                .audit
+                .append(chain, entry, self.app.clock.now())
+                .await
+            {
+                tracing::error!(error = %e, action, "audit entry could not be written");
+                return Err(e);
+            }
+        }
+        Ok(())
     }
 
     /// Current and planned announcements, for the banner (an outage of the store must

@@ -366,8 +366,204 @@ async fn forms_check_csrf_validate_and_grants_take_effect(s: &TestServer) {
     );
 }
 
+/// The value of the read-only input that shows a new inspection link once.
+fn made_link(body: &str) -> String {
+    let at = body.find("id=\"made-link\"").expect("the new link shown");
+    let rest = &body[at..];
+    let v = rest.find("value=\"").unwrap() + 7;
+    rest[v..].split('"').next().unwrap().to_string()
+}
+
+async fn inspectors_open_one_site_through_a_link(s: &TestServer) {
+    let setup = grant_demo_identities(s).await;
+    // 10:00 on the day of the pushed events: Anna (in at 07:00 at SITE_1) is on site; Bo
+    // checked in at SITE_2 only.
+    s.clock.set("2026-11-26T09:00:00Z");
+    s.post_json(
+        "/partner/v1/batches",
+        &setup.partner,
+        &batch(
+            "p2",
+            vec![event(
+                "e3",
+                ORG_A,
+                SITE_2,
+                BO,
+                "Bo Al",
+                "in",
+                "2026-11-26T08:00:00+01:00",
+            )],
+        ),
+    )
+    .await
+    .expect(200);
+
+    // The admin makes a link in the portal: a form with the company's sites, CSRF-checked.
+    let list = format!("/companies/{ORG_A}/inspections");
+    let mut admin = Browser::new(s);
+    admin.sign_in(ADMIN, "/").await;
+    let page = admin.get(&list).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(
+        page.body.contains(&format!("href=\"{list}\"")),
+        "in the admin nav"
+    );
+    assert!(page.body.contains(&format!("<option value=\"{SITE_2}\"")));
+    let token = csrf(&page.body);
+    let form = [
+        ("site_id", SITE_1),
+        ("valid_hours", "2"),
+        ("note", "Kontroll"),
+    ];
+    assert_eq!(admin.post(&list, &form).await.status, StatusCode::FORBIDDEN);
+    let bad = admin
+        .post(
+            &list,
+            &[
+                ("csrf", &token),
+                ("site_id", SITE_1),
+                ("valid_hours", "999"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert!(
+        bad.body.contains("id=\"valid_hours-error\""),
+        "{}",
+        bad.body
+    );
+    let mut with_token = vec![("csrf", token.as_str())];
+    with_token.extend(form);
+    let made = admin.post(&list, &with_token).await;
+    assert_eq!(made.status, StatusCode::CREATED, "{}", made.body);
+    let link = made_link(&made.body);
+    let at = link.find("/inspect/").expect("a portal link");
+    let path = link[at..].to_string();
+    let secret = path.trim_start_matches("/inspect/").to_string();
+    let id = secret.split_once('.').unwrap().0.to_string();
+    // Shown once: the list afterwards names the link, never its secret.
+    let again = admin.get(&list).await;
+    assert!(again.body.contains("Kontroll") && again.body.contains("Aktiv"));
+    assert!(!again.body.contains(&secret));
+
+    // A fresh browser opens the link: a cookie for the link, and the secret leaves the
+    // address bar.
+    let mut insp = Browser::new(s);
+    let opened = insp.get(&path).await;
+    assert_eq!(opened.status, StatusCode::SEE_OTHER);
+    assert_eq!(opened.location, "/inspect");
+    let cookie = opened
+        .set_cookies
+        .iter()
+        .find(|c| c.starts_with("stamp_inspect="))
+        .expect("an inspector cookie");
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"));
+    assert!(!cookie.contains("Secure"), "plain-http localhost only");
+    assert!(!cookie.contains(secret.split_once('.').unwrap().1));
+    let view = insp.get("/inspect").await;
+    assert_eq!(view.status, StatusCode::OK, "{}", view.body);
+    for shown in ["Bygg AB", ORG_A, SITE_1, "Anna Ek", "<html lang=\"sv\""] {
+        assert!(view.body.contains(shown), "{shown}: {}", view.body);
+    }
+    assert!(!view.body.contains(ANNA), "the personnummer is masked");
+    assert!(!view.body.contains("Bo Al"), "present at another site only");
+    let en = insp.get("/inspect?lang=en").await;
+    assert!(en.body.contains("Staff ledger inspection") && en.body.contains("Anna Ek"));
+
+    // The session opens this site's page and nothing else.
+    for other in [
+        format!("/companies/{ORG_A}"),
+        format!("/companies/{ORG_A}/sites/{SITE_1}"),
+        format!("/companies/{ORG_A}/sites/{SITE_2}"),
+        format!("/companies/{ORG_B}/people"),
+        list.clone(),
+    ] {
+        let p = insp.get(&other).await;
+        assert_eq!(p.status, StatusCode::SEE_OTHER, "{other}");
+        assert!(p.location.starts_with("/login"), "{other}");
+    }
+    // Nor does its cookie pass as a user's session.
+    let value = insp
+        .cookies
+        .iter()
+        .find(|(k, _)| k == "stamp_inspect")
+        .unwrap()
+        .1
+        .clone();
+    let mut forged = Browser::new(s);
+    forged.cookies.push(("stamp_session".into(), value));
+    assert_eq!(
+        forged.get(&format!("/companies/{ORG_A}")).await.status,
+        StatusCode::SEE_OTHER
+    );
+
+    // Audited as the inspection API's actions, actor inspection:{id}, in A's chain.
+    let trail = s
+        .get(
+            &format!("/v1/companies/{ORG_A}/audit?limit=1000"),
+            &setup.admin,
+        )
+        .await
+        .expect(200);
+    let entries = trail["entries"].as_array().unwrap();
+    let actor = format!("inspection:{id}");
+    for action in ["GET /inspect/v1/site", "GET /inspect/v1/present"] {
+        assert!(
+            entries.iter().any(|e| e["actor"] == actor.as_str()
+                && e["action"] == action
+                && e["outcome"] == "success"),
+            "{action}"
+        );
+    }
+    assert!(!trail.to_string().contains(&secret));
+    assert!(entries
+        .iter()
+        .any(|e| e["actor"] == "demo-admin"
+            && e["action"] == "POST /v1/companies/{orgnr}/inspections"));
+
+    // Revoked: the open session is refused at its next request, and so is the link.
+    let revoke = format!("/companies/{ORG_A}/inspections/{id}/revoke");
+    assert!(again.body.contains(&format!("action=\"{revoke}\"")));
+    assert_eq!(admin.post(&revoke, &[]).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(insp.get("/inspect").await.status, StatusCode::OK);
+    let done = admin.post(&revoke, &[("csrf", &token)]).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER);
+    assert!(admin.get(&list).await.body.contains("Återkallad"));
+    let refused = insp.get("/inspect").await;
+    assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
+    // In English: this browser chose it above.
+    assert!(refused.body.contains("The link is not valid"));
+    assert!(!refused.body.contains("Anna Ek"));
+    let mut fresh = Browser::new(s);
+    let p = fresh.get(&path).await;
+    assert_eq!(p.status, StatusCode::UNAUTHORIZED);
+    assert!(p.body.contains("Länken gäller inte"));
+    let unknown = fresh.get("/inspect/nonsense?lang=en").await;
+    assert_eq!(unknown.status, StatusCode::UNAUTHORIZED);
+    assert!(unknown.body.contains("The link is not valid"));
+    assert_eq!(fresh.get("/inspect").await.status, StatusCode::UNAUTHORIZED);
+
+    // Expiry takes effect at once too: a 1-hour link, two hours on.
+    let page = admin.get(&list).await;
+    let token = csrf(&page.body);
+    let made = admin
+        .post(
+            &list,
+            &[("csrf", &token), ("site_id", SITE_1), ("valid_hours", "1")],
+        )
+        .await;
+    let link = made_link(&made.body);
+    let path = link[link.find("/inspect/").unwrap()..].to_string();
+    let mut insp = Browser::new(s);
+    assert_eq!(insp.get(&path).await.status, StatusCode::SEE_OTHER);
+    assert_eq!(insp.get("/inspect").await.status, StatusCode::OK);
+    s.clock.advance(chrono::Duration::hours(2));
+    assert_eq!(insp.get("/inspect").await.status, StatusCode::UNAUTHORIZED);
+}
+
 on_every_store!(
     signing_in_sessions_and_the_way_back,
     pages_show_only_what_the_api_allows_and_are_audited,
     forms_check_csrf_validate_and_grants_take_effect,
+    inspectors_open_one_site_through_a_link,
 );

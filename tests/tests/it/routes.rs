@@ -49,6 +49,7 @@ fn concrete(path: &str) -> String {
         .replace("{batch_id}", "b1")
         .replace("{partner_id}", "pa1")
         .replace("{proxy+}", "style.css")
+        .replace("{secret}", "s1")
 }
 
 async fn answers(owner: Owner, method: &str, path: &str) -> bool {

@@ -4,6 +4,8 @@
 
 mod admin;
 mod company;
+mod inspect;
+mod inspections;
 mod people;
 
 use crate::i18n::t;
@@ -33,6 +35,8 @@ pub fn router() -> Router<Portal> {
         .merge(company::router())
         .merge(admin::router())
         .merge(people::router())
+        .merge(inspect::router())
+        .merge(inspections::router())
 }
 
 /// A form field's error: the field, the translation key of the message, and (shown in
