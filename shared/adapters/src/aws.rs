@@ -27,6 +27,17 @@ pub fn s3_endpoint_overridden() -> bool {
         .any(|v| std::env::var(v).is_ok_and(|s| !s.trim().is_empty()))
 }
 
+/// The SDK's HTTPS client: rustls on ring, the one TLS stack of every bootstrap (reqwest,
+/// for partner feeds, uses the same), instead of the SDK's default rustls on aws-lc-rs.
+pub fn https_client() -> aws_sdk_dynamodb::config::SharedHttpClient {
+    use aws_smithy_http_client::tls;
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(
+            tls::rustls_provider::CryptoMode::Ring,
+        ))
+        .build_https()
+}
+
 /// DynamoDB and S3 clients from the default credential/region/endpoint chain.
 ///
 /// S3 uses path-style addressing whenever an endpoint override is set: local stand-ins
@@ -41,6 +52,7 @@ pub async fn aws_clients() -> (aws_sdk_dynamodb::Client, aws_sdk_s3::Client) {
                 .with_max_attempts(10)
                 .with_max_backoff(std::time::Duration::from_secs(5)),
         )
+        .http_client(https_client())
         .load()
         .await;
     let dynamodb = aws_sdk_dynamodb::Client::new(&conf);

@@ -102,6 +102,7 @@ impl SesMailer {
 
     pub async fn from_env() -> Self {
         let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .http_client(crate::aws::https_client())
             .load()
             .await;
         SesMailer::new(aws_sdk_sesv2::Client::new(&conf))
