@@ -252,6 +252,46 @@ async fn pages_show_only_what_the_api_allows_and_are_audited(s: &TestServer) {
         assert!(p.body.contains("Åtkomst nekad"), "{path}");
         assert!(!p.body.contains("company_user"), "no raw error text");
     }
+    // The people page filters by employer as the API does; a bad one is named at its field.
+    let mut sub = event(
+        "emp-1",
+        ORG_A,
+        SITE_1,
+        "19900101-0017",
+        "Sven Underentreprenör",
+        "in",
+        "2026-11-26T07:30:00+01:00",
+    );
+    sub["employer_orgnr"] = json!("5560360793");
+    s.post_json(
+        "/partner/v1/batches",
+        &setup.partner,
+        &batch("emp", vec![sub]),
+    )
+    .await
+    .expect(200);
+    let all = b.get(&format!("/companies/{ORG_A}/people")).await;
+    assert!(all.body.contains("Anna Ek") && all.body.contains("Sven Underentreprenör"));
+    let hired = b
+        .get(&format!("/companies/{ORG_A}/people?employer=5560360793"))
+        .await;
+    assert_eq!(hired.status, StatusCode::OK, "{}", hired.body);
+    assert!(
+        hired.body.contains("Sven Underentreprenör"),
+        "{}",
+        hired.body
+    );
+    assert!(
+        !hired.body.contains("Anna Ek"),
+        "only the employer's people"
+    );
+    let bad = b
+        .get(&format!("/companies/{ORG_A}/people?employer=123"))
+        .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert!(bad.body.contains("id=\"employer-error\""), "{}", bad.body);
+    assert!(bad.body.contains("value=\"123\""), "what was typed is kept");
+
     // A company user gets no admin page of its own company either.
     let p = b.get(&format!("/companies/{ORG_A}/users")).await;
     assert_eq!(p.status, StatusCode::FORBIDDEN);

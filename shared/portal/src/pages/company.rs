@@ -248,11 +248,15 @@ fn people_body(
 ) -> Markup {
     let l = ctx.lang;
     let q = ctx.q("q").unwrap_or("");
+    let employer = ctx.q("employer").unwrap_or("");
     html! {
         form method="get" class="filters" role="search" {
             label for="q" { (t(l, "people.search_name")) }
             input id="q" name="q" type="search" value=(q);
+            label for="employer" { (t(l, "people.employer")) }
+            input id="employer" name="employer" value=(employer) inputmode="numeric" autocomplete="off" aria-describedby="employer-error";
             button type="submit" { (t(l, "common.search")) }
+            (crate::layout::field_error(l, "employer", err))
         }
         form method="post" action=(format!("/companies/{o}/people/search")) class="filters" {
             (csrf(ctx))
@@ -272,7 +276,7 @@ fn people_body(
             }
         }
         @if let Some(c) = next {
-            p { a href=(format!("?q={}&cursor={}", pct_encode(q), pct_encode(&c))) { (t(l, "common.more")) } }
+            p { a href=(format!("?q={}&employer={}&cursor={}", pct_encode(q), pct_encode(employer), pct_encode(&c))) { (t(l, "common.more")) } }
         }
     }
 }
@@ -287,6 +291,25 @@ async fn people(State(p): State<Portal>, user: User, Path(raw): Path<String>) ->
             .q("cursor")
             .map(stamp_domain::pagination::Cursor::decode)
             .transpose()?;
+        // `employer=ORGNR` as the API takes it (spec §4); a bad one is shown at its field.
+        let employer = match user.ctx.q("employer").filter(|e| !e.trim().is_empty()) {
+            None => Ok(None),
+            Some(raw) => Orgnr::parse(raw.trim())
+                .map(Some)
+                .map_err(|e| DomainError::invalid("employer", e.to_string())),
+        };
+        let employer = match employer {
+            Ok(e) => e,
+            Err(e) => {
+                let err = super::field_error(e.into())?;
+                let body = people_body(&user.ctx, &o, &[], None, Some(&err), "");
+                return Ok((
+                    StatusCode::BAD_REQUEST,
+                    ok(&user.ctx, t(user.ctx.lang, "people.title"), &ann, body),
+                )
+                    .into_response());
+            }
+        };
         let page = p
             .app
             .queries
@@ -294,7 +317,7 @@ async fn people(State(p): State<Portal>, user: User, Path(raw): Path<String>) ->
                 user.claims(),
                 &o,
                 user.ctx.q("q"),
-                None,
+                employer.as_ref(),
                 cursor.as_ref(),
                 100,
             )
