@@ -42,14 +42,30 @@ struct Op {
 }
 
 const LIST: &[Query] = &[
-    ("limit", "integer", "1–1000, default 100; a larger one is clamped"),
+    (
+        "limit",
+        "integer",
+        "1–1000, default 100; a larger one is clamped",
+    ),
     ("cursor", "string", "the `next_cursor` of the previous page"),
 ];
 const REGISTRATIONS: &[Query] = &[
-    ("from", "string", "RFC 3339; the range is half-open, [from, to)"),
+    (
+        "from",
+        "string",
+        "RFC 3339; the range is half-open, [from, to)",
+    ),
     ("to", "string", "RFC 3339"),
-    ("history", "boolean", "adds each event's corrections and the withdrawn events"),
-    ("limit", "integer", "1–1000, default 100; a larger one is clamped"),
+    (
+        "history",
+        "boolean",
+        "adds each event's corrections and the withdrawn events",
+    ),
+    (
+        "limit",
+        "integer",
+        "1–1000, default 100; a larger one is clamped",
+    ),
     ("cursor", "string", "the `next_cursor` of the previous page"),
 ];
 
@@ -71,7 +87,11 @@ const OPS: &[Op] = &[
         auth: Auth::Jwt("partner"),
         query: &[("batch_id", "string", "the batch id of a CSV delivery")],
         body: Some(("Delivery", true)),
-        ok: &[(200, Some("PushAnswer"), "the delivery was archived; each event accepted, a duplicate or rejected")],
+        ok: &[(
+            200,
+            Some("PushAnswer"),
+            "the delivery was archived; each event accepted, a duplicate or rejected",
+        )],
         problems: &[409, 413, 415],
     },
     Op {
@@ -99,7 +119,11 @@ const OPS: &[Op] = &[
             ("format", "string", "`json` (default) or `csv`"),
         ],
         body: Some(("NewUpload", false)),
-        ok: &[(201, Some("UploadTicket"), "where and how to PUT the delivery")],
+        ok: &[(
+            201,
+            Some("UploadTicket"),
+            "where and how to PUT the delivery",
+        )],
         problems: &[409],
     },
     // --- company reads -------------------------------------------------------------------
@@ -122,7 +146,11 @@ const OPS: &[Op] = &[
         auth: Auth::Jwt("company_user"),
         query: &[
             ("q", "string", "filters by name"),
-            ("limit", "integer", "1–1000, default 100; a larger one is clamped"),
+            (
+                "limit",
+                "integer",
+                "1–1000, default 100; a larger one is clamped",
+            ),
             ("cursor", "string", "the `next_cursor` of the previous page"),
         ],
         body: None,
@@ -148,7 +176,11 @@ const OPS: &[Op] = &[
         auth: Auth::Jwt("company_user"),
         query: REGISTRATIONS,
         body: None,
-        ok: &[(200, Some("Registrations"), "every effective event in the range once")],
+        ok: &[(
+            200,
+            Some("Registrations"),
+            "every effective event in the range once",
+        )],
         problems: &[],
     },
     Op {
@@ -159,7 +191,11 @@ const OPS: &[Op] = &[
         auth: Auth::Jwt("company_user"),
         query: REGISTRATIONS,
         body: None,
-        ok: &[(200, Some("Registrations"), "every effective event in the range once")],
+        ok: &[(
+            200,
+            Some("Registrations"),
+            "every effective event in the range once",
+        )],
         problems: &[],
     },
     Op {
@@ -173,7 +209,11 @@ const OPS: &[Op] = &[
             ("to", "string", "RFC 3339"),
             ("site_id", "string", "one site"),
             ("kind", "string", "one anomaly kind"),
-            ("limit", "integer", "1–1000, default 100; a larger one is clamped"),
+            (
+                "limit",
+                "integer",
+                "1–1000, default 100; a larger one is clamped",
+            ),
             ("cursor", "string", "the `next_cursor` of the previous page"),
         ],
         body: None,
@@ -191,7 +231,11 @@ const OPS: &[Op] = &[
             ("to", "string", "local date, exclusive"),
             ("granularity", "string", "`day`, `week` or `month`"),
             ("site_id", "string", "one site"),
-            ("limit", "integer", "1–1000, default 100; a larger one is clamped"),
+            (
+                "limit",
+                "integer",
+                "1–1000, default 100; a larger one is clamped",
+            ),
             ("cursor", "string", "the `next_cursor` of the previous page"),
         ],
         body: None,
@@ -364,7 +408,11 @@ const OPS: &[Op] = &[
         query: &[
             ("from", "string", "RFC 3339"),
             ("to", "string", "RFC 3339"),
-            ("limit", "integer", "1–1000, default 100; a larger one is clamped"),
+            (
+                "limit",
+                "integer",
+                "1–1000, default 100; a larger one is clamped",
+            ),
             ("cursor", "string", "the `next_cursor` of the previous page"),
         ],
         body: None,
@@ -424,7 +472,11 @@ const OPS: &[Op] = &[
         auth: Auth::Jwt("company_user"),
         query: &[],
         body: Some(("OrderBody", true)),
-        ok: &[(202, Some("ExtractView"), "the pending extract; `Location` names it")],
+        ok: &[(
+            202,
+            Some("ExtractView"),
+            "the pending extract; `Location` names it",
+        )],
         problems: &[],
     },
     Op {
@@ -447,10 +499,26 @@ const OPS: &[Op] = &[
         query: &[
             ("from", "string", "RFC 3339"),
             ("to", "string", "RFC 3339"),
-            ("history", "boolean", "adds corrections and withdrawn events"),
-            ("company", "string", "one company (to continue its `next_cursor`)"),
-            ("limit", "integer", "1–1000, default 100; a larger one is clamped"),
-            ("cursor", "string", "the `next_cursor` of the previous page, with `company`"),
+            (
+                "history",
+                "boolean",
+                "adds corrections and withdrawn events",
+            ),
+            (
+                "company",
+                "string",
+                "one company (to continue its `next_cursor`)",
+            ),
+            (
+                "limit",
+                "integer",
+                "1–1000, default 100; a larger one is clamped",
+            ),
+            (
+                "cursor",
+                "string",
+                "the `next_cursor` of the previous page, with `company`",
+            ),
         ],
         body: None,
         ok: &[(200, Some("OwnRegistrations"), "per company")],

@@ -269,7 +269,7 @@ async fn an_upload_indexes_exactly_what_a_push_does() {
         )
         .await
         .unwrap();
-    let upload_id = created["upload_id"].as_str().unwrap();
+    let upload_id = created.upload_id.as_str();
     uploaded
         .archive
         .stage(&upload_key(PARTNER, upload_id), body.clone());

@@ -84,9 +84,8 @@ pub fn check(method: &Method, path_and_query: &str, status: u16, content_type: &
     if !essence.ends_with("json") {
         return;
     }
-    let body: Value = serde_json::from_slice(raw).unwrap_or_else(|e| {
-        panic!("{method} {template} {status}: the body is not JSON ({e})")
-    });
+    let body: Value = serde_json::from_slice(raw)
+        .unwrap_or_else(|e| panic!("{method} {template} {status}: the body is not JSON ({e})"));
     let mut schema = media["schema"].clone();
     // Refs point into the document's components: give the schema the document's.
     schema["components"] = DOC["components"].clone();
@@ -170,7 +169,10 @@ fn every_schema_reference_resolves_and_every_problem_is_problem_json() {
     // The partner push shows a delivery both ways.
     let push = &DOC["paths"]["/partner/v1/batches"]["post"]["requestBody"]["content"];
     assert!(push["application/json"]["example"]["events"].is_array());
-    assert!(push["text/csv"]["example"].as_str().unwrap().starts_with("event_id,"));
+    assert!(push["text/csv"]["example"]
+        .as_str()
+        .unwrap()
+        .starts_with("event_id,"));
 }
 
 #[test]
@@ -178,14 +180,25 @@ fn the_check_refuses_an_answer_that_breaks_the_document() {
     // An answer with a field of the wrong type, and an undocumented status, must fail.
     let wrong = serde_json::to_vec(&json!({"sites": [{"site_id": 7}]})).unwrap();
     let r = std::panic::catch_unwind(|| {
-        check(&Method::GET, "/v1/companies/5569999997/sites", 200, "application/json", &wrong)
+        check(
+            &Method::GET,
+            "/v1/companies/5569999997/sites",
+            200,
+            "application/json",
+            &wrong,
+        )
     });
     assert!(r.is_err(), "a wrong answer passed the check");
-    let r = std::panic::catch_unwind(|| {
-        check(&Method::GET, "/health", 418, "application/json", b"{}")
-    });
+    let r =
+        std::panic::catch_unwind(|| check(&Method::GET, "/health", 418, "application/json", b"{}"));
     assert!(r.is_err(), "an undocumented status passed the check");
-    check(&Method::GET, "/health", 200, "application/json", br#"{"status":"ok"}"#);
+    check(
+        &Method::GET,
+        "/health",
+        200,
+        "application/json",
+        br#"{"status":"ok"}"#,
+    );
 }
 
 async fn served_document_is_the_generated_one(s: &crate::server::TestServer) {

@@ -312,13 +312,7 @@ impl TestServer {
             .unwrap_or("")
             .to_string();
         let bytes = res.bytes().await.expect("body");
-        crate::contract::check(
-            &method,
-            path,
-            status.as_u16(),
-            &content_type,
-            &bytes,
-        );
+        crate::contract::check(&method, path, status.as_u16(), &content_type, &bytes);
         let body = if bytes.is_empty() {
             Value::Null
         } else {

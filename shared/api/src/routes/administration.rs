@@ -14,8 +14,8 @@ use crate::params::{json_body, orgnr, Params};
 use crate::problem::ApiResult;
 use crate::state::AppState;
 use crate::views::admin::{
-    ActivationView, AnnouncementList, AuditList, Deregistration,
-    HoldList, HoldView, PartnerChange, PartnerList, PartnerView, Roles, UserList, UserRoles,
+    ActivationView, AnnouncementList, AuditList, Deregistration, HoldList, HoldView, PartnerChange,
+    PartnerList, PartnerView, Roles, UserList, UserRoles,
 };
 use crate::views::{items, next_cursor, Health};
 
@@ -263,7 +263,9 @@ async fn hold(
     Caller(c): Caller,
     Path((o, id)): Path<(String, String)>,
 ) -> ApiResult<Json<HoldView>> {
-    Ok(Json(HoldView::from(&s.admin.hold(&c, &orgnr(&o)?, &id).await?)))
+    Ok(Json(HoldView::from(
+        &s.admin.hold(&c, &orgnr(&o)?, &id).await?,
+    )))
 }
 
 async fn lift_hold(

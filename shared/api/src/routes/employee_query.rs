@@ -2,7 +2,6 @@
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use stamp_domain::analysis::AnomalyKind;
@@ -15,7 +14,9 @@ use crate::claims::Caller;
 use crate::params::{json_body, orgnr, site_id, Params};
 use crate::problem::ApiResult;
 use crate::state::AppState;
-use crate::views::reads::{PeopleList, PersonSearch, PersonView, SiteList};
+use crate::views::reads::{
+    AnomalyList, PeopleList, PersonSearch, PersonView, Registrations, SiteList, Statistics,
+};
 use crate::views::{items, next_cursor};
 
 pub fn router() -> Router<AppState> {
@@ -116,13 +117,13 @@ async fn person_registrations(
     Caller(c): Caller,
     Path((o, person_ref)): Path<(String, String)>,
     p: Params,
-) -> ApiResult<Response> {
+) -> ApiResult<Json<Registrations>> {
     let q = registration_query(&p)?;
     let body = s
         .queries
         .person_registrations(&c, &orgnr(&o)?, &person_ref, &q)
         .await?;
-    Ok(Json(body).into_response())
+    Ok(Json(Registrations::from(&body)))
 }
 
 async fn site_registrations(
@@ -130,13 +131,13 @@ async fn site_registrations(
     Caller(c): Caller,
     Path((o, site)): Path<(String, String)>,
     p: Params,
-) -> ApiResult<Response> {
+) -> ApiResult<Json<Registrations>> {
     let q = registration_query(&p)?;
     let body = s
         .queries
         .site_registrations(&c, &orgnr(&o)?, &site_id(&site)?, &q)
         .await?;
-    Ok(Json(body).into_response())
+    Ok(Json(Registrations::from(&body)))
 }
 
 async fn anomalies(
@@ -144,7 +145,7 @@ async fn anomalies(
     Caller(c): Caller,
     Path(o): Path<String>,
     p: Params,
-) -> ApiResult<Response> {
+) -> ApiResult<Json<AnomalyList>> {
     let q = AnomalyQuery {
         range: range(&p)?,
         site: p.get("site_id").map(site_id).transpose()?,
@@ -159,8 +160,11 @@ async fn anomalies(
         cursor: p.cursor()?,
         limit: p.limit()?,
     };
-    let body = s.queries.anomalies(&c, &orgnr(&o)?, &q).await?;
-    Ok(Json(body).into_response())
+    let page = s.queries.anomalies(&c, &orgnr(&o)?, &q).await?;
+    Ok(Json(AnomalyList {
+        anomalies: items(&page),
+        next_cursor: next_cursor(&page),
+    }))
 }
 
 async fn statistics(
@@ -168,7 +172,7 @@ async fn statistics(
     Caller(c): Caller,
     Path(o): Path<String>,
     p: Params,
-) -> ApiResult<Response> {
+) -> ApiResult<Json<Statistics>> {
     let o = orgnr(&o)?;
     let site = p.get("site_id").map(site_id).transpose()?;
     let cursor = p.cursor()?;
@@ -180,6 +184,7 @@ async fn statistics(
         cursor: cursor.as_ref(),
         limit: p.limit()?,
     };
-    let body = s.statistics.query(&c, &o, &q).await?;
-    Ok(Json(body).into_response())
+    Ok(Json(Statistics::from(
+        s.statistics.query(&c, &o, &q).await?,
+    )))
 }

@@ -20,6 +20,7 @@ use crate::claims::Caller;
 use crate::params::{json_body, orgnr, Params};
 use crate::problem::ApiResult;
 use crate::state::AppState;
+use crate::views::extracts::{OwnCompany, OwnRegistrations};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -114,7 +115,7 @@ async fn own_registrations(
     State(s): State<AppState>,
     Caller(c): Caller,
     p: Params,
-) -> ApiResult<Response> {
+) -> ApiResult<Json<OwnRegistrations>> {
     let fix = |v: Option<&str>| v.map(|s| s.replace(' ', "+"));
     let (from, to) = (fix(p.get("from")), fix(p.get("to")));
     let q = RegistrationQuery {
@@ -130,9 +131,11 @@ async fn own_registrations(
                 .map_err(|e| DomainError::invalid("company", e.to_string()))
         })
         .transpose()?;
-    let body = s
+    let companies = s
         .extracts
         .own_registrations(&c, &q, company.as_ref())
         .await?;
-    Ok(Json(body).into_response())
+    Ok(Json(OwnRegistrations {
+        companies: companies.iter().map(OwnCompany::from).collect(),
+    }))
 }

@@ -54,6 +54,19 @@ pub struct OwnCompany {
     pub person_name: String,
 }
 
+impl From<&stamp_domain::extracts::OwnCompany> for OwnCompany {
+    fn from(c: &stamp_domain::extracts::OwnCompany) -> Self {
+        OwnCompany {
+            registrations: Registrations::from(&c.registrations),
+            company_orgnr: c.company_orgnr.to_string(),
+            company_name: c.company_name.clone(),
+            company_active: c.company_active,
+            person_ref: c.person_ref.clone(),
+            person_name: c.person_name.clone(),
+        }
+    }
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct OwnRegistrations {
     pub companies: Vec<OwnCompany>,

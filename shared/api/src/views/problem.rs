@@ -59,7 +59,13 @@ fn title_of(kind: ErrorKind) -> &'static str {
 }
 
 impl Problem {
-    pub fn new(status: StatusCode, code: &str, title: &str, detail: &str, field: Option<&str>) -> Self {
+    pub fn new(
+        status: StatusCode,
+        code: &str,
+        title: &str,
+        detail: &str,
+        field: Option<&str>,
+    ) -> Self {
         Problem {
             kind: format!("https://stamp.invalid/problems/{code}"),
             title: title.into(),
@@ -103,7 +109,13 @@ impl Problem {
 
     /// An error kept on record (a refused upload), with the title it is shown under.
     pub fn of_record(r: &ErrorRecord, title: &str) -> Self {
-        Self::new(status_of(r.kind), &r.code, title, &r.detail, r.field.as_deref())
+        Self::new(
+            status_of(r.kind),
+            &r.code,
+            title,
+            &r.detail,
+            r.field.as_deref(),
+        )
     }
 
     pub fn status_code(&self) -> StatusCode {

@@ -38,6 +38,17 @@ use serde_json::{json, Value};
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
+/// The employee's registrations in one company (`GET /v1/me/registrations`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct OwnCompany {
+    pub company_orgnr: Orgnr,
+    pub company_name: Option<String>,
+    pub company_active: bool,
+    pub person_ref: String,
+    pub person_name: String,
+    pub registrations: crate::queries::Registrations,
+}
+
 /// How long a download link is valid.
 pub const LINK_TTL: std::time::Duration = std::time::Duration::from_secs(5 * 60);
 
@@ -726,7 +737,7 @@ impl Extracts {
         claims: &Claims,
         q: &RegistrationQuery,
         company: Option<&Orgnr>,
-    ) -> Result<Value, DomainError> {
+    ) -> Result<Vec<OwnCompany>, DomainError> {
         let person = require_employee(claims)?;
         if q.cursor.is_some() && company.is_none() {
             return Err(DomainError::invalid(
@@ -745,15 +756,17 @@ impl Extracts {
                 continue;
             };
             let activation = self.ledger.activation(&orgnr).await?;
-            let mut v = queries.registrations_of(&ck, &person_ref, q).await?;
-            v["company_orgnr"] = json!(orgnr);
-            v["company_name"] = json!(activation.as_ref().map(|a| a.company_name.clone()));
-            v["company_active"] = json!(active);
-            v["person_ref"] = json!(person_ref);
-            v["person_name"] = json!(entry.person_name);
-            out.push(v);
+            let registrations = queries.registrations_of(&ck, &person_ref, q).await?;
+            out.push(OwnCompany {
+                company_orgnr: orgnr,
+                company_name: activation.map(|a| a.company_name),
+                company_active: active,
+                person_ref,
+                person_name: entry.person_name,
+                registrations,
+            });
         }
-        Ok(json!({ "companies": out }))
+        Ok(out)
     }
 }
 

@@ -380,7 +380,7 @@ async fn an_employee_gets_every_company_that_holds_them() {
         )
         .await
         .unwrap();
-    assert_eq!(regs["companies"].as_array().unwrap().len(), 2);
+    assert_eq!(regs.len(), 2);
 }
 
 #[tokio::test]

@@ -18,7 +18,6 @@ pub use service::{
 };
 pub use uploads::{
     parse_upload_key, upload_key, BatchStatus, NewUpload, UploadHeaders, UploadOutcome,
-    UploadProgress, UploadTicket,
-    MAX_UPLOAD_BYTES, UPLOAD_URL_VALIDITY,
+    UploadProgress, UploadTicket, MAX_UPLOAD_BYTES, UPLOAD_URL_VALIDITY,
 };
 pub use validate::{validate_event, Rejection, RejectionCode};
