@@ -143,6 +143,9 @@ pub fn local_app(
     }
     stamp_api::router(&Function::ALL, state)
         .merge(jobs)
+        .layer(axum::middleware::from_fn(
+            stamp_api::problem::refusals_as_problems,
+        ))
         .layer(axum::middleware::from_fn_with_state(signing_key, authorize))
 }
 
@@ -352,7 +355,11 @@ pub async fn serve(local: Local, addr: std::net::SocketAddr) -> std::io::Result<
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let base = format!("http://{}", listener.local_addr()?);
     let uploads = local.uploads(&base);
-    let state = local.state.clone().with_uploads(uploads.clone());
+    let state = local
+        .state
+        .clone()
+        .with_uploads(uploads.clone())
+        .with_public_url(base.clone());
     spawn_jobs(state.clone());
     spawn_extract_expiry(local.extract_files.clone());
     tracing::info!(addr = %listener.local_addr()?, "stamp-local listening");

@@ -100,7 +100,12 @@ pub fn router(state: AppState, uploads: Arc<LocalUploads>) -> Router {
 }
 
 fn refuse(status: StatusCode, why: &str) -> Response {
-    (status, axum::Json(serde_json::json!({ "error": why }))).into_response()
+    let code = match status {
+        StatusCode::FORBIDDEN => "invalid_upload_url",
+        StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
+        _ => "internal",
+    };
+    stamp_api::problem::problem(status, code, "Upload refused", why, None)
 }
 
 /// `PUT /local/uploads/{token}`: stores the body, then imports it in the background.

@@ -243,12 +243,29 @@ impl ItemStore for DynamoItemStore {
             .iter()
             .map(|op| transact_item(&self.table, op))
             .collect::<Result<Vec<_>, _>>()?;
-        let result = self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await;
+        // A transaction cancelled only because another one held an item at that moment
+        // (TransactionConflict) is tried again: its conditions are judged afresh, so two
+        // racing writers end as one success and one ConditionFailed, not a 503.
+        let mut attempt = 0u32;
+        let result = loop {
+            let result = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(items.clone()))
+                .send()
+                .await;
+            let conflicted = matches!(&result, Err(SdkError::ServiceError(service))
+                if matches!(service.err(),
+                    aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(t)
+                        if t.cancellation_reasons().iter().any(|r| r.code() == Some("TransactionConflict"))
+                        && !t.cancellation_reasons().iter().any(|r| r.code() == Some("ConditionalCheckFailed"))));
+            if conflicted && attempt < 8 {
+                attempt += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(10u64 << attempt.min(5))).await;
+                continue;
+            }
+            break result;
+        };
         match result {
             Ok(_) => Ok(()),
             Err(SdkError::ServiceError(service))

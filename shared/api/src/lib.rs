@@ -81,6 +81,7 @@ pub fn router(functions: &[Function], state: AppState) -> Router {
     .fallback(not_found)
     .method_not_allowed_fallback(method_not_allowed)
     .with_state(state)
+    .layer(axum::middleware::from_fn(problem::refusals_as_problems))
 }
 
 /// Runs one function's router on the Lambda runtime.

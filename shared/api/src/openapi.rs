@@ -612,7 +612,7 @@ fn problem_response(status: u16) -> Value {
         403 => "`forbidden`: the role or company may not do this",
         404 => "`not_found`",
         409 => "a conflict: `batch_conflict`, `event_conflict`, `last_company_admin`, `already_exists`, …",
-        413 => "`payload_too_large`: over 10,000 events or 6 MB (use /partner/v1/uploads)",
+        413 => "`payload_too_large`: the body is over the limit (a delivery: 10,000 events or 6 MB; larger ones go through /partner/v1/uploads)",
         415 => "`unsupported_media_type`: not application/json or text/csv",
         503 => "`unavailable`: a storage service is unavailable; retry later",
         _ => "a problem",
@@ -676,7 +676,8 @@ fn operation(op: &Op) -> Value {
         Auth::Jwt(_) | Auth::Inspection => problems.extend([400, 401, 403, 404, 503]),
     }
     if op.body.is_some() {
-        problems.push(400);
+        // Every body is bounded (the router's body limit).
+        problems.extend([400, 413]);
     }
     problems.sort_unstable();
     problems.dedup();

@@ -111,23 +111,50 @@ pub fn json_body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, DomainError> {
             reason: "a JSON body is required".into(),
         });
     }
-    serde_json::from_slice(bytes).map_err(|e| {
-        let field = e
-            .to_string()
-            .split('`')
-            .nth(1)
-            .map(str::to_string)
-            .unwrap_or_else(|| "body".into());
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        // The path of the value that failed (`batch_id`, `events[3].site_id`), or the
+        // body itself when the JSON does not parse at all.
+        let path = e.path().to_string();
+        let is_data = e.inner().classify() == serde_json::error::Category::Data;
+        let field = if !is_data || path.is_empty() || path == "." || path.contains('?') {
+            "body".to_string()
+        } else {
+            path
+        };
         DomainError::InvalidField {
             field,
-            reason: format!("the JSON body cannot be read: {e}"),
+            reason: format!("the JSON body cannot be read: {}", e.inner()),
         }
-    })
+    })?;
+    de.end().map_err(|e| DomainError::InvalidField {
+        field: "body".into(),
+        reason: format!("the JSON body cannot be read: {e}"),
+    })?;
+    Ok(value)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    struct Upload {
+        #[allow(dead_code)]
+        batch_id: Option<String>,
+    }
+
+    #[test]
+    fn a_json_type_error_names_its_field() {
+        let e = json_body::<Upload>(br#"{"batch_id": 1, "format": "json"}"#).unwrap_err();
+        assert!(
+            matches!(&e, DomainError::InvalidField { field, .. } if field == "batch_id"),
+            "{e:?}"
+        );
+        let e = json_body::<Upload>(b"{not json").unwrap_err();
+        assert!(matches!(&e, DomainError::InvalidField { field, .. } if field == "body"));
+        assert!(json_body::<Upload>(br#"{"batch_id": "b"} x"#).is_err());
+    }
 
     #[test]
     fn decodes_query_values() {

@@ -39,6 +39,11 @@ pub struct AppState {
     /// How partners' feeds are read; `None`: this process does not pull.
     pub feeds: Option<Arc<dyn FeedClient>>,
     pub on_activated: Option<ActivationHook>,
+    /// The base URL clients reach this service at (`https://api.example`, no trailing
+    /// slash): links Stamp hands out are built from it, never from a request's Host.
+    /// Set by [`AppState::with_public_url`] (Lambda: env `STAMP_PUBLIC_URL`;
+    /// stamp-local serve: `http://<addr>`).
+    pub public_url: String,
 }
 
 impl AppState {
@@ -74,6 +79,10 @@ impl AppState {
             uploads: None,
             feeds: None,
             on_activated: None,
+            public_url: std::env::var("STAMP_PUBLIC_URL")
+                .unwrap_or_else(|_| "http://localhost".into())
+                .trim_end_matches('/')
+                .to_string(),
         }
     }
 
@@ -91,6 +100,11 @@ impl AppState {
 
     pub fn with_feeds(mut self, client: Arc<dyn FeedClient>) -> Self {
         self.feeds = Some(client);
+        self
+    }
+
+    pub fn with_public_url(mut self, url: impl Into<String>) -> Self {
+        self.public_url = url.into().trim_end_matches('/').to_string();
         self
     }
 

@@ -54,8 +54,11 @@ pub struct Admin {
 }
 
 /// Partner ids appear in storage and archive keys, so they keep to a safe alphabet.
+/// It begins with a letter or digit, so `.`, `..` and other path-like ids (which would
+/// name a folder of the archive rather than a partner's own) are refused.
 pub fn validate_partner_id(id: &str) -> Result<(), DomainError> {
     let ok = (1..=64).contains(&id.len())
+        && id.as_bytes()[0].is_ascii_alphanumeric()
         && id
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
@@ -64,7 +67,7 @@ pub fn validate_partner_id(id: &str) -> Result<(), DomainError> {
     } else {
         Err(DomainError::invalid(
             "partner_id",
-            "must be 1–64 characters A–Z, a–z, 0–9, '-', '_' or '.'",
+            "must be 1–64 characters A–Z, a–z, 0–9, '-', '_' or '.', beginning with a letter or digit",
         ))
     }
 }
@@ -136,7 +139,7 @@ impl Admin {
         &self,
         claims: &Claims,
         orgnr: &Orgnr,
-    ) -> Result<Option<Activation>, DomainError> {
+    ) -> Result<Option<(Activation, Option<i64>)>, DomainError> {
         if !claims.has_role(Role::CompanyAdmin) {
             return Err(DomainError::Forbidden(
                 "this needs the company_admin role".into(),
@@ -147,9 +150,9 @@ impl Admin {
                 "the token does not grant access to this company".into(),
             ));
         }
-        let existing = self.ledger.activation(orgnr).await?;
+        let existing = self.ledger.activation_versioned(orgnr).await?;
         if existing.is_some() {
-            require_company(&self.ledger, claims, orgnr, CompanyAccess::Admin).await?;
+            require_company(&self.ledger, claims, orgnr, CompanyAccess::Retained).await?;
         }
         Ok(existing)
     }
@@ -173,6 +176,7 @@ impl Admin {
             terms_version,
             activated_at: existing
                 .as_ref()
+                .map(|(a, _)| a)
                 .filter(|a| a.is_active())
                 .map(|a| a.activated_at)
                 .unwrap_or(now),
@@ -180,6 +184,7 @@ impl Admin {
             terms_accepted_at: Some(now),
             deregistered_at: None,
         };
+        let expected = existing.as_ref().map(|(_, v)| *v);
         let first_admin = match existing {
             Some(_) => None,
             None => Some(Grant {
@@ -192,9 +197,16 @@ impl Admin {
                 granted_by: claims.sub.clone(),
             }),
         };
-        self.ledger
-            .save_activation(&activation, first_admin.as_ref())
-            .await?;
+        if !self
+            .ledger
+            .save_activation(&activation, first_admin.as_ref(), expected)
+            .await?
+        {
+            return Err(DomainError::Conflict {
+                code: "activation_conflict",
+                detail: "the company's activation changed at the same moment (another administrator activated or deregistered it); read it and retry".into(),
+            });
+        }
         tracing::info!(terms_version = %activation.terms_version, "company activated");
         Ok(activation)
     }
@@ -206,6 +218,7 @@ impl Admin {
     ) -> Result<Activation, DomainError> {
         self.require_admin_or_first(claims, orgnr)
             .await?
+            .map(|(a, _)| a)
             .ok_or_else(|| DomainError::NotFound("the company has not activated Stamp".into()))
     }
 
@@ -216,7 +229,7 @@ impl Admin {
         claims: &Claims,
         orgnr: &Orgnr,
     ) -> Result<Activation, DomainError> {
-        let Some(mut a) = self.require_admin_or_first(claims, orgnr).await? else {
+        let Some((mut a, version)) = self.require_admin_or_first(claims, orgnr).await? else {
             return Err(DomainError::NotFound(
                 "the company has not activated Stamp".into(),
             ));
@@ -224,7 +237,14 @@ impl Admin {
         let now = self.clock.now();
         if a.deregistered_at.is_none() {
             a.deregistered_at = Some(now);
-            self.ledger.save_activation(&a, None).await?;
+            if !self.ledger.save_activation(&a, None, Some(version)).await? {
+                return Err(DomainError::Conflict {
+                    code: "activation_conflict",
+                    detail:
+                        "the company's activation changed at the same moment; read it and retry"
+                            .into(),
+                });
+            }
         }
         Ok(a)
     }
@@ -236,7 +256,7 @@ impl Admin {
         cursor: Option<&Cursor>,
         limit: usize,
     ) -> Result<Page<Grant>, DomainError> {
-        require_company(&self.ledger, claims, orgnr, CompanyAccess::Admin).await?;
+        require_company(&self.ledger, claims, orgnr, CompanyAccess::Retained).await?;
         self.ledger.grants(orgnr, cursor, limit).await
     }
 
@@ -277,17 +297,23 @@ impl Admin {
                 "must hold at least one role; DELETE removes a user",
             ));
         }
-        if !clean.iter().any(|r| r == "company_admin") {
-            self.keep_an_admin(orgnr, sub).await?;
-        }
         let g = Grant {
             sub: sub.into(),
             roles: clean,
             granted_at: self.clock.now(),
             granted_by: claims.sub.clone(),
         };
-        self.ledger.put_grant(orgnr, &g).await?;
-        Ok(g)
+        for _ in 0..CHANGE_ATTEMPTS {
+            let witness = if g.roles.iter().any(|r| r == "company_admin") {
+                None
+            } else {
+                self.keep_an_admin(orgnr, sub).await?
+            };
+            if self.ledger.put_grant(orgnr, &g, witness.as_ref()).await? {
+                return Ok(g);
+            }
+        }
+        Err(busy())
     }
 
     pub async fn delete_user(
@@ -296,13 +322,27 @@ impl Admin {
         orgnr: &Orgnr,
         sub: &str,
     ) -> Result<(), DomainError> {
-        require_company(&self.ledger, claims, orgnr, CompanyAccess::Admin).await?;
-        if self.ledger.grant(orgnr, sub).await?.is_none() {
-            return Err(DomainError::NotFound("no such user in this company".into()));
+        require_company(&self.ledger, claims, orgnr, CompanyAccess::Retained).await?;
+        // A failed condition means the grant or the witness changed meanwhile: judge
+        // again on what is stored now (the other admin may be gone: 409).
+        for _ in 0..CHANGE_ATTEMPTS {
+            let Some(target) = self.ledger.grant(orgnr, sub).await? else {
+                return Err(DomainError::NotFound("no such user in this company".into()));
+            };
+            let witness = if target.roles.iter().any(|r| r == "company_admin") {
+                self.keep_an_admin(orgnr, sub).await?
+            } else {
+                None
+            };
+            if self
+                .ledger
+                .delete_grant(orgnr, sub, witness.as_ref())
+                .await?
+            {
+                return Ok(());
+            }
         }
-        self.keep_an_admin(orgnr, sub).await?;
-        self.ledger.delete_grant(orgnr, sub).await?;
-        Ok(())
+        Err(busy())
     }
 
     /// Places a legal hold by site, person and/or period, with a reason.
@@ -312,7 +352,7 @@ impl Admin {
         orgnr: &Orgnr,
         req: HoldRequest,
     ) -> Result<LegalHold, DomainError> {
-        require_company(&self.ledger, claims, orgnr, CompanyAccess::Admin).await?;
+        require_company(&self.ledger, claims, orgnr, CompanyAccess::Retained).await?;
         let reason = required_text("reason", req.reason, 1000)?;
         let site_id = req
             .site_id
@@ -371,7 +411,7 @@ impl Admin {
         claims: &Claims,
         orgnr: &Orgnr,
     ) -> Result<Vec<LegalHold>, DomainError> {
-        require_company(&self.ledger, claims, orgnr, CompanyAccess::Admin).await?;
+        require_company(&self.ledger, claims, orgnr, CompanyAccess::Retained).await?;
         self.ledger.holds(&self.ledger.company_key(orgnr)).await
     }
 
@@ -381,7 +421,7 @@ impl Admin {
         orgnr: &Orgnr,
         id: &str,
     ) -> Result<LegalHold, DomainError> {
-        require_company(&self.ledger, claims, orgnr, CompanyAccess::Admin).await?;
+        require_company(&self.ledger, claims, orgnr, CompanyAccess::Retained).await?;
         self.ledger
             .hold(&self.ledger.company_key(orgnr), id)
             .await?
@@ -487,21 +527,58 @@ impl Admin {
             .collect())
     }
 
-    /// Refuses a change that would leave the company without a company_admin.
-    async fn keep_an_admin(&self, orgnr: &Orgnr, losing: &str) -> Result<(), DomainError> {
-        let admins = self
+    /// Refuses a change that would leave the company without a company_admin; else
+    /// answers another company_admin's grant, which the change re-asserts as it writes.
+    async fn keep_an_admin(
+        &self,
+        orgnr: &Orgnr,
+        losing: &str,
+    ) -> Result<Option<Grant>, DomainError> {
+        let other = self
             .ledger
             .all_grants(orgnr)
             .await?
             .into_iter()
-            .filter(|g| g.sub != losing && g.roles.iter().any(|r| r == "company_admin"))
-            .count();
-        if admins == 0 {
-            return Err(DomainError::Conflict {
+            .find(|g| g.sub != losing && g.roles.iter().any(|r| r == "company_admin"));
+        match other {
+            Some(g) => Ok(Some(g)),
+            None => Err(DomainError::Conflict {
                 code: "last_company_admin",
                 detail: "the company's last company_admin cannot be removed".into(),
-            });
+            }),
         }
-        Ok(())
+    }
+}
+
+/// How often a grant change is judged again when a concurrent change got there first.
+const CHANGE_ATTEMPTS: usize = 5;
+
+fn busy() -> DomainError {
+    DomainError::Unavailable("the company's grants are changing concurrently; retry".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::validate_partner_id;
+
+    #[test]
+    fn partner_ids_that_look_like_paths_are_refused() {
+        for ok in ["ledger-1", "a", "Acme_2.0", &"x".repeat(64)] {
+            assert!(validate_partner_id(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            ".",
+            "..",
+            ".hidden",
+            "-x",
+            "_x",
+            "a/b",
+            "a b",
+            "",
+            &"x".repeat(65),
+            "å",
+        ] {
+            assert!(validate_partner_id(bad).is_err(), "{bad:?}");
+        }
     }
 }

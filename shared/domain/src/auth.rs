@@ -71,20 +71,35 @@ impl Claims {
     }
 }
 
-/// What an action on a company's data needs.
+/// What an action on a company's data needs. Deregistration (spec §3) is decided here,
+/// in the one place that authorizes: after `DELETE …/activation` only what the legal
+/// duties need stays open, and only to company_admins.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CompanyAccess {
-    /// Read the ledger, order extracts: company_user (or company_admin, which includes it).
+    /// Read the ledger: company_user (or company_admin, which includes it); an active
+    /// company only.
     Read,
-    /// Administer: company_admin.
+    /// Administer users and grants: company_admin; an active company only.
     Admin,
+    /// What a company_admin keeps after deregistration: activation status and
+    /// re-activation, the audit log, legal holds, removing users.
+    Retained,
+    /// Order and download extracts: company_user while active; after deregistration
+    /// company_admin only.
+    Extracts,
 }
 
 impl CompanyAccess {
-    fn satisfied_by(self, role: Role) -> bool {
-        match self {
-            CompanyAccess::Read => matches!(role, Role::CompanyUser | Role::CompanyAdmin),
-            CompanyAccess::Admin => role == Role::CompanyAdmin,
+    fn satisfied_by(self, role: Role, active: bool) -> bool {
+        match (self, active) {
+            (CompanyAccess::Read | CompanyAccess::Extracts, true) => {
+                matches!(role, Role::CompanyUser | Role::CompanyAdmin)
+            }
+            (CompanyAccess::Read | CompanyAccess::Admin, false) => false,
+            (CompanyAccess::Admin, true) | (CompanyAccess::Retained, _) => {
+                role == Role::CompanyAdmin
+            }
+            (CompanyAccess::Extracts, false) => role == Role::CompanyAdmin,
         }
     }
 }
@@ -111,9 +126,11 @@ pub fn require_partner(claims: &Claims) -> Result<&str, DomainError> {
         .ok_or_else(|| DomainError::Forbidden("a partner token must carry partner_id".into()))
 }
 
-/// Checks the token *and* the grant Stamp records. The token must hold a role that
-/// allows `access` and name the company; the company's recorded grant for `sub` must
-/// hold such a role too, so removing a grant takes effect at the very next request.
+/// Checks the token *and* the grant Stamp records *and* the company's activation. The
+/// token must hold a role that allows `access` and name the company; the company's
+/// recorded grant for `sub` must hold such a role too, so removing a grant takes effect
+/// at the very next request; a deregistered company keeps only [`CompanyAccess::Retained`]
+/// and [`CompanyAccess::Extracts`] open, to company_admins.
 pub async fn require_company(
     ledger: &Ledger,
     claims: &Claims,
@@ -124,11 +141,15 @@ pub async fn require_company(
         .roles
         .iter()
         .filter_map(|r| Role::parse(r))
-        .any(|r| access.satisfied_by(r));
+        .any(|r| access.satisfied_by(r, true));
     if !token_allows {
         return Err(DomainError::Forbidden(match access {
-            CompanyAccess::Read => "this needs the company_user or company_admin role".into(),
-            CompanyAccess::Admin => "this needs the company_admin role".into(),
+            CompanyAccess::Read | CompanyAccess::Extracts => {
+                "this needs the company_user or company_admin role".into()
+            }
+            CompanyAccess::Admin | CompanyAccess::Retained => {
+                "this needs the company_admin role".into()
+            }
         }));
     }
     if !claims.names_company(orgnr) {
@@ -137,17 +158,27 @@ pub async fn require_company(
         ));
     }
     let granted = ledger.grant(orgnr, &claims.sub).await?;
-    let grant_allows = granted
+    let held: Vec<Role> = granted
         .map(|g| {
             g.roles
                 .iter()
                 .filter_map(|r| Role::parse(r))
-                .any(|r| access.satisfied_by(r) && claims.has_role(r))
+                .filter(|r| claims.has_role(*r))
+                .collect()
         })
-        .unwrap_or(false);
-    if !grant_allows {
+        .unwrap_or_default();
+    if !held.iter().any(|r| access.satisfied_by(*r, true)) {
         return Err(DomainError::Forbidden(
             "no grant in Stamp allows this user this access to the company".into(),
+        ));
+    }
+    let active = ledger
+        .activation(orgnr)
+        .await?
+        .is_some_and(|a| a.is_active());
+    if !active && !held.iter().any(|r| access.satisfied_by(*r, false)) {
+        return Err(DomainError::NotActivated(
+            "the company has deregistered from Stamp: only its company_admins keep the activation, audit log, legal holds and extracts".into(),
         ));
     }
     Ok(())

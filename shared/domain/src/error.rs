@@ -13,6 +13,9 @@ pub enum DomainError {
     Forbidden(String),
     #[error("{0}")]
     NotFound(String),
+    /// The company is not (or no longer) activated: it has deregistered (spec §3).
+    #[error("{0}")]
+    NotActivated(String),
     /// A request field is missing or wrong; `field` names it.
     #[error("{field}: {reason}")]
     InvalidField { field: String, reason: String },
@@ -49,6 +52,7 @@ impl DomainError {
             DomainError::Unauthenticated(_) => ErrorKind::Unauthenticated,
             DomainError::Forbidden(_) => ErrorKind::Forbidden,
             DomainError::NotFound(_) => ErrorKind::NotFound,
+            DomainError::NotActivated(_) => ErrorKind::NotActivated,
             DomainError::InvalidField { .. } => ErrorKind::InvalidField,
             DomainError::MissingField { .. } => ErrorKind::MissingField,
             DomainError::Conflict { .. } => ErrorKind::Conflict,
@@ -84,6 +88,7 @@ pub enum ErrorKind {
     Unauthenticated,
     Forbidden,
     NotFound,
+    NotActivated,
     InvalidField,
     MissingField,
     Conflict,
@@ -99,6 +104,7 @@ impl ErrorKind {
             ErrorKind::Unauthenticated => "unauthenticated",
             ErrorKind::Forbidden => "forbidden",
             ErrorKind::NotFound => "not_found",
+            ErrorKind::NotActivated => "company_not_activated",
             ErrorKind::InvalidField => "invalid_field",
             ErrorKind::MissingField => "missing_field",
             ErrorKind::Conflict => "conflict",

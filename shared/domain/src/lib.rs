@@ -8,6 +8,8 @@ pub mod admin;
 pub mod analysis;
 pub mod audit;
 pub mod auth;
+#[cfg(test)]
+mod bounded_work_tests;
 pub mod error;
 pub mod extracts;
 pub mod feeds;

@@ -8,6 +8,8 @@ use crate::error::DomainError;
 
 pub const DEFAULT_LIMIT: usize = 100;
 pub const MAX_LIMIT: usize = 1000;
+/// The longest cursor accepted (encoded).
+pub const MAX_CURSOR_LEN: usize = 2048;
 
 /// Where the next page starts: after this key. Opaque to clients.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -27,6 +29,13 @@ impl Cursor {
     }
 
     pub fn decode(raw: &str) -> Result<Self, DomainError> {
+        // Cursors this API gives out are sort keys: a few hundred characters at most.
+        if raw.len() > MAX_CURSOR_LEN {
+            return Err(DomainError::invalid(
+                "cursor",
+                "is not a cursor this API gave out (too long)",
+            ));
+        }
         let bytes = URL_SAFE_NO_PAD
             .decode(raw.trim())
             .map_err(|_| DomainError::invalid("cursor", "is not a cursor this API gave out"))?;
@@ -72,6 +81,10 @@ mod tests {
         assert_eq!(Cursor::decode(&c.encode()).unwrap(), c);
         assert!(Cursor::decode("not a cursor!").is_err());
         assert!(Cursor::decode("aGVsbG8").is_err());
+        let huge = Cursor::after("k".repeat(100_000)).encode();
+        assert!(
+            matches!(Cursor::decode(&huge), Err(DomainError::InvalidField { field, .. }) if field == "cursor")
+        );
     }
 
     #[test]

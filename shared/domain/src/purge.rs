@@ -7,13 +7,14 @@ use crate::error::DomainError;
 use crate::ledger::{Ledger, LegalHold};
 use crate::ports::{Archive, ArchiveError, Clock};
 use crate::retention::{retention_until, FiscalYearEnd};
-use crate::time::local_date;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct PurgeSummary {
     pub companies: usize,
+    /// Companies whose purge failed this round (retried at the next).
+    pub companies_failed: usize,
     pub events_purged: usize,
     pub events_held: usize,
     pub objects_deleted: usize,
@@ -65,66 +66,32 @@ impl Purge {
             .date_naive();
         let mut summary = PurgeSummary::default();
         let mut holds_of: BTreeMap<String, Vec<LegalHold>> = BTreeMap::new();
+        // One company's failure never stops the purge for the others (it is retried at
+        // the next run); its holds stay unknown, so its archived objects are kept.
+        let mut failed: BTreeSet<String> = BTreeSet::new();
         for (ck, orgnr, _) in self.ledger.companies().await? {
             summary.companies += 1;
-            let holds = self.ledger.holds(&ck).await?;
-            holds_of.insert(ck.clone(), holds.clone());
-            let fy = self
-                .ledger
-                .activation(&orgnr)
-                .await?
-                .and_then(|a| FiscalYearEnd::new(a.fiscal_year_end_month).ok())
-                .unwrap_or_default();
-            let Some((first, last)) = self.ledger.company_span(&ck).await? else {
-                continue;
-            };
-            let mut day = local_date(&first);
-            let last = local_date(&last);
-            while day <= last && retention_until(day, fy) < today {
-                let events = self.ledger.day_events(&ck, day).await?;
-                let mut purged = 0;
-                let mut people = BTreeSet::new();
-                for e in &events {
-                    if holds.iter().any(|h| h.covers(e)) {
-                        summary.events_held += 1;
-                        continue;
-                    }
-                    self.ledger.purge_event(&ck, e).await?;
-                    people.insert(e.person_ref.clone());
-                    purged += 1;
+            match self
+                .purge_company(&ck, &orgnr, today, now, &mut summary)
+                .await
+            {
+                Ok(holds) => {
+                    holds_of.insert(ck, holds);
                 }
-                for p in people {
-                    self.ledger.forget_person_if_gone(&ck, &p).await?;
+                Err(e) => {
+                    tracing::warn!(error = %e, "retention purge of one company failed; the others go on");
+                    summary.companies_failed += 1;
+                    failed.insert(ck);
                 }
-                if purged == events.len() {
-                    self.ledger.forget_day_stats(&ck, day).await?;
-                }
-                if purged > 0 {
-                    summary.events_purged += purged;
-                    let target = format!(
-                        "day:{day} events:{purged} retention_until:{}",
-                        retention_until(day, fy)
-                    );
-                    self.audit
-                        .append(
-                            &ck,
-                            system_record(Some(orgnr.to_string()), "PURGE ledger events", target),
-                            now,
-                        )
-                        .await?;
-                }
-                day = match day.succ_opt() {
-                    Some(d) => d,
-                    None => break,
-                };
             }
         }
 
         for entry in self.ledger.expired_archive_objects(today).await? {
             let held = entry.companies.iter().any(|(ck, first, last)| {
-                holds_of
-                    .get(ck)
-                    .is_some_and(|hs| hs.iter().any(|h| h.may_cover_days(*first, *last)))
+                failed.contains(ck)
+                    || holds_of
+                        .get(ck)
+                        .is_some_and(|hs| hs.iter().any(|h| h.may_cover_days(*first, *last)))
             });
             if held {
                 summary.objects_held += 1;
@@ -162,5 +129,64 @@ impl Purge {
             "retention purge"
         );
         Ok(summary)
+    }
+
+    /// Purges one company's events whose retention ended, walking only the days that
+    /// hold data (oldest first, stopping at the first whose retention has not ended).
+    /// Answers the company's holds.
+    async fn purge_company(
+        &self,
+        ck: &str,
+        orgnr: &crate::identity::Orgnr,
+        today: chrono::NaiveDate,
+        now: chrono::DateTime<chrono::Utc>,
+        summary: &mut PurgeSummary,
+    ) -> Result<Vec<LegalHold>, DomainError> {
+        let holds = self.ledger.holds(ck).await?;
+        let fy = self
+            .ledger
+            .activation(orgnr)
+            .await?
+            .and_then(|a| FiscalYearEnd::new(a.fiscal_year_end_month).ok())
+            .unwrap_or_default();
+        for day in self.ledger.data_days(ck, None, None).await? {
+            if retention_until(day, fy) >= today {
+                break;
+            }
+            let events = self.ledger.day_events(ck, day).await?;
+            let mut purged = 0;
+            let mut people = BTreeSet::new();
+            for e in &events {
+                if holds.iter().any(|h| h.covers(e)) {
+                    summary.events_held += 1;
+                    continue;
+                }
+                self.ledger.purge_event(ck, e).await?;
+                people.insert(e.person_ref.clone());
+                purged += 1;
+            }
+            for p in people {
+                self.ledger.forget_person_if_gone(ck, &p).await?;
+            }
+            if purged == events.len() {
+                self.ledger.forget_day_stats(ck, day).await?;
+                self.ledger.forget_day(ck, day).await?;
+            }
+            if purged > 0 {
+                summary.events_purged += purged;
+                let target = format!(
+                    "day:{day} events:{purged} retention_until:{}",
+                    retention_until(day, fy)
+                );
+                self.audit
+                    .append(
+                        ck,
+                        system_record(Some(orgnr.to_string()), "PURGE ledger events", target),
+                        now,
+                    )
+                    .await?;
+            }
+        }
+        Ok(holds)
     }
 }

@@ -23,17 +23,27 @@ pub struct Range {
 }
 
 impl Range {
-    pub fn parse(from: Option<&str>, to: Option<&str>) -> Result<Range, DomainError> {
-        let parse = |field: &str, raw: Option<&str>, default: &str| {
-            crate::time::parse_rfc3339(raw.unwrap_or(default))
-                .map_err(|e| DomainError::invalid(field, e))
+    /// `from`/`to` as RFC 3339 (absent: the ends of the ledger's domain), both in
+    /// `[2016-01-01, now + 1 year]` with `from < to` (spec §2.7).
+    pub fn parse(
+        from: Option<&str>,
+        to: Option<&str>,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Range, DomainError> {
+        let parse = |field: &str, raw: Option<&str>| {
+            raw.map(|r| {
+                crate::time::parse_rfc3339(r)
+                    .map(|t| t.with_timezone(&chrono::Utc))
+                    .map_err(|e| DomainError::invalid(field, e))
+            })
+            .transpose()
         };
-        let from = parse("from", from, "1970-01-01T00:00:00Z")?;
-        let to = parse("to", to, "9999-12-31T00:00:00Z")?;
-        if to < from {
-            return Err(DomainError::invalid("to", "must not be before from"));
-        }
-        Ok(Range { from, to })
+        let (from, to) = crate::time::query_range(parse("from", from)?, parse("to", to)?, now)
+            .map_err(|(field, e)| DomainError::invalid(field, e))?;
+        Ok(Range {
+            from: crate::time::to_fixed(from),
+            to: crate::time::to_fixed(to),
+        })
     }
 
     fn contains(&self, t: &Instant) -> bool {

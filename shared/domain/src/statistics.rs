@@ -243,6 +243,8 @@ pub struct Statistics {
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct RefreshSummary {
     pub companies: usize,
+    /// Companies whose refresh failed this round (retried at the next).
+    pub failed: usize,
     pub days: usize,
     pub events_read: usize,
 }
@@ -314,13 +316,23 @@ impl Statistics {
     /// One round of the scheduled job: every company.
     pub async fn run_once(&self) -> Result<RefreshSummary, DomainError> {
         let mut total = RefreshSummary::default();
+        // One company's failure never stops the round for the others: it is logged,
+        // counted, and retried at the next round (its dirty marks stay).
         for (ck, _, _) in self.ledger.companies().await? {
-            let s = self.refresh_company(&ck).await?;
-            total.companies += 1;
-            total.days += s.days;
-            total.events_read += s.events_read;
+            match self.refresh_company(&ck).await {
+                Ok(s) => {
+                    total.companies += 1;
+                    total.days += s.days;
+                    total.events_read += s.events_read;
+                }
+                Err(e) => {
+                    total.failed += 1;
+                    tracing::warn!(error = %e, "statistics refresh of one company failed; the others go on");
+                }
+            }
         }
         tracing::info!(
+            failed = total.failed,
             companies = total.companies,
             days = total.days,
             events_read = total.events_read,
@@ -363,8 +375,21 @@ impl Statistics {
                 .succ_opt()
                 .unwrap_or(NaiveDate::MAX),
         };
-        if to < from {
-            return Err(DomainError::invalid("to", "must not be before from"));
+        // Spec §2.7: a named end lies in [2016-01-01, now + 1 year], and from < to.
+        let (lo, hi) = (
+            NaiveDate::from_ymd_opt(2016, 1, 1).unwrap_or(NaiveDate::MIN),
+            crate::time::query_horizon(self.clock.now()).date_naive(),
+        );
+        for (field, given, day) in [("from", q.from.is_some(), from), ("to", q.to.is_some(), to)] {
+            if given && !(lo..=hi).contains(&day) {
+                return Err(DomainError::invalid(
+                    field,
+                    "must lie between 2016-01-01 and one year from now",
+                ));
+            }
+        }
+        if to <= from && (q.from.is_some() || q.to.is_some()) {
+            return Err(DomainError::invalid("to", "must be after from"));
         }
         // Rows for the company total (site None) and per site; with `site_id`, that site only.
         let mut periods: BTreeMap<(String, Option<String>), Figures> = BTreeMap::new();

@@ -626,15 +626,10 @@ async fn deregistration_keeps_data_and_can_be_undone(s: &TestServer) {
         .expect(200);
     assert!(receipt["receipt"]["deregistered_at"].is_string());
     assert_eq!(receipt["activation"]["status"], "deregistered");
-    let people = s
-        .get(&format!("/v1/companies/{ORG_A}/people"), &t.user)
+    // Spec §3: company_users lose access at deregistration.
+    s.get(&format!("/v1/companies/{ORG_A}/people"), &t.user)
         .await
-        .expect(200);
-    assert_eq!(
-        people["people"].as_array().unwrap().len(),
-        1,
-        "data kept until retention ends"
-    );
+        .problem(403, "company_not_activated");
     let again = s
         .put_json(
             &format!("/v1/companies/{ORG_A}/activation"),
@@ -648,6 +643,15 @@ async fn deregistration_keeps_data_and_can_be_undone(s: &TestServer) {
         (json!("active"), json!("2026-02"))
     );
     assert!(again["terms_accepted_at"].is_string());
+    let people = s
+        .get(&format!("/v1/companies/{ORG_A}/people"), &t.user)
+        .await
+        .expect(200);
+    assert_eq!(
+        people["people"].as_array().unwrap().len(),
+        1,
+        "data kept until retention ends"
+    );
     let ok = s
         .post_json(
             "/partner/v1/batches",

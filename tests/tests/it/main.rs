@@ -5,6 +5,7 @@ mod contract;
 mod extracts;
 mod feeds;
 mod governance;
+mod hardening;
 mod helpers;
 mod partner_push;
 mod rebuild;

@@ -203,21 +203,13 @@ async fn audit(
         &s.ledger,
         &c,
         &o,
-        stamp_domain::auth::CompanyAccess::Admin,
+        stamp_domain::auth::CompanyAccess::Retained,
     )
     .await?;
-    let time = |field: &str, default: &str| {
-        let raw = p
-            .get(field)
-            .map(|v| v.replace(' ', "+"))
-            .unwrap_or_else(|| default.to_string());
-        stamp_domain::time::parse_rfc3339(&raw)
-            .map(|t| t.with_timezone(&chrono::Utc))
-            .map_err(|e| stamp_domain::DomainError::invalid(field, e))
-    };
+    let range = super::employee_query::range(&s, &p)?;
     let (from, to) = (
-        time("from", "1970-01-01T00:00:00Z")?,
-        time("to", "9999-12-31T00:00:00Z")?,
+        range.from.with_timezone(&chrono::Utc),
+        range.to.with_timezone(&chrono::Utc),
     );
     let page = s
         .audit

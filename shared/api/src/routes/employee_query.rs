@@ -97,15 +97,18 @@ async fn search(
 }
 
 /// `from`/`to` as RFC 3339; a `+` left unencoded in a query string arrives as a space.
-fn range(p: &Params) -> Result<Range, DomainError> {
+pub(crate) fn range(s: &AppState, p: &Params) -> Result<Range, DomainError> {
     let fix = |v: Option<&str>| v.map(|s| s.replace(' ', "+"));
     let (from, to) = (fix(p.get("from")), fix(p.get("to")));
-    Range::parse(from.as_deref(), to.as_deref())
+    Range::parse(from.as_deref(), to.as_deref(), s.clock.now())
 }
 
-fn registration_query(p: &Params) -> Result<RegistrationQuery, DomainError> {
+pub(crate) fn registration_query(
+    s: &AppState,
+    p: &Params,
+) -> Result<RegistrationQuery, DomainError> {
     Ok(RegistrationQuery {
-        range: range(p)?,
+        range: range(s, p)?,
         history: p.flag("history")?,
         cursor: p.cursor()?,
         limit: p.limit()?,
@@ -118,7 +121,7 @@ async fn person_registrations(
     Path((o, person_ref)): Path<(String, String)>,
     p: Params,
 ) -> ApiResult<Json<Registrations>> {
-    let q = registration_query(&p)?;
+    let q = registration_query(&s, &p)?;
     let body = s
         .queries
         .person_registrations(&c, &orgnr(&o)?, &person_ref, &q)
@@ -132,7 +135,7 @@ async fn site_registrations(
     Path((o, site)): Path<(String, String)>,
     p: Params,
 ) -> ApiResult<Json<Registrations>> {
-    let q = registration_query(&p)?;
+    let q = registration_query(&s, &p)?;
     let body = s
         .queries
         .site_registrations(&c, &orgnr(&o)?, &site_id(&site)?, &q)
@@ -147,7 +150,7 @@ async fn anomalies(
     p: Params,
 ) -> ApiResult<Json<AnomalyList>> {
     let q = AnomalyQuery {
-        range: range(&p)?,
+        range: range(&s, &p)?,
         site: p.get("site_id").map(site_id).transpose()?,
         kind: p
             .get("kind")

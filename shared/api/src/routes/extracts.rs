@@ -7,13 +7,12 @@
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::Value;
 use stamp_domain::extracts::{ExtractRecord, OrderBody};
-use stamp_domain::queries::{Range, RegistrationQuery};
 use stamp_domain::DomainError;
 
 use crate::claims::Caller;
@@ -40,14 +39,11 @@ fn accepted(s: &AppState, record: &ExtractRecord, location: String) -> Response 
         .into_response()
 }
 
-/// A link relative to this server (the local one's) made absolute with the request's Host.
-fn absolute(mut v: Value, headers: &HeaderMap) -> Value {
+/// A link relative to this server (the local one's) made absolute with the configured
+/// public base URL — never the request's Host header, which the caller chooses.
+fn absolute(s: &AppState, mut v: Value) -> Value {
     if let Some(url) = v["download_url"].as_str().filter(|u| u.starts_with('/')) {
-        let host = headers
-            .get(header::HOST)
-            .and_then(|h| h.to_str().ok())
-            .unwrap_or("localhost");
-        v["download_url"] = Value::String(format!("http://{host}{url}"));
+        v["download_url"] = Value::String(format!("{}{url}", s.public_url));
     }
     v
 }
@@ -72,10 +68,9 @@ async fn status(
     State(s): State<AppState>,
     Caller(c): Caller,
     Path((o, id)): Path<(String, String)>,
-    headers: HeaderMap,
 ) -> ApiResult<Response> {
     let v = s.extracts.get(&c, &orgnr(&o)?, &id).await?;
-    Ok(Json(absolute(v, &headers)).into_response())
+    Ok(Json(absolute(&s, v)).into_response())
 }
 
 async fn order_own(
@@ -105,10 +100,9 @@ async fn own_status(
     State(s): State<AppState>,
     Caller(c): Caller,
     Path(id): Path<String>,
-    headers: HeaderMap,
 ) -> ApiResult<Response> {
     let v = s.extracts.get_own(&c, &id).await?;
-    Ok(Json(absolute(v, &headers)).into_response())
+    Ok(Json(absolute(&s, v)).into_response())
 }
 
 async fn own_registrations(
@@ -116,14 +110,7 @@ async fn own_registrations(
     Caller(c): Caller,
     p: Params,
 ) -> ApiResult<Json<OwnRegistrations>> {
-    let fix = |v: Option<&str>| v.map(|s| s.replace(' ', "+"));
-    let (from, to) = (fix(p.get("from")), fix(p.get("to")));
-    let q = RegistrationQuery {
-        range: Range::parse(from.as_deref(), to.as_deref())?,
-        history: p.flag("history")?,
-        cursor: p.cursor()?,
-        limit: p.limit()?,
-    };
+    let q = super::employee_query::registration_query(&s, &p)?;
     let company = p
         .get("company")
         .map(|raw| {

@@ -34,7 +34,7 @@ pub struct Problem {
 pub fn status_of(kind: ErrorKind) -> StatusCode {
     match kind {
         ErrorKind::Unauthenticated => StatusCode::UNAUTHORIZED,
-        ErrorKind::Forbidden => StatusCode::FORBIDDEN,
+        ErrorKind::Forbidden | ErrorKind::NotActivated => StatusCode::FORBIDDEN,
         ErrorKind::NotFound => StatusCode::NOT_FOUND,
         ErrorKind::InvalidField | ErrorKind::MissingField => StatusCode::BAD_REQUEST,
         ErrorKind::Conflict => StatusCode::CONFLICT,
@@ -49,6 +49,7 @@ fn title_of(kind: ErrorKind) -> &'static str {
         ErrorKind::Unauthenticated => "Authentication required",
         ErrorKind::Forbidden => "Not allowed",
         ErrorKind::NotFound => "Not found",
+        ErrorKind::NotActivated => "Company not activated",
         ErrorKind::InvalidField => "Invalid field",
         ErrorKind::MissingField => "Missing field",
         ErrorKind::Conflict => "Conflict",

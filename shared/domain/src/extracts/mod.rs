@@ -310,8 +310,13 @@ impl Extracts {
         orgnr: &Orgnr,
         body: OrderBody,
     ) -> Result<ExtractRecord, DomainError> {
-        require_company(&self.ledger, claims, orgnr, CompanyAccess::Read).await?;
+        require_company(&self.ledger, claims, orgnr, CompanyAccess::Extracts).await?;
         let request = body.validate()?;
+        if let (Some(f), Some(t)) = (&request.from, &request.to) {
+            let utc = |t: &crate::time::Instant| Some(t.with_timezone(&chrono::Utc));
+            crate::time::query_range(utc(f), utc(t), self.clock.now())
+                .map_err(|(field, e)| DomainError::invalid(field, e))?;
+        }
         let ck = self.ledger.company_key(orgnr);
         if let Some(p) = &request.person_ref {
             if self.ledger.person(&ck, p).await?.is_none() {
@@ -383,7 +388,7 @@ impl Extracts {
         orgnr: &Orgnr,
         id: &str,
     ) -> Result<Value, DomainError> {
-        require_company(&self.ledger, claims, orgnr, CompanyAccess::Read).await?;
+        require_company(&self.ledger, claims, orgnr, CompanyAccess::Extracts).await?;
         let role = acting_role(claims, &[Role::CompanyUser, Role::CompanyAdmin]);
         self.answer(&self.ledger.company_extracts_pk(orgnr), id, claims, role)
             .await

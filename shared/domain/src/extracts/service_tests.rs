@@ -371,7 +371,7 @@ async fn an_employee_gets_every_company_that_holds_them() {
         .own_registrations(
             &employee,
             &RegistrationQuery {
-                range: crate::queries::Range::parse(None, None).unwrap(),
+                range: crate::queries::Range::parse(None, None, chrono::Utc::now()).unwrap(),
                 history: false,
                 cursor: None,
                 limit: 100,

@@ -11,7 +11,7 @@
 
 use super::parse::{parse_delivery, DeliveryFormat, EnvelopeError, RawEvent, MAX_BATCH_BYTES};
 use super::stream::{read_chunks, OwnedRule, StreamPhase};
-use super::validate::{validate_event, Rejection, RejectionCode};
+use super::validate::{validate_event, within_bounds, Rejection, RejectionCode};
 use crate::auth::{require_partner, Claims};
 use crate::error::DomainError;
 use crate::identity::Orgnr;
@@ -317,6 +317,9 @@ pub(crate) fn raw_orgnr(raw: &RawEvent) -> Option<Orgnr> {
 /// stored: enough to lock its archived copy for as long as its events need.
 #[derive(Debug, Default, Clone)]
 pub(crate) struct Survey {
+    /// When the delivery was received: events outside the ledger's time bounds from it
+    /// are rejected, so they lock nothing.
+    pub received: Option<DateTime<Utc>>,
     /// The latest local day of a valid event, per company.
     pub latest_day: HashMap<Orgnr, NaiveDate>,
     /// The earliest local day of a valid event, per company.
@@ -331,7 +334,11 @@ impl Survey {
             self.companies.insert(o);
         }
         if let Ok(m) = raw {
-            if let Ok(f) = validate_event(m) {
+            let checked = validate_event(m).and_then(|f| match self.received {
+                Some(at) => within_bounds(f, at),
+                None => Ok(f),
+            });
+            if let Ok(f) = checked {
                 let day = local_date(&f.occurred_at);
                 let first = self
                     .earliest_day
@@ -455,7 +462,10 @@ impl ImportService {
         }
 
         let mut run = Run::new(partner_id, &batch_id, &sha256, received_at);
-        let mut survey = Survey::default();
+        let mut survey = Survey {
+            received: Some(received_at),
+            ..Survey::default()
+        };
         for raw in &delivery.events {
             survey.add(raw);
         }
@@ -700,7 +710,7 @@ impl ImportService {
             Err(reason) => Err(Rejection::invalid("event", reason)),
             Ok(m) => validate_event(m),
         };
-        let f = match fields {
+        let f = match fields.and_then(|f| within_bounds(f, run.ctx.received_at)) {
             Ok(f) => f,
             Err(r) => return Ok(Some(Err(r))),
         };
@@ -801,6 +811,16 @@ impl ImportService {
             }
         }
 
+        // The day index first: a reader finds every stored event's day at every moment.
+        let mut days: Touched = Touched::new();
+        for (_, f) in &to_store {
+            days.entry(self.ledger.company_key(&f.company_orgnr))
+                .or_default()
+                .insert(local_date(&f.occurred_at));
+        }
+        for (ck, d) in &days {
+            self.ledger.note_days(ck, d).await?;
+        }
         let ctx = run.ctx.clone();
         let chunks: Vec<Vec<(usize, EventFields)>> = to_store
             .chunks(EVENTS_PER_TRANSACTION)

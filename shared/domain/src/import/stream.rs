@@ -180,11 +180,15 @@ pub(crate) async fn scan(
     object: ObjectStream,
     format: DeliveryFormat,
     rule: OwnedRule,
+    received_at: chrono::DateTime<chrono::Utc>,
 ) -> Result<Scan, DomainError> {
     let source = reader_of(object);
     tokio::task::spawn_blocking(move || {
         let mut reader = BufReader::with_capacity(64 * 1024, source);
-        let mut survey = Survey::default();
+        let mut survey = Survey {
+            received: Some(received_at),
+            ..Survey::default()
+        };
         let envelope = stream_delivery(format, &mut reader, rule.borrow(), &mut |_, raw| {
             survey.add(&raw);
             Ok(())

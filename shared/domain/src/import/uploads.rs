@@ -237,14 +237,30 @@ impl ImportService {
                 });
             }
             UploadStatus::Failed => {
-                return Ok(UploadOutcome {
-                    status: up.status,
-                    batch_id: up.batch_id,
-                    answer: up
-                        .problem
-                        .and_then(|p| serde_json::to_value(p).ok())
-                        .unwrap_or(Value::Null),
-                });
+                // A refused upload's staged object is removed; one staged again means the
+                // partner PUT a new body to the same URL: that one is imported, so a PUT
+                // the store accepted is never a 200 that does nothing.
+                let staged_again = match self.archive.read(&upload_key(partner_id, upload_id)).await
+                {
+                    Ok(_) => true,
+                    Err(crate::ports::ArchiveError::NotFound(_)) => false,
+                    Err(e) => return Err(e.into()),
+                };
+                if !staged_again {
+                    return Ok(UploadOutcome {
+                        status: up.status,
+                        batch_id: up.batch_id,
+                        answer: up
+                            .problem
+                            .and_then(|p| serde_json::to_value(p).ok())
+                            .unwrap_or(Value::Null),
+                    });
+                }
+                tracing::info!(
+                    partner_id,
+                    upload_id,
+                    "a refused upload was sent again; importing it"
+                );
             }
             UploadStatus::Pending | UploadStatus::Importing => {}
         }
@@ -257,6 +273,7 @@ impl ImportService {
         let outcome = match result {
             Ok((answer, archive_key)) => {
                 up.status = UploadStatus::Imported;
+                up.problem = None;
                 up.archive_key = Some(archive_key);
                 UploadOutcome {
                     status: up.status,
@@ -315,7 +332,7 @@ impl ImportService {
         let version = object.version_id.clone();
         // First read: judge the envelope and every event before anything is stored, to
         // lock the archived copy for as long as its events need.
-        let survey = scan(object, format, rule.clone()).await?;
+        let survey = scan(object, format, rule.clone(), received_at).await?;
         if survey.bytes > MAX_UPLOAD_BYTES {
             return Err(too_large().into());
         }

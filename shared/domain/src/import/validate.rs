@@ -83,6 +83,21 @@ fn void_flag(m: &Map<String, Value>) -> Result<bool, Rejection> {
 
 /// Validates one delivered event. A personnummer whose date or checksum fails is *kept*
 /// (flagged later); a value that is not 12 digits is rejected.
+/// Spec §2.7: `occurred_at` and `recorded_at` lie in `[2016-01-01T00:00:00Z, received +
+/// 30 days)`; outside that the event is rejected, naming the field.
+pub fn within_bounds(
+    f: EventFields,
+    received: chrono::DateTime<chrono::Utc>,
+) -> Result<EventFields, Rejection> {
+    crate::time::check_event_time(&f.occurred_at, received)
+        .map_err(|e| Rejection::invalid("occurred_at", e))?;
+    if let Some(r) = &f.recorded_at {
+        crate::time::check_event_time(r, received)
+            .map_err(|e| Rejection::invalid("recorded_at", e))?;
+    }
+    Ok(f)
+}
+
 pub fn validate_event(m: &Map<String, Value>) -> Result<EventFields, Rejection> {
     let event_id = printable("event_id", required(m, "event_id")?, 128)?;
     let company_orgnr = Orgnr::parse(required(m, "company_orgnr")?)

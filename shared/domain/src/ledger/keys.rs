@@ -47,6 +47,13 @@ pub fn day_timeline(ck: &str, local_day: &str) -> String {
     format!("CO#{ck}#D#{local_day}")
 }
 
+/// The local days that hold any of the company's events (sort key `YYYY-MM-DD`): what
+/// company-wide reads, extracts and the purge walk, so their work follows the data and
+/// not the calendar span a request names.
+pub fn data_days(ck: &str) -> String {
+    format!("CO#{ck}#DAYS")
+}
+
 /// Days whose statistics must be recomputed (an import touched them).
 pub fn dirty_days(ck: &str) -> String {
     format!("CO#{ck}#DIRTY")

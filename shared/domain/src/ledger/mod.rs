@@ -278,15 +278,45 @@ impl Ledger {
             .transpose()
     }
 
+    /// The activation with its optimistic-concurrency version (`None` on items written
+    /// before versions were kept).
+    pub async fn activation_versioned(
+        &self,
+        orgnr: &Orgnr,
+    ) -> Result<Option<(Activation, Option<i64>)>, DomainError> {
+        let ck = self.company_key(orgnr);
+        self.store
+            .get(&keys::company(&ck), keys::ACTIVATION)
+            .await?
+            .map(|i| Ok((from_item(&i)?, i.i64("version"))))
+            .transpose()
+    }
+
     /// Records an activation, with the activating admin as the company's first grant.
+    /// `expected`: `None` for the first activation (the item must not exist, so of many
+    /// admins activating at once exactly one becomes the first administrator), else the
+    /// version read. `Ok(false)` when another change got there first.
     pub async fn save_activation(
         &self,
         a: &Activation,
         first_admin: Option<&Grant>,
-    ) -> Result<(), DomainError> {
+        expected: Option<Option<i64>>,
+    ) -> Result<bool, DomainError> {
         let ck = self.company_key(&a.company_orgnr);
+        let (condition, version) = match expected {
+            None => (Condition::NotExists, 1),
+            Some(Some(v)) => (
+                Condition::AttrEquals("version".into(), Value::from(v)),
+                v + 1,
+            ),
+            Some(None) => (Condition::None, 1),
+        };
         let mut ops = vec![
-            WriteOp::put(item_of(keys::company(&ck), keys::ACTIVATION.into(), a)?),
+            WriteOp::Put {
+                item: item_of(keys::company(&ck), keys::ACTIVATION.into(), a)?
+                    .with("version", version),
+                condition,
+            },
             WriteOp::put(
                 Item::new(keys::COMPANIES, ck.clone())
                     .with("company_orgnr", a.company_orgnr.to_string())
@@ -296,7 +326,7 @@ impl Ledger {
         if let Some(g) = first_admin {
             ops.push(WriteOp::put(item_of(keys::users(&ck), g.sub.clone(), g)?));
         }
-        Ok(self.store.transact(ops).await?)
+        created(self.store.transact(ops).await)
     }
 
     // --- grants -----------------------------------------------------------------------
@@ -330,27 +360,52 @@ impl Ledger {
         items.iter().map(from_item).collect()
     }
 
-    pub async fn put_grant(&self, orgnr: &Orgnr, g: &Grant) -> Result<(), DomainError> {
+    /// Writes a grant and, when the change takes a company_admin away, re-asserts
+    /// `witness` — another company_admin's grant as it was read — in the same
+    /// transaction: two admins demoting or removing each other at once cannot both
+    /// succeed, so the company always keeps one. `Ok(false)` when a condition failed.
+    pub async fn put_grant(
+        &self,
+        orgnr: &Orgnr,
+        g: &Grant,
+        witness: Option<&Grant>,
+    ) -> Result<bool, DomainError> {
         let ck = self.company_key(orgnr);
-        Ok(self
-            .store
-            .transact(vec![WriteOp::put(item_of(
-                keys::users(&ck),
-                g.sub.clone(),
-                g,
-            )?)])
-            .await?)
+        let mut ops = vec![WriteOp::put(item_of(keys::users(&ck), g.sub.clone(), g)?)];
+        if let Some(w) = witness {
+            ops.push(self.witness_op(&ck, w)?);
+        }
+        created(self.store.transact(ops).await)
     }
 
-    /// Removes a grant unless it changed since it was read (`expected`).
-    pub async fn delete_grant(&self, orgnr: &Orgnr, sub: &str) -> Result<bool, DomainError> {
+    /// Removes a grant (it must still exist), re-asserting `witness` as
+    /// [`Ledger::put_grant`] does. `Ok(false)` when a condition failed.
+    pub async fn delete_grant(
+        &self,
+        orgnr: &Orgnr,
+        sub: &str,
+        witness: Option<&Grant>,
+    ) -> Result<bool, DomainError> {
         let ck = self.company_key(orgnr);
-        let op = WriteOp::Delete {
+        let mut ops = vec![WriteOp::Delete {
             pk: keys::users(&ck),
             sk: sub.to_string(),
             condition: Condition::AttrEquals("sub".into(), Value::String(sub.into())),
-        };
-        created(self.store.transact(vec![op]).await)
+        }];
+        if let Some(w) = witness {
+            ops.push(self.witness_op(&ck, w)?);
+        }
+        created(self.store.transact(ops).await)
+    }
+
+    /// Puts a grant back unchanged, on condition that it is unchanged.
+    fn witness_op(&self, ck: &str, w: &Grant) -> Result<WriteOp, DomainError> {
+        let granted_at = serde_json::to_value(w.granted_at)
+            .map_err(|e| DomainError::Internal(format!("cannot encode a grant: {e}")))?;
+        Ok(WriteOp::Put {
+            item: item_of(keys::users(ck), w.sub.clone(), w)?,
+            condition: Condition::AttrEquals("granted_at".into(), granted_at),
+        })
     }
 
     // --- batches ----------------------------------------------------------------------
@@ -551,7 +606,8 @@ impl Ledger {
     }
 
     /// The company's events (withdrawn included) with `occurred_at` in `[from, to)`,
-    /// read from the day partitions that cover the range.
+    /// read from the day partitions that hold data in the range: one query for the
+    /// day index, then one per day with events, whatever the span.
     pub async fn company_events(
         &self,
         ck: &str,
@@ -561,20 +617,68 @@ impl Ledger {
         if to <= from {
             return Ok(Vec::new());
         }
-        let mut day = local_date(from);
-        let last = local_date(to);
         let mut out = Vec::new();
-        while day <= last {
+        for day in self
+            .data_days(ck, Some(local_date(from)), Some(local_date(to)))
+            .await?
+        {
             out.extend(
                 self.timeline(keys::day_timeline(ck, &day.to_string()), from, to)
                     .await?,
             );
-            day = day.succ_opt().unwrap_or(day);
-            if day == chrono::NaiveDate::MAX {
-                break;
-            }
         }
         Ok(out)
+    }
+
+    /// Notes local days as holding events (idempotent). Written before the events
+    /// themselves, so a reader never misses a stored event's day.
+    pub async fn note_days(
+        &self,
+        ck: &str,
+        days: &std::collections::BTreeSet<chrono::NaiveDate>,
+    ) -> Result<(), DomainError> {
+        let ops: Vec<WriteOp> = days
+            .iter()
+            .map(|d| WriteOp::put(Item::new(keys::data_days(ck), d.to_string())))
+            .collect();
+        for chunk in ops.chunks(25) {
+            self.store.transact(chunk.to_vec()).await?;
+        }
+        Ok(())
+    }
+
+    /// The local days in `[from, to]` (open ends: all) that hold events, in order.
+    pub async fn data_days(
+        &self,
+        ck: &str,
+        from: Option<chrono::NaiveDate>,
+        to: Option<chrono::NaiveDate>,
+    ) -> Result<Vec<chrono::NaiveDate>, DomainError> {
+        let range = match (from, to) {
+            (None, None) => SkRange::All,
+            (f, t) => {
+                let lo = f.map(|d| d.to_string()).unwrap_or_else(|| "0".into());
+                let hi = t.map(|d| d.to_string()).unwrap_or_else(|| "9".into());
+                if lo > hi {
+                    return Ok(Vec::new());
+                }
+                SkRange::Between(lo, hi)
+            }
+        };
+        let items = self.store.query_all(&keys::data_days(ck), range).await?;
+        Ok(items.iter().filter_map(|i| i.sk.parse().ok()).collect())
+    }
+
+    /// Forgets a day whose events have all been purged.
+    pub async fn forget_day(&self, ck: &str, day: chrono::NaiveDate) -> Result<(), DomainError> {
+        Ok(self
+            .store
+            .transact(vec![WriteOp::Delete {
+                pk: keys::data_days(ck),
+                sk: day.to_string(),
+                condition: Condition::None,
+            }])
+            .await?)
     }
 
     /// The span of the company's activity, from its site directory (`None` if empty).
@@ -802,7 +906,9 @@ impl Ledger {
         days: &[chrono::NaiveDate],
         marker: &str,
     ) -> Result<(), DomainError> {
-        let ops: Vec<WriteOp> = days
+        // A day an import touched holds data (or held it: a stale day entry costs one
+        // empty query, a missing one would hide events).
+        let mut ops: Vec<WriteOp> = days
             .iter()
             .map(|d| {
                 WriteOp::put(
@@ -811,6 +917,10 @@ impl Ledger {
                 )
             })
             .collect();
+        ops.extend(
+            days.iter()
+                .map(|d| WriteOp::put(Item::new(keys::data_days(ck), d.to_string()))),
+        );
         for chunk in ops.chunks(25) {
             self.store.transact(chunk.to_vec()).await?;
         }
