@@ -303,10 +303,7 @@ async fn upload_child(dir: &Path, events: usize, store: Store) {
         )
         .await
         .expect("upload");
-    let upload_id = created["upload_id"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
+    let upload_id = created.upload_id.clone();
     let key = upload_key(PARTNER, &upload_id);
     let file = dir.join("delivery.json");
     match store {

@@ -83,13 +83,16 @@ pub fn check_query_time(t: &DateTime<Utc>, now: DateTime<Utc>) -> Result<(), Str
     Ok(())
 }
 
+/// `[from, to)` in UTC.
+pub type Span = (DateTime<Utc>, DateTime<Utc>);
+
 /// A query's `[from, to)` in the ledger's domain: both ends in `[2016-01-01, now + 1
 /// year]` and `from < to`; an absent end is the end of that domain. Errors name the field.
 pub fn query_range(
     from: Option<DateTime<Utc>>,
     to: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
-) -> Result<(DateTime<Utc>, DateTime<Utc>), (&'static str, String)> {
+) -> Result<Span, (&'static str, String)> {
     let from = from.unwrap_or_else(ledger_start);
     let to = to.unwrap_or_else(|| query_horizon(now));
     check_query_time(&from, now).map_err(|e| ("from", e))?;

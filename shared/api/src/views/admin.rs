@@ -238,7 +238,6 @@ pub struct AnnouncementList {
     pub announcements: Vec<serde_json::Value>,
 }
 
-
 /// `PUT …/users/{sub}`.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct Roles {

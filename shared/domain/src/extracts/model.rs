@@ -296,6 +296,7 @@ impl ExtractRecord {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::time::format_rfc3339;
     use serde_json::{json, Value};
 
     fn body(v: Value) -> OrderBody {
