@@ -1,15 +1,17 @@
-//! The domain's answers as typed values for the pages (the same JSON the API answers,
-//! read back into structs so templates never index into untyped values).
+//! Views of the domain answers that are still JSON (`serde_json::Value`: statistics,
+//! registrations, anomalies, extracts, own data, announcements — issue 9 gives them
+//! domain types). Each is read once into a struct here, so templates never index into
+//! untyped values. Typed domain answers (grants, holds, activation, partners,
+//! notification settings, deliveries, verification) are used as they are, through
+//! `stamp_api::views` or the domain's own types — no JSON in between.
 
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use stamp_domain::DomainError;
 
-/// Any answer of a domain service (a typed value or JSON) as a view struct.
-pub fn typed<T: DeserializeOwned, S: Serialize>(v: S) -> Result<T, DomainError> {
-    serde_json::to_value(v)
-        .and_then(serde_json::from_value)
-        .map_err(|e| DomainError::Internal(format!("portal view: {e}")))
+/// A domain answer given as JSON, as the view struct the page renders.
+pub fn answer<T: DeserializeOwned>(v: serde_json::Value) -> Result<T, DomainError> {
+    serde_json::from_value(v).map_err(|e| DomainError::Internal(format!("portal view: {e}")))
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -163,57 +165,6 @@ pub struct Extract {
     pub file_name: Option<String>,
     #[serde(default)]
     pub download_url: Option<String>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct Activation {
-    pub company_orgnr: String,
-    pub company_name: String,
-    #[serde(default)]
-    pub fiscal_year_end_month: Option<u32>,
-    pub terms_version: String,
-    pub activated_at: String,
-    #[serde(default)]
-    pub terms_accepted_at: Option<String>,
-    pub status: String,
-    #[serde(default)]
-    pub deregistered_at: Option<String>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct Grant {
-    pub sub: String,
-    pub roles: Vec<String>,
-    #[serde(default)]
-    pub granted_at: Option<String>,
-    #[serde(default)]
-    pub granted_by: Option<String>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct Hold {
-    pub id: String,
-    pub site_id: Option<String>,
-    pub person_ref: Option<String>,
-    pub from: Option<String>,
-    pub to: Option<String>,
-    pub reason: String,
-    pub placed_by: String,
-    pub placed_at: String,
-    #[serde(default)]
-    pub lifted_at: Option<String>,
-    pub active: bool,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct Partner {
-    pub partner_id: String,
-    pub name: String,
-    #[serde(default)]
-    pub feed_url: Option<String>,
-    pub accredited_at: String,
-    #[serde(default)]
-    pub suspended: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -1,11 +1,11 @@
 //! What a company user sees: the overview, people, a person, a site, anomalies,
 //! statistics and extracts.
 
-use super::{csrf, field_error, ok, FieldError, FormData};
+use super::{csrf, ok, FieldError, FormData};
 use crate::charts::{bars, Bar};
 use crate::format;
 use crate::i18n::{t, Lang};
-use crate::views::{self, typed};
+use crate::views::{self, answer};
 use crate::{pct_encode, Audit, Ctx, PageError, PageResult, Portal, User};
 use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
@@ -121,7 +121,7 @@ fn stats_rows(
             cursor: None,
             limit: 1000,
         };
-        typed(st.query(&claims, &o, &q).await?)
+        answer(st.query(&claims, &o, &q).await?)
     }
 }
 
@@ -300,15 +300,7 @@ async fn people(State(p): State<Portal>, user: User, Path(raw): Path<String>) ->
         };
         let employer = match employer {
             Ok(e) => e,
-            Err(e) => {
-                let err = super::field_error(e.into())?;
-                let body = people_body(&user.ctx, &o, &[], None, Some(&err), "");
-                return Ok((
-                    StatusCode::BAD_REQUEST,
-                    ok(&user.ctx, t(user.ctx.lang, "people.title"), &ann, body),
-                )
-                    .into_response());
-            }
+            Err(e) => return people_again(&user, &o, &ann, e.into(), "").await,
         };
         let page = p
             .app
@@ -345,6 +337,21 @@ async fn people(State(p): State<Portal>, user: User, Path(raw): Path<String>) ->
     .await
 }
 
+/// The people page again (without a list), with a refused search's error at its field.
+async fn people_again(
+    user: &User,
+    o: &Orgnr,
+    ann: &[views::Announcement],
+    e: PageError,
+    typed_id: &str,
+) -> PageResult {
+    super::refused(e, |err| async move {
+        let body = people_body(&user.ctx, o, &[], None, Some(&err), typed_id);
+        Ok(ok(&user.ctx, t(user.ctx.lang, "people.title"), ann, body))
+    })
+    .await
+}
+
 /// Find by personnummer (a POST, so the number is in no address or log).
 async fn search(
     State(p): State<Portal>,
@@ -370,32 +377,20 @@ async fn search(
                 .await?)
         }
         .await;
+        // Nobody with that number is said at the field too.
+        let found = found.map_err(|e| match e {
+            PageError::Domain(DomainError::NotFound(_)) => PageError::Field(FieldError::new(
+                "person_id",
+                "people.not_found",
+                StatusCode::NOT_FOUND,
+            )),
+            other => other,
+        });
         match found {
             Ok(e) => Ok(
                 Redirect::to(&format!("/companies/{o}/people/{}", e.person_ref)).into_response(),
             ),
-            Err(PageError::Domain(DomainError::NotFound(_))) => {
-                let err = FieldError {
-                    field: "person_id".into(),
-                    key: "people.not_found",
-                    detail: None,
-                };
-                let body = people_body(&user.ctx, &o, &[], None, Some(&err), &typed_id);
-                Ok((
-                    StatusCode::NOT_FOUND,
-                    ok(&user.ctx, t(user.ctx.lang, "people.title"), &ann, body),
-                )
-                    .into_response())
-            }
-            Err(e) => {
-                let err = field_error(e)?;
-                let body = people_body(&user.ctx, &o, &[], None, Some(&err), &typed_id);
-                Ok((
-                    StatusCode::BAD_REQUEST,
-                    ok(&user.ctx, t(user.ctx.lang, "people.title"), &ann, body),
-                )
-                    .into_response())
-            }
+            Err(e) => people_again(&user, &o, &ann, e, &typed_id).await,
         }
     }
     .await;
@@ -598,13 +593,13 @@ async fn person(
             cursor: None,
             limit: 1000,
         };
-        let regs: views::Registrations = typed(
+        let regs: views::Registrations = answer(
             p.app
                 .queries
                 .person_registrations(user.claims(), &o, &person_ref, &q)
                 .await?,
         )?;
-        let an: views::Anomalies = typed(
+        let an: views::Anomalies = answer(
             p.app
                 .queries
                 .anomalies(
@@ -688,7 +683,7 @@ async fn site(
             cursor: None,
             limit: 1000,
         };
-        let regs: views::Registrations = typed(
+        let regs: views::Registrations = answer(
             p.app
                 .queries
                 .site_registrations(user.claims(), &o, &site, &q)
@@ -702,7 +697,7 @@ async fn site(
             cursor: None,
             limit: 1000,
         };
-        let now_regs: views::Registrations = typed(
+        let now_regs: views::Registrations = answer(
             p.app
                 .queries
                 .site_registrations(user.claims(), &o, &site, &now_q)
@@ -773,7 +768,7 @@ async fn anomalies(State(p): State<Portal>, user: User, Path(raw): Path<String>)
             .map(stamp_domain::pagination::Cursor::decode)
             .transpose()?;
         let sites = p.app.queries.sites(user.claims(), &o, None, 100).await?;
-        let an: views::Anomalies = typed(
+        let an: views::Anomalies = answer(
             p.app
                 .queries
                 .anomalies(
@@ -1155,25 +1150,23 @@ async fn order(
                 None
             },
         };
-        match p.app.extracts.order(user.claims(), &o, body).await {
-            Ok(r) => Ok(Redirect::to(&format!("/companies/{o}/extracts/{}", r.id)).into_response()),
-            Err(e) => {
-                let err = field_error(e.into())?;
+        let done = p.app.extracts.order(user.claims(), &o, body).await;
+        let (p, user, o, ann, f) = (&p, &user, &o, &ann, &f);
+        super::form_outcome(
+            done.map_err(PageError::from),
+            |r| Ok(Redirect::to(&format!("/companies/{o}/extracts/{}", r.id)).into_response()),
+            |err| async move {
                 let people = p
                     .app
                     .queries
-                    .people(user.claims(), &o, None, None, None, 1000)
+                    .people(user.claims(), o, None, None, None, 1000)
                     .await?;
-                let sites = p.app.queries.sites(user.claims(), &o, None, 100).await?;
-                let body =
-                    extracts_body(&user.ctx, &o, &people.items, &sites.items, &f, Some(&err));
-                Ok((
-                    StatusCode::BAD_REQUEST,
-                    ok(&user.ctx, t(user.ctx.lang, "extracts.title"), &ann, body),
-                )
-                    .into_response())
-            }
-        }
+                let sites = p.app.queries.sites(user.claims(), o, None, 100).await?;
+                let body = extracts_body(&user.ctx, o, &people.items, &sites.items, f, Some(&err));
+                Ok(ok(&user.ctx, t(user.ctx.lang, "extracts.title"), ann, body))
+            },
+        )
+        .await
     }
     .await;
     p.finish(
@@ -1215,7 +1208,7 @@ async fn extract(
     let ann = p.announcements().await;
     let result: PageResult = async {
         let o = o.clone().ok_or_else(super::company::no_company)?;
-        let x: views::Extract = typed(p.app.extracts.get(user.claims(), &o, &id).await?)?;
+        let x: views::Extract = answer(p.app.extracts.get(user.claims(), &o, &id).await?)?;
         Ok(ok(
             &user.ctx,
             t(user.ctx.lang, "extracts.one"),
