@@ -79,7 +79,12 @@ pub async fn record(ledger: &Ledger, report: &VerificationReport) -> Result<(), 
             set.insert(ck.as_str());
         }
         if e.key.starts_with(crate::import::RECEIPTS_PREFIX) {
-            for ck in e.companies.iter().map(|(c, _, _)| c.as_str()).collect::<BTreeSet<_>>() {
+            for ck in e
+                .companies
+                .iter()
+                .map(|(c, _, _)| c.as_str())
+                .collect::<BTreeSet<_>>()
+            {
                 *receipts.entry(ck).or_default() += 1;
             }
         }

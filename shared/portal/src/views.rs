@@ -136,6 +136,9 @@ pub struct PartnerHealth {
     pub events_rejected: i64,
     #[serde(default)]
     pub last_delivery: Option<String>,
+    /// Since when the partner has been silent for the company (spec §11).
+    #[serde(default)]
+    pub silent_since: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

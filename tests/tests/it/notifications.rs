@@ -808,13 +808,19 @@ async fn verification_is_read_per_company(s: &TestServer) {
     let key_b = rb["archive"]["key"].as_str().unwrap().to_string();
     remove(s, &keys[1]).await;
 
-    let all = stamp_api::jobs::verify_archive(&s.state, None).await.unwrap();
+    let all = stamp_api::jobs::verify_archive(&s.state, None)
+        .await
+        .unwrap();
     assert!(!all.ok);
     let va = s.get(&path_a, &a.admin).await.expect(200);
     assert_eq!(va["scope"], "all");
     assert_eq!(va["ok"], false);
     assert_eq!(va["receipts"], 2);
-    assert_eq!(va["events"], Value::Null, "counted for all companies together");
+    assert_eq!(
+        va["events"],
+        Value::Null,
+        "counted for all companies together"
+    );
     assert_eq!(va["report_key"], json!(all.report_key));
     assert_eq!(va["run_at"], json!(all.run_at));
     let mut named: Vec<(String, String)> = va["mismatches"]
@@ -837,9 +843,15 @@ async fn verification_is_read_per_company(s: &TestServer) {
         ]
     );
     let vb = s.get(&path_b, &b.admin).await.expect(200);
-    assert_eq!((vb["ok"].clone(), vb["receipts"].clone()), (json!(true), json!(1)));
+    assert_eq!(
+        (vb["ok"].clone(), vb["receipts"].clone()),
+        (json!(true), json!(1))
+    );
     assert_eq!(vb["mismatches"], json!([]));
-    assert!(!vb.to_string().contains(&keys[1]), "A's object is not named to B");
+    assert!(
+        !vb.to_string().contains(&keys[1]),
+        "A's object is not named to B"
+    );
 
     // Only the company's admins.
     s.get(&path_a, &a.user).await.expect(403);
@@ -855,7 +867,10 @@ async fn verification_is_read_per_company(s: &TestServer) {
     assert!(only_b.ok, "{only_b:?}");
     let vb = s.get(&path_b, &b.admin).await.expect(200);
     assert_eq!(vb["scope"], "company");
-    assert_eq!((vb["events"].clone(), vb["event_deliveries"].clone()), (json!(1), json!(1)));
+    assert_eq!(
+        (vb["events"].clone(), vb["event_deliveries"].clone()),
+        (json!(1), json!(1))
+    );
     assert_eq!(vb["report_key"], json!(only_b.report_key));
     assert_ne!(vb["report_key"], va["report_key"]);
     assert!(!key_b.is_empty());

@@ -7,7 +7,6 @@ use crate::format;
 use crate::i18n::t;
 use crate::layout::field_error as fe;
 use crate::views;
-use stamp_api::views::admin::{ActivationView, GrantView, HoldView};
 use crate::{pct_encode, Audit, Ctx, PageError, PageResult, Portal, User};
 use axum::extract::{Form, Path, State};
 use axum::http::StatusCode;
@@ -15,6 +14,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use maud::{html, Markup};
+use stamp_api::views::admin::{ActivationView, GrantView, HoldView};
 use stamp_domain::admin::{ActivationRequest, HoldRequest};
 use stamp_domain::auth::{require_company, CompanyAccess};
 use stamp_domain::identity::Orgnr;
@@ -545,7 +545,13 @@ fn holds_body(
 }
 
 async fn list_holds(p: &Portal, user: &User, o: &Orgnr) -> Result<Vec<HoldView>, DomainError> {
-    Ok(p.app.admin.holds(user.claims(), o).await?.iter().map(HoldView::from).collect())
+    Ok(p.app
+        .admin
+        .holds(user.claims(), o)
+        .await?
+        .iter()
+        .map(HoldView::from)
+        .collect())
 }
 
 /// The legal holds page again, with a refused form's error.

@@ -149,11 +149,19 @@ fn partner_table(l: Lang, partners: &[views::PartnerHealth]) -> Markup {
     html! {
         @if partners.is_empty() { p { (t(l, "common.none")) } } @else {
             table {
-                thead { tr { th scope="col" { (t(l, "partners.id")) } th scope="col" { (t(l, "health.received")) } th scope="col" { (t(l, "health.rejected")) } th scope="col" { (t(l, "health.last")) } } }
+                thead { tr { th scope="col" { (t(l, "partners.id")) } th scope="col" { (t(l, "health.state")) } th scope="col" { (t(l, "health.received")) } th scope="col" { (t(l, "health.rejected")) } th scope="col" { (t(l, "health.last")) } } }
                 tbody {
                     @for h in partners {
                         tr {
                             td { (h.partner_id) }
+                            td {
+                                // Spec §11: a partner that stopped delivering on a working day.
+                                @if let Some(since) = &h.silent_since {
+                                    span class="badge warn silent" { (t(l, "health.silent_since")) " " (format::datetime(l, since)) }
+                                } @else {
+                                    span class="badge ok" { (t(l, "health.delivering")) }
+                                }
+                            }
                             td class="num" { (h.events_received) }
                             td class="num" { (h.events_rejected) }
                             td { @if let Some(d) = &h.last_delivery { (format::datetime(l, d)) } @else { "–" } }

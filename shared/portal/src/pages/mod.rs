@@ -6,6 +6,7 @@ mod admin;
 mod company;
 mod inspect;
 mod inspections;
+mod notifications;
 mod people;
 
 use crate::i18n::t;
@@ -37,6 +38,7 @@ pub fn router() -> Router<Portal> {
         .merge(people::router())
         .merge(inspect::router())
         .merge(inspections::router())
+        .merge(notifications::router())
 }
 
 /// A form field's error: the field, the translation key of the message, (shown in
