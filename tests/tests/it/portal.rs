@@ -822,7 +822,56 @@ async fn notifications_and_verification_pages(s: &TestServer) {
     ));
 }
 
+/// The overview's delivery health shows a silent partner (spec §11 `silent_since` of
+/// the statistics' partners rows) as a warning, in the user's language.
+async fn the_overview_shows_partner_silence(s: &TestServer) {
+    // Monday to Wednesday the partner delivers (the first batch is the setup's).
+    s.clock.set("2026-11-23T10:00:00Z");
+    let setup = grant_demo_identities(s).await;
+    for (i, day) in ["2026-11-24", "2026-11-25"].iter().enumerate() {
+        s.clock.set(&format!("{day}T10:00:00Z"));
+        s.post_json(
+            "/partner/v1/batches",
+            &setup.partner,
+            &batch(
+                &format!("w{i}"),
+                vec![event(
+                    &format!("w{i}"),
+                    ORG_A,
+                    SITE_1,
+                    BO,
+                    "Bo Al",
+                    "in",
+                    &format!("{day}T09:00:00+01:00"),
+                )],
+            ),
+        )
+        .await
+        .expect(200);
+    }
+    let overview = format!("/companies/{ORG_A}");
+    let mut b = Browser::new(s);
+    s.clock.set("2026-11-26T20:00:00Z");
+    b.sign_in(USER, "/").await;
+    let thursday = b.get(&overview).await;
+    assert_eq!(thursday.status, StatusCode::OK, "{}", thursday.body);
+    assert!(thursday.body.contains("Levererar"), "Thursday has not ended");
+    assert!(!thursday.body.contains("Tyst sedan"));
+    // Friday morning: silent since Wednesday's delivery, 11:00 Swedish time.
+    s.clock.set("2026-11-27T05:00:00Z");
+    b.sign_in(USER, "/").await;
+    let friday = b.get(&overview).await;
+    assert!(
+        friday.body.contains("Tyst sedan 2026-11-25 11:00"),
+        "{}",
+        friday.body
+    );
+    let en = b.get(&format!("{overview}?lang=en")).await;
+    assert!(en.body.contains("Silent since 25 Nov 2026, 11:00"), "{}", en.body);
+}
+
 on_every_store!(
+    the_overview_shows_partner_silence,
     notifications_and_verification_pages,
     signing_in_sessions_and_the_way_back,
     pages_show_only_what_the_api_allows_and_are_audited,
