@@ -855,7 +855,10 @@ async fn the_overview_shows_partner_silence(s: &TestServer) {
     b.sign_in(USER, "/").await;
     let thursday = b.get(&overview).await;
     assert_eq!(thursday.status, StatusCode::OK, "{}", thursday.body);
-    assert!(thursday.body.contains("Levererar"), "Thursday has not ended");
+    assert!(
+        thursday.body.contains("Levererar"),
+        "Thursday has not ended"
+    );
     assert!(!thursday.body.contains("Tyst sedan"));
     // Friday morning: silent since Wednesday's delivery, 11:00 Swedish time.
     s.clock.set("2026-11-27T05:00:00Z");
@@ -867,7 +870,11 @@ async fn the_overview_shows_partner_silence(s: &TestServer) {
         friday.body
     );
     let en = b.get(&format!("{overview}?lang=en")).await;
-    assert!(en.body.contains("Silent since 25 Nov 2026, 11:00"), "{}", en.body);
+    assert!(
+        en.body.contains("Silent since 25 Nov 2026, 11:00"),
+        "{}",
+        en.body
+    );
 }
 
 on_every_store!(

@@ -148,7 +148,7 @@ fn charts3(l: Lang, rows: &[views::StatRow]) -> Markup {
 fn partner_table(l: Lang, partners: &[views::PartnerHealth]) -> Markup {
     html! {
         @if partners.is_empty() { p { (t(l, "common.none")) } } @else {
-            table {
+            div class="scroll" tabindex="0" { table {
                 thead { tr { th scope="col" { (t(l, "partners.id")) } th scope="col" { (t(l, "health.state")) } th scope="col" { (t(l, "health.received")) } th scope="col" { (t(l, "health.rejected")) } th scope="col" { (t(l, "health.last")) } } }
                 tbody {
                     @for h in partners {
@@ -168,7 +168,7 @@ fn partner_table(l: Lang, partners: &[views::PartnerHealth]) -> Markup {
                         }
                     }
                 }
-            }
+            } }
         }
     }
 }
