@@ -172,7 +172,12 @@ fn deliveries_table(l: Lang, list: &[Delivery]) -> Markup {
                                         @for a in &d.attempts {
                                             li {
                                                 (format::instant(l, &a.at)) ": "
-                                                @match a.status { Some(s) => { "HTTP " (s) } None => { (t(l, "notify.no_answer")) } }
+                                                @match (d.channel, a.status) {
+                                                    (Channel::Webhook, Some(s)) => { "HTTP " (s) }
+                                                    // The mail service's own code (250: accepted).
+                                                    (Channel::Email, Some(s)) => { (t(l, "notify.mail_accepted")) " (" (s) ")" }
+                                                    (_, None) => { (t(l, "notify.no_answer")) }
+                                                }
                                                 @if let Some(e) = &a.error { " " span class="muted" { "(" (e) ")" } }
                                             }
                                         }
@@ -221,7 +226,7 @@ fn body(ctx: &Ctx, o: &Orgnr, b: Body<'_>) -> Markup {
                 @for i in 0..MAX_EMAILS {
                     @let id = format!("email_{i}");
                     label for=(id) { (t(l, "notify.email_n")) " " (i + 1) }
-                    input id=(id) name=(id) type="email" inputmode="email" autocomplete="email"
+                    input id=(id) name=(id) type="email" inputmode="email" autocomplete="email" size="40"
                         value=(f.emails.get(i).cloned().unwrap_or_default())
                         aria-describedby=(format!("{id}-error"));
                     (fe(l, &id, b.err))
