@@ -67,6 +67,6 @@ pub async fn verify_archive(
     })?;
     let report = v.run(company).await?;
     // Each covered company's part, for its admins (GET …/verification).
-    stamp_domain::verification::record(&state.ledger, &report).await?;
+    stamp_domain::verification::record(&state.ledger, &report, company).await?;
     Ok(report)
 }

@@ -57,17 +57,17 @@ pub struct CompanyVerification {
     pub mismatches: Vec<Mismatch>,
 }
 
-/// Splits `report` by company and stores each covered company's part (the run's one
-/// company, or every company the ledger knows). A mismatch whose key the retention index
+/// Splits `report` by company and stores each covered company's part (`company`, the
+/// run's one company, or every company the ledger knows). A mismatch whose key the retention index
 /// no longer names is given to the run's company when the run had one; in a run over
 /// every company it stays in the archived report only.
-pub async fn record(ledger: &Ledger, report: &VerificationReport) -> Result<(), DomainError> {
+pub async fn record(
+    ledger: &Ledger,
+    report: &VerificationReport,
+    company: Option<&Orgnr>,
+) -> Result<(), DomainError> {
     let companies = ledger.companies().await?;
-    let only = match &report.company {
-        Some(o) => Some(Orgnr::parse(o).map_err(|e| DomainError::Internal(e.to_string()))?),
-        None => None,
-    };
-    let only_ck = only.as_ref().map(|o| ledger.company_key(o));
+    let only_ck = company.map(|o| ledger.company_key(o));
     let year = report.run_at.year();
     let entries = ledger.archived_entries(2000..=year + 30).await?;
     // Every archived key → the companies whose events it holds.
