@@ -1,17 +1,18 @@
-//! Views of the domain answers that are still JSON (`serde_json::Value`: statistics,
-//! registrations, anomalies, extracts, own data, announcements — issue 9 gives them
-//! domain types). Each is read once into a struct here, so templates never index into
-//! untyped values. Typed domain answers (grants, holds, activation, partners,
-//! notification settings, deliveries, verification) are used as they are, through
-//! `stamp_api::views` or the domain's own types — no JSON in between.
+//! The domain's answers as typed values for the pages (the same JSON the API answers,
+//! read back into structs so templates never index into untyped values).
 
 use serde::de::DeserializeOwned;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use stamp_domain::DomainError;
 
-/// A domain answer given as JSON, as the view struct the page renders.
-pub fn answer<T: DeserializeOwned>(v: serde_json::Value) -> Result<T, DomainError> {
-    serde_json::from_value(v).map_err(|e| DomainError::Internal(format!("portal view: {e}")))
+/// Any answer of a domain service (a typed value or JSON) as a view struct. Only for the
+/// answers that are still JSON on main (statistics, registrations, anomalies, extracts,
+/// own data); typed answers (grants, holds, activation, partners, notification settings,
+/// deliveries, verification) are rendered from `stamp_api::views` or the domain's types.
+pub fn typed<T: DeserializeOwned, S: Serialize>(v: S) -> Result<T, DomainError> {
+    serde_json::to_value(v)
+        .and_then(serde_json::from_value)
+        .map_err(|e| DomainError::Internal(format!("portal view: {e}")))
 }
 
 #[derive(Debug, Clone, Deserialize)]

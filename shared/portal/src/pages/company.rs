@@ -5,7 +5,7 @@ use super::{csrf, ok, FieldError, FormData};
 use crate::charts::{bars, Bar};
 use crate::format;
 use crate::i18n::{t, Lang};
-use crate::views::{self, answer};
+use crate::views::{self, typed};
 use crate::{pct_encode, Audit, Ctx, PageError, PageResult, Portal, User};
 use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
@@ -121,7 +121,7 @@ fn stats_rows(
             cursor: None,
             limit: 1000,
         };
-        answer(st.query(&claims, &o, &q).await?)
+        typed(st.query(&claims, &o, &q).await?)
     }
 }
 
@@ -601,13 +601,13 @@ async fn person(
             cursor: None,
             limit: 1000,
         };
-        let regs: views::Registrations = answer(
+        let regs: views::Registrations = typed(
             p.app
                 .queries
                 .person_registrations(user.claims(), &o, &person_ref, &q)
                 .await?,
         )?;
-        let an: views::Anomalies = answer(
+        let an: views::Anomalies = typed(
             p.app
                 .queries
                 .anomalies(
@@ -691,7 +691,7 @@ async fn site(
             cursor: None,
             limit: 1000,
         };
-        let regs: views::Registrations = answer(
+        let regs: views::Registrations = typed(
             p.app
                 .queries
                 .site_registrations(user.claims(), &o, &site, &q)
@@ -705,7 +705,7 @@ async fn site(
             cursor: None,
             limit: 1000,
         };
-        let now_regs: views::Registrations = answer(
+        let now_regs: views::Registrations = typed(
             p.app
                 .queries
                 .site_registrations(user.claims(), &o, &site, &now_q)
@@ -776,7 +776,7 @@ async fn anomalies(State(p): State<Portal>, user: User, Path(raw): Path<String>)
             .map(stamp_domain::pagination::Cursor::decode)
             .transpose()?;
         let sites = p.app.queries.sites(user.claims(), &o, None, 100).await?;
-        let an: views::Anomalies = answer(
+        let an: views::Anomalies = typed(
             p.app
                 .queries
                 .anomalies(
@@ -1216,7 +1216,7 @@ async fn extract(
     let ann = p.announcements().await;
     let result: PageResult = async {
         let o = o.clone().ok_or_else(super::company::no_company)?;
-        let x: views::Extract = answer(p.app.extracts.get(user.claims(), &o, &id).await?)?;
+        let x: views::Extract = typed(p.app.extracts.get(user.claims(), &o, &id).await?)?;
         Ok(ok(
             &user.ctx,
             t(user.ctx.lang, "extracts.one"),

@@ -5,7 +5,7 @@ use super::{csrf, form_outcome, ok, FieldError, FormData};
 use crate::format;
 use crate::i18n::t;
 use crate::layout::field_error as fe;
-use crate::views::{self, answer};
+use crate::views::{self, typed};
 use crate::{Audit, Ctx, PageError, PageResult, Portal, User};
 use axum::extract::{Form, Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -36,7 +36,7 @@ async fn me(State(p): State<Portal>, user: User) -> Response {
         let to = super::company::date_param(&user.ctx, "to", end)?;
         let from = super::company::date_param(&user.ctx, "from", to - chrono::Duration::days(30))?;
         let q = RegistrationQuery { range: day_range(from, to), history: false, employer: None, cursor: None, limit: 1000 };
-        let own: views::Own = answer(p.app.extracts.own_registrations(user.claims(), &q, None).await?)?;
+        let own: views::Own = typed(p.app.extracts.own_registrations(user.claims(), &q, None).await?)?;
         let body = html! {
             form method="get" class="filters" {
                 label for="from" { (t(l, "common.from")) }
@@ -129,7 +129,7 @@ async fn order_own(State(p): State<Portal>, user: User, Form(f): FormData) -> Re
 async fn own_extract(State(p): State<Portal>, user: User, Path(id): Path<String>) -> Response {
     let ann = p.announcements().await;
     let result: PageResult = async {
-        let x: views::Extract = answer(p.app.extracts.get_own(user.claims(), &id).await?)?;
+        let x: views::Extract = typed(p.app.extracts.get_own(user.claims(), &id).await?)?;
         Ok(ok(
             &user.ctx,
             t(user.ctx.lang, "extracts.one"),
