@@ -654,6 +654,7 @@ async fn notifications_and_verification_pages(s: &TestServer) {
     assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.body);
     assert!(bad.body.contains("id=\"email_2-error\""), "{}", bad.body);
     assert!(!bad.body.contains("id=\"email_0-error\""));
+    assert!(bad.body.contains("Inte en giltig e-postadress"));
     assert!(bad.body.contains("value=\"inte-en-adress\""));
     assert!(bad.body.contains("value=\"drift@bygg.example\""));
     let stored = s
@@ -673,6 +674,7 @@ async fn notifications_and_verification_pages(s: &TestServer) {
         .await;
     assert_eq!(bad_url.status, StatusCode::BAD_REQUEST);
     assert!(bad_url.body.contains("id=\"webhook_url-error\""));
+    assert!(bad_url.body.contains("ska börja med https://"));
 
     // Valid: saved, and the new webhook URL's signing secret shown this once. Nothing
     // listens on port 9, so the test message's attempt records no answer.

@@ -88,7 +88,7 @@ impl SettingsForm {
 }
 
 /// The domain names a bad address by its place in the list (`emails[2]`); the page
-/// shows it at the slot it was typed in.
+/// shows it at the slot it was typed in, saying what the field needs.
 fn at_slot(mut e: FieldError, slots: &[usize]) -> FieldError {
     if let Some(i) = e
         .field
@@ -98,7 +98,10 @@ fn at_slot(mut e: FieldError, slots: &[usize]) -> FieldError {
     {
         if let Some(slot) = slots.get(i) {
             e.field = format!("email_{slot}");
+            e.key = "notify.bad_email";
         }
+    } else if e.field == "webhook_url" && e.key == "form.invalid" {
+        e.key = "notify.bad_webhook";
     }
     e
 }
