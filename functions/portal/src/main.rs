@@ -3,7 +3,8 @@
 //! portal signs its users in itself (OpenID Connect against the issuer the API trusts).
 //!
 //! Environment: `STAMP_PORTAL_SESSION_KEY` (hex, from the template's secret parameter),
-//! `STAMP_OIDC_ISSUER`, `STAMP_OIDC_CLIENT_ID`, `STAMP_PUBLIC_URL` (the portal's URL).
+//! `STAMP_OIDC_ISSUER`, `STAMP_OIDC_CLIENT_ID`, `STAMP_PUBLIC_URL` (the portal's URL),
+//! `MAIL_FROM` (the sender of test messages).
 
 use stamp_domain::extracts::Dispatch;
 use stamp_domain::ports::SystemClock;
@@ -25,7 +26,13 @@ async fn main() -> Result<(), lambda_http::Error> {
         ports.pseudonym_key.clone(),
         Arc::new(SystemClock),
     )
-    .with_extract_files(ports.extract_files(), Dispatch::Stream);
+    .with_extract_files(ports.extract_files(), Dispatch::Stream)
+    // "Send a test message" on the notifications page posts and mails at once.
+    .with_webhooks(Arc::new(stamp_adapters::HttpWebhookSender::default()))
+    .with_mailer(
+        Arc::new(stamp_adapters::SesMailer::from_env().await),
+        std::env::var("MAIL_FROM").ok(),
+    );
     let session_key = hex::decode(env("STAMP_PORTAL_SESSION_KEY")?.trim())
         .map_err(|_| "STAMP_PORTAL_SESSION_KEY must be hex")?;
     if session_key.len() < 32 {

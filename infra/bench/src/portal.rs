@@ -30,6 +30,10 @@ pub async fn run(iterations: usize) {
     eprintln!("{summary}");
     // The statistics the scheduled job keeps up to date, as in a running server.
     local.state.statistics.run_once().await.expect("statistics");
+    // A verification report, as `serve --demo` makes at start.
+    stamp_api::jobs::verify_archive(&local.state, None)
+        .await
+        .expect("verify");
     let app = local.router();
     let o = stamp_local::demo::DEMO_ORGNR;
     let people = {
@@ -63,6 +67,9 @@ pub async fn run(iterations: usize) {
         (format!("/companies/{o}/activation"), 0),
         (format!("/companies/{o}/legal-holds"), 0),
         (format!("/companies/{o}/audit"), 0),
+        (format!("/companies/{o}/inspections"), 0),
+        (format!("/companies/{o}/notifications"), 0),
+        (format!("/companies/{o}/verification"), 0),
         ("/me".into(), 2),
         ("/operator/partners".into(), 3),
         ("/operator/announcements".into(), 3),

@@ -120,6 +120,15 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             if load_demo {
                 let summary = demo::load(&local.state).await?;
                 println!("{summary}");
+                // Checked once, so the portal's archive-check page has a report to show.
+                match stamp_api::jobs::verify_archive(&local.state, None).await {
+                    Ok(r) => println!(
+                        "demo: archive verified ({} receipts, {} mismatches)",
+                        r.receipts,
+                        r.mismatches.len()
+                    ),
+                    Err(e) => eprintln!("demo: archive verification failed: {e}"),
+                }
                 let sim = demo::start_feed(&local.state).await?;
                 println!(
                     "demo: partner {} pulls from a simulated feed at {}",

@@ -56,7 +56,8 @@ pub async fn webhook_retry(
     state.notifications.drain().await
 }
 
-/// Archive verification (spec §12), every company or one.
+/// Archive verification (spec §12), every company or one; the report goes to the
+/// archive, and each covered company's part to the table.
 pub async fn verify_archive(
     state: &AppState,
     company: Option<&stamp_domain::identity::Orgnr>,
@@ -64,5 +65,8 @@ pub async fn verify_archive(
     let v = state.verifier().ok_or_else(|| {
         DomainError::Unavailable("no object-lock probe configured for verification".into())
     })?;
-    v.run(company).await
+    let report = v.run(company).await?;
+    // Each covered company's part, for its admins (GET …/verification).
+    stamp_domain::verification::record(&state.ledger, &report, company).await?;
+    Ok(report)
 }

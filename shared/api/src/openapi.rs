@@ -739,6 +739,22 @@ const OPS: &[Op] = &[
         ok: &[(202, Some("DeliveryList"), "what was sent")],
         problems: &[409],
     },
+    // --- archive verification (spec §12) ------------------------------------------------
+    Op {
+        method: "get",
+        path: "/v1/companies/{orgnr}/verification",
+        tag: ADMIN,
+        summary: "This company's part of the latest archive verification",
+        auth: Auth::Jwt("company_admin"),
+        query: &[],
+        body: None,
+        ok: &[(
+            200,
+            Some("CompanyVerification"),
+            "counts, the mismatches that concern this company, the run's time",
+        )],
+        problems: &[],
+    },
 ];
 
 /// Adds `T`'s schema and those it refers to.
@@ -793,6 +809,7 @@ fn schemas() -> Map<String, Value> {
     add::<stamp_domain::notify::SettingsRequest>(&mut s);
     add::<stamp_domain::notify::SettingsView>(&mut s);
     add::<crate::routes::notifications::DeliveryList>(&mut s);
+    add::<stamp_domain::verification::CompanyVerification>(&mut s);
     let mut out = Map::new();
     for (name, schema) in s {
         out.insert(name, serde_json::to_value(schema).unwrap_or(Value::Null));

@@ -37,6 +37,7 @@ pub mod retention;
 pub mod statistics;
 pub mod store_rules;
 pub mod time;
+pub mod verification;
 pub mod verify;
 
 pub use error::{DomainError, ErrorKind, ErrorRecord};

@@ -23,6 +23,15 @@ pub fn datetime(lang: Lang, raw: &str) -> String {
     }
 }
 
+/// [`datetime`] of a typed instant (what typed domain answers hold).
+pub fn instant<Tz: chrono::TimeZone>(lang: Lang, t: &DateTime<Tz>) -> String {
+    let l = t.with_timezone(&Stockholm);
+    match lang {
+        Lang::Sv => l.format("%Y-%m-%d %H:%M").to_string(),
+        Lang::En => l.format("%-d %b %Y, %H:%M").to_string(),
+    }
+}
+
 pub fn time(raw: &str) -> String {
     parse(raw)
         .map(|t| t.with_timezone(&Stockholm).format("%H:%M").to_string())

@@ -71,6 +71,8 @@ fn nav(ctx: &Ctx, claims: &Claims) -> Markup {
                             (item(format!("/companies/{o}/activation"), "nav.activation"))
                             (item(format!("/companies/{o}/legal-holds"), "nav.holds"))
                             (item(format!("/companies/{o}/inspections"), "nav.inspections"))
+                            (item(format!("/companies/{o}/notifications"), "nav.notifications"))
+                            (item(format!("/companies/{o}/verification"), "nav.verification"))
                             (item(format!("/companies/{o}/audit"), "nav.audit"))
                         }
                     }

@@ -10,7 +10,7 @@ pub mod format;
 pub mod i18n;
 pub mod layout;
 pub mod oidc;
-mod pages;
+pub mod pages;
 pub mod session;
 pub mod views;
 
@@ -257,6 +257,8 @@ pub enum PageError {
     Domain(DomainError),
     /// A form without this session's CSRF token.
     Csrf,
+    /// A form's input refused, already said at its field (the page shows it again).
+    Field(pages::FieldError),
 }
 
 impl From<DomainError> for PageError {
@@ -269,6 +271,7 @@ impl PageError {
     pub fn status(&self) -> StatusCode {
         match self {
             PageError::Csrf => StatusCode::FORBIDDEN,
+            PageError::Field(f) => f.status,
             PageError::Domain(e) => match e {
                 DomainError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
                 DomainError::Forbidden(_) | DomainError::NotActivated(_) => StatusCode::FORBIDDEN,

@@ -5,7 +5,10 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use stamp_domain::DomainError;
 
-/// Any answer of a domain service (a typed value or JSON) as a view struct.
+/// Any answer of a domain service (a typed value or JSON) as a view struct. Only for the
+/// answers that are still JSON on main (statistics, registrations, anomalies, extracts,
+/// own data); typed answers (grants, holds, activation, partners, notification settings,
+/// deliveries, verification) are rendered from `stamp_api::views` or the domain's types.
 pub fn typed<T: DeserializeOwned, S: Serialize>(v: S) -> Result<T, DomainError> {
     serde_json::to_value(v)
         .and_then(serde_json::from_value)
@@ -149,6 +152,9 @@ pub struct PartnerHealth {
     pub events_rejected: i64,
     #[serde(default)]
     pub last_delivery: Option<String>,
+    /// Since when the partner has been silent for the company (spec §11).
+    #[serde(default)]
+    pub silent_since: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -178,57 +184,6 @@ pub struct Extract {
     pub file_name: Option<String>,
     #[serde(default)]
     pub download_url: Option<String>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct Activation {
-    pub company_orgnr: String,
-    pub company_name: String,
-    #[serde(default)]
-    pub fiscal_year_end_month: Option<u32>,
-    pub terms_version: String,
-    pub activated_at: String,
-    #[serde(default)]
-    pub terms_accepted_at: Option<String>,
-    pub status: String,
-    #[serde(default)]
-    pub deregistered_at: Option<String>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct Grant {
-    pub sub: String,
-    pub roles: Vec<String>,
-    #[serde(default)]
-    pub granted_at: Option<String>,
-    #[serde(default)]
-    pub granted_by: Option<String>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct Hold {
-    pub id: String,
-    pub site_id: Option<String>,
-    pub person_ref: Option<String>,
-    pub from: Option<String>,
-    pub to: Option<String>,
-    pub reason: String,
-    pub placed_by: String,
-    pub placed_at: String,
-    #[serde(default)]
-    pub lifted_at: Option<String>,
-    pub active: bool,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct Partner {
-    pub partner_id: String,
-    pub name: String,
-    #[serde(default)]
-    pub feed_url: Option<String>,
-    pub accredited_at: String,
-    #[serde(default)]
-    pub suspended: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -762,6 +762,122 @@ async fn verification_names_each_damage(s: &TestServer) {
     assert!(s.locked_until(&key).await >= chrono::NaiveDate::from_ymd_opt(2029, 1, 1).unwrap());
 }
 
+/// `GET …/verification`: 404 before any run; afterwards each company's admin reads its
+/// own part — the mismatches of objects holding its events, never another company's —
+/// and nobody else (company_user, another company's admin) reads it.
+async fn verification_is_read_per_company(s: &TestServer) {
+    let a = setup(s, ORG_A, "ledger-1").await;
+    let b = setup(s, ORG_B, "ledger-2").await;
+    let path_a = format!("/v1/companies/{ORG_A}/verification");
+    let path_b = format!("/v1/companies/{ORG_B}/verification");
+    s.get(&path_a, &a.admin).await.problem(404, "not_found");
+    let mut keys = Vec::new();
+    for (i, name) in ["kept", "gone"].iter().enumerate() {
+        let r = deliver(
+            s,
+            &a.partner,
+            name,
+            vec![event(
+                &format!("a{i}"),
+                ORG_A,
+                SITE_1,
+                ANNA,
+                "Åsa",
+                "in",
+                &format!("2026-11-2{i}T08:00:00+01:00"),
+            )],
+        )
+        .await;
+        keys.push(r["archive"]["key"].as_str().unwrap().to_string());
+    }
+    let rb = deliver(
+        s,
+        &b.partner,
+        "b-only",
+        vec![event(
+            "b0",
+            ORG_B,
+            SITE_2,
+            BO,
+            "Bo",
+            "in",
+            "2026-11-20T08:00:00+01:00",
+        )],
+    )
+    .await;
+    let key_b = rb["archive"]["key"].as_str().unwrap().to_string();
+    remove(s, &keys[1]).await;
+
+    let all = stamp_api::jobs::verify_archive(&s.state, None)
+        .await
+        .unwrap();
+    assert!(!all.ok);
+    let va = s.get(&path_a, &a.admin).await.expect(200);
+    assert_eq!(va["scope"], "all");
+    assert_eq!(va["ok"], false);
+    assert_eq!(va["receipts"], 2);
+    assert_eq!(
+        va["events"],
+        Value::Null,
+        "counted for all companies together"
+    );
+    assert_eq!(va["report_key"], json!(all.report_key));
+    assert_eq!(va["run_at"], json!(all.run_at));
+    let mut named: Vec<(String, String)> = va["mismatches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["kind"].as_str().unwrap().to_string(),
+                m["key"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    named.sort();
+    assert_eq!(
+        named,
+        vec![
+            ("event_delivery_missing".to_string(), keys[1].clone()),
+            ("missing_delivery".to_string(), keys[1].clone()),
+        ]
+    );
+    let vb = s.get(&path_b, &b.admin).await.expect(200);
+    assert_eq!(
+        (vb["ok"].clone(), vb["receipts"].clone()),
+        (json!(true), json!(1))
+    );
+    assert_eq!(vb["mismatches"], json!([]));
+    assert!(
+        !vb.to_string().contains(&keys[1]),
+        "A's object is not named to B"
+    );
+
+    // Only the company's admins.
+    s.get(&path_a, &a.user).await.expect(403);
+    s.get(&path_a, &b.admin).await.expect(403);
+
+    // A run for B alone replaces B's part (with B's counts) and leaves A's as it was.
+    let only_b = stamp_api::jobs::verify_archive(
+        &s.state,
+        Some(&stamp_domain::identity::Orgnr::parse(ORG_B).unwrap()),
+    )
+    .await
+    .unwrap();
+    assert!(only_b.ok, "{only_b:?}");
+    let vb = s.get(&path_b, &b.admin).await.expect(200);
+    assert_eq!(vb["scope"], "company");
+    assert_eq!(
+        (vb["events"].clone(), vb["event_deliveries"].clone()),
+        (json!(1), json!(1))
+    );
+    assert_eq!(vb["report_key"], json!(only_b.report_key));
+    assert_ne!(vb["report_key"], va["report_key"]);
+    assert!(!key_b.is_empty());
+    let again = s.get(&path_a, &a.admin).await.expect(200);
+    assert_eq!(again["report_key"], va["report_key"]);
+}
+
 async fn every_purge_writes_a_receipt(s: &TestServer) {
     let a = setup(s, ORG_A, "ledger-1").await;
     // Kept until 2025-12-31, and until 2026-12-31 (delivered in 2025, so the locks end
@@ -868,6 +984,7 @@ on_every_store!(
     webhooks_are_retried_after_a_500_and_a_timeout,
     partner_silence_is_noticed_once,
     verification_names_each_damage,
+    verification_is_read_per_company,
     every_purge_writes_a_receipt,
 );
 

@@ -601,7 +601,287 @@ async fn inspectors_open_one_site_through_a_link(s: &TestServer) {
     assert_eq!(insp.get("/inspect").await.status, StatusCode::UNAUTHORIZED);
 }
 
+/// The admin's notifications page (spec §11) and archive-check page (spec §12): the
+/// same authorization as the API (a company user gets neither), CSRF on both forms,
+/// the domain's validation shown at the slot typed in with the text kept, the signing
+/// secret shown once, the test message's 409 without settings said plainly and its
+/// deliveries listed with every attempt, the verification's empty state and then its
+/// report; each view and change audited as its API route.
+async fn notifications_and_verification_pages(s: &TestServer) {
+    let setup = grant_demo_identities(s).await;
+    let page = format!("/companies/{ORG_A}/notifications");
+    let test = format!("{page}/test");
+    let check = format!("/companies/{ORG_A}/verification");
+    let mut admin = Browser::new(s);
+    admin.sign_in(ADMIN, "/").await;
+    let first = admin.get(&page).await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.body);
+    for link in [&page, &check] {
+        assert!(
+            first.body.contains(&format!("href=\"{link}\"")),
+            "{link} in the admin nav"
+        );
+    }
+    let token = csrf(&first.body);
+
+    // A test message before any settings: the domain's 409, said as what to do.
+    let none = admin.post(&test, &[("csrf", &token)]).await;
+    assert_eq!(none.status, StatusCode::CONFLICT, "{}", none.body);
+    assert!(
+        none.body.contains("Spara en webhook-adress"),
+        "{}",
+        none.body
+    );
+
+    // Without the token nothing is saved.
+    let refused = admin
+        .post(&page, &[("email_0", "drift@bygg.example")])
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    // A bad address in the third slot (the second left empty): shown there, text kept.
+    let bad = admin
+        .post(
+            &page,
+            &[
+                ("csrf", &token),
+                ("email_0", "drift@bygg.example"),
+                ("email_1", ""),
+                ("email_2", "inte-en-adress"),
+                ("daily_digest", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.body);
+    assert!(bad.body.contains("id=\"email_2-error\""), "{}", bad.body);
+    assert!(!bad.body.contains("id=\"email_0-error\""));
+    assert!(bad.body.contains("Inte en giltig e-postadress"));
+    assert!(bad.body.contains("value=\"inte-en-adress\""));
+    assert!(bad.body.contains("value=\"drift@bygg.example\""));
+    let stored = s
+        .get(
+            &format!("/v1/companies/{ORG_A}/notifications"),
+            &setup.admin,
+        )
+        .await
+        .expect(200);
+    assert_eq!(stored["emails"], json!([]), "nothing saved");
+    // A webhook that is no HTTPS URL is refused at its field too.
+    let bad_url = admin
+        .post(
+            &page,
+            &[("csrf", &token), ("webhook_url", "ftp://example.se/x")],
+        )
+        .await;
+    assert_eq!(bad_url.status, StatusCode::BAD_REQUEST);
+    assert!(bad_url.body.contains("id=\"webhook_url-error\""));
+    assert!(bad_url.body.contains("ska börja med https://"));
+
+    // Valid: saved, and the new webhook URL's signing secret shown this once. Nothing
+    // listens on port 9, so the test message's attempt records no answer.
+    let hook = "http://127.0.0.1:9/hook";
+    let saved = admin
+        .post(
+            &page,
+            &[
+                ("csrf", &token),
+                ("webhook_url", hook),
+                ("email_0", "drift@bygg.example"),
+                ("email_3", "chef@bygg.example"),
+                ("daily_digest", "1"),
+                ("partner_silence", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+    let at = saved
+        .body
+        .find("id=\"webhook-secret\"")
+        .expect("the secret shown");
+    assert!(saved.body[at..].contains("value=\"whsec_"));
+    let stored = s
+        .get(
+            &format!("/v1/companies/{ORG_A}/notifications"),
+            &setup.admin,
+        )
+        .await
+        .expect(200);
+    assert_eq!(
+        stored["emails"],
+        json!(["drift@bygg.example", "chef@bygg.example"])
+    );
+    assert_eq!(stored["webhook_url"], json!(hook));
+    assert_eq!(
+        (
+            stored["daily_digest"].clone(),
+            stored["partner_silence"].clone()
+        ),
+        (json!(true), json!(true))
+    );
+    let again = admin.get(&page).await;
+    assert!(!again.body.contains("whsec_"), "shown once");
+    assert!(again.body.contains("value=\"chef@bygg.example\""));
+
+    // The test message: both targets, listed with their attempts.
+    let sent = admin.post(&test, &[("csrf", &token)]).await;
+    assert_eq!(sent.status, StatusCode::ACCEPTED, "{}", sent.body);
+    assert!(sent.body.contains("id=\"test-sent\""));
+    let listed = admin.get(&page).await;
+    let api = s
+        .get(
+            &format!("/v1/companies/{ORG_A}/notifications/deliveries"),
+            &setup.admin,
+        )
+        .await
+        .expect(200);
+    let deliveries = api["deliveries"].as_array().unwrap();
+    assert_eq!(deliveries.len(), 2, "{api}");
+    for d in deliveries {
+        assert!(!d["attempts"].as_array().unwrap().is_empty(), "{d}");
+        assert!(listed.body.contains(d["target"].as_str().unwrap()), "{d}");
+    }
+    assert!(
+        listed.body.contains("inget svar"),
+        "the refused webhook attempt: {}",
+        listed.body
+    );
+    assert!(listed.body.contains("Webhook") && listed.body.contains("E-post"));
+
+    // The archive check: an empty state, then the company's part of the report.
+    let empty = admin.get(&check).await;
+    assert_eq!(empty.status, StatusCode::OK, "{}", empty.body);
+    assert!(empty.body.contains("id=\"verify-none\""));
+    let report = stamp_api::jobs::verify_archive(&s.state, None)
+        .await
+        .unwrap();
+    assert!(report.ok, "{report:?}");
+    let shown = admin.get(&check).await;
+    assert!(shown.body.contains("id=\"verify-ok\""), "{}", shown.body);
+    assert!(shown.body.contains(report.report_key.as_deref().unwrap()));
+    let en = admin.get(&format!("{check}?lang=en")).await;
+    assert!(en.body.contains("No mismatches"));
+
+    // A company user of the same company gets neither page.
+    let mut user = Browser::new(s);
+    user.sign_in(USER, "/").await;
+    for path in [&page, &check] {
+        assert_eq!(user.get(path).await.status, StatusCode::FORBIDDEN, "{path}");
+    }
+    let form = [(
+        "csrf",
+        csrf(&user.get(&format!("/companies/{ORG_A}")).await.body),
+    )];
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    assert_eq!(user.post(&test, &form).await.status, StatusCode::FORBIDDEN);
+
+    // Audited as the API routes.
+    let trail = s
+        .get(
+            &format!("/v1/companies/{ORG_A}/audit?limit=1000"),
+            &setup.admin,
+        )
+        .await
+        .expect(200);
+    let entries = trail["entries"].as_array().unwrap();
+    let by = |actor: &str, action: &str, status: u64| {
+        entries
+            .iter()
+            .any(|e| e["actor"] == actor && e["action"] == action && e["status"] == status)
+    };
+    assert!(by(
+        "demo-admin",
+        "GET /v1/companies/{orgnr}/notifications/deliveries",
+        200
+    ));
+    assert!(by(
+        "demo-admin",
+        "PUT /v1/companies/{orgnr}/notifications",
+        400
+    ));
+    assert!(by(
+        "demo-admin",
+        "PUT /v1/companies/{orgnr}/notifications",
+        200
+    ));
+    assert!(by(
+        "demo-admin",
+        "POST /v1/companies/{orgnr}/notifications/test",
+        409
+    ));
+    assert!(by(
+        "demo-admin",
+        "POST /v1/companies/{orgnr}/notifications/test",
+        202
+    ));
+    assert!(by(
+        "demo-admin",
+        "GET /v1/companies/{orgnr}/verification",
+        200
+    ));
+    assert!(by(
+        "demo-user",
+        "GET /v1/companies/{orgnr}/verification",
+        403
+    ));
+}
+
+/// The overview's delivery health shows a silent partner (spec §11 `silent_since` of
+/// the statistics' partners rows) as a warning, in the user's language.
+async fn the_overview_shows_partner_silence(s: &TestServer) {
+    // Monday to Wednesday the partner delivers (the first batch is the setup's).
+    s.clock.set("2026-11-23T10:00:00Z");
+    let setup = grant_demo_identities(s).await;
+    for (i, day) in ["2026-11-24", "2026-11-25"].iter().enumerate() {
+        s.clock.set(&format!("{day}T10:00:00Z"));
+        s.post_json(
+            "/partner/v1/batches",
+            &setup.partner,
+            &batch(
+                &format!("w{i}"),
+                vec![event(
+                    &format!("w{i}"),
+                    ORG_A,
+                    SITE_1,
+                    BO,
+                    "Bo Al",
+                    "in",
+                    &format!("{day}T09:00:00+01:00"),
+                )],
+            ),
+        )
+        .await
+        .expect(200);
+    }
+    let overview = format!("/companies/{ORG_A}");
+    let mut b = Browser::new(s);
+    s.clock.set("2026-11-26T20:00:00Z");
+    b.sign_in(USER, "/").await;
+    let thursday = b.get(&overview).await;
+    assert_eq!(thursday.status, StatusCode::OK, "{}", thursday.body);
+    assert!(
+        thursday.body.contains("Levererar"),
+        "Thursday has not ended"
+    );
+    assert!(!thursday.body.contains("Tyst sedan"));
+    // Friday morning: silent since Wednesday's delivery, 11:00 Swedish time.
+    s.clock.set("2026-11-27T05:00:00Z");
+    b.sign_in(USER, "/").await;
+    let friday = b.get(&overview).await;
+    assert!(
+        friday.body.contains("Tyst sedan 2026-11-25 11:00"),
+        "{}",
+        friday.body
+    );
+    let en = b.get(&format!("{overview}?lang=en")).await;
+    assert!(
+        en.body.contains("Silent since 25 Nov 2026, 11:00"),
+        "{}",
+        en.body
+    );
+}
+
 on_every_store!(
+    the_overview_shows_partner_silence,
+    notifications_and_verification_pages,
     signing_in_sessions_and_the_way_back,
     pages_show_only_what_the_api_allows_and_are_audited,
     forms_check_csrf_validate_and_grants_take_effect,

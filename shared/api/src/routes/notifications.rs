@@ -1,5 +1,6 @@
-//! Spec §11 notification settings and deliveries (company_admin), served by the
-//! administration function.
+//! Spec §11 notification settings and deliveries, and the company's part of the latest
+//! archive verification (spec §12), all company_admin, served by the administration
+//! function.
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -34,6 +35,18 @@ pub fn router() -> Router<AppState> {
             get(deliveries),
         )
         .route("/v1/companies/{orgnr}/notifications/test", post(send_test))
+        .route("/v1/companies/{orgnr}/verification", get(verification))
+}
+
+/// `GET …/verification`: this company's part of the latest archive verification
+/// (counts, its mismatches, the run's time); 404 until a run covered it.
+async fn verification(
+    State(s): State<AppState>,
+    Caller(c): Caller,
+    Path(o): Path<String>,
+) -> ApiResult<Response> {
+    let v = stamp_domain::verification::latest(&s.ledger, &c, &orgnr(&o)?).await?;
+    Ok(Json(v).into_response())
 }
 
 async fn settings(

@@ -2,18 +2,19 @@
 //! deregistration, legal holds and the audit log.
 
 use super::company::orgnr;
-use super::{csrf, field_error, ok, FieldError, FormData};
+use super::{csrf, form_outcome, ok, FieldError, FormData};
 use crate::format;
 use crate::i18n::t;
 use crate::layout::field_error as fe;
-use crate::views::{self, typed};
-use crate::{pct_encode, Audit, Ctx, PageResult, Portal, User};
+use crate::views;
+use crate::{pct_encode, Audit, Ctx, PageError, PageResult, Portal, User};
 use axum::extract::{Form, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use maud::{html, Markup};
+use stamp_api::views::admin::{ActivationView, GrantView, HoldView};
 use stamp_domain::admin::{ActivationRequest, HoldRequest};
 use stamp_domain::auth::{require_company, CompanyAccess};
 use stamp_domain::identity::Orgnr;
@@ -48,7 +49,7 @@ const ROLES: [(&str, &str); 2] = [
 fn users_body(
     ctx: &Ctx,
     o: &Orgnr,
-    grants: &[views::Grant],
+    grants: &[GrantView],
     err: Option<&FieldError>,
     typed_sub: &str,
 ) -> Markup {
@@ -73,7 +74,7 @@ fn users_body(
                                 button type="submit" { (t(l, "users.change")) }
                             }
                         }
-                        td { @if let Some(at) = &g.granted_at { (format::datetime(l, at)) } " " @if let Some(b) = &g.granted_by { span class="muted" { (b) } } }
+                        td { (format::instant(l, &g.granted_at)) " " span class="muted" { (g.granted_by) } }
                         td {
                             form method="post" class="inline" action=(format!("/companies/{o}/users/{}/remove", pct_encode(&g.sub))) {
                                 (csrf(ctx))
@@ -102,12 +103,27 @@ fn users_body(
     }
 }
 
-async fn list_grants(p: &Portal, user: &User, o: &Orgnr) -> Result<Vec<views::Grant>, DomainError> {
+async fn list_grants(p: &Portal, user: &User, o: &Orgnr) -> Result<Vec<GrantView>, DomainError> {
     let page = p.app.admin.users(user.claims(), o, None, 1000).await?;
-    page.items
-        .iter()
-        .map(|g| typed(stamp_api::views::admin::GrantView::from(g)))
-        .collect()
+    Ok(page.items.iter().map(GrantView::from).collect())
+}
+
+/// The users page again, with a refused form's error.
+async fn users_again(
+    p: &Portal,
+    user: &User,
+    o: &Orgnr,
+    ann: &[views::Announcement],
+    err: FieldError,
+    typed_sub: &str,
+) -> PageResult {
+    let grants = list_grants(p, user, o).await?;
+    Ok(ok(
+        &user.ctx,
+        t(user.ctx.lang, "users.title"),
+        ann,
+        users_body(&user.ctx, o, &grants, Some(&err), typed_sub),
+    ))
 }
 
 async fn users(State(p): State<Portal>, user: User, Path(raw): Path<String>) -> Response {
@@ -164,28 +180,12 @@ async fn grant(
                 .await
                 .map(|_| ())
         };
-        match done {
-            Ok(()) => Ok(Redirect::to(&format!("/companies/{o}/users")).into_response()),
-            Err(e) => {
-                let err = field_error(e.into())?;
-                let grants = list_grants(&p, &user, &o).await?;
-                let status = if err.key == "users.last_admin" {
-                    StatusCode::CONFLICT
-                } else {
-                    StatusCode::BAD_REQUEST
-                };
-                Ok((
-                    status,
-                    ok(
-                        &user.ctx,
-                        t(user.ctx.lang, "users.title"),
-                        &ann,
-                        users_body(&user.ctx, &o, &grants, Some(&err), &sub),
-                    ),
-                )
-                    .into_response())
-            }
-        }
+        form_outcome(
+            done.map_err(PageError::from),
+            |()| Ok(Redirect::to(&format!("/companies/{o}/users")).into_response()),
+            |err| users_again(&p, &user, &o, &ann, err, &sub),
+        )
+        .await
     }
     .await;
     p.finish(
@@ -211,23 +211,13 @@ async fn remove(
     let result: PageResult = async {
         let o = o.clone().ok_or_else(super::company::no_company)?;
         crate::check_csrf(&p, &user, &f)?;
-        match p.app.admin.delete_user(user.claims(), &o, &sub).await {
-            Ok(()) => Ok(Redirect::to(&format!("/companies/{o}/users")).into_response()),
-            Err(e) => {
-                let err = field_error(e.into())?;
-                let grants = list_grants(&p, &user, &o).await?;
-                Ok((
-                    StatusCode::CONFLICT,
-                    ok(
-                        &user.ctx,
-                        t(user.ctx.lang, "users.title"),
-                        &ann,
-                        users_body(&user.ctx, &o, &grants, Some(&err), ""),
-                    ),
-                )
-                    .into_response())
-            }
-        }
+        let done = p.app.admin.delete_user(user.claims(), &o, &sub).await;
+        form_outcome(
+            done.map_err(PageError::from),
+            |()| Ok(Redirect::to(&format!("/companies/{o}/users")).into_response()),
+            |err| users_again(&p, &user, &o, &ann, err, ""),
+        )
+        .await
     }
     .await;
     p.finish(
@@ -251,7 +241,7 @@ struct ActivationForm {
 fn activation_body(
     ctx: &Ctx,
     o: &Orgnr,
-    current: Option<&views::Activation>,
+    current: Option<&ActivationView>,
     f: &ActivationForm,
     err: Option<&FieldError>,
 ) -> Markup {
@@ -262,9 +252,9 @@ fn activation_body(
                 dt { (t(l, "activation.company")) } dd { (a.company_name) " (" (a.company_orgnr) ")" }
                 dt { (t(l, "activation.status")) } dd { (t(l, if a.status == "active" { "activation.active" } else { "activation.deregistered" })) }
                 dt { (t(l, "activation.terms_version")) } dd { (a.terms_version) }
-                dt { (t(l, "activation.accepted_at")) } dd { (format::datetime(l, a.terms_accepted_at.as_deref().unwrap_or(&a.activated_at))) }
-                @if let Some(m) = a.fiscal_year_end_month { dt { (t(l, "activation.month")) } dd { (m) } }
-                @if let Some(d) = &a.deregistered_at { dt { (t(l, "activation.deregistered_at")) } dd { (format::datetime(l, d)) } }
+                dt { (t(l, "activation.accepted_at")) } dd { (format::instant(l, &a.terms_accepted_at)) }
+                dt { (t(l, "activation.month")) } dd { (a.fiscal_year_end_month) }
+                @if let Some(d) = &a.deregistered_at { dt { (t(l, "activation.deregistered_at")) } dd { (format::instant(l, d)) } }
             }
         } @else {
             p { (t(l, "activation.not_yet")) }
@@ -302,14 +292,30 @@ async fn current_activation(
     p: &Portal,
     user: &User,
     o: &Orgnr,
-) -> Result<Option<views::Activation>, DomainError> {
+) -> Result<Option<ActivationView>, DomainError> {
     match p.app.admin.activation(user.claims(), o).await {
-        Ok(a) => Ok(Some(typed(stamp_api::views::admin::ActivationView::from(
-            &a,
-        ))?)),
+        Ok(a) => Ok(Some(ActivationView::from(&a))),
         Err(DomainError::NotFound(_)) => Ok(None),
         Err(e) => Err(e),
     }
+}
+
+/// The activation page again, with a refused form's error.
+async fn activation_again(
+    p: &Portal,
+    user: &User,
+    o: &Orgnr,
+    ann: &[views::Announcement],
+    form: &ActivationForm,
+    err: FieldError,
+) -> PageResult {
+    let a = current_activation(p, user, o).await?;
+    Ok(ok(
+        &user.ctx,
+        t(user.ctx.lang, "activation.title"),
+        ann,
+        activation_body(&user.ctx, o, a.as_ref(), form, Some(&err)),
+    ))
 }
 
 async fn activation(State(p): State<Portal>, user: User, Path(raw): Path<String>) -> Response {
@@ -325,7 +331,7 @@ async fn activation(State(p): State<Portal>, user: User, Path(raw): Path<String>
                 .unwrap_or_default(),
             month: a
                 .as_ref()
-                .and_then(|a| a.fiscal_year_end_month)
+                .map(|a| a.fiscal_year_end_month)
                 .unwrap_or(12)
                 .to_string(),
             accept: false,
@@ -384,28 +390,17 @@ async fn activate(
             p.app.admin.activate(user.claims(), &o, req).await
         }
         .await;
-        match done {
-            Ok(_) => {
+        form_outcome(
+            done.map_err(PageError::from),
+            |_| {
                 if let Some(hook) = &p.app.on_activated {
                     hook(&o);
                 }
                 Ok(Redirect::to(&format!("/companies/{o}/activation")).into_response())
-            }
-            Err(e) => {
-                let err = field_error(e.into())?;
-                let a = current_activation(&p, &user, &o).await?;
-                Ok((
-                    StatusCode::BAD_REQUEST,
-                    ok(
-                        &user.ctx,
-                        t(user.ctx.lang, "activation.title"),
-                        &ann,
-                        activation_body(&user.ctx, &o, a.as_ref(), &form, Some(&err)),
-                    ),
-                )
-                    .into_response())
-            }
-        }
+            },
+            |err| activation_again(&p, &user, &o, &ann, &form, err),
+        )
+        .await
     }
     .await;
     p.finish(
@@ -432,27 +427,32 @@ async fn deregister(
         let o = o.clone().ok_or_else(super::company::no_company)?;
         crate::check_csrf(&p, &user, &f)?;
         let l = user.ctx.lang;
-        if !f.contains_key("confirm") {
-            let a = current_activation(&p, &user, &o).await?;
-            let form = ActivationForm { company_name: String::new(), month: String::new(), accept: false };
-            let err = FieldError { field: "confirm".into(), key: "form.missing", detail: None };
-            return Ok((StatusCode::BAD_REQUEST, ok(&user.ctx, t(l, "activation.title"), &ann, activation_body(&user.ctx, &o, a.as_ref(), &form, Some(&err)))).into_response());
-        }
-        let a = p.app.admin.deregister(user.claims(), &o).await?;
-        let receipt: serde_json::Value =
-            typed(stamp_api::views::admin::Deregistration::of(&a, &user.claims().sub))?;
-        let r = &receipt["receipt"];
-        let body = html! {
-            p role="status" { (t(l, "dereg.done")) }
-            dl class="receipt" {
-                dt { (t(l, "activation.company")) } dd { (r["company_orgnr"].as_str().unwrap_or("")) }
-                dt { (t(l, "activation.deregistered_at")) } dd { (format::datetime(l, r["deregistered_at"].as_str().unwrap_or(""))) }
-                dt { (t(l, "dereg.by")) } dd { (r["deregistered_by"].as_str().unwrap_or("")) }
-                dt { (t(l, "dereg.imports")) } dd { (t(l, "dereg.imports_text")) }
-                dt { (t(l, "dereg.data")) } dd { (t(l, "dereg.data_text")) }
-            }
+        let done = if f.contains_key("confirm") {
+            p.app.admin.deregister(user.claims(), &o).await.map_err(PageError::from)
+        } else {
+            Err(PageError::Field(FieldError::new("confirm", "form.missing", StatusCode::BAD_REQUEST)))
         };
-        Ok(ok(&user.ctx, t(l, "dereg.receipt"), &ann, body))
+        let form = ActivationForm { company_name: String::new(), month: String::new(), accept: false };
+        form_outcome(
+            done,
+            |a| {
+                let d = stamp_api::views::admin::Deregistration::of(&a, &user.claims().sub);
+                let r = &d.receipt;
+                let body = html! {
+                    p role="status" { (t(l, "dereg.done")) }
+                    dl class="receipt" {
+                        dt { (t(l, "activation.company")) } dd { (r.company_orgnr) }
+                        dt { (t(l, "activation.deregistered_at")) } dd { @if let Some(at) = &r.deregistered_at { (format::instant(l, at)) } }
+                        dt { (t(l, "dereg.by")) } dd { (r.deregistered_by) }
+                        dt { (t(l, "dereg.imports")) } dd { (t(l, "dereg.imports_text")) }
+                        dt { (t(l, "dereg.data")) } dd { (t(l, "dereg.data_text")) }
+                    }
+                };
+                Ok(ok(&user.ctx, t(l, "dereg.receipt"), &ann, body))
+            },
+            |err| activation_again(&p, &user, &o, &ann, &form, err),
+        )
+        .await
     }
     .await;
     p.finish(
@@ -479,7 +479,7 @@ struct HoldForm {
 fn holds_body(
     ctx: &Ctx,
     o: &Orgnr,
-    list: &[views::Hold],
+    list: &[HoldView],
     f: &HoldForm,
     err: Option<&FieldError>,
 ) -> Markup {
@@ -504,7 +504,7 @@ fn holds_body(
                                     @if let Some(f) = &h.from { (format::datetime(l, f)) } " – " @if let Some(x) = &h.to { (format::datetime(l, x)) }
                                 }
                                 td { (h.reason) }
-                                td { (format::datetime(l, &h.placed_at)) " " span class="muted" { (h.placed_by) } }
+                                td { (format::instant(l, &h.placed_at)) " " span class="muted" { (h.placed_by) } }
                                 td { (t(l, if h.active { "holds.active" } else { "holds.lifted" })) }
                                 td {
                                     @if h.active {
@@ -544,14 +544,32 @@ fn holds_body(
     }
 }
 
-async fn list_holds(p: &Portal, user: &User, o: &Orgnr) -> Result<Vec<views::Hold>, DomainError> {
-    p.app
+async fn list_holds(p: &Portal, user: &User, o: &Orgnr) -> Result<Vec<HoldView>, DomainError> {
+    Ok(p.app
         .admin
         .holds(user.claims(), o)
         .await?
         .iter()
-        .map(|h| typed(stamp_api::views::admin::HoldView::from(h)))
-        .collect()
+        .map(HoldView::from)
+        .collect())
+}
+
+/// The legal holds page again, with a refused form's error.
+async fn holds_again(
+    p: &Portal,
+    user: &User,
+    o: &Orgnr,
+    ann: &[views::Announcement],
+    form: &HoldForm,
+    err: FieldError,
+) -> PageResult {
+    let list = list_holds(p, user, o).await?;
+    Ok(ok(
+        &user.ctx,
+        t(user.ctx.lang, "holds.title"),
+        ann,
+        holds_body(&user.ctx, o, &list, form, Some(&err)),
+    ))
 }
 
 async fn holds(State(p): State<Portal>, user: User, Path(raw): Path<String>) -> Response {
@@ -621,23 +639,13 @@ async fn place_hold(
             to: day_start(&form.to),
             reason: opt(&form.reason),
         };
-        match p.app.admin.place_hold(user.claims(), &o, req).await {
-            Ok(_) => Ok(Redirect::to(&format!("/companies/{o}/legal-holds")).into_response()),
-            Err(e) => {
-                let err = field_error(e.into())?;
-                let list = list_holds(&p, &user, &o).await?;
-                Ok((
-                    StatusCode::BAD_REQUEST,
-                    ok(
-                        &user.ctx,
-                        t(user.ctx.lang, "holds.title"),
-                        &ann,
-                        holds_body(&user.ctx, &o, &list, &form, Some(&err)),
-                    ),
-                )
-                    .into_response())
-            }
-        }
+        let done = p.app.admin.place_hold(user.claims(), &o, req).await;
+        form_outcome(
+            done.map_err(PageError::from),
+            |_| Ok(Redirect::to(&format!("/companies/{o}/legal-holds")).into_response()),
+            |err| holds_again(&p, &user, &o, &ann, &form, err),
+        )
+        .await
     }
     .await;
     p.finish(

@@ -1,7 +1,7 @@
 //! What a company user sees: the overview, people, a person, a site, anomalies,
 //! statistics and extracts.
 
-use super::{csrf, field_error, ok, FieldError, FormData};
+use super::{csrf, ok, FieldError, FormData};
 use crate::charts::{bars, Bar};
 use crate::format;
 use crate::i18n::{t, Lang};
@@ -150,19 +150,27 @@ fn charts3(l: Lang, rows: &[views::StatRow]) -> Markup {
 fn partner_table(l: Lang, partners: &[views::PartnerHealth]) -> Markup {
     html! {
         @if partners.is_empty() { p { (t(l, "common.none")) } } @else {
-            table {
-                thead { tr { th scope="col" { (t(l, "partners.id")) } th scope="col" { (t(l, "health.received")) } th scope="col" { (t(l, "health.rejected")) } th scope="col" { (t(l, "health.last")) } } }
+            div class="scroll" tabindex="0" { table {
+                thead { tr { th scope="col" { (t(l, "partners.id")) } th scope="col" { (t(l, "health.state")) } th scope="col" { (t(l, "health.received")) } th scope="col" { (t(l, "health.rejected")) } th scope="col" { (t(l, "health.last")) } } }
                 tbody {
                     @for h in partners {
                         tr {
                             td { (h.partner_id) }
+                            td {
+                                // Spec §11: a partner that stopped delivering on a working day.
+                                @if let Some(since) = &h.silent_since {
+                                    span class="badge warn silent" { (t(l, "health.silent_since")) " " (format::datetime(l, since)) }
+                                } @else {
+                                    span class="badge ok" { (t(l, "health.delivering")) }
+                                }
+                            }
                             td class="num" { (h.events_received) }
                             td class="num" { (h.events_rejected) }
                             td { @if let Some(d) = &h.last_delivery { (format::datetime(l, d)) } @else { "–" } }
                         }
                     }
                 }
-            }
+            } }
         }
     }
 }
@@ -302,15 +310,7 @@ async fn people(State(p): State<Portal>, user: User, Path(raw): Path<String>) ->
         };
         let employer = match employer {
             Ok(e) => e,
-            Err(e) => {
-                let err = super::field_error(e.into())?;
-                let body = people_body(&user.ctx, &o, &[], None, Some(&err), "");
-                return Ok((
-                    StatusCode::BAD_REQUEST,
-                    ok(&user.ctx, t(user.ctx.lang, "people.title"), &ann, body),
-                )
-                    .into_response());
-            }
+            Err(e) => return people_again(&user, &o, &ann, e.into(), "").await,
         };
         let page = p
             .app
@@ -347,6 +347,21 @@ async fn people(State(p): State<Portal>, user: User, Path(raw): Path<String>) ->
     .await
 }
 
+/// The people page again (without a list), with a refused search's error at its field.
+async fn people_again(
+    user: &User,
+    o: &Orgnr,
+    ann: &[views::Announcement],
+    e: PageError,
+    typed_id: &str,
+) -> PageResult {
+    super::refused(e, |err| async move {
+        let body = people_body(&user.ctx, o, &[], None, Some(&err), typed_id);
+        Ok(ok(&user.ctx, t(user.ctx.lang, "people.title"), ann, body))
+    })
+    .await
+}
+
 /// Find by personnummer (a POST, so the number is in no address or log).
 async fn search(
     State(p): State<Portal>,
@@ -372,32 +387,20 @@ async fn search(
                 .await?)
         }
         .await;
+        // Nobody with that number is said at the field too.
+        let found = found.map_err(|e| match e {
+            PageError::Domain(DomainError::NotFound(_)) => PageError::Field(FieldError::new(
+                "person_id",
+                "people.not_found",
+                StatusCode::NOT_FOUND,
+            )),
+            other => other,
+        });
         match found {
             Ok(e) => Ok(
                 Redirect::to(&format!("/companies/{o}/people/{}", e.person_ref)).into_response(),
             ),
-            Err(PageError::Domain(DomainError::NotFound(_))) => {
-                let err = FieldError {
-                    field: "person_id".into(),
-                    key: "people.not_found",
-                    detail: None,
-                };
-                let body = people_body(&user.ctx, &o, &[], None, Some(&err), &typed_id);
-                Ok((
-                    StatusCode::NOT_FOUND,
-                    ok(&user.ctx, t(user.ctx.lang, "people.title"), &ann, body),
-                )
-                    .into_response())
-            }
-            Err(e) => {
-                let err = field_error(e)?;
-                let body = people_body(&user.ctx, &o, &[], None, Some(&err), &typed_id);
-                Ok((
-                    StatusCode::BAD_REQUEST,
-                    ok(&user.ctx, t(user.ctx.lang, "people.title"), &ann, body),
-                )
-                    .into_response())
-            }
+            Err(e) => people_again(&user, &o, &ann, e, &typed_id).await,
         }
     }
     .await;
@@ -1157,25 +1160,23 @@ async fn order(
                 None
             },
         };
-        match p.app.extracts.order(user.claims(), &o, body).await {
-            Ok(r) => Ok(Redirect::to(&format!("/companies/{o}/extracts/{}", r.id)).into_response()),
-            Err(e) => {
-                let err = field_error(e.into())?;
+        let done = p.app.extracts.order(user.claims(), &o, body).await;
+        let (p, user, o, ann, f) = (&p, &user, &o, &ann, &f);
+        super::form_outcome(
+            done.map_err(PageError::from),
+            |r| Ok(Redirect::to(&format!("/companies/{o}/extracts/{}", r.id)).into_response()),
+            |err| async move {
                 let people = p
                     .app
                     .queries
-                    .people(user.claims(), &o, None, None, None, 1000)
+                    .people(user.claims(), o, None, None, None, 1000)
                     .await?;
-                let sites = p.app.queries.sites(user.claims(), &o, None, 100).await?;
-                let body =
-                    extracts_body(&user.ctx, &o, &people.items, &sites.items, &f, Some(&err));
-                Ok((
-                    StatusCode::BAD_REQUEST,
-                    ok(&user.ctx, t(user.ctx.lang, "extracts.title"), &ann, body),
-                )
-                    .into_response())
-            }
-        }
+                let sites = p.app.queries.sites(user.claims(), o, None, 100).await?;
+                let body = extracts_body(&user.ctx, o, &people.items, &sites.items, f, Some(&err));
+                Ok(ok(&user.ctx, t(user.ctx.lang, "extracts.title"), ann, body))
+            },
+        )
+        .await
     }
     .await;
     p.finish(

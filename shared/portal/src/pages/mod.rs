@@ -6,12 +6,13 @@ mod admin;
 mod company;
 mod inspect;
 mod inspections;
+mod notifications;
 mod people;
 
 use crate::i18n::t;
 use crate::layout;
 use crate::session::{self, Session};
-use crate::{html, safe_next, Ctx, PageError, Portal, SignIn, User};
+use crate::{html, safe_next, Ctx, PageError, PageResult, Portal, SignIn, User};
 use axum::extract::{Form, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -37,41 +38,87 @@ pub fn router() -> Router<Portal> {
         .merge(people::router())
         .merge(inspect::router())
         .merge(inspections::router())
+        .merge(notifications::router())
 }
 
-/// A form field's error: the field, the translation key of the message, and (shown in
-/// English only) the domain's own reason.
+/// A form field's error: the field, the translation key of the message, (shown in
+/// English only) the domain's own reason, and the status the API would answer.
 #[derive(Debug, Clone)]
 pub struct FieldError {
     pub field: String,
     pub key: &'static str,
     pub detail: Option<String>,
+    pub status: StatusCode,
+}
+
+impl FieldError {
+    /// A refusal the page itself decides (a box not ticked, a number not found).
+    pub fn new(field: &str, key: &'static str, status: StatusCode) -> Self {
+        FieldError {
+            field: field.into(),
+            key,
+            detail: None,
+            status,
+        }
+    }
 }
 
 /// A domain refusal of bad input as an error next to its field; other errors pass.
 pub fn field_error(e: PageError) -> Result<FieldError, PageError> {
     match e {
+        PageError::Field(f) => Ok(f),
         PageError::Domain(DomainError::InvalidField { field, reason }) => Ok(FieldError {
             field,
             key: "form.invalid",
             detail: Some(reason),
+            status: StatusCode::BAD_REQUEST,
         }),
         PageError::Domain(DomainError::MissingField { field, .. }) => Ok(FieldError {
             field,
             key: "form.missing",
             detail: None,
+            status: StatusCode::BAD_REQUEST,
         }),
         PageError::Domain(DomainError::Conflict { code, detail }) => Ok(FieldError {
             field: "form".into(),
             key: match code {
                 "last_company_admin" => "users.last_admin",
                 "partner_exists" => "partners.exists",
+                "no_notification_settings" => "notify.no_settings",
                 _ => "form.conflict",
             },
             detail: Some(detail),
+            status: StatusCode::CONFLICT,
         }),
         other => Err(other),
     }
+}
+
+/// What a form's submission comes to: `done` on success, else [`refused`].
+pub async fn form_outcome<T, Fut>(
+    result: Result<T, PageError>,
+    done: impl FnOnce(T) -> PageResult,
+    again: impl FnOnce(FieldError) -> Fut,
+) -> PageResult
+where
+    Fut: std::future::Future<Output = PageResult>,
+{
+    match result {
+        Ok(v) => done(v),
+        Err(e) => refused(e, again).await,
+    }
+}
+
+/// A refusal of a form's input: the page again (`again`, given the error to show at its
+/// field) with the status the API would answer. Any other error passes to the error page.
+pub async fn refused<Fut>(e: PageError, again: impl FnOnce(FieldError) -> Fut) -> PageResult
+where
+    Fut: std::future::Future<Output = PageResult>,
+{
+    let err = field_error(e)?;
+    let status = err.status;
+    let page = again(err).await?;
+    Ok((status, page).into_response())
 }
 
 pub fn with_cookie(mut res: Response, cookie: String) -> Response {

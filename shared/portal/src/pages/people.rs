@@ -1,18 +1,18 @@
 //! The employee's own pages and the operator's: partners and announcements.
 
 use super::company::{day_range, extract_body, today};
-use super::{csrf, field_error, ok, FieldError, FormData};
+use super::{csrf, form_outcome, ok, FieldError, FormData};
 use crate::format;
 use crate::i18n::t;
 use crate::layout::field_error as fe;
 use crate::views::{self, typed};
-use crate::{Audit, Ctx, PageResult, Portal, User};
+use crate::{Audit, Ctx, PageError, PageResult, Portal, User};
 use axum::extract::{Form, Path, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use maud::{html, Markup};
+use stamp_api::views::admin::PartnerView;
 use stamp_domain::admin::{AnnouncementRequest, NewPartner};
 use stamp_domain::extracts::OrderBody;
 use stamp_domain::queries::RegistrationQuery;
@@ -164,7 +164,7 @@ struct PartnerForm {
 
 fn partners_body(
     ctx: &Ctx,
-    list: &[views::Partner],
+    list: &[PartnerView],
     f: &PartnerForm,
     err: Option<&FieldError>,
 ) -> Markup {
@@ -187,7 +187,7 @@ fn partners_body(
                             td { (x.partner_id) }
                             td { (x.name) }
                             td { (x.feed_url.clone().unwrap_or_default()) }
-                            td { (format::datetime(l, &x.accredited_at)) }
+                            td { (format::instant(l, &x.accredited_at)) }
                             td { (t(l, if x.suspended { "partners.suspended" } else { "partners.active" })) }
                             td {
                                 form method="post" class="inline" action=(format!("/operator/partners/{}", x.partner_id)) {
@@ -220,9 +220,9 @@ fn partners_body(
     }
 }
 
-async fn list_partners(p: &Portal, user: &User) -> Result<Vec<views::Partner>, DomainError> {
+async fn list_partners(p: &Portal, user: &User) -> Result<Vec<PartnerView>, DomainError> {
     let page = p.app.admin.partners(user.claims(), None, 1000).await?;
-    page.items.iter().map(typed).collect()
+    Ok(page.items.iter().map(PartnerView::from).collect())
 }
 
 async fn partners(State(p): State<Portal>, user: User) -> Response {
@@ -267,23 +267,22 @@ async fn accredit(State(p): State<Portal>, user: User, Form(f): FormData) -> Res
             name: opt(&form.name),
             feed_url: opt(&form.feed_url),
         };
-        match p.app.admin.accredit_partner(user.claims(), req).await {
-            Ok(_) => Ok(Redirect::to("/operator/partners").into_response()),
-            Err(e) => {
-                let err = field_error(e.into())?;
-                let list = list_partners(&p, &user).await?;
-                Ok((
-                    StatusCode::BAD_REQUEST,
-                    ok(
-                        &user.ctx,
-                        t(user.ctx.lang, "partners.title"),
-                        &ann,
-                        partners_body(&user.ctx, &list, &form, Some(&err)),
-                    ),
-                )
-                    .into_response())
-            }
-        }
+        let done = p.app.admin.accredit_partner(user.claims(), req).await;
+        let (p, user, ann, form) = (&p, &user, &ann, &form);
+        form_outcome(
+            done.map_err(PageError::from),
+            |_| Ok(Redirect::to("/operator/partners").into_response()),
+            |err| async move {
+                let list = list_partners(p, user).await?;
+                Ok(ok(
+                    &user.ctx,
+                    t(user.ctx.lang, "partners.title"),
+                    ann,
+                    partners_body(&user.ctx, &list, form, Some(&err)),
+                ))
+            },
+        )
+        .await
     }
     .await;
     p.finish(
@@ -449,22 +448,21 @@ async fn announce(State(p): State<Portal>, user: User, Form(f): FormData) -> Res
             starts_at: local_time(&form.starts_at),
             ends_at: local_time(&form.ends_at),
         };
-        match p.app.admin.announce(user.claims(), req).await {
-            Ok(_) => Ok(Redirect::to("/operator/announcements").into_response()),
-            Err(e) => {
-                let err = field_error(e.into())?;
-                Ok((
-                    StatusCode::BAD_REQUEST,
-                    ok(
-                        &user.ctx,
-                        t(user.ctx.lang, "ann.page"),
-                        &ann,
-                        ann_body(&user.ctx, &ann, &form, Some(&err)),
-                    ),
-                )
-                    .into_response())
-            }
-        }
+        let done = p.app.admin.announce(user.claims(), req).await;
+        let (user, ann, form) = (&user, &ann, &form);
+        form_outcome(
+            done.map_err(PageError::from),
+            |_| Ok(Redirect::to("/operator/announcements").into_response()),
+            |err| async move {
+                Ok(ok(
+                    &user.ctx,
+                    t(user.ctx.lang, "ann.page"),
+                    ann,
+                    ann_body(&user.ctx, ann, form, Some(&err)),
+                ))
+            },
+        )
+        .await
     }
     .await;
     p.finish(
