@@ -303,6 +303,8 @@ pub struct ItemAuditTrail {
 struct GroupCommit {
     pending: Mutex<Vec<Pending>>,
     writer: tokio::sync::Mutex<()>,
+    /// Held while a chain new to this process is registered.
+    registering: tokio::sync::Mutex<()>,
 }
 
 struct Pending {
@@ -431,6 +433,17 @@ impl ItemAuditTrail {
             .map(|k| k.contains(chain))
             .unwrap_or(false);
         if known {
+            return Ok(());
+        }
+        // One registration at a time in this process: concurrent writes of the same item
+        // would conflict (DynamoDB's TransactionConflict) and fail the requests.
+        let _one = self.group.registering.lock().await;
+        if self
+            .known
+            .lock()
+            .map(|k| k.contains(chain))
+            .unwrap_or(false)
+        {
             return Ok(());
         }
         let item = Item::new(CHAINS_PK, chain).with("chain", chain);
