@@ -119,8 +119,7 @@ fn too_many_requests(after: std::time::Duration) -> Response {
         None,
     );
     if let Ok(v) = axum::http::HeaderValue::from_str(&secs.max(1).to_string()) {
-        res.headers_mut()
-            .insert(axum::http::header::RETRY_AFTER, v);
+        res.headers_mut().insert(axum::http::header::RETRY_AFTER, v);
     }
     res
 }
@@ -202,7 +201,10 @@ pub async fn record(
     // the store one write per group, and no authenticated entry waits in that group.
     let grouped = matches!(actor, Actor::Anonymous) || entry.outcome == "refused";
     let written = if grouped {
-        state.audit.append_grouped(&chain, entry, state.clock.now()).await
+        state
+            .audit
+            .append_grouped(&chain, entry, state.clock.now())
+            .await
     } else {
         state.audit.append(&chain, entry, state.clock.now()).await
     };

@@ -59,7 +59,9 @@ impl AnonymousBudget {
             return Admission::After(Duration::ZERO);
         };
         let due = next.map_or(now, |n| n.max(now));
-        let wait = due.saturating_duration_since(now).saturating_sub(self.tolerance);
+        let wait = due
+            .saturating_duration_since(now)
+            .saturating_sub(self.tolerance);
         if wait > self.max_wait {
             return Admission::Refused(wait - self.max_wait);
         }

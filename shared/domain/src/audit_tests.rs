@@ -397,7 +397,10 @@ async fn grouped_appends_share_commits_and_each_stays_its_own_sealed_entry() {
     let chains = ["service", "service-1", "service-2"];
     // The chains are known to this process already (registering is once per chain).
     for (n, c) in chains.iter().enumerate() {
-        trail.append_grouped(c, record(900 + n as u16), now).await.unwrap();
+        trail
+            .append_grouped(c, record(900 + n as u16), now)
+            .await
+            .unwrap();
     }
     store
         .transactions
@@ -416,9 +419,7 @@ async fn grouped_appends_share_commits_and_each_stays_its_own_sealed_entry() {
         ids.insert(e.id);
     }
     assert_eq!(ids.len(), 250, "one entry per request");
-    let commits = store
-        .transactions
-        .load(std::sync::atomic::Ordering::SeqCst);
+    let commits = store.transactions.load(std::sync::atomic::Ordering::SeqCst);
     assert!(commits < 250 / 4, "{commits} transactions for 250 entries");
     let mut stored = 0;
     for c in chains {

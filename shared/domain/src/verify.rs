@@ -153,8 +153,7 @@ impl Verifier {
         let mut bytes = 0;
         let mut verified = 0;
         // What the receipts say was received, and whether each delivery was found.
-        let mut received: HashMap<(String, DateTime<Utc>), Vec<(String, Vec<String>)>> =
-            HashMap::new();
+        let mut received: Received = HashMap::new();
         let mut present: HashMap<String, bool> = HashMap::new();
         for c in results {
             mismatches.extend(c.mismatches);
@@ -389,7 +388,7 @@ impl Verifier {
         &self,
         companies: &[(String, crate::identity::Orgnr, bool)],
         only: Option<&str>,
-        received: &HashMap<(String, DateTime<Utc>), Vec<(String, Vec<String>)>>,
+        received: &Received,
     ) -> Result<(usize, BTreeSet<String>), DomainError> {
         let mut n = 0;
         let mut keys_of: BTreeSet<String> = BTreeSet::new();
@@ -417,18 +416,17 @@ impl Verifier {
                     }
                 }
             }
-            let found: Vec<Result<Option<String>, DomainError>> =
-                futures::stream::iter(unmatched)
-                    .map(|e| async move {
-                        Ok(self
-                            .ledger
-                            .record(&e.partner_id, &e.event_id)
-                            .await?
-                            .map(|(r, _)| r.archive_key))
-                    })
-                    .buffer_unordered(self.concurrency.max(1))
-                    .collect()
-                    .await;
+            let found: Vec<Result<Option<String>, DomainError>> = futures::stream::iter(unmatched)
+                .map(|e| async move {
+                    Ok(self
+                        .ledger
+                        .record(&e.partner_id, &e.event_id)
+                        .await?
+                        .map(|(r, _)| r.archive_key))
+                })
+                .buffer_unordered(self.concurrency.max(1))
+                .collect()
+                .await;
             for k in found {
                 if let Some(k) = k? {
                     keys_of.insert(k);
@@ -438,6 +436,10 @@ impl Verifier {
         Ok((n, keys_of))
     }
 }
+
+/// What the receipts say was received: by (partner, receipt instant), each delivery's
+/// archive key and the keys of the companies it names.
+type Received = HashMap<(String, DateTime<Utc>), Vec<(String, Vec<String>)>>;
 
 /// What checking one receipt found.
 struct Checked {
@@ -464,7 +466,7 @@ impl Checked {
 /// The delivery of an event received from `partner` at `at` for company `ck`: the one
 /// receipt that says so, or `None` when none or several do.
 fn delivery_of<'a>(
-    received: &'a HashMap<(String, DateTime<Utc>), Vec<(String, Vec<String>)>>,
+    received: &'a Received,
     ck: &str,
     partner: &str,
     at: DateTime<Utc>,

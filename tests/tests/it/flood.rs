@@ -72,7 +72,11 @@ async fn an_anonymous_flood_is_held_to_its_budget_and_audited(s: &TestServer) {
             200 => ok += 1,
             429 => {
                 refused += 1;
-                let after: u64 = r.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+                let after: u64 = r.headers()["retry-after"]
+                    .to_str()
+                    .unwrap()
+                    .parse()
+                    .unwrap();
                 assert!(after >= 1);
                 assert_eq!(
                     r.headers()["content-type"].to_str().unwrap(),
@@ -112,7 +116,10 @@ async fn an_anonymous_flood_is_held_to_its_budget_and_audited(s: &TestServer) {
     let reports = stamp_api::jobs::verify_audit(&s.state).await.unwrap();
     let sealed: u64 = reports.iter().map(|r| r.sealed).sum();
     assert_eq!(sealed as usize, after.len());
-    assert!(reports.iter().all(|r| r.intact() && r.unsealed == 0), "{reports:?}");
+    assert!(
+        reports.iter().all(|r| r.intact() && r.unsealed == 0),
+        "{reports:?}"
+    );
 }
 
 on_every_store!(an_anonymous_flood_is_held_to_its_budget_and_audited);

@@ -463,7 +463,13 @@ async fn main() {
         for phase in 0..2u8 {
             let mut v: Vec<u32> = kinds
                 .iter()
-                .flat_map(|k| tally.latencies.get(&(phase, *k)).cloned().unwrap_or_default())
+                .flat_map(|k| {
+                    tally
+                        .latencies
+                        .get(&(phase, *k))
+                        .cloned()
+                        .unwrap_or_default()
+                })
                 .collect();
             cols.push(format!(
                 "p50 {:>7.1} / p99 {:>7.1}",
