@@ -53,6 +53,10 @@ struct Args {
     min_events: usize,
     #[arg(long, default_value_t = 500)]
     max_events: usize,
+    /// A control run: the windows alternate as usual but the flood never starts, so any
+    /// difference between them is the run's own drift (a growing ledger, pushes in step).
+    #[arg(long)]
+    control: bool,
     /// Pause of each authenticated client between requests (lower rate on the stand-ins).
     #[arg(long, default_value_t = 0)]
     think_ms: u64,
@@ -154,7 +158,7 @@ impl Shared {
 async fn client(s: Arc<Shared>, kind: Kind, n: usize, token: Option<String>, args: Arc<Args>) {
     let mut i: u64 = 0;
     while !s.stop.load(Ordering::Relaxed) {
-        if kind == Kind::Anonymous && s.phase.load(Ordering::Relaxed) == 0 {
+        if kind == Kind::Anonymous && (args.control || s.phase.load(Ordering::Relaxed) == 0) {
             tokio::time::sleep(Duration::from_millis(20)).await;
             continue;
         }
