@@ -443,10 +443,10 @@ async fn main() {
         let p99 = pct(v, 0.99);
         println!(
             "{:<12} {:<12} {:>9} {:>8.1} {:>8.1} {:>8.1}",
-            if *phase == 0 {
-                "no flood"
-            } else {
-                "with flood"
+            match (*phase, args.control) {
+                (0, _) => "no flood",
+                (_, false) => "with flood",
+                (_, true) => "odd, none",
             },
             format!("{kind:?}"),
             n,
