@@ -17,6 +17,7 @@
 //! `pull` serves a generated feed from the partner simulator in-process and times one
 //! pull round into the chosen store: events per second.
 
+mod counting;
 mod portal;
 mod present;
 
@@ -496,7 +497,8 @@ fn delivery_bytes(batch_id: &str, first: usize, n: usize, people: &[String]) -> 
     serde_json::to_vec(&json!({ "batch_id": batch_id, "events": events })).unwrap_or_default()
 }
 
-async fn verify(events: usize, store: Store) {
+async fn verify(events: usize, store_kind: Store) {
+    let store = store_kind;
     use stamp_domain::ports::LockProbe;
     let dir = tempfile::tempdir().expect("temp dir");
     let (items, archive, locks): (Arc<dyn ItemStore>, Arc<dyn Archive>, Arc<dyn LockProbe>) =
@@ -531,7 +533,7 @@ async fn verify(events: usize, store: Store) {
             }
         };
     let ledger = Ledger::new(
-        items,
+        items.clone(),
         PseudonymKey::new(b"bench-pseudonym-key-0123456789abcdef".to_vec()),
     );
     ready(&ledger, None, PARTNER).await;
@@ -558,18 +560,36 @@ async fn verify(events: usize, store: Store) {
         "imported {events} events in {:.1} s",
         started.elapsed().as_secs_f64()
     );
-    let verifier =
-        stamp_domain::verify::Verifier::new(ledger, archive, locks, Arc::new(SystemClock));
+    // The verifier's requests are counted: store calls, object reads, lock probes.
+    let store = Arc::new(present::CountingStore {
+        inner: items,
+        requests: AtomicU64::new(0),
+    });
+    let counted = Arc::new(counting::CountingArchive::new(archive, locks));
+    let verifier = stamp_domain::verify::Verifier::new(
+        Ledger::new(
+            store.clone(),
+            PseudonymKey::new(b"bench-pseudonym-key-0123456789abcdef".to_vec()),
+        ),
+        counted.clone(),
+        counted.clone(),
+        Arc::new(SystemClock),
+    );
     let started = Instant::now();
     let report = verifier.run(None).await.expect("verify");
     println!(
-        "verify-archive {store:?}: {} events, {} receipts, {} deliveries ({:.1} MB hashed), {} mismatches, in {:.1} s",
+        "verify-archive {store_kind:?}: {} events, {} receipts, {} deliveries ({:.1} MB hashed), {} mismatches, in {:.1} s; requests: {} item store, {} object reads, {} lock probes, {} writes",
         report.events,
         report.receipts,
         report.deliveries_verified,
         report.bytes_hashed as f64 / 1e6,
         report.mismatches.len(),
-        started.elapsed().as_secs_f64()
+        started.elapsed().as_secs_f64(),
+        store.requests.load(Ordering::Relaxed),
+        counted.reads.load(Ordering::Relaxed),
+        counted.probes.load(Ordering::Relaxed),
+        counted.writes.load(Ordering::Relaxed),
+        store_kind = store_kind,
     );
 }
 

@@ -6,9 +6,9 @@ use stamp_domain::ports::{Item, ItemStore, Query, QueryPage, StoreError, WriteOp
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Counts the requests that reach a store (get, transaction, query page).
-struct CountingStore {
-    inner: Arc<dyn ItemStore>,
-    requests: AtomicU64,
+pub(crate) struct CountingStore {
+    pub(crate) inner: Arc<dyn ItemStore>,
+    pub(crate) requests: AtomicU64,
 }
 
 #[async_trait]

@@ -167,6 +167,12 @@ pub fn local_app_with(
     uploads: Option<Arc<LocalUploads>>,
     secure_cookies: bool,
 ) -> Router {
+    // Many requests share this process: requests without a token get a budget, as the
+    // gateway's route throttles give them in AWS (unless the caller chose one).
+    let state = match state.anonymous_budget {
+        Some(_) => state,
+        None => state.with_anonymous_budget(stamp_api::budget::AnonymousBudget::local()),
+    };
     let portal = stamp_portal::routes(state.clone(), portal_config(&signing_key, secure_cookies));
     let mut jobs = Router::new()
         .route("/local/jobs/{job}", axum::routing::post(run_job))

@@ -19,6 +19,7 @@ use stamp_domain::auth::Claims;
 use stamp_domain::identity::Orgnr;
 use std::sync::{Arc, Mutex};
 
+use crate::budget::Admission;
 use crate::claims::claims_from_map;
 use crate::problem::problem;
 use crate::state::AppState;
@@ -107,6 +108,22 @@ impl Actor {
     }
 }
 
+/// Over the anonymous budget: 429 with the seconds to wait.
+fn too_many_requests(after: std::time::Duration) -> Response {
+    let secs = after.as_secs() + u64::from(after.subsec_nanos() > 0);
+    let mut res = problem(
+        StatusCode::TOO_MANY_REQUESTS,
+        "too_many_requests",
+        "Too many requests",
+        "requests without a token are over this server's budget; retry after the time given",
+        None,
+    );
+    if let Ok(v) = axum::http::HeaderValue::from_str(&secs.max(1).to_string()) {
+        res.headers_mut().insert(axum::http::header::RETRY_AFTER, v);
+    }
+    res
+}
+
 /// A partner's own chain.
 pub fn partner_chain(partner_id: &str) -> String {
     format!("partner-{partner_id}")
@@ -146,7 +163,21 @@ pub async fn record(
             targets.push(format!("{name}:{value}"));
         }
     }
-    let res = next.run(req).await;
+    // Requests without a verified token go within the anonymous budget (stamp-local);
+    // inspection links prove a secret instead of a token and are not held to it.
+    let budgeted = claims.is_none() && !route.starts_with("/inspect/");
+    let res = match state.anonymous_budget.as_ref().filter(|_| budgeted) {
+        Some(budget) => match budget.admit() {
+            Admission::After(wait) => {
+                if !wait.is_zero() {
+                    tokio::time::sleep(wait).await;
+                }
+                next.run(req).await
+            }
+            Admission::Refused(after) => too_many_requests(after),
+        },
+        None => next.run(req).await,
+    };
     let status = res.status();
     let mut actor = claims.map_or(Actor::Anonymous, Actor::User);
     if let Some(who) = slot.take() {
@@ -166,7 +197,18 @@ pub async fn record(
         status: status.as_u16(),
         request_id,
     };
-    match state.audit.append(&chain, entry, state.clock.now()).await {
+    // Anonymous and refused requests share commits (group commit): a flood of them costs
+    // the store one write per group, and no authenticated entry waits in that group.
+    let grouped = matches!(actor, Actor::Anonymous) || entry.outcome == "refused";
+    let written = if grouped {
+        state
+            .audit
+            .append_grouped(&chain, entry, state.clock.now())
+            .await
+    } else {
+        state.audit.append(&chain, entry, state.clock.now()).await
+    };
+    match written {
         Ok(_) => res,
         Err(e) => {
             tracing::error!(error = %e, route, "audit entry could not be written");

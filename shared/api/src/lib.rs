@@ -3,6 +3,7 @@
 //! both places, and read the caller's claims from the API Gateway request context.
 
 pub mod audit;
+pub mod budget;
 pub mod claims;
 pub mod jobs;
 pub mod openapi;

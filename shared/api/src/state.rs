@@ -52,6 +52,9 @@ pub struct AppState {
     /// The base URL users reach Stamp at (links handed out: inspection links); env
     /// `STAMP_PUBLIC_URL` in Lambda, `http://<addr>` in stamp-local serve.
     pub public_url: String,
+    /// The rate budget of requests without a verified token (stamp-local); `None`: the
+    /// gateway's route throttles do it (AWS).
+    pub anonymous_budget: Option<Arc<crate::budget::AnonymousBudget>>,
 }
 
 impl AppState {
@@ -91,6 +94,7 @@ impl AppState {
             uploads: None,
             feeds: None,
             on_activated: None,
+            anonymous_budget: None,
             public_url: std::env::var("STAMP_PUBLIC_URL")
                 .unwrap_or_else(|_| "http://localhost".into())
                 .trim_end_matches('/')
@@ -102,6 +106,12 @@ impl AppState {
     /// (triggered by the table's stream) in AWS, this process locally.
     pub fn with_extract_files(mut self, files: Arc<dyn ExtractFiles>, dispatch: Dispatch) -> Self {
         self.extracts = Extracts::new(self.ledger.clone(), files, self.clock.clone(), dispatch);
+        self
+    }
+
+    /// Requests without a verified token share this budget (see [`crate::budget`]).
+    pub fn with_anonymous_budget(mut self, budget: crate::budget::AnonymousBudget) -> Self {
+        self.anonymous_budget = Some(Arc::new(budget));
         self
     }
 

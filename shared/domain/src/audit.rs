@@ -248,6 +248,18 @@ pub trait AuditTrail: Send + Sync {
         record: AuditRecord,
         now: DateTime<Utc>,
     ) -> Result<AuditEntry, DomainError>;
+    /// Appends an entry that may share its write with other such entries (anonymous and
+    /// refused requests): one transaction commits many of them (group commit), each
+    /// still its own create-only entry; answers once the entry is durable. A flood of
+    /// such requests then costs the store one commit per group, not one per request.
+    async fn append_grouped(
+        &self,
+        chain: &str,
+        record: AuditRecord,
+        now: DateTime<Utc>,
+    ) -> Result<AuditEntry, DomainError> {
+        self.append(chain, record, now).await
+    }
     async fn entries(
         &self,
         chain: &str,
@@ -280,6 +292,31 @@ pub struct ItemAuditTrail {
     archive: Arc<dyn Archive>,
     /// Chains this process has registered (one idempotent write per chain and process).
     known: Arc<Mutex<HashSet<String>>>,
+    group: Arc<GroupCommit>,
+}
+
+/// Entries waiting for a group commit ([`AuditTrail::append_grouped`]). Whoever holds
+/// `writer` commits what is pending (up to a transaction's worth) and hands each its
+/// result; the others wait for the lock, and usually find their entry written by then.
+/// The queue is bounded by the requests in flight that wait on it.
+#[derive(Default)]
+struct GroupCommit {
+    pending: Mutex<Vec<Pending>>,
+    writer: tokio::sync::Mutex<()>,
+    /// Held while a chain new to this process is registered.
+    registering: tokio::sync::Mutex<()>,
+}
+
+struct Pending {
+    item: Item,
+    done: tokio::sync::oneshot::Sender<Result<(), GroupFailure>>,
+}
+
+/// Why a grouped entry was not written: its key was taken (try another), or the store.
+#[derive(Debug, Clone)]
+enum GroupFailure {
+    Taken,
+    Store(String),
 }
 
 fn entries_pk(chain: &str) -> String {
@@ -322,6 +359,70 @@ impl ItemAuditTrail {
             store,
             archive,
             known: Arc::new(Mutex::new(HashSet::new())),
+            group: Arc::new(GroupCommit::default()),
+        }
+    }
+
+    /// A fresh entry of `record` at `now` under a new time-ordered id, as its item.
+    fn new_entry(
+        chain: &str,
+        record: &AuditRecord,
+        now: DateTime<Utc>,
+    ) -> Result<(AuditEntry, Item), DomainError> {
+        let mut entry = AuditEntry {
+            id: format!(
+                "{}#{:016x}",
+                stamp(&now),
+                uuid::Uuid::new_v4().as_u128() as u64
+            ),
+            at: now,
+            record: record.clone(),
+            hash: String::new(),
+        };
+        entry.hash = entry.compute_hash();
+        let Value::Object(attrs) = serde_json::to_value(&entry).map_err(internal)? else {
+            return Err(internal("audit entry must be an object"));
+        };
+        let item = Item {
+            pk: entries_pk(chain),
+            sk: entry.id.clone(),
+            attrs,
+        };
+        Ok((entry, item))
+    }
+
+    /// Commits one group: every entry create-only, in as few transactions as the store
+    /// allows; an entry whose key is taken is answered `Taken`, the rest written again.
+    async fn commit_group(store: Arc<dyn ItemStore>, mut batch: Vec<Pending>) {
+        while !batch.is_empty() {
+            let ops: Vec<WriteOp> = batch
+                .iter()
+                .map(|p| WriteOp::create(p.item.clone()))
+                .collect();
+            match store.transact(ops).await {
+                Ok(()) => {
+                    for p in batch.drain(..) {
+                        let _ = p.done.send(Ok(()));
+                    }
+                }
+                Err(StoreError::ConditionFailed(failed)) if !failed.is_empty() => {
+                    let mut rest = Vec::with_capacity(batch.len());
+                    for (i, p) in batch.drain(..).enumerate() {
+                        if failed.contains(&i) {
+                            let _ = p.done.send(Err(GroupFailure::Taken));
+                        } else {
+                            rest.push(p);
+                        }
+                    }
+                    batch = rest;
+                }
+                Err(e) => {
+                    let why = e.to_string();
+                    for p in batch.drain(..) {
+                        let _ = p.done.send(Err(GroupFailure::Store(why.clone())));
+                    }
+                }
+            }
         }
     }
 
@@ -332,6 +433,17 @@ impl ItemAuditTrail {
             .map(|k| k.contains(chain))
             .unwrap_or(false);
         if known {
+            return Ok(());
+        }
+        // One registration at a time in this process: concurrent writes of the same item
+        // would conflict (DynamoDB's TransactionConflict) and fail the requests.
+        let _one = self.group.registering.lock().await;
+        if self
+            .known
+            .lock()
+            .map(|k| k.contains(chain))
+            .unwrap_or(false)
+        {
             return Ok(());
         }
         let item = Item::new(CHAINS_PK, chain).with("chain", chain);
@@ -512,29 +624,64 @@ impl AuditTrail for ItemAuditTrail {
         self.register(chain).await?;
         // A second try only if the random part collided (never in practice).
         for _ in 0..2 {
-            let mut entry = AuditEntry {
-                id: format!(
-                    "{}#{:016x}",
-                    stamp(&now),
-                    uuid::Uuid::new_v4().as_u128() as u64
-                ),
-                at: now,
-                record: record.clone(),
-                hash: String::new(),
-            };
-            entry.hash = entry.compute_hash();
-            let Value::Object(attrs) = serde_json::to_value(&entry).map_err(internal)? else {
-                return Err(internal("audit entry must be an object"));
-            };
-            let item = Item {
-                pk: entries_pk(chain),
-                sk: entry.id.clone(),
-                attrs,
-            };
+            let (entry, item) = Self::new_entry(chain, &record, now)?;
             match self.store.transact(vec![WriteOp::create(item)]).await {
                 Ok(()) => return Ok(entry),
                 Err(StoreError::ConditionFailed(_)) => continue,
                 Err(e) => return Err(e.into()),
+            }
+        }
+        Err(DomainError::Unavailable(
+            "the audit entry could not be written; retry".into(),
+        ))
+    }
+
+    async fn append_grouped(
+        &self,
+        chain: &str,
+        record: AuditRecord,
+        now: DateTime<Utc>,
+    ) -> Result<AuditEntry, DomainError> {
+        self.register(chain).await?;
+        for _ in 0..2 {
+            let (entry, item) = Self::new_entry(chain, &record, now)?;
+            let (tx, mut rx) = tokio::sync::oneshot::channel();
+            self.group
+                .pending
+                .lock()
+                .map_err(|_| internal("audit group poisoned"))?
+                .push(Pending { item, done: tx });
+            let outcome = loop {
+                let writer = self.group.writer.lock().await;
+                match rx.try_recv() {
+                    Ok(r) => break r,
+                    Err(tokio::sync::oneshot::error::TryRecvError::Closed) => {
+                        break Err(GroupFailure::Store("the group commit was abandoned".into()))
+                    }
+                    Err(tokio::sync::oneshot::error::TryRecvError::Empty) => {}
+                }
+                let batch: Vec<Pending> = {
+                    let mut p = self
+                        .group
+                        .pending
+                        .lock()
+                        .map_err(|_| internal("audit group poisoned"))?;
+                    let n = p.len().min(crate::ports::MAX_TRANSACTION_OPS);
+                    p.drain(..n).collect()
+                };
+                // On its own task: a caller that goes away mid-commit cannot strand the
+                // entries of the others it carries.
+                let _ = tokio::spawn(Self::commit_group(self.store.clone(), batch)).await;
+                drop(writer);
+            };
+            match outcome {
+                Ok(()) => return Ok(entry),
+                Err(GroupFailure::Taken) => continue,
+                Err(GroupFailure::Store(why)) => {
+                    return Err(DomainError::Unavailable(format!(
+                        "the audit entry could not be written: {why}"
+                    )))
+                }
             }
         }
         Err(DomainError::Unavailable(

@@ -361,3 +361,90 @@ fn service_entries_spread_over_the_shards() {
     assert_eq!(chains.len(), SERVICE_SHARDS as usize);
     assert!(chains.contains(SERVICE_CHAIN));
 }
+
+/// Counts transactions and takes a little time over each, as a disk commit does.
+struct SlowCommits {
+    inner: Arc<MemoryItemStore>,
+    transactions: std::sync::atomic::AtomicUsize,
+}
+
+#[async_trait]
+impl ItemStore for SlowCommits {
+    async fn get(&self, pk: &str, sk: &str) -> Result<Option<Item>, StoreError> {
+        self.inner.get(pk, sk).await
+    }
+    async fn transact(&self, ops: Vec<WriteOp>) -> Result<(), StoreError> {
+        self.transactions
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        self.inner.transact(ops).await
+    }
+    async fn query(&self, q: Query) -> Result<crate::ports::QueryPage, StoreError> {
+        self.inner.query(q).await
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn grouped_appends_share_commits_and_each_stays_its_own_sealed_entry() {
+    let inner = Arc::new(MemoryItemStore::new());
+    let store = Arc::new(SlowCommits {
+        inner: inner.clone(),
+        transactions: Default::default(),
+    });
+    let archive = Arc::new(MemoryArchive::new());
+    let trail = Arc::new(ItemAuditTrail::new(store.clone(), archive.clone()));
+    let now = Utc::now();
+    let chains = ["service", "service-1", "service-2"];
+    // The chains are known to this process already (registering is once per chain).
+    for (n, c) in chains.iter().enumerate() {
+        trail
+            .append_grouped(c, record(900 + n as u16), now)
+            .await
+            .unwrap();
+    }
+    store
+        .transactions
+        .store(0, std::sync::atomic::Ordering::SeqCst);
+    let tasks: Vec<_> = (0..250u16)
+        .map(|n| {
+            let t = trail.clone();
+            let chain = chains[usize::from(n) % 3];
+            tokio::spawn(async move { t.append_grouped(chain, record(n), now).await.unwrap() })
+        })
+        .collect();
+    let mut ids = HashSet::new();
+    for t in tasks {
+        let e = t.await.unwrap();
+        assert_eq!(e.hash, e.compute_hash());
+        ids.insert(e.id);
+    }
+    assert_eq!(ids.len(), 250, "one entry per request");
+    let commits = store.transactions.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(commits < 250 / 4, "{commits} transactions for 250 entries");
+    let mut stored = 0;
+    for c in chains {
+        stored += inner
+            .query_all(&entries_pk(c), SkRange::All)
+            .await
+            .unwrap()
+            .len();
+    }
+    assert_eq!(stored, 253);
+    trail
+        .seal(now + chrono::Duration::minutes(10), SETTLE)
+        .await
+        .unwrap();
+    for c in chains {
+        let r = trail.verify(c).await.unwrap();
+        assert!(r.intact(), "{r:?}");
+        assert_eq!((r.unsealed, r.problems.len()), (0, 0));
+    }
+    let sealed: u64 = {
+        let mut n = 0;
+        for c in chains {
+            n += trail.verify(c).await.unwrap().sealed;
+        }
+        n
+    };
+    assert_eq!(sealed, 253);
+}

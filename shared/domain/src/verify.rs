@@ -4,19 +4,24 @@
 //! The report (counts and each mismatch) is written to the archive and returned.
 //!
 //! The receipts are found through the retention index (no listing of the bucket); the
-//! events through the company's day partitions and each event's record (its archive key).
+//! events through the company's day partitions. An event names the partner and the
+//! instant its delivery was received, and each receipt names the same of its delivery,
+//! so an event's delivery is found among the receipts already read: the work follows
+//! the deliveries, not the events. Only an event no single receipt of its company
+//! matches (two deliveries of one partner at the same instant, or a receipt gone) is
+//! looked up by its record, as before. Each object is read once: an event's delivery
+//! that its receipt's check already found (or missed) costs no further request.
 
 use crate::error::DomainError;
 use crate::import::Receipt;
 use crate::ledger::{keys, ArchivedEntry, Ledger};
 use crate::ports::{Archive, ArchiveError, Clock, LockProbe};
 use crate::retention::{retention_until, FiscalYearEnd};
-use crate::time::local_date;
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use futures::{StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 /// What is wrong with one archived object or event.
@@ -141,26 +146,52 @@ impl Verifier {
             })
             .collect();
 
-        let results: Vec<(Vec<Mismatch>, u64, bool)> =
-            futures::stream::iter(receipts.iter().copied())
-                .map(|r| self.check_receipt(r, &deliveries, &fy))
-                .buffer_unordered(self.concurrency.max(1))
-                .collect()
-                .await;
+        let results: Vec<Checked> = futures::stream::iter(receipts.iter().copied())
+            .map(|r| self.check_receipt(r, &deliveries, &fy))
+            .buffer_unordered(self.concurrency.max(1))
+            .collect()
+            .await;
         let mut mismatches = Vec::new();
         let mut bytes = 0;
         let mut verified = 0;
-        for (m, b, v) in results {
-            mismatches.extend(m);
-            bytes += b;
-            verified += usize::from(v);
+        // What the receipts say was received, and whether each delivery was found.
+        let mut received: Received = HashMap::new();
+        let mut present: HashMap<String, bool> = HashMap::new();
+        for c in results {
+            mismatches.extend(c.mismatches);
+            bytes += c.bytes;
+            verified += usize::from(c.verified);
+            if let Some(r) = c.receipt {
+                if let Some(found) = c.present {
+                    present.insert(r.archive_key.clone(), found);
+                }
+                received
+                    .entry((r.partner_id, r.received_at))
+                    .or_default()
+                    .push((r.archive_key, r.companies));
+            }
         }
 
         // Every indexed event's delivery is archived.
-        let (events, keys_of_events) = self.event_deliveries(&companies, only.as_deref()).await?;
-        let keys_list: Vec<String> = keys_of_events.into_iter().collect();
-        let event_deliveries = keys_list.len();
-        let missing: Vec<Option<Mismatch>> = futures::stream::iter(keys_list)
+        let (events, keys_of_events) = self
+            .event_deliveries(&companies, only.as_deref(), &received)
+            .await?;
+        let event_deliveries = keys_of_events.len();
+        for k in &keys_of_events {
+            if present.get(k) == Some(&false) {
+                mismatches.push(Mismatch {
+                    kind: MismatchKind::EventDeliveryMissing,
+                    detail: "an indexed event's delivery is not in the archive".into(),
+                    key: k.clone(),
+                });
+            }
+        }
+        // Deliveries no receipt led to: one HeadObject each.
+        let unread: Vec<String> = keys_of_events
+            .into_iter()
+            .filter(|k| !present.contains_key(k))
+            .collect();
+        let missing: Vec<Option<Mismatch>> = futures::stream::iter(unread)
             .map(|k| async move {
                 match self.locks.locked_until(&k).await {
                     Ok(_) => None,
@@ -229,7 +260,7 @@ impl Verifier {
         r: &ArchivedEntry,
         deliveries: &BTreeMap<&str, &ArchivedEntry>,
         fy: &BTreeMap<String, FiscalYearEnd>,
-    ) -> (Vec<Mismatch>, u64, bool) {
+    ) -> Checked {
         let mut out = Vec::new();
         let m = |kind, key: &str, detail: String| Mismatch {
             kind,
@@ -240,45 +271,43 @@ impl Verifier {
             Ok(b) => match serde_json::from_slice(&b) {
                 Ok(x) => x,
                 Err(e) => {
-                    return (
-                        vec![m(MismatchKind::UnreadableReceipt, &r.key, e.to_string())],
-                        0,
-                        false,
-                    )
+                    return Checked::failed(m(
+                        MismatchKind::UnreadableReceipt,
+                        &r.key,
+                        e.to_string(),
+                    ))
                 }
             },
             Err(e) => {
-                return (
-                    vec![m(MismatchKind::UnreadableReceipt, &r.key, e.to_string())],
-                    0,
-                    false,
-                )
+                return Checked::failed(m(MismatchKind::UnreadableReceipt, &r.key, e.to_string()))
             }
         };
         let key = receipt.archive_key.as_str();
         let (sha, n) = match self.sha256_of(key).await {
             Ok(x) => x,
             Err(ArchiveError::NotFound(_)) => {
-                return (
-                    vec![m(
-                        MismatchKind::MissingDelivery,
-                        key,
-                        format!("receipt {} names it; it is not in the archive", r.key),
-                    )],
-                    0,
-                    false,
-                )
+                let miss = m(
+                    MismatchKind::MissingDelivery,
+                    key,
+                    format!("receipt {} names it; it is not in the archive", r.key),
+                );
+                return Checked {
+                    present: Some(false),
+                    receipt: Some(receipt),
+                    ..Checked::failed(miss)
+                };
             }
             Err(e) => {
-                return (
-                    vec![m(
-                        MismatchKind::MissingDelivery,
-                        key,
-                        format!("cannot be read: {e}"),
-                    )],
-                    0,
-                    false,
-                )
+                let miss = m(
+                    MismatchKind::MissingDelivery,
+                    key,
+                    format!("cannot be read: {e}"),
+                );
+                // Unknown, not absent: the events' check asks the lock probe itself.
+                return Checked {
+                    receipt: Some(receipt),
+                    ..Checked::failed(miss)
+                };
             }
         };
         if sha != receipt.sha256 {
@@ -345,14 +374,23 @@ impl Verifier {
                 )),
             }
         }
-        (out, n, true)
+        Checked {
+            mismatches: out,
+            bytes: n,
+            verified: true,
+            present: Some(true),
+            receipt: Some(receipt),
+        }
     }
 
     /// The number of indexed events and the distinct archive keys of their deliveries.
+    /// An event's delivery is the one receipt of its partner, receipt instant and company
+    /// (`received`); with none or several, its record says.
     async fn event_deliveries(
         &self,
         companies: &[(String, crate::identity::Orgnr, bool)],
         only: Option<&str>,
+        received: &Received,
     ) -> Result<(usize, BTreeSet<String>), DomainError> {
         let mut n = 0;
         let mut keys_of: BTreeSet<String> = BTreeSet::new();
@@ -360,36 +398,86 @@ impl Verifier {
             if only.is_some_and(|o| o != ck) {
                 continue;
             }
-            let Some((first, last)) = self.ledger.company_span(ck).await? else {
-                continue;
-            };
-            let mut day = local_date(&first);
-            let last = local_date(&last);
-            while day <= last {
-                let events = self.ledger.day_events(ck, day).await?;
-                n += events.len();
-                let found: Vec<Result<Option<String>, DomainError>> = futures::stream::iter(events)
-                    .map(|e| async move {
-                        Ok(self
-                            .ledger
-                            .record(&e.partner_id, &e.event_id)
-                            .await?
-                            .map(|(r, _)| r.archive_key))
-                    })
+            let days = self.ledger.data_days(ck, None, None).await?;
+            let per_day: Vec<Result<Vec<crate::model::LedgerEvent>, DomainError>> =
+                futures::stream::iter(days)
+                    .map(|day| self.ledger.day_events(ck, day))
                     .buffer_unordered(self.concurrency.max(1))
                     .collect()
                     .await;
-                for k in found {
-                    if let Some(k) = k? {
-                        keys_of.insert(k);
+            let mut unmatched = Vec::new();
+            for events in per_day {
+                let events = events?;
+                n += events.len();
+                for e in events {
+                    match delivery_of(received, ck, &e.partner_id, e.received_at) {
+                        Some(k) => {
+                            keys_of.insert(k.to_string());
+                        }
+                        None => unmatched.push(e),
                     }
                 }
-                day = match day.succ_opt() {
-                    Some(d) => d,
-                    None => break,
-                };
+            }
+            let found: Vec<Result<Option<String>, DomainError>> = futures::stream::iter(unmatched)
+                .map(|e| async move {
+                    Ok(self
+                        .ledger
+                        .record(&e.partner_id, &e.event_id)
+                        .await?
+                        .map(|(r, _)| r.archive_key))
+                })
+                .buffer_unordered(self.concurrency.max(1))
+                .collect()
+                .await;
+            for k in found {
+                if let Some(k) = k? {
+                    keys_of.insert(k);
+                }
             }
         }
         Ok((n, keys_of))
     }
+}
+
+/// What the receipts say was received: by (partner, receipt instant), each delivery's
+/// archive key and the keys of the companies it names.
+type Received = HashMap<(String, DateTime<Utc>), Vec<(String, Vec<String>)>>;
+
+/// What checking one receipt found.
+struct Checked {
+    mismatches: Vec<Mismatch>,
+    bytes: u64,
+    verified: bool,
+    /// Whether its delivery is in the archive (`None`: not known).
+    present: Option<bool>,
+    receipt: Option<Receipt>,
+}
+
+impl Checked {
+    fn failed(m: Mismatch) -> Self {
+        Checked {
+            mismatches: vec![m],
+            bytes: 0,
+            verified: false,
+            present: None,
+            receipt: None,
+        }
+    }
+}
+
+/// The delivery of an event received from `partner` at `at` for company `ck`: the one
+/// receipt that says so, or `None` when none or several do.
+fn delivery_of<'a>(
+    received: &'a Received,
+    ck: &str,
+    partner: &str,
+    at: DateTime<Utc>,
+) -> Option<&'a str> {
+    let candidates = received.get(&(partner.to_string(), at))?;
+    let mut of_company = candidates
+        .iter()
+        .filter(|(_, cks)| cks.iter().any(|c| c == ck))
+        .map(|(k, _)| k.as_str());
+    let first = of_company.next()?;
+    of_company.all(|k| k == first).then_some(first)
 }

@@ -5,6 +5,7 @@ mod company_reads;
 mod contract;
 mod extracts;
 mod feeds;
+mod flood;
 mod governance;
 mod hardening;
 mod helpers;

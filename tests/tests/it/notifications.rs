@@ -689,6 +689,27 @@ async fn verification_names_each_damage(s: &TestServer) {
         .await;
         keys.push(r["archive"]["key"].as_str().unwrap().to_string());
     }
+    // Two deliveries received at the same instant: no single receipt names an event's
+    // delivery, so verification falls back to the events' records (keys 4 and 5).
+    s.clock.set("2026-11-30T12:00:00Z");
+    for (i, name) in ["twin-a", "twin-b"].iter().enumerate() {
+        let r = deliver(
+            s,
+            &a.partner,
+            name,
+            vec![event(
+                &format!("t{i}"),
+                ORG_A,
+                SITE_1,
+                ANNA,
+                "Åsa",
+                "in",
+                &format!("2026-11-2{}T08:00:00+01:00", 5 + i),
+            )],
+        )
+        .await;
+        keys.push(r["archive"]["key"].as_str().unwrap().to_string());
+    }
     let clean = stamp_api::jobs::verify_archive(&s.state, None)
         .await
         .unwrap();
@@ -700,7 +721,7 @@ async fn verification_names_each_damage(s: &TestServer) {
             clean.events,
             clean.event_deliveries
         ),
-        (4, 4, 4, 4)
+        (6, 6, 6, 6)
     );
 
     damage(
@@ -718,6 +739,7 @@ async fn verification_names_each_damage(s: &TestServer) {
     )
     .await;
     remove(s, &keys[3]).await;
+    remove(s, &keys[5]).await;
 
     let report = stamp_api::jobs::verify_archive(
         &s.state,
@@ -745,19 +767,21 @@ async fn verification_names_each_damage(s: &TestServer) {
         ("short_lock".to_string(), keys[2].clone()),
         ("missing_delivery".to_string(), keys[3].clone()),
         ("event_delivery_missing".to_string(), keys[3].clone()),
+        ("missing_delivery".to_string(), keys[5].clone()),
+        ("event_delivery_missing".to_string(), keys[5].clone()),
     ];
     want.sort();
     let mut got = named.clone();
     got.sort();
     assert_eq!(got, want, "{report:?}");
     assert!(
-        !named.iter().any(|(_, k)| k == &keys[0]),
-        "the clean delivery is not named"
+        !named.iter().any(|(_, k)| k == &keys[0] || k == &keys[4]),
+        "the clean deliveries are not named"
     );
     // The report is in the archive, as printed.
     let key = report.report_key.clone().unwrap();
     let stored: Value = serde_json::from_slice(&s.archive.get(&key).await.unwrap()).unwrap();
-    assert_eq!(stored["mismatches"].as_array().unwrap().len(), 4);
+    assert_eq!(stored["mismatches"].as_array().unwrap().len(), 6);
     assert_eq!(stored["ok"], false);
     assert!(s.locked_until(&key).await >= chrono::NaiveDate::from_ymd_opt(2029, 1, 1).unwrap());
 }

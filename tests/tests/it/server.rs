@@ -348,6 +348,11 @@ impl TestServer {
         panic!("batch {batch_id} was not imported within 30 s");
     }
 
+    /// The local signing key (to serve another app over the same state).
+    pub fn signing_key(&self) -> Arc<Vec<u8>> {
+        self.key.clone()
+    }
+
     pub fn token(&self, claims: Claims) -> String {
         stamp_local::token::mint(&self.key, &claims, chrono::Duration::hours(1)).expect("mint")
     }

@@ -8,8 +8,9 @@
 //! Serves stamp-local's app in this process on 127.0.0.1 (embedded store in a temp dir,
 //! or the DynamoDB/S3 stand-ins the environment names) and runs a mix of clients against
 //! it: partner pushes of 100–500 events from 8 partners, company reads, `/v1/me`, and an
-//! anonymous flood on the public routes. A first phase runs without the flood, so the
-//! authenticated latencies with and without it can be compared. Afterwards it checks
+//! anonymous flood on the public routes. The run alternates windows without and with the
+//! flood (the first without), so the authenticated latencies with and without it are
+//! measured side by side on the same growing ledger. Afterwards it checks
 //! that the events stored equal the events delivered, that the audit log holds one entry
 //! per request, and that the audit log verifies after sealing.
 
@@ -41,17 +42,21 @@ struct Args {
     /// Concurrent clients in the main phase (a quarter of them flood anonymously).
     #[arg(long, default_value_t = 64)]
     clients: usize,
-    /// Length of the main phase.
+    /// Length of the run.
     #[arg(long, default_value_t = 60)]
     seconds: u64,
-    /// Length of the phase before it, without the anonymous flood.
-    #[arg(long, default_value_t = 15)]
-    baseline_seconds: u64,
+    /// Length of each window; windows alternate without and with the anonymous flood.
+    #[arg(long, default_value_t = 10)]
+    window_seconds: u64,
     /// Smallest and largest push.
     #[arg(long, default_value_t = 100)]
     min_events: usize,
     #[arg(long, default_value_t = 500)]
     max_events: usize,
+    /// A control run: the windows alternate as usual but the flood never starts, so any
+    /// difference between them is the run's own drift (a growing ledger, pushes in step).
+    #[arg(long)]
+    control: bool,
     /// Pause of each authenticated client between requests (lower rate on the stand-ins).
     #[arg(long, default_value_t = 0)]
     think_ms: u64,
@@ -153,6 +158,10 @@ impl Shared {
 async fn client(s: Arc<Shared>, kind: Kind, n: usize, token: Option<String>, args: Arc<Args>) {
     let mut i: u64 = 0;
     while !s.stop.load(Ordering::Relaxed) {
+        if kind == Kind::Anonymous && (args.control || s.phase.load(Ordering::Relaxed) == 0) {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            continue;
+        }
         i += 1;
         let url = |p: &str| format!("{}{p}", s.base);
         let auth = |r: reqwest::RequestBuilder| match &token {
@@ -395,26 +404,38 @@ async fn main() {
     for n in 0..me {
         tasks.push(spawn(Kind::Me, n, Some(employee.clone())));
     }
-    println!(
-        "stamp-load: {:?} store, {pushers} pushers ({PARTNERS} partners), {readers} company readers, {me} /v1/me, {flood} anonymous; {} s without the flood, then {} s with it",
-        args.store, args.baseline_seconds, args.seconds
-    );
-    tokio::time::sleep(Duration::from_secs(args.baseline_seconds)).await;
-    shared.phase.store(1, Ordering::Relaxed);
-    let t_main = Instant::now();
     for n in 0..flood {
         tasks.push(spawn(Kind::Anonymous, n, None));
     }
-    tokio::time::sleep(Duration::from_secs(args.seconds)).await;
+    println!(
+        "stamp-load: {:?} store, {pushers} pushers ({PARTNERS} partners), {readers} company readers, {me} /v1/me, {flood} anonymous; {} s in {} s windows, without and with the flood in turn",
+        args.store, args.seconds, args.window_seconds
+    );
+    // Windows: even ones without the flood, odd ones with it.
+    let mut phase_secs = [0.0f64; 2];
+    let t_run = Instant::now();
+    let mut w = 0u64;
+    while t_run.elapsed() < Duration::from_secs(args.seconds) {
+        let phase = (w % 2) as u8;
+        shared.phase.store(phase, Ordering::Relaxed);
+        let left = Duration::from_secs(args.seconds).saturating_sub(t_run.elapsed());
+        let len = Duration::from_secs(args.window_seconds.max(1)).min(left);
+        let t = Instant::now();
+        tokio::time::sleep(len).await;
+        phase_secs[phase as usize] += t.elapsed().as_secs_f64();
+        w += 1;
+    }
     shared.stop.store(true, Ordering::Relaxed);
     for t in tasks {
         let _ = t.await;
     }
-    let main_secs = t_main.elapsed().as_secs_f64();
 
     // Figures.
     let mut tally = std::mem::take(&mut *shared.tally.lock().expect("tally"));
-    let phase_secs = [args.baseline_seconds as f64, main_secs];
+    println!(
+        "\nwindows: {:.0} s without the flood, {:.0} s with it",
+        phase_secs[0], phase_secs[1]
+    );
     println!("\nphase        kind          requests    req/s   p50 ms   p99 ms");
     for ((phase, kind), v) in tally.latencies.iter_mut() {
         let n = v.len();
@@ -422,10 +443,10 @@ async fn main() {
         let p99 = pct(v, 0.99);
         println!(
             "{:<12} {:<12} {:>9} {:>8.1} {:>8.1} {:>8.1}",
-            if *phase == 0 {
-                "no flood"
-            } else {
-                "with flood"
+            match (*phase, args.control) {
+                (0, _) => "no flood",
+                (_, false) => "with flood",
+                (_, true) => "odd, none",
             },
             format!("{kind:?}"),
             n,
@@ -433,6 +454,39 @@ async fn main() {
             p50,
             p99
         );
+    }
+    // Authenticated requests (every kind but the flood), side by side.
+    println!("\nauthenticated requests      without flood          with flood");
+    for kinds in [
+        vec![Kind::Push],
+        vec![Kind::CompanyRead],
+        vec![Kind::Me],
+        vec![Kind::Push, Kind::CompanyRead, Kind::Me],
+    ] {
+        let mut cols = Vec::new();
+        for phase in 0..2u8 {
+            let mut v: Vec<u32> = kinds
+                .iter()
+                .flat_map(|k| {
+                    tally
+                        .latencies
+                        .get(&(phase, *k))
+                        .cloned()
+                        .unwrap_or_default()
+                })
+                .collect();
+            cols.push(format!(
+                "p50 {:>7.1} / p99 {:>7.1}",
+                pct(&mut v, 0.50),
+                pct(&mut v, 0.99)
+            ));
+        }
+        let name = if kinds.len() > 1 {
+            "all authenticated".to_string()
+        } else {
+            format!("{:?}", kinds[0])
+        };
+        println!("  {name:<18} {}   {}  (ms)", cols[0], cols[1]);
     }
     let mut fivexx = 0;
     println!("\nstatus by kind:");
