@@ -6,7 +6,6 @@
 //! `STAMP_OIDC_ISSUER`, `STAMP_OIDC_CLIENT_ID`, `STAMP_PUBLIC_URL` (the portal's URL).
 
 use stamp_domain::extracts::Dispatch;
-use stamp_domain::ports::SystemClock;
 use stamp_portal::oidc::{Oidc, OidcConfig};
 use stamp_portal::{PortalConfig, SignIn};
 use std::sync::Arc;
@@ -17,15 +16,8 @@ fn env(name: &str) -> Result<String, lambda_http::Error> {
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    stamp_api::telemetry::init();
-    let ports = stamp_adapters::deployment::ports_from_env().await?;
-    let state = stamp_api::AppState::new(
-        ports.store.clone(),
-        ports.archive_port(),
-        ports.pseudonym_key.clone(),
-        Arc::new(SystemClock),
-    )
-    .with_extract_files(ports.extract_files(), Dispatch::Stream);
+    let (ports, state) = stamp_lambda::start().await?;
+    let state = state.with_extract_files(ports.extract_files(), Dispatch::Stream);
     let session_key = hex::decode(env("STAMP_PORTAL_SESSION_KEY")?.trim())
         .map_err(|_| "STAMP_PORTAL_SESSION_KEY must be hex")?;
     if session_key.len() < 32 {
