@@ -5,22 +5,12 @@
 
 use lambda_http::lambda_runtime::{self, service_fn, LambdaEvent};
 use serde_json::Value;
-use stamp_api::AppState;
 use stamp_domain::identity::Orgnr;
-use stamp_domain::ports::SystemClock;
-use std::sync::Arc;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    stamp_api::telemetry::init();
-    let ports = stamp_adapters::deployment::ports_from_env().await?;
-    let state = AppState::new(
-        ports.store.clone(),
-        ports.archive_port(),
-        ports.pseudonym_key.clone(),
-        Arc::new(SystemClock),
-    )
-    .with_locks(ports.archive.clone());
+    let (ports, state) = stamp_lambda::start().await?;
+    let state = state.with_locks(ports.archive.clone());
     let state = &state;
     lambda_runtime::run(service_fn(move |e: LambdaEvent<Value>| async move {
         let company = e

@@ -4,20 +4,10 @@
 
 use lambda_http::lambda_runtime::{self, service_fn, LambdaEvent};
 use serde_json::Value;
-use stamp_api::AppState;
-use stamp_domain::ports::SystemClock;
-use std::sync::Arc;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    stamp_api::telemetry::init();
-    let ports = stamp_adapters::deployment::ports_from_env().await?;
-    let state = AppState::new(
-        ports.store.clone(),
-        ports.archive_port(),
-        ports.pseudonym_key.clone(),
-        Arc::new(SystemClock),
-    );
+    let (_, state) = stamp_lambda::start().await?;
     let state = &state;
     lambda_runtime::run(service_fn(move |_: LambdaEvent<Value>| async move {
         let summary = stamp_api::jobs::seal_audit(state).await?;

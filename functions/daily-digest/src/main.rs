@@ -4,26 +4,11 @@
 
 use lambda_http::lambda_runtime::{self, service_fn, LambdaEvent};
 use serde_json::Value;
-use stamp_adapters::{HttpWebhookSender, SesMailer};
-use stamp_api::AppState;
-use stamp_domain::ports::SystemClock;
-use std::sync::Arc;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    stamp_api::telemetry::init();
-    let ports = stamp_adapters::deployment::ports_from_env().await?;
-    let state = AppState::new(
-        ports.store.clone(),
-        ports.archive_port(),
-        ports.pseudonym_key.clone(),
-        Arc::new(SystemClock),
-    )
-    .with_webhooks(Arc::new(HttpWebhookSender::default()))
-    .with_mailer(
-        Arc::new(SesMailer::from_env().await),
-        std::env::var("MAIL_FROM").ok(),
-    );
+    let (_, state) = stamp_lambda::start().await?;
+    let state = stamp_lambda::with_messaging(state).await;
     let state = &state;
     lambda_runtime::run(service_fn(move |e: LambdaEvent<Value>| async move {
         let out = match e.payload.get("job").and_then(Value::as_str) {

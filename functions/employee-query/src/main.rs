@@ -1,18 +1,9 @@
 //! The `employee-query` Lambda function: the `EmployeeQuery` routes of `stamp-api` on DynamoDB and S3.
 
-use stamp_api::{AppState, Function};
-use stamp_domain::ports::SystemClock;
-use std::sync::Arc;
+use stamp_api::Function;
 
 #[tokio::main]
-async fn main() -> Result<(), lambda_http::Error> {
-    stamp_api::telemetry::init();
-    let ports = stamp_adapters::deployment::ports_from_env().await?;
-    let state = AppState::new(
-        ports.store.clone(),
-        ports.archive_port(),
-        ports.pseudonym_key.clone(),
-        Arc::new(SystemClock),
-    );
-    stamp_api::run_lambda(Function::EmployeeQuery, state).await
+async fn main() -> Result<(), stamp_lambda::Error> {
+    let (_, state) = stamp_lambda::start().await?;
+    stamp_lambda::serve(Function::EmployeeQuery, state).await
 }

@@ -7,7 +7,6 @@
 //! `MAIL_FROM` (the sender of test messages).
 
 use stamp_domain::extracts::Dispatch;
-use stamp_domain::ports::SystemClock;
 use stamp_portal::oidc::{Oidc, OidcConfig};
 use stamp_portal::{PortalConfig, SignIn};
 use std::sync::Arc;
@@ -18,21 +17,12 @@ fn env(name: &str) -> Result<String, lambda_http::Error> {
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    stamp_api::telemetry::init();
-    let ports = stamp_adapters::deployment::ports_from_env().await?;
-    let state = stamp_api::AppState::new(
-        ports.store.clone(),
-        ports.archive_port(),
-        ports.pseudonym_key.clone(),
-        Arc::new(SystemClock),
-    )
-    .with_extract_files(ports.extract_files(), Dispatch::Stream)
+    let (ports, state) = stamp_lambda::start().await?;
     // "Send a test message" on the notifications page posts and mails at once.
-    .with_webhooks(Arc::new(stamp_adapters::HttpWebhookSender::default()))
-    .with_mailer(
-        Arc::new(stamp_adapters::SesMailer::from_env().await),
-        std::env::var("MAIL_FROM").ok(),
-    );
+    let state = stamp_lambda::with_messaging(
+        state.with_extract_files(ports.extract_files(), Dispatch::Stream),
+    )
+    .await;
     let session_key = hex::decode(env("STAMP_PORTAL_SESSION_KEY")?.trim())
         .map_err(|_| "STAMP_PORTAL_SESSION_KEY must be hex")?;
     if session_key.len() < 32 {

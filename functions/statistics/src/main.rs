@@ -2,10 +2,10 @@
 //! aggregates of every company's days that imports touched since the last round (spec §7).
 
 use lambda_http::lambda_runtime::{self, service_fn, LambdaEvent};
-use serde_json::{json, Value};
+use serde_json::Value;
 use stamp_domain::ledger::Ledger;
 use stamp_domain::ports::SystemClock;
-use stamp_domain::statistics::Statistics;
+use stamp_domain::statistics::{RefreshSummary, Statistics};
 use std::sync::Arc;
 
 #[tokio::main]
@@ -19,9 +19,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let statistics = &statistics;
     lambda_runtime::run(service_fn(move |_: LambdaEvent<Value>| async move {
         let s = statistics.run_once().await?;
-        Ok::<Value, lambda_runtime::Error>(
-            json!({ "companies": s.companies, "days": s.days, "events_read": s.events_read }),
-        )
+        Ok::<RefreshSummary, lambda_runtime::Error>(s)
     }))
     .await
 }

@@ -26,35 +26,11 @@ fn object_keys(event: &Value) -> Vec<String> {
             records
                 .iter()
                 .filter_map(|r| r["s3"]["object"]["key"].as_str())
-                .map(url_decode)
+                // S3 notifications carry the key form-encoded, as a query string is.
+                .map(stamp_domain::query_string::decode)
                 .collect()
         })
         .unwrap_or_default()
-}
-
-fn url_decode(s: &str) -> String {
-    fn hex(b: u8) -> Option<u8> {
-        (b as char).to_digit(16).map(|d| d as u8)
-    }
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match (
-            bytes[i],
-            bytes.get(i + 1).copied().and_then(hex),
-            bytes.get(i + 2).copied().and_then(hex),
-        ) {
-            (b'+', _, _) => out.push(b' '),
-            (b'%', Some(h), Some(l)) => {
-                out.push(h * 16 + l);
-                i += 2;
-            }
-            (b, _, _) => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[tokio::main]

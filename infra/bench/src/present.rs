@@ -91,7 +91,7 @@ pub async fn present(people: usize, store: Store) {
             )
             .await
             .expect("import");
-        assert_eq!(answer.body["rejected"], json!([]), "rejected events");
+        assert!(answer.rejected.is_empty(), "rejected events");
     }
     eprintln!(
         "loaded {} events of {people} people in {:.1} s",

@@ -14,7 +14,7 @@ use stamp_domain::identity::Orgnr;
 use stamp_domain::import::DeliveryFormat;
 
 use crate::LocalError;
-use partner_sim::{SimConfig, SimHandle};
+use partner_sim::{personnummer, SimConfig, SimHandle};
 
 pub const DEMO_ORGNR: &str = "5569999997";
 pub const DEMO_COMPANY: &str = "Demobygg Sverige AB";
@@ -87,38 +87,6 @@ fn claims(sub: &str, role: &str) -> Claims {
         companies: vec![DEMO_ORGNR.into()],
         ..Default::default()
     }
-}
-
-fn luhn_digit(nine: &str) -> u32 {
-    let sum: u32 = nine
-        .bytes()
-        .enumerate()
-        .map(|(i, b)| {
-            let d = u32::from(b - b'0');
-            if i % 2 == 0 {
-                let x = d * 2;
-                if x > 9 {
-                    x - 9
-                } else {
-                    x
-                }
-            } else {
-                d
-            }
-        })
-        .sum();
-    (10 - sum % 10) % 10
-}
-
-/// A valid personnummer for a birth date and serial.
-fn personnummer(born: NaiveDate, serial: u32) -> String {
-    let nine = format!("{}{:03}", born.format("%y%m%d"), serial % 1000);
-    format!(
-        "{}{}{}",
-        born.format("%Y%m%d"),
-        &nine[6..],
-        luhn_digit(&nine)
-    )
 }
 
 pub async fn load(state: &AppState) -> Result<String, LocalError> {
@@ -202,7 +170,7 @@ pub async fn load(state: &AppState) -> Result<String, LocalError> {
             )
             .await
             .map_err(err)?;
-        total += answer.body["accepted"].as_u64().unwrap_or(0);
+        total += answer.accepted;
     }
     let body = json!({ "batch_id": "demo-corrections", "events": corrections }).to_string();
     state

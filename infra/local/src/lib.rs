@@ -252,52 +252,41 @@ impl Job {
         state: &AppState,
     ) -> Result<serde_json::Value, stamp_domain::DomainError> {
         match self {
-            Job::Statistics => {
-                let s = state.statistics.run_once().await?;
-                Ok(
-                    serde_json::json!({ "job": "statistics", "companies": s.companies, "days": s.days, "events_read": s.events_read }),
-                )
-            }
+            Job::Statistics => Ok(tagged("statistics", state.statistics.run_once().await?)),
             Job::Pull => {
                 let puller = state.puller().ok_or_else(|| {
                     stamp_domain::DomainError::Unavailable("no feed client configured".into())
                 })?;
-                let s = puller.run_once().await?;
-                let mut v = serde_json::to_value(&s).unwrap_or_default();
-                v["job"] = serde_json::json!("pull");
-                Ok(v)
+                Ok(tagged("pull", puller.run_once().await?))
             }
-            Job::Purge => {
-                let s = state.purge.run_once().await?;
-                Ok(serde_json::json!({
-                    "job": "purge", "companies": s.companies, "events_purged": s.events_purged, "events_held": s.events_held,
-                    "objects_deleted": s.objects_deleted, "objects_held": s.objects_held, "objects_locked": s.objects_locked,
-                }))
-            }
+            Job::Purge => Ok(tagged("purge", state.purge.run_once().await?)),
             Job::AuditExport => {
                 let n = stamp_api::jobs::export_audit_yesterday(state).await?;
                 Ok(serde_json::json!({ "job": "audit-export", "files": n }))
             }
-            Job::AuditSeal => {
-                let s = stamp_api::jobs::seal_audit(state).await?;
-                let mut v = serde_json::to_value(&s).unwrap_or_default();
-                v["job"] = serde_json::json!("audit-seal");
-                Ok(v)
-            }
-            Job::Digest => {
-                let s = stamp_api::jobs::daily_digest(state).await?;
-                let mut v = serde_json::to_value(s).unwrap_or_default();
-                v["job"] = serde_json::json!("digest");
-                Ok(v)
-            }
-            Job::WebhookRetry => {
-                let s = stamp_api::jobs::webhook_retry(state).await?;
-                let mut v = serde_json::to_value(s).unwrap_or_default();
-                v["job"] = serde_json::json!("webhook-retry");
-                Ok(v)
-            }
+            Job::AuditSeal => Ok(tagged(
+                "audit-seal",
+                stamp_api::jobs::seal_audit(state).await?,
+            )),
+            Job::Digest => Ok(tagged(
+                "digest",
+                stamp_api::jobs::daily_digest(state).await?,
+            )),
+            Job::WebhookRetry => Ok(tagged(
+                "webhook-retry",
+                stamp_api::jobs::webhook_retry(state).await?,
+            )),
         }
     }
+}
+
+/// A job's summary as `POST /local/jobs/{job}` answers it: its fields and `job`.
+fn tagged<T: serde::Serialize>(job: &str, summary: T) -> serde_json::Value {
+    let mut v = serde_json::to_value(summary).unwrap_or_default();
+    if let Some(m) = v.as_object_mut() {
+        m.insert("job".into(), serde_json::Value::from(job));
+    }
+    v
 }
 
 /// `POST /local/jobs/{job}` (operator, local server only): one round of a job at once.

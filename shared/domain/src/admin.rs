@@ -10,8 +10,7 @@ use crate::model::{Activation, Partner};
 use crate::pagination::{Cursor, Page};
 use crate::ports::Clock;
 use crate::retention::FiscalYearEnd;
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -28,6 +27,21 @@ pub struct HoldRequest {
     pub from: Option<String>,
     pub to: Option<String>,
     pub reason: Option<String>,
+}
+
+/// A service announcement (a notice or a planned outage), as kept and as answered.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Announcement {
+    pub id: String,
+    /// `notice` or `planned_outage`.
+    pub kind: String,
+    pub title: String,
+    pub message: String,
+    /// RFC 3339.
+    pub starts_at: String,
+    pub ends_at: Option<String>,
+    pub published_at: chrono::DateTime<chrono::Utc>,
+    pub published_by: String,
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -484,7 +498,7 @@ impl Admin {
         &self,
         claims: &Claims,
         req: AnnouncementRequest,
-    ) -> Result<Value, DomainError> {
+    ) -> Result<Announcement, DomainError> {
         require_operator(claims)?;
         let title = required_text("title", req.title, 200)?;
         let message = required_text("message", req.message, 4000)?;
@@ -508,16 +522,16 @@ impl Admin {
             return Err(DomainError::invalid("ends_at", "must be after starts_at"));
         }
         let id = format!("ann-{}", uuid::Uuid::new_v4().simple());
-        let a = json!({
-            "id": id,
-            "kind": kind,
-            "title": title,
-            "message": message,
-            "starts_at": crate::time::format_rfc3339(&starts_at),
-            "ends_at": ends_at.as_ref().map(crate::time::format_rfc3339),
-            "published_at": now,
-            "published_by": claims.sub,
-        });
+        let a = Announcement {
+            id: id.clone(),
+            kind,
+            title,
+            message,
+            starts_at: crate::time::format_rfc3339(&starts_at),
+            ends_at: ends_at.as_ref().map(crate::time::format_rfc3339),
+            published_at: now,
+            published_by: claims.sub.clone(),
+        };
         self.ledger
             .save_announcement(&a, format!("{}#{id}", crate::time::sortable(&starts_at)))
             .await?;
@@ -525,7 +539,7 @@ impl Admin {
     }
 
     /// Current and planned announcements: those not yet ended.
-    pub async fn announcements(&self) -> Result<Vec<Value>, DomainError> {
+    pub async fn announcements(&self) -> Result<Vec<Announcement>, DomainError> {
         let now = crate::time::to_fixed(self.clock.now());
         Ok(self
             .ledger
@@ -533,8 +547,8 @@ impl Admin {
             .await?
             .into_iter()
             .filter(|a| {
-                a["ends_at"]
-                    .as_str()
+                a.ends_at
+                    .as_deref()
                     .and_then(|e| crate::time::parse_rfc3339(e).ok())
                     .is_none_or(|e| e > now)
             })

@@ -126,7 +126,7 @@ async fn reads_and_purge_cost_what_the_data_costs_not_the_calendar_span() {
         .push(&partner, DeliveryFormat::Json, body.as_bytes(), None)
         .await
         .unwrap();
-    assert_eq!(answer.body["accepted"], 22, "{}", answer.body);
+    assert_eq!(answer.accepted, 22, "{answer:?}");
 
     let ck = ledger.company_key(&orgnr);
     store.take();

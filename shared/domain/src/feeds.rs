@@ -20,15 +20,16 @@
 
 use crate::error::DomainError;
 use crate::identity::Orgnr;
-use crate::import::{feed_page_envelope, DeliveryFormat, ImportFailure, ImportService};
+use crate::import::{
+    feed_page_envelope, BatchAnswer, DeliveryFormat, ImportFailure, ImportService,
+};
 use crate::ledger::{FeedCursor, Ledger, PullStatus};
 use crate::model::Partner;
 use crate::ports::{Clock, FeedClient, FeedError, FeedRequest};
 use crate::privacy::{id_fragment, sha256_hex};
 use chrono::{DateTime, Utc};
 use futures::stream::{self, StreamExt};
-use serde::Serialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -74,8 +75,28 @@ pub struct PullSummary {
     pub events_duplicate: u64,
     pub events_rejected: u64,
     pub malformed_pages: usize,
-    /// Each failure: `{partner_id, company (pseudonymous key), kind, detail, sha256?, archive_key?}`.
-    pub errors: Vec<Value>,
+    /// Each failure, with its `partner_id`.
+    pub errors: Vec<PullFailure>,
+}
+
+/// Why pulling one company's feed from one partner stopped this round.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PullFailure {
+    /// The partner (in a round's summary; a partner's own status leaves it out).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partner_id: Option<String>,
+    /// The company's pseudonymous key `ck` (never its orgnr: the status is no ledger data).
+    pub company: String,
+    /// `storage`, `unavailable`, `refused`, `malformed`, `too_large`, `refused_by_stamp`
+    /// or `stuck`.
+    pub kind: String,
+    pub detail: String,
+    /// A malformed page: the SHA-256 of its bytes, and where it was archived.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub archive_key: Option<String>,
+    pub at: DateTime<Utc>,
 }
 
 #[derive(Debug, Default)]
@@ -86,7 +107,7 @@ struct PairOutcome {
     duplicates: u64,
     rejected: u64,
     malformed: bool,
-    error: Option<Value>,
+    error: Option<PullFailure>,
 }
 
 #[derive(Clone)]
@@ -203,9 +224,10 @@ impl Puller {
             if let Some(e) = o.error {
                 summary.pairs_failed += 1;
                 status.companies_failed += 1;
-                let mut e2 = e.clone();
-                e2["partner_id"] = json!(o.partner_id);
-                summary.errors.push(e2);
+                summary.errors.push(PullFailure {
+                    partner_id: Some(o.partner_id.clone()),
+                    ..e.clone()
+                });
                 status.errors.push(e);
             }
         }
@@ -237,16 +259,14 @@ impl Puller {
         };
         let ck = self.ledger.company_key(orgnr);
         if let Err(e) = self.pull_pages(partner, orgnr, &ck, &mut outcome).await {
-            outcome.error = Some(
-                json!({ "company": ck, "kind": "storage", "detail": e.to_string(), "at": self.clock.now() }),
-            );
+            self.fail(&mut outcome, &ck, "storage", e.to_string());
         }
         if let Some(e) = &outcome.error {
             tracing::warn!(
                 partner_id = %partner.partner_id,
                 company = %ck,
-                kind = e["kind"].as_str().unwrap_or(""),
-                sha256 = e["sha256"].as_str().unwrap_or(""),
+                kind = %e.kind,
+                sha256 = e.sha256.as_deref().unwrap_or(""),
                 "pulling a feed stopped; its cursor stays before the data not stored"
             );
         }
@@ -254,8 +274,15 @@ impl Puller {
     }
 
     fn fail(&self, outcome: &mut PairOutcome, ck: &str, kind: &str, detail: String) {
-        outcome.error =
-            Some(json!({ "company": ck, "kind": kind, "detail": detail, "at": self.clock.now() }));
+        outcome.error = Some(PullFailure {
+            partner_id: None,
+            company: ck.to_string(),
+            kind: kind.to_string(),
+            detail,
+            sha256: None,
+            archive_key: None,
+            at: self.clock.now(),
+        });
     }
 
     async fn pull_pages(
@@ -308,20 +335,20 @@ impl Puller {
                         Ok(_) => None,
                     };
                     outcome.malformed = true;
-                    outcome.error = Some(json!({
-                        "company": ck, "kind": "malformed", "detail": envelope.to_string(),
-                        "sha256": sha256, "archive_key": archived, "at": self.clock.now(),
-                    }));
+                    self.fail(outcome, ck, "malformed", envelope.to_string());
+                    if let Some(e) = &mut outcome.error {
+                        e.sha256 = Some(sha256);
+                        e.archive_key = archived;
+                    }
                     return Ok(());
                 }
             };
             if info.events > 0 {
                 match self.import_page(partner_id, &page, &batch_id).await {
                     Ok(answer) => {
-                        outcome.accepted += answer["accepted"].as_u64().unwrap_or(0);
-                        outcome.duplicates += answer["duplicates"].as_u64().unwrap_or(0);
-                        outcome.rejected +=
-                            answer["rejected"].as_array().map_or(0, |r| r.len() as u64);
+                        outcome.accepted += answer.accepted;
+                        outcome.duplicates += answer.duplicates;
+                        outcome.rejected += answer.rejected.len() as u64;
                     }
                     Err(f) => {
                         let kind = match f.error {
@@ -396,7 +423,7 @@ impl Puller {
         partner_id: &str,
         page: &[u8],
         batch_id: &str,
-    ) -> Result<Value, ImportFailure> {
+    ) -> Result<BatchAnswer, ImportFailure> {
         let mut attempt = 1;
         loop {
             match self
@@ -404,7 +431,7 @@ impl Puller {
                 .import_detailed(partner_id, DeliveryFormat::FeedPage, page, Some(batch_id))
                 .await
             {
-                Ok(answer) => return Ok(answer.body),
+                Ok(answer) => return Ok(answer),
                 Err(f)
                     if matches!(f.error, DomainError::Unavailable(_))
                         && attempt < self.settings.attempts =>

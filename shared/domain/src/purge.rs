@@ -54,7 +54,7 @@ pub struct PurgeReceipt {
     pub receipt_key: String,
 }
 
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct PurgeSummary {
     /// Companies whose purge failed this round (retried at the next).
     pub companies_failed: usize,

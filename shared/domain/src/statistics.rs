@@ -258,7 +258,7 @@ pub struct Statistics {
 }
 
 /// What one refresh did.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct RefreshSummary {
     pub companies: usize,
     /// Companies whose refresh failed this round (retried at the next).

@@ -323,19 +323,12 @@ impl Verifier {
             .await
         {
             Ok(Some(b)) => {
-                let answered = b
-                    .answer
-                    .get("archive")
-                    .and_then(|a| a.get("sha256"))
-                    .and_then(|s| s.as_str());
-                if b.sha256 != receipt.sha256 || answered.is_some_and(|a| a != receipt.sha256) {
+                let answered = b.answer.archive.sha256.as_str();
+                if b.sha256 != receipt.sha256 || answered != receipt.sha256 {
                     out.push(m(
                         MismatchKind::AnswerMismatch,
                         key,
-                        format!(
-                            "the batch answer names SHA-256 {}",
-                            answered.unwrap_or(&b.sha256)
-                        ),
+                        format!("the batch answer names SHA-256 {answered}"),
                     ));
                 }
             }

@@ -134,43 +134,16 @@ impl Ctx {
     }
 }
 
+/// The query string's pairs, decoded as the API decodes them (one decoder:
+/// `stamp_domain::query_string`); a repeated name keeps its last value.
 pub fn parse_query(q: Option<&str>) -> HashMap<String, String> {
-    q.map(|q| {
-        q.split('&')
-            .filter(|s| !s.is_empty())
-            .map(|p| {
-                let (k, v) = p.split_once('=').unwrap_or((p, ""));
-                (pct_decode(k), pct_decode(v))
-            })
-            .collect()
-    })
-    .unwrap_or_default()
+    q.map(|q| stamp_domain::query_string::pairs(q).into_iter().collect())
+        .unwrap_or_default()
 }
 
+/// A form or query value decoded (`+` a space, `%XX` a byte).
 pub fn pct_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < b.len() => {
-                let h = std::str::from_utf8(&b[i + 1..i + 3])
-                    .ok()
-                    .and_then(|h| u8::from_str_radix(h, 16).ok());
-                match h {
-                    Some(v) => {
-                        out.push(v);
-                        i += 2;
-                    }
-                    None => out.push(b'%'),
-                }
-            }
-            c => out.push(c),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    stamp_domain::query_string::decode(s)
 }
 
 pub fn pct_encode(s: &str) -> String {
@@ -416,7 +389,9 @@ impl Portal {
         match self.app.admin.announcements().await {
             Ok(list) => list
                 .into_iter()
-                .filter_map(|v| serde_json::from_value(v).ok())
+                .filter_map(|a| {
+                    views::typed(stamp_api::views::admin::AnnouncementView::from(a)).ok()
+                })
                 .collect(),
             Err(e) => {
                 tracing::warn!(error = %e, "announcements unavailable");

@@ -91,7 +91,7 @@ async fn an_interrupted_pull_resumes_without_loss_or_duplicates(s: &TestServer) 
         (3, 60, 1),
         "{first:?}"
     );
-    assert_eq!(first.errors[0]["kind"], "unavailable", "{first:?}");
+    assert_eq!(first.errors[0].kind, "unavailable", "{first:?}");
     let at = s
         .state
         .ledger
@@ -169,15 +169,15 @@ async fn a_malformed_page_is_archived_reported_and_not_passed(s: &TestServer) {
         assert_eq!(round.malformed_pages, 1, "{round:?}");
         let error = &round.errors[0];
         assert_eq!(
-            (error["kind"].as_str(), error["partner_id"].as_str()),
-            (Some("malformed"), Some("feed-a"))
+            (error.kind.as_str(), error.partner_id.as_deref()),
+            ("malformed", Some("feed-a"))
         );
         let body = malformed_body(2);
         assert_eq!(
-            error["sha256"],
-            hex::encode(Sha256::digest(body.as_bytes()))
+            error.sha256.as_deref(),
+            Some(hex::encode(Sha256::digest(body.as_bytes())).as_str())
         );
-        let key = error["archive_key"].as_str().expect("archived");
+        let key = error.archive_key.as_deref().expect("archived");
         assert_eq!(
             s.archive.get(key).await.unwrap(),
             body.as_bytes(),
@@ -243,7 +243,7 @@ async fn one_failing_partner_does_not_stop_another(s: &TestServer) {
     let failed: BTreeSet<&str> = round
         .errors
         .iter()
-        .map(|e| e["partner_id"].as_str().unwrap())
+        .map(|e| e.partner_id.as_deref().unwrap())
         .collect();
     assert_eq!(failed, ["feed-down", "feed-garbage"].into());
     assert_holds_exactly(s, &t.user, ORG_A, &[&good]).await;

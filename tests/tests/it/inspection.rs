@@ -4,6 +4,12 @@
 
 use crate::on_every_store;
 use crate::server::*;
+
+/// A valid personnummer born 1985, distinct for each `n` below 900.
+fn personnummer(n: u32) -> String {
+    let born = NaiveDate::from_ymd_opt(1985, 1 + n % 9, 1 + n % 28).expect("a date");
+    partner_sim::personnummer(born, 100 + n)
+}
 use chrono::{DateTime, Duration, FixedOffset, NaiveDate, TimeZone};
 use chrono_tz::Europe::Stockholm;
 use reqwest::Method;
@@ -14,36 +20,6 @@ const P: &str = "insp-ledger";
 const P2: &str = "insp-other";
 /// Employers (valid organisationsnummer) other than the company.
 const EMPLOYERS: [&str; 3] = ["5560360793", "5566778899", "5565594230"];
-
-fn luhn_ok(digits: &str) -> bool {
-    let sum: u32 = digits
-        .bytes()
-        .rev()
-        .enumerate()
-        .map(|(i, b)| {
-            let d = u32::from(b - b'0');
-            if i % 2 == 1 {
-                let x = d * 2;
-                if x > 9 {
-                    x - 9
-                } else {
-                    x
-                }
-            } else {
-                d
-            }
-        })
-        .sum();
-    sum.is_multiple_of(10)
-}
-
-fn personnummer(n: u32) -> String {
-    let base = format!("19850{}{:02}{:03}", 1 + n % 9, 1 + n % 28, 100 + n);
-    let check = (0..10)
-        .find(|c| luhn_ok(&format!("{}{c}", &base[2..])))
-        .unwrap();
-    format!("{base}{check}")
-}
 
 fn local(day: NaiveDate, h: u32, m: u32) -> DateTime<FixedOffset> {
     Stockholm

@@ -14,8 +14,8 @@ use crate::params::{json_body, orgnr, Params};
 use crate::problem::ApiResult;
 use crate::state::AppState;
 use crate::views::admin::{
-    ActivationView, AnnouncementList, AuditEntryView, AuditList, Deregistration, HoldList,
-    HoldView, PartnerChange, PartnerList, PartnerView, Roles, UserList, UserRoles,
+    ActivationView, AnnouncementList, AnnouncementView, AuditEntryView, AuditList, Deregistration,
+    HoldList, HoldView, PartnerChange, PartnerList, PartnerView, Roles, UserList, UserRoles,
 };
 use crate::views::{items, next_cursor, Health};
 
@@ -164,7 +164,13 @@ async fn privacy() -> Json<stamp_domain::notice::PrivacyNotice> {
 
 async fn announcements(State(s): State<AppState>) -> ApiResult<Json<AnnouncementList>> {
     Ok(Json(AnnouncementList {
-        announcements: s.admin.announcements().await?,
+        announcements: s
+            .admin
+            .announcements()
+            .await?
+            .into_iter()
+            .map(AnnouncementView::from)
+            .collect(),
     }))
 }
 
@@ -175,7 +181,8 @@ async fn announce(
 ) -> ApiResult<Response> {
     stamp_domain::auth::require_operator(&c)?;
     let req: AnnouncementRequest = json_body(&body)?;
-    Ok((StatusCode::CREATED, Json(s.admin.announce(&c, req).await?)).into_response())
+    let a = AnnouncementView::from(s.admin.announce(&c, req).await?);
+    Ok((StatusCode::CREATED, Json(a)).into_response())
 }
 
 async fn update_partner(

@@ -15,6 +15,7 @@ use crate::claims::Caller;
 use crate::params::{json_body, Params};
 use crate::problem::{problem, ApiResult};
 use crate::state::AppState;
+use crate::views::partner::PushAnswer;
 use crate::views::Problem;
 
 pub fn router() -> Router<AppState> {
@@ -74,8 +75,7 @@ async fn push(
         .import
         .push(&claims, format, &body, params.get("batch_id"))
         .await?;
-    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::OK);
-    Ok((status, axum::Json(answer.body)).into_response())
+    Ok(axum::Json(PushAnswer::from(answer)).into_response())
 }
 
 /// `POST /partner/v1/uploads` with `{"batch_id", "format": "json"|"csv"}` (or the same as
@@ -117,11 +117,7 @@ async fn batch(
     Path(batch_id): Path<String>,
 ) -> ApiResult<Response> {
     Ok(match state.import.batch_status(&claims, &batch_id).await? {
-        BatchStatus::Answered(a) => (
-            StatusCode::from_u16(a.status).unwrap_or(StatusCode::OK),
-            axum::Json(a.body),
-        )
-            .into_response(),
+        BatchStatus::Answered(a) => axum::Json(PushAnswer::from(a)).into_response(),
         BatchStatus::InProgress(body) => (StatusCode::ACCEPTED, axum::Json(body)).into_response(),
         BatchStatus::Failed {
             batch_id,

@@ -244,14 +244,29 @@ pub struct AnnouncementView {
     pub message: String,
     pub starts_at: String,
     pub ends_at: Option<String>,
-    pub published_at: String,
+    #[schema(value_type = String)]
+    pub published_at: chrono::DateTime<chrono::Utc>,
     pub published_by: String,
+}
+
+impl From<stamp_domain::admin::Announcement> for AnnouncementView {
+    fn from(a: stamp_domain::admin::Announcement) -> Self {
+        AnnouncementView {
+            id: a.id,
+            kind: a.kind,
+            title: a.title,
+            message: a.message,
+            starts_at: a.starts_at,
+            ends_at: a.ends_at,
+            published_at: a.published_at,
+            published_by: a.published_by,
+        }
+    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AnnouncementList {
-    #[schema(value_type = Vec<AnnouncementView>)]
-    pub announcements: Vec<serde_json::Value>,
+    pub announcements: Vec<AnnouncementView>,
 }
 
 /// `PUT …/users/{sub}`.

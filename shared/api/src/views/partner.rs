@@ -1,6 +1,7 @@
 //! What a partner (a ledger system) is answered: the push answer and the upload ticket.
 
 use serde::Serialize;
+use stamp_domain::import::{BatchAnswer, RejectionCode};
 use utoipa::ToSchema;
 
 /// Where the exact bytes of the delivery were archived.
@@ -18,9 +19,7 @@ pub struct RejectedView {
     /// Its position in the delivery (0-based).
     pub index: usize,
     pub event_id: Option<String>,
-    /// `missing_field`, `invalid_field`, `company_not_activated` or `event_conflict`.
-    #[schema(example = "invalid_field")]
-    pub code: String,
+    pub code: RejectionCode,
     pub field: String,
     pub message: String,
 }
@@ -42,6 +41,32 @@ pub struct PushAnswer {
     /// An upload lists at most 500 rejections; this is the total.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rejected_count: Option<u64>,
+}
+
+impl From<BatchAnswer> for PushAnswer {
+    fn from(a: BatchAnswer) -> Self {
+        PushAnswer {
+            batch_id: a.batch_id,
+            archive: ArchiveRef {
+                key: a.archive.key,
+                sha256: a.archive.sha256,
+            },
+            accepted: a.accepted,
+            duplicates: a.duplicates,
+            rejected: a
+                .rejected
+                .into_iter()
+                .map(|r| RejectedView {
+                    index: r.index,
+                    event_id: r.event_id,
+                    code: r.code,
+                    field: r.field,
+                    message: r.message,
+                })
+                .collect(),
+            rejected_count: a.rejected_count,
+        }
+    }
 }
 
 /// One event of a delivery (spec §5). In CSV these are the header columns.

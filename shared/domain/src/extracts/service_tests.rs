@@ -118,7 +118,7 @@ async fn push(w: &World, batch: &str, events: Vec<Value>) {
         .push(&partner, DeliveryFormat::Json, body.as_bytes(), None)
         .await
         .unwrap();
-    assert_eq!(answer.body["rejected"], json!([]), "{}", answer.body);
+    assert_eq!(answer.rejected, vec![], "{answer:?}");
 }
 
 fn order(kind: &str, format: &str, extra: Value) -> OrderBody {

@@ -13,11 +13,11 @@ pub use parse::{
     DeliveryFormat, EnvelopeError, EnvelopeInfo, RawEvent, MAX_BATCH_BYTES, MAX_BATCH_EVENTS,
 };
 pub use service::{
-    receipt_key, BatchAnswer, ImportFailure, ImportService, Receipt, Rejected, RECEIPTS_PREFIX,
-    STREAM_CHUNK_EVENTS, UPLOAD_REJECTED_LISTED,
+    receipt_key, ArchivedDelivery, BatchAnswer, ImportFailure, ImportService, Receipt, Rejected,
+    RECEIPTS_PREFIX, STREAM_CHUNK_EVENTS, UPLOAD_REJECTED_LISTED,
 };
 pub use uploads::{
-    parse_upload_key, upload_key, BatchStatus, NewUpload, UploadHeaders, UploadOutcome,
-    UploadProgress, UploadTicket, MAX_UPLOAD_BYTES, UPLOAD_URL_VALIDITY,
+    parse_upload_key, upload_key, BatchStatus, NewUpload, UploadAnswer, UploadHeaders,
+    UploadOutcome, UploadProgress, UploadTicket, MAX_UPLOAD_BYTES, UPLOAD_URL_VALIDITY,
 };
 pub use validate::{validate_event, Rejection, RejectionCode};

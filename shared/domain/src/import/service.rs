@@ -45,14 +45,31 @@ pub const UPLOAD_REJECTED_LISTED: usize = 500;
 /// Where each delivery's receipt is archived.
 pub const RECEIPTS_PREFIX: &str = "receipts/";
 
-/// The answer to a delivery, kept so that a replay gets exactly the same one.
-#[derive(Debug, Clone, PartialEq)]
+/// The answer to a delivery (spec §5), also when some events were rejected; kept with
+/// the batch so that a replay of the same bytes gets exactly the same one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BatchAnswer {
-    pub status: u16,
-    pub body: Value,
+    pub batch_id: String,
+    pub archive: ArchivedDelivery,
+    pub accepted: u64,
+    pub duplicates: u64,
+    /// The rejected events in delivery order; an upload lists at most
+    /// [`UPLOAD_REJECTED_LISTED`] of them.
+    pub rejected: Vec<Rejected>,
+    /// The number of rejected events, when `rejected` was cut short (uploads).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rejected_count: Option<u64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// Where a delivery's exact bytes were archived.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ArchivedDelivery {
+    pub key: String,
+    /// Lowercase hex SHA-256 of the bytes received.
+    pub sha256: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Rejected {
     pub index: usize,
     pub event_id: Option<String>,
@@ -508,7 +525,7 @@ impl ImportService {
     ) -> Result<Option<BatchAnswer>, DomainError> {
         match self.ledger.batch(partner_id, batch_id).await? {
             None => Ok(None),
-            Some(previous) if previous.sha256 == sha256 => Ok(Some(BatchAnswer { status: previous.status, body: previous.answer })),
+            Some(previous) if previous.sha256 == sha256 => Ok(Some(previous.answer)),
             Some(previous) => Err(DomainError::Conflict {
                 code: "batch_conflict",
                 detail: format!(
@@ -637,7 +654,7 @@ impl ImportService {
     pub(crate) async fn keep_answer(
         &self,
         run: &Run,
-        answer: Value,
+        answer: BatchAnswer,
     ) -> Result<BatchAnswer, DomainError> {
         let Ctx {
             partner_id,
@@ -651,17 +668,13 @@ impl ImportService {
             sha256: run.sha256.clone(),
             archive_key: archive_key.clone(),
             received_at: *received_at,
-            status: 200,
             answer: answer.clone(),
         };
         if !self.ledger.save_batch(&record).await? {
             // A concurrent delivery of the same batch id answered first; answer as it did.
             if let Some(first) = self.ledger.batch(partner_id, batch_id).await? {
                 if first.sha256 == record.sha256 {
-                    return Ok(BatchAnswer {
-                        status: first.status,
-                        body: first.answer,
-                    });
+                    return Ok(first.answer);
                 }
                 return Err(DomainError::Conflict {
                     code: "batch_conflict",
@@ -679,10 +692,7 @@ impl ImportService {
             rejected = run.rejected_total,
             "batch imported"
         );
-        Ok(BatchAnswer {
-            status: 200,
-            body: answer,
-        })
+        Ok(answer)
     }
 
     async fn is_active(&self, run: &mut Run, orgnr: &Orgnr) -> Result<bool, DomainError> {
@@ -887,7 +897,7 @@ impl ImportService {
     }
 
     /// Notes the delivery's people, sites and partner health, and answers it.
-    pub(crate) async fn finish(&self, run: &mut Run) -> Result<Value, DomainError> {
+    pub(crate) async fn finish(&self, run: &mut Run) -> Result<BatchAnswer, DomainError> {
         let people: Vec<(String, LedgerEvent)> = std::mem::take(&mut run.people)
             .into_iter()
             .map(|((ck, _), (_, e))| (ck, e))
@@ -928,17 +938,17 @@ impl ImportService {
         if let Some(cap) = run.rejected_cap {
             run.rejected.truncate(cap);
         }
-        let mut answer = json!({
-            "batch_id": run.ctx.batch_id,
-            "archive": { "key": run.ctx.archive_key, "sha256": run.sha256 },
-            "accepted": run.accepted,
-            "duplicates": run.duplicates,
-            "rejected": run.rejected,
-        });
-        if run.rejected_cap.is_some() {
-            answer["rejected_count"] = json!(run.rejected_total);
-        }
-        Ok(answer)
+        Ok(BatchAnswer {
+            batch_id: run.ctx.batch_id.clone(),
+            archive: ArchivedDelivery {
+                key: run.ctx.archive_key.clone(),
+                sha256: run.sha256.clone(),
+            },
+            accepted: run.accepted as u64,
+            duplicates: run.duplicates as u64,
+            rejected: std::mem::take(&mut run.rejected),
+            rejected_count: run.rejected_cap.map(|_| run.rejected_total as u64),
+        })
     }
 
     // --- streamed deliveries ------------------------------------------------------------

@@ -17,7 +17,6 @@ use crate::ledger::{Upload, UploadStatus};
 use crate::ports::{UploadUrls, UPLOADS_PREFIX};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use std::time::Duration;
 
 /// How long an upload URL stays valid.
@@ -52,7 +51,26 @@ pub enum BatchStatus {
 pub struct UploadOutcome {
     pub status: UploadStatus,
     pub batch_id: String,
-    pub answer: Value,
+    pub answer: UploadAnswer,
+}
+
+/// The answer an imported upload got, or why it was refused.
+#[derive(Debug, Clone, PartialEq)]
+pub enum UploadAnswer {
+    Imported(BatchAnswer),
+    Refused(ErrorRecord),
+    /// Imported before, but its batch answer is not (or no longer) to be found.
+    Unknown,
+}
+
+impl UploadAnswer {
+    /// The batch answer, when the upload was imported.
+    pub fn imported(&self) -> Option<&BatchAnswer> {
+        match self {
+            UploadAnswer::Imported(a) => Some(a),
+            _ => None,
+        }
+    }
 }
 
 /// The storage key of an upload.
@@ -178,19 +196,11 @@ impl ImportService {
                     "this partner has delivered no batch {batch_id:?}"
                 )))
             }
-            (Some(b), None) => {
-                return Ok(BatchStatus::Answered(BatchAnswer {
-                    status: b.status,
-                    body: b.answer,
-                }))
-            }
+            (Some(b), None) => return Ok(BatchStatus::Answered(b.answer)),
             (Some(b), Some(up))
                 if up.created_at <= b.received_at || up.status == UploadStatus::Imported =>
             {
-                return Ok(BatchStatus::Answered(BatchAnswer {
-                    status: b.status,
-                    body: b.answer,
-                }))
+                return Ok(BatchStatus::Answered(b.answer))
             }
             (_, Some(up)) => up,
         };
@@ -228,8 +238,7 @@ impl ImportService {
                     .ledger
                     .batch(partner_id, &up.batch_id)
                     .await?
-                    .map(|b| b.answer)
-                    .unwrap_or(Value::Null);
+                    .map_or(UploadAnswer::Unknown, |b| UploadAnswer::Imported(b.answer));
                 return Ok(UploadOutcome {
                     status: up.status,
                     batch_id: up.batch_id,
@@ -252,8 +261,7 @@ impl ImportService {
                         batch_id: up.batch_id,
                         answer: up
                             .problem
-                            .and_then(|p| serde_json::to_value(p).ok())
-                            .unwrap_or(Value::Null),
+                            .map_or(UploadAnswer::Unknown, UploadAnswer::Refused),
                     });
                 }
                 tracing::info!(
@@ -278,7 +286,7 @@ impl ImportService {
                 UploadOutcome {
                     status: up.status,
                     batch_id: up.batch_id.clone(),
-                    answer: answer.body,
+                    answer: UploadAnswer::Imported(answer),
                 }
             }
             Err(f) if matches!(f.error, DomainError::Unavailable(_)) => {
@@ -290,7 +298,7 @@ impl ImportService {
                 tracing::info!(partner_id, upload_id, error = %f.error, "upload refused");
                 up.status = UploadStatus::Failed;
                 let error = ErrorRecord::from(&f.error);
-                let answer = serde_json::to_value(&error).unwrap_or_default();
+                let answer = UploadAnswer::Refused(error.clone());
                 up.problem = Some(error);
                 up.archive_key = f.archived;
                 UploadOutcome {
@@ -363,10 +371,7 @@ impl ImportService {
             .previous_answer(&up.partner_id, &up.batch_id, &sha256)
             .await?
         {
-            let key = previous.body["archive"]["key"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string();
+            let key = previous.archive.key.clone();
             return Ok((previous, key));
         }
         let mut run = Run::new(&up.partner_id, &up.batch_id, &sha256, received_at)

@@ -6,7 +6,8 @@ use crate::time::parse_rfc3339;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// Why an event of a delivery was rejected (spec §5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RejectionCode {
     MissingField,

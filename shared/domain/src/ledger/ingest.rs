@@ -72,9 +72,9 @@ pub struct PullStatus {
     pub events_accepted: u64,
     pub events_duplicate: u64,
     pub events_rejected: u64,
-    /// Each failure of the round: `{company, kind, detail, sha256?, archive_key?}`.
+    /// Each failure of the round.
     #[serde(default)]
-    pub errors: Vec<Value>,
+    pub errors: Vec<crate::feeds::PullFailure>,
 }
 
 impl Ledger {

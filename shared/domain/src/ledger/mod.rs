@@ -37,8 +37,7 @@ pub struct BatchRecord {
     pub sha256: String,
     pub archive_key: String,
     pub received_at: DateTime<Utc>,
-    pub status: u16,
-    pub answer: Value,
+    pub answer: crate::import::BatchAnswer,
 }
 
 /// One entry in a person's directory of a company.
@@ -920,28 +919,21 @@ impl Ledger {
 
     // --- announcements -------------------------------------------------------------------
 
-    pub async fn save_announcement(&self, a: &Value, sk: String) -> Result<(), DomainError> {
-        let Value::Object(attrs) = a.clone() else {
-            return Err(DomainError::Internal(
-                "an announcement must be an object".into(),
-            ));
-        };
-        Ok(self
-            .store
-            .transact(vec![WriteOp::create(Item {
-                pk: keys::ANNOUNCEMENTS.into(),
-                sk,
-                attrs,
-            })])
-            .await?)
+    pub async fn save_announcement(
+        &self,
+        a: &crate::admin::Announcement,
+        sk: String,
+    ) -> Result<(), DomainError> {
+        let item = item_of(keys::ANNOUNCEMENTS.into(), sk, a)?;
+        Ok(self.store.transact(vec![WriteOp::create(item)]).await?)
     }
 
-    pub async fn announcements(&self) -> Result<Vec<Value>, DomainError> {
+    pub async fn announcements(&self) -> Result<Vec<crate::admin::Announcement>, DomainError> {
         let items = self
             .store
             .query_all(keys::ANNOUNCEMENTS, SkRange::All)
             .await?;
-        Ok(items.into_iter().map(|i| Value::Object(i.attrs)).collect())
+        items.iter().map(from_item).collect()
     }
 
     /// Updates a partner (suspension); the partner must exist.
