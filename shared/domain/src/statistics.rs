@@ -219,6 +219,13 @@ pub struct Statistics {
     clock: Arc<dyn Clock>,
 }
 
+/// Days recomputed in memory: the dirty marks read first, then each day's rows.
+struct Recomputed {
+    marks: Vec<(NaiveDate, String)>,
+    days: Vec<(NaiveDate, Vec<(Option<String>, Value)>)>,
+    events_read: usize,
+}
+
 /// What one refresh did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct RefreshSummary {
@@ -242,31 +249,33 @@ impl Statistics {
             .await
     }
 
-    /// Recomputes a company's dirty days and the last two days (an open check-in turns
-    /// into a missing check-out as time passes, without any new event).
-    pub async fn refresh_company(&self, ck: &str) -> Result<RefreshSummary, DomainError> {
-        let marks = self.ledger.dirty_days(ck).await?;
-        let today = self
-            .clock
-            .now()
-            .with_timezone(&chrono_tz::Europe::Stockholm)
-            .date_naive();
+    /// The aggregate rows of the days a refresh would recompute now — the dirty days
+    /// (with their neighbours: pairing crosses midnight) and the last two days (an open
+    /// check-in turns into a missing check-out as time passes, without any new event) —
+    /// computed from the ledger in memory; nothing is written. With `within`, only the
+    /// days in that range (inclusive).
+    async fn recompute(
+        &self,
+        ck: &str,
+        within: Option<(NaiveDate, NaiveDate)>,
+    ) -> Result<Recomputed, DomainError> {
+        let (marks, span) =
+            futures::try_join!(self.ledger.dirty_days(ck), self.ledger.company_span(ck))?;
+        let today = self.today();
         let mut days: BTreeSet<NaiveDate> = BTreeSet::new();
         for (d, _) in &marks {
-            // Pairing crosses midnight: a change on one day can change its neighbours.
             days.extend([d.pred_opt(), Some(*d), d.succ_opt()].into_iter().flatten());
         }
-        if self
-            .ledger
-            .company_span(ck)
-            .await?
-            .is_some_and(|(first, _)| local_date(&first) <= today)
-        {
+        if span.is_some_and(|(first, _)| local_date(&first) <= today) {
             days.extend([today.pred_opt(), Some(today)].into_iter().flatten());
         }
-        let mut summary = RefreshSummary {
-            companies: 1,
-            ..Default::default()
+        if let Some((lo, hi)) = within {
+            days.retain(|d| (lo..=hi).contains(d));
+        }
+        let mut out = Recomputed {
+            marks,
+            days: Vec::new(),
+            events_read: 0,
         };
         for run in contiguous_runs(&days) {
             let (first, last) = (run[0], run[run.len() - 1]);
@@ -276,20 +285,45 @@ impl Statistics {
             let end = local_day_start(last.succ_opt().unwrap_or(last));
             let to = end.checked_add_signed(LOOKAHEAD).unwrap_or(end);
             let events = self.ledger.company_events(ck, &from, &to).await?;
-            summary.events_read += events.len();
+            out.events_read += events.len();
             let wanted: BTreeSet<NaiveDate> = run.iter().copied().collect();
-            for (day, by_site) in daily_figures(&events, self.clock.now(), &wanted) {
-                let rows = by_site
-                    .into_iter()
-                    .map(|(site, f)| (site, f.to_stored()))
-                    .collect();
-                self.ledger.replace_day_stats(ck, day, rows).await?;
-                summary.days += 1;
+            let figures = daily_figures(&events, self.clock.now(), &wanted);
+            // A wanted day without figures has no rows (any stored ones are stale).
+            for day in run {
+                let rows = figures
+                    .get(&day)
+                    .map(|by_site| {
+                        by_site
+                            .iter()
+                            .map(|(site, f)| (site.clone(), f.to_stored()))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                out.days.push((day, rows));
             }
         }
-        for (d, marker) in marks {
+        Ok(out)
+    }
+
+    /// Recomputes a company's dirty days and the last two days, stores their rows, and
+    /// notes when this refresh started (`refreshed_at`: every import marked before it
+    /// is in the stored aggregates).
+    pub async fn refresh_company(&self, ck: &str) -> Result<RefreshSummary, DomainError> {
+        let started = self.clock.now();
+        let r = self.recompute(ck, None).await?;
+        let mut summary = RefreshSummary {
+            companies: 1,
+            events_read: r.events_read,
+            ..Default::default()
+        };
+        for (day, rows) in r.days {
+            self.ledger.replace_day_stats(ck, day, rows).await?;
+            summary.days += 1;
+        }
+        for (d, marker) in r.marks {
             self.ledger.clear_dirty(ck, d, &marker).await?;
         }
+        self.ledger.set_stats_refreshed_at(ck, started).await?;
         Ok(summary)
     }
 

@@ -100,6 +100,10 @@ pub fn day_stats(ck: &str) -> String {
     format!("CO#{ck}#STATS")
 }
 
+/// The sort key, in a company's statistics partition, of when its aggregates were last
+/// refreshed (it sorts after every `YYYY-MM-DD#…` row, so day ranges never meet it).
+pub const STATS_REFRESHED: &str = "REFRESHED";
+
 pub fn stats_row(day: &str, site: Option<&str>) -> String {
     format!("{day}#{}", site.unwrap_or("*"))
 }

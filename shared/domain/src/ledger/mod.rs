@@ -1235,6 +1235,30 @@ impl Ledger {
         Ok(())
     }
 
+    /// When the company's stored aggregates were last refreshed: the start of the last
+    /// complete refresh (`None` before the first).
+    pub async fn stats_refreshed_at(&self, ck: &str) -> Result<Option<DateTime<Utc>>, DomainError> {
+        Ok(self
+            .store
+            .get(&keys::day_stats(ck), keys::STATS_REFRESHED)
+            .await?
+            .and_then(|i| DateTime::parse_from_rfc3339(i.str("refreshed_at")?).ok())
+            .map(|t| t.with_timezone(&Utc)))
+    }
+
+    /// Notes a complete refresh that started at `at`.
+    pub async fn set_stats_refreshed_at(
+        &self,
+        ck: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), DomainError> {
+        let item = Item::new(keys::day_stats(ck), keys::STATS_REFRESHED).with(
+            "refreshed_at",
+            at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        );
+        Ok(self.store.transact(vec![WriteOp::put(item)]).await?)
+    }
+
     /// Stored aggregate rows for local days `[from, to]`, with their sort keys.
     pub async fn day_stats(
         &self,
