@@ -780,7 +780,7 @@ fn schemas() -> Map<String, Value> {
     add::<admin::AnnouncementList>(&mut s);
     add::<admin::AnnouncementView>(&mut s);
     add::<stamp_domain::admin::AnnouncementRequest>(&mut s);
-    add::<admin::PrivacyNotice>(&mut s);
+    add::<stamp_domain::notice::PrivacyNotice>(&mut s);
     add::<extracts::ExtractView>(&mut s);
     add::<stamp_domain::extracts::OrderBody>(&mut s);
     add::<extracts::OwnRegistrations>(&mut s);

@@ -2,7 +2,7 @@
 //! site as work sessions, unpaired events and duplicates (spec §4), optionally with the
 //! history of corrections.
 
-use crate::analysis::{analyse, Unpaired, LOOKAHEAD, LOOKBACK};
+use crate::analysis::{analyse, AnomalyKind, Unpaired, LOOKAHEAD, LOOKBACK};
 use crate::auth::{require_company, Claims, CompanyAccess};
 use crate::error::DomainError;
 use crate::identity::{Orgnr, PersonId, SiteId};
@@ -11,9 +11,8 @@ use crate::model::LedgerEvent;
 use crate::pagination::{Cursor, Page};
 use crate::ports::Clock;
 use crate::present::{self, Present};
-use crate::time::{format_rfc3339, sortable, Instant};
+use crate::time::{sortable, Instant};
 use futures::stream::{self, StreamExt, TryStreamExt};
-use serde_json::{json, Value};
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
@@ -80,6 +79,36 @@ pub struct RegistrationQuery {
 pub struct Queries {
     ledger: Ledger,
     clock: Arc<dyn Clock>,
+}
+
+/// An event as a read shows it; with `history=true`, its corrections too.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Shown {
+    pub event: LedgerEvent,
+    pub corrections: Option<Vec<CorrectionEntry>>,
+}
+
+/// A page of registrations (spec §4): every effective event in the range once.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Registrations {
+    /// `(check_in, check_out)`.
+    pub sessions: Vec<(Shown, Shown)>,
+    pub unpaired: Vec<(Shown, Unpaired)>,
+    /// `(duplicate, the event it duplicates)`.
+    pub duplicates: Vec<(Shown, LedgerEvent)>,
+    /// With history: the events a correction withdrew.
+    pub withdrawn: Option<Vec<Shown>>,
+    pub next: Option<Cursor>,
+}
+
+/// One anomaly as listed (spec §6).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FoundAnomaly {
+    pub kind: AnomalyKind,
+    pub event: LedgerEvent,
+    /// `(partner_id, event_id)` of the related events.
+    pub related: Vec<(String, String)>,
+    pub detail: String,
 }
 
 /// One listed thing: a session, an unpaired event or a duplicate, ordered by its first
@@ -174,7 +203,7 @@ impl Queries {
         orgnr: &Orgnr,
         person_ref: &str,
         q: &RegistrationQuery,
-    ) -> Result<Value, DomainError> {
+    ) -> Result<Registrations, DomainError> {
         let ck = self.company(claims, orgnr).await?;
         if self.ledger.person(&ck, person_ref).await?.is_none() {
             return Err(DomainError::NotFound(
@@ -194,7 +223,7 @@ impl Queries {
         ck: &str,
         person_ref: &str,
         q: &RegistrationQuery,
-    ) -> Result<Value, DomainError> {
+    ) -> Result<Registrations, DomainError> {
         let (lo, hi) = q.range.widened();
         let events = self.ledger.person_events(ck, person_ref, &lo, &hi).await?;
         let entries = self.entries(events, &q.range, None, q);
@@ -207,7 +236,7 @@ impl Queries {
         orgnr: &Orgnr,
         site: &SiteId,
         q: &RegistrationQuery,
-    ) -> Result<Value, DomainError> {
+    ) -> Result<Registrations, DomainError> {
         let ck = self.company(claims, orgnr).await?;
         self.site_registrations_of(&ck, site, q).await
     }
@@ -219,7 +248,7 @@ impl Queries {
         ck: &str,
         site: &SiteId,
         q: &RegistrationQuery,
-    ) -> Result<Value, DomainError> {
+    ) -> Result<Registrations, DomainError> {
         if self.ledger.site(ck, site.as_str()).await?.is_none() {
             return Err(DomainError::NotFound(
                 "no such site in this company's ledger".into(),
@@ -289,22 +318,32 @@ impl Queries {
         claims: &Claims,
         orgnr: &Orgnr,
         q: &AnomalyQuery,
-    ) -> Result<Value, DomainError> {
+    ) -> Result<Page<FoundAnomaly>, DomainError> {
         let ck = self.company(claims, orgnr).await?;
         self.anomalies_of(&ck, q).await
     }
 
     /// Anomalies without the company check (an inspection link, for its site).
-    pub async fn anomalies_of(&self, ck: &str, q: &AnomalyQuery) -> Result<Value, DomainError> {
+    pub async fn anomalies_of(
+        &self,
+        ck: &str,
+        q: &AnomalyQuery,
+    ) -> Result<Page<FoundAnomaly>, DomainError> {
         let ck = ck.to_string();
         // An open range is bounded by the company's activity.
         let Some((first, last)) = self.ledger.company_span(&ck).await? else {
-            return Ok(json!({ "anomalies": [] }));
+            return Ok(Page {
+                items: Vec::new(),
+                next: None,
+            });
         };
         let from = q.range.from.max(first);
         let to = q.range.to.min(last + chrono::Duration::seconds(1));
         if to <= from {
-            return Ok(json!({ "anomalies": [] }));
+            return Ok(Page {
+                items: Vec::new(),
+                next: None,
+            });
         }
         let range = Range { from, to };
         let (lo, hi) = range.widened();
@@ -316,7 +355,7 @@ impl Queries {
             .filter(|e| !e.withdrawn)
             .collect();
         let a = analyse(&events, self.clock.now());
-        let mut found: Vec<(String, Value)> = a
+        let mut found: Vec<(String, FoundAnomaly)> = a
             .anomalies
             .iter()
             .filter(|x| {
@@ -327,36 +366,34 @@ impl Queries {
             })
             .map(|x| {
                 let e = &events[x.event];
-                let key = |i: usize| json!({ "partner_id": events[i].partner_id, "event_id": events[i].event_id });
                 (
                     format!("{}#{}", order_key(e), x.kind.as_str()),
-                    json!({
-                        "kind": x.kind,
-                        "event": key(x.event),
-                        "related": x.related.iter().map(|&r| key(r)).collect::<Vec<_>>(),
-                        "person_ref": e.person_ref,
-                        "person_name": e.person_name,
-                        "site_id": e.site_id,
-                        "occurred_at": format_rfc3339(&e.occurred_at),
-                        "detail": x.detail,
-                    }),
+                    FoundAnomaly {
+                        kind: x.kind,
+                        event: e.clone(),
+                        related: x
+                            .related
+                            .iter()
+                            .map(|&r| (events[r].partner_id.clone(), events[r].event_id.clone()))
+                            .collect(),
+                        detail: x.detail.clone(),
+                    },
                 )
             })
             .collect();
         found.sort_by(|a, b| a.0.cmp(&b.0));
         let start = q.cursor.as_ref().map(|c| c.key.as_str());
-        let mut page: Vec<(String, Value)> = found
+        let mut page: Vec<(String, FoundAnomaly)> = found
             .into_iter()
             .filter(|(k, _)| start.is_none_or(|s| k.as_str() > s))
             .take(q.limit + 1)
             .collect();
         let next = (page.len() > q.limit).then(|| Cursor::after(page[q.limit - 1].0.clone()));
         page.truncate(q.limit);
-        let mut body = json!({ "anomalies": page.into_iter().map(|(_, v)| v).collect::<Vec<_>>() });
-        if let Some(c) = next {
-            body["next_cursor"] = json!(c.encode());
-        }
-        Ok(body)
+        Ok(Page {
+            items: page.into_iter().map(|(_, v)| v).collect(),
+            next,
+        })
     }
 
     fn entries(
@@ -432,7 +469,7 @@ impl Queries {
         &self,
         entries: Vec<Entry>,
         q: &RegistrationQuery,
-    ) -> Result<Value, DomainError> {
+    ) -> Result<Registrations, DomainError> {
         let start = q.cursor.as_ref().map(|c| c.key.as_str());
         let mut page: Vec<Entry> = entries
             .into_iter()
@@ -442,88 +479,48 @@ impl Queries {
         let next = (page.len() > q.limit).then(|| Cursor::after(page[q.limit - 1].order.clone()));
         page.truncate(q.limit);
 
-        let mut sessions = Vec::new();
-        let mut unpaired = Vec::new();
-        let mut duplicates = Vec::new();
-        let mut withdrawn = Vec::new();
+        let mut out = Registrations {
+            withdrawn: q.history.then(Vec::new),
+            next,
+            ..Registrations::default()
+        };
         for entry in page {
             match entry.kind {
                 EntryKind::Session {
                     check_in,
                     check_out,
-                } => {
-                    let minutes = (check_out.occurred_at - check_in.occurred_at).num_minutes();
-                    sessions.push(json!({
-                        "site_id": check_in.site_id,
-                        "person_ref": check_in.person_ref,
-                        "check_in": self.event_json(&check_in, q.history).await?,
-                        "check_out": self.event_json(&check_out, q.history).await?,
-                        "duration_minutes": minutes,
-                    }));
-                }
-                EntryKind::Unpaired { event, reason } => {
-                    let mut v = self.event_json(&event, q.history).await?;
-                    v["reason"] = json!(reason);
-                    unpaired.push(v);
-                }
-                EntryKind::Duplicate { event, of } => {
-                    let mut v = self.event_json(&event, q.history).await?;
-                    v["duplicate_of"] =
-                        json!({ "partner_id": of.partner_id, "event_id": of.event_id });
-                    duplicates.push(v);
-                }
+                } => out.sessions.push((
+                    self.shown(check_in, q.history).await?,
+                    self.shown(check_out, q.history).await?,
+                )),
+                EntryKind::Unpaired { event, reason } => out
+                    .unpaired
+                    .push((self.shown(event, q.history).await?, reason)),
+                EntryKind::Duplicate { event, of } => out
+                    .duplicates
+                    .push((self.shown(event, q.history).await?, of)),
                 EntryKind::Withdrawn { event } => {
-                    withdrawn.push(self.event_json(&event, true).await?)
+                    let shown = self.shown(event, true).await?;
+                    if let Some(w) = out.withdrawn.as_mut() {
+                        w.push(shown);
+                    }
                 }
             }
         }
-        let mut body =
-            json!({ "sessions": sessions, "unpaired": unpaired, "duplicates": duplicates });
-        if q.history {
-            body["withdrawn"] = json!(withdrawn);
-        }
-        if let Some(c) = next {
-            body["next_cursor"] = json!(c.encode());
-        }
-        Ok(body)
+        Ok(out)
     }
 
-    async fn event_json(&self, e: &LedgerEvent, history: bool) -> Result<Value, DomainError> {
-        let mut v = event_view(e);
-        if history {
-            let corrections: Vec<CorrectionEntry> = if e.corrections > 0 {
-                self.ledger.corrections(&e.partner_id, &e.event_id).await?
-            } else {
-                Vec::new()
-            };
-            v["corrections"] = json!(corrections);
-        }
-        Ok(v)
+    async fn shown(&self, e: LedgerEvent, history: bool) -> Result<Shown, DomainError> {
+        let corrections = if !history {
+            None
+        } else if e.corrections > 0 {
+            Some(self.ledger.corrections(&e.partner_id, &e.event_id).await?)
+        } else {
+            Some(Vec::new())
+        };
+        Ok(Shown {
+            event: e,
+            corrections,
+        })
     }
-}
-
-/// An event as the API shows it.
-pub fn event_view(e: &LedgerEvent) -> Value {
-    let mut v = json!({
-        "partner_id": e.partner_id,
-        "event_id": e.event_id,
-        "site_id": e.site_id,
-        "direction": e.direction,
-        "occurred_at": format_rfc3339(&e.occurred_at),
-        "recorded_at": format_rfc3339(&e.recorded_at),
-        "source": e.source,
-        "person_ref": e.person_ref,
-        "person_name": e.person_name,
-        "corrected": e.corrections > 0,
-    });
-    if let Some(r) = &e.recorded_by {
-        v["recorded_by"] = json!(r);
-    }
-    if let Some(o) = &e.employer_orgnr {
-        v["employer_orgnr"] = json!(o);
-    }
-    if e.withdrawn {
-        v["withdrawn"] = json!(true);
-    }
-    v
 }

@@ -18,9 +18,39 @@ use crate::pagination::Cursor;
 use crate::ports::Clock;
 use crate::time::{local_date, local_day_start};
 use chrono::{Datelike, NaiveDate};
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
+
+/// One row of the statistics answer (spec §7).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
+pub struct StatisticsRow {
+    /// `YYYY-MM-DD`, `YYYY-Www` or `YYYY-MM`.
+    pub period: String,
+    /// `null` for the company total.
+    pub site_id: Option<String>,
+    pub persons: u64,
+    pub sessions: u64,
+    pub hours: f64,
+    pub check_ins: u64,
+    pub check_outs: u64,
+    /// Count by anomaly kind; every kind present.
+    pub anomalies: BTreeMap<String, u64>,
+}
+
+/// A page of `GET …/statistics`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StatisticsPage {
+    pub granularity: Granularity,
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub rows: Vec<StatisticsRow>,
+    /// Delivery health per partner.
+    pub partners: Vec<crate::ledger::PartnerHealth>,
+    /// The employer filter (`employer=`), when one was given.
+    pub employer: Option<String>,
+    pub next: Option<Cursor>,
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Granularity {
@@ -30,6 +60,14 @@ pub enum Granularity {
 }
 
 impl Granularity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Granularity::Day => "day",
+            Granularity::Week => "week",
+            Granularity::Month => "month",
+        }
+    }
+
     pub fn parse(raw: Option<&str>) -> Result<Self, DomainError> {
         match raw.unwrap_or("day") {
             "day" => Ok(Granularity::Day),
@@ -111,27 +149,27 @@ impl Figures {
         }
     }
 
-    /// The API row (spec §4): `hours` rounded to two decimals, every anomaly kind present.
-    pub fn to_row(&self, period: &str, site: Option<&str>) -> Value {
-        let anomalies: Map<String, Value> = AnomalyKind::ALL
-            .iter()
-            .map(|k| {
-                (
-                    k.as_str().to_string(),
-                    json!(self.anomalies.get(k.as_str()).copied().unwrap_or(0)),
-                )
-            })
-            .collect();
-        json!({
-            "period": period,
-            "site_id": site,
-            "persons": self.persons.len(),
-            "sessions": self.sessions,
-            "hours": (self.seconds as f64 / 36.0).round() / 100.0,
-            "check_ins": self.check_ins,
-            "check_outs": self.check_outs,
-            "anomalies": anomalies,
-        })
+    /// A row of `GET …/statistics` (spec §4): `hours` rounded to two decimals, every
+    /// anomaly kind present.
+    pub fn to_row(&self, period: &str, site: Option<&str>) -> StatisticsRow {
+        StatisticsRow {
+            period: period.to_string(),
+            site_id: site.map(str::to_string),
+            persons: self.persons.len() as u64,
+            sessions: self.sessions,
+            hours: (self.seconds as f64 / 36.0).round() / 100.0,
+            check_ins: self.check_ins,
+            check_outs: self.check_outs,
+            anomalies: AnomalyKind::ALL
+                .iter()
+                .map(|k| {
+                    (
+                        k.as_str().to_string(),
+                        self.anomalies.get(k.as_str()).copied().unwrap_or(0),
+                    )
+                })
+                .collect(),
+        }
     }
 }
 
@@ -362,7 +400,7 @@ impl Statistics {
         claims: &Claims,
         orgnr: &Orgnr,
         q: &StatisticsQuery<'_>,
-    ) -> Result<Value, DomainError> {
+    ) -> Result<StatisticsPage, DomainError> {
         let StatisticsQuery {
             from,
             to,
@@ -441,7 +479,7 @@ impl Statistics {
             }
         }
         // Totals first within a period, then sites in order; paginated by that order.
-        let mut rows: Vec<(String, Value)> = periods
+        let mut rows: Vec<(String, StatisticsRow)> = periods
             .into_iter()
             .map(|((period, row_site), f)| {
                 let order = format!(
@@ -456,27 +494,22 @@ impl Statistics {
             .collect();
         rows.sort_by(|a, b| a.0.cmp(&b.0));
         let start = cursor.map(|c| c.key.as_str());
-        let mut page: Vec<(String, Value)> = rows
+        let mut page: Vec<(String, StatisticsRow)> = rows
             .into_iter()
             .filter(|(k, _)| start.is_none_or(|s| k.as_str() > s))
             .take(limit + 1)
             .collect();
         let next = (page.len() > limit).then(|| Cursor::after(page[limit - 1].0.clone()));
         page.truncate(limit);
-        let mut body = json!({
-            "granularity": match granularity { Granularity::Day => "day", Granularity::Week => "week", Granularity::Month => "month" },
-            "from": from.to_string(),
-            "to": to.to_string(),
-            "rows": page.into_iter().map(|(_, v)| v).collect::<Vec<_>>(),
-            "partners": self.ledger.partner_health(&ck, self.clock.now()).await?,
-        });
-        if let Some(o) = employer {
-            body["employer"] = json!(o);
-        }
-        if let Some(c) = next {
-            body["next_cursor"] = json!(c.encode());
-        }
-        Ok(body)
+        Ok(StatisticsPage {
+            granularity,
+            from,
+            to,
+            rows: page.into_iter().map(|(_, v)| v).collect(),
+            partners: self.ledger.partner_health(&ck, self.clock.now()).await?,
+            employer: employer.map(str::to_string),
+            next,
+        })
     }
 
     fn today(&self) -> NaiveDate {

@@ -12,6 +12,21 @@ pub fn typed<T: DeserializeOwned, S: Serialize>(v: S) -> Result<T, DomainError> 
         .map_err(|e| DomainError::Internal(format!("portal view: {e}")))
 }
 
+/// A domain's registrations answer as the portal reads it (through the API's view, so
+/// the page shows what the API answers).
+pub fn registrations(
+    r: &stamp_domain::queries::Registrations,
+) -> Result<Registrations, DomainError> {
+    typed(stamp_api::views::reads::Registrations::from(r))
+}
+
+/// A page of anomalies as the portal reads it (through the API's view).
+pub fn anomalies(
+    page: stamp_domain::pagination::Page<stamp_domain::queries::FoundAnomaly>,
+) -> Result<Anomalies, DomainError> {
+    typed(stamp_api::views::reads::AnomalyList::from(page))
+}
+
 #[derive(Debug, Clone, Deserialize)]
 pub struct Announcement {
     #[serde(default)]

@@ -158,8 +158,8 @@ async fn delete_user(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-async fn privacy() -> Response {
-    Json(stamp_domain::notice::privacy_notice()).into_response()
+async fn privacy() -> Json<stamp_domain::notice::PrivacyNotice> {
+    Json(stamp_domain::notice::privacy_notice())
 }
 
 async fn announcements(State(s): State<AppState>) -> ApiResult<Json<AnnouncementList>> {

@@ -2,11 +2,11 @@
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use stamp_domain::analysis::AnomalyKind;
 use stamp_domain::identity::{Orgnr, PersonId};
+use stamp_domain::present::Present;
 use stamp_domain::queries::{AnomalyQuery, Range, RegistrationQuery};
 use stamp_domain::statistics::{Granularity, StatisticsQuery};
 use stamp_domain::DomainError;
@@ -15,7 +15,9 @@ use crate::claims::Caller;
 use crate::params::{json_body, orgnr, site_id, Params};
 use crate::problem::ApiResult;
 use crate::state::AppState;
-use crate::views::reads::{PeopleList, PersonSearch, PersonView, SiteList};
+use crate::views::reads::{
+    AnomalyList, PeopleList, PersonSearch, PersonView, Registrations, SiteList, Statistics,
+};
 use crate::views::{items, next_cursor};
 
 pub fn router() -> Router<AppState> {
@@ -61,7 +63,7 @@ async fn present(
     Caller(c): Caller,
     Path((o, site)): Path<(String, String)>,
     p: Params,
-) -> ApiResult<Response> {
+) -> ApiResult<Json<Present>> {
     let employer = employer_param(&p)?;
     let body = s
         .queries
@@ -73,7 +75,7 @@ async fn present(
             employer.as_ref(),
         )
         .await?;
-    Ok(Json(body).into_response())
+    Ok(Json(body))
 }
 
 async fn sites(
@@ -162,13 +164,13 @@ async fn person_registrations(
     Caller(c): Caller,
     Path((o, person_ref)): Path<(String, String)>,
     p: Params,
-) -> ApiResult<Response> {
+) -> ApiResult<Json<Registrations>> {
     let q = registration_query(&s, &p)?;
     let body = s
         .queries
         .person_registrations(&c, &orgnr(&o)?, &person_ref, &q)
         .await?;
-    Ok(Json(body).into_response())
+    Ok(Json(Registrations::from(&body)))
 }
 
 async fn site_registrations(
@@ -176,13 +178,13 @@ async fn site_registrations(
     Caller(c): Caller,
     Path((o, site)): Path<(String, String)>,
     p: Params,
-) -> ApiResult<Response> {
+) -> ApiResult<Json<Registrations>> {
     let q = registration_query(&s, &p)?;
     let body = s
         .queries
         .site_registrations(&c, &orgnr(&o)?, &site_id(&site)?, &q)
         .await?;
-    Ok(Json(body).into_response())
+    Ok(Json(Registrations::from(&body)))
 }
 
 async fn anomalies(
@@ -190,9 +192,16 @@ async fn anomalies(
     Caller(c): Caller,
     Path(o): Path<String>,
     p: Params,
-) -> ApiResult<Response> {
-    let q = AnomalyQuery {
-        range: range(&s, &p)?,
+) -> ApiResult<Json<AnomalyList>> {
+    let q = anomaly_query(&s, &p)?;
+    let page = s.queries.anomalies(&c, &orgnr(&o)?, &q).await?;
+    Ok(Json(AnomalyList::from(page)))
+}
+
+/// `from`, `to`, `site_id`, `kind`, `cursor`, `limit` of an anomalies read.
+pub(crate) fn anomaly_query(s: &AppState, p: &Params) -> ApiResult<AnomalyQuery> {
+    Ok(AnomalyQuery {
+        range: range(s, p)?,
         site: p.get("site_id").map(site_id).transpose()?,
         kind: p
             .get("kind")
@@ -204,9 +213,7 @@ async fn anomalies(
             .transpose()?,
         cursor: p.cursor()?,
         limit: p.limit()?,
-    };
-    let body = s.queries.anomalies(&c, &orgnr(&o)?, &q).await?;
-    Ok(Json(body).into_response())
+    })
 }
 
 async fn statistics(
@@ -214,7 +221,7 @@ async fn statistics(
     Caller(c): Caller,
     Path(o): Path<String>,
     p: Params,
-) -> ApiResult<Response> {
+) -> ApiResult<Json<Statistics>> {
     let o = orgnr(&o)?;
     let site = p.get("site_id").map(site_id).transpose()?;
     let employer = employer_param(&p)?.map(|o| o.to_string());
@@ -228,6 +235,7 @@ async fn statistics(
         cursor: cursor.as_ref(),
         limit: p.limit()?,
     };
-    let body = s.statistics.query(&c, &o, &q).await?;
-    Ok(Json(body).into_response())
+    Ok(Json(Statistics::from(
+        s.statistics.query(&c, &o, &q).await?,
+    )))
 }

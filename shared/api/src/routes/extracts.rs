@@ -11,7 +11,6 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde_json::Value;
 use stamp_domain::extracts::{ExtractRecord, OrderBody};
 use stamp_domain::DomainError;
 
@@ -19,6 +18,7 @@ use crate::claims::Caller;
 use crate::params::{json_body, orgnr, Params};
 use crate::problem::ApiResult;
 use crate::state::AppState;
+use crate::views::extracts::{ExtractView, OwnCompany, OwnRegistrations};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -29,22 +29,13 @@ pub fn router() -> Router<AppState> {
         .route("/v1/me/extracts/{id}", get(own_status))
 }
 
-fn accepted(s: &AppState, record: &ExtractRecord, location: String) -> Response {
+fn accepted(s: &AppState, record: ExtractRecord, location: String) -> Response {
     (
         StatusCode::ACCEPTED,
         [(header::LOCATION, location)],
-        Json(s.extracts.view(record)),
+        Json(ExtractView::of(&s.extracts.shown(record), &s.public_url)),
     )
         .into_response()
-}
-
-/// A link relative to this server (the local one's) made absolute with the configured
-/// public base URL — never the request's Host header, which the caller chooses.
-pub(crate) fn absolute(s: &AppState, mut v: Value) -> Value {
-    if let Some(url) = v["download_url"].as_str().filter(|u| u.starts_with('/')) {
-        v["download_url"] = Value::String(format!("{}{url}", s.public_url));
-    }
-    v
 }
 
 async fn order(
@@ -56,20 +47,17 @@ async fn order(
     let o = orgnr(&o)?;
     let req: OrderBody = json_body(&body)?;
     let record = s.extracts.order(&c, &o, req).await?;
-    Ok(accepted(
-        &s,
-        &record,
-        format!("/v1/companies/{o}/extracts/{}", record.id),
-    ))
+    let location = format!("/v1/companies/{o}/extracts/{}", record.id);
+    Ok(accepted(&s, record, location))
 }
 
 async fn status(
     State(s): State<AppState>,
     Caller(c): Caller,
     Path((o, id)): Path<(String, String)>,
-) -> ApiResult<Response> {
+) -> ApiResult<Json<ExtractView>> {
     let v = s.extracts.get(&c, &orgnr(&o)?, &id).await?;
-    Ok(Json(absolute(&s, v)).into_response())
+    Ok(Json(ExtractView::of(&v, &s.public_url)))
 }
 
 async fn order_own(
@@ -88,27 +76,24 @@ async fn order_own(
         ..req
     };
     let record = s.extracts.order_own(&c, req).await?;
-    Ok(accepted(
-        &s,
-        &record,
-        format!("/v1/me/extracts/{}", record.id),
-    ))
+    let location = format!("/v1/me/extracts/{}", record.id);
+    Ok(accepted(&s, record, location))
 }
 
 async fn own_status(
     State(s): State<AppState>,
     Caller(c): Caller,
     Path(id): Path<String>,
-) -> ApiResult<Response> {
+) -> ApiResult<Json<ExtractView>> {
     let v = s.extracts.get_own(&c, &id).await?;
-    Ok(Json(absolute(&s, v)).into_response())
+    Ok(Json(ExtractView::of(&v, &s.public_url)))
 }
 
 async fn own_registrations(
     State(s): State<AppState>,
     Caller(c): Caller,
     p: Params,
-) -> ApiResult<Response> {
+) -> ApiResult<Json<OwnRegistrations>> {
     let q = super::employee_query::registration_query(&s, &p)?;
     let company = p
         .get("company")
@@ -117,9 +102,11 @@ async fn own_registrations(
                 .map_err(|e| DomainError::invalid("company", e.to_string()))
         })
         .transpose()?;
-    let body = s
+    let companies = s
         .extracts
         .own_registrations(&c, &q, company.as_ref())
         .await?;
-    Ok(Json(body).into_response())
+    Ok(Json(OwnRegistrations {
+        companies: companies.iter().map(OwnCompany::from).collect(),
+    }))
 }

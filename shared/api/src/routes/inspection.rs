@@ -13,18 +13,19 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use serde::Serialize;
-use stamp_domain::analysis::AnomalyKind;
 use stamp_domain::extracts::OrderBody;
 use stamp_domain::inspection::{InspectionLink, LinkView, NewLink, Refusal, INSPECTOR_ROLE};
 use stamp_domain::queries::AnomalyQuery;
 use stamp_domain::DomainError;
 
-use super::employee_query::{at_param, range, registration_query};
+use super::employee_query::{anomaly_query, at_param, registration_query};
 use crate::audit::{AuditAs, AuditSlot};
 use crate::claims::Caller;
 use crate::params::{json_body, orgnr, Params};
 use crate::problem::{ApiError, ApiResult};
 use crate::state::AppState;
+use crate::views::extracts::ExtractView;
+use crate::views::reads::{AnomalyList, Registrations};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -161,7 +162,7 @@ async fn registrations(
         .queries
         .site_registrations_of(&ck, &link.site_id, &q)
         .await?;
-    Ok(Json(body).into_response())
+    Ok(Json(Registrations::from(&body)).into_response())
 }
 
 async fn anomalies(
@@ -175,22 +176,12 @@ async fn anomalies(
         );
     }
     let q = AnomalyQuery {
-        range: range(&s, &p)?,
         site: Some(link.site_id.clone()),
-        kind: p
-            .get("kind")
-            .map(|k| {
-                AnomalyKind::parse(k).ok_or_else(|| {
-                    DomainError::invalid("kind", format!("is not an anomaly kind: {k:?}"))
-                })
-            })
-            .transpose()?,
-        cursor: p.cursor()?,
-        limit: p.limit()?,
+        ..anomaly_query(&s, &p)?
     };
     let ck = s.ledger.company_key(&link.company_orgnr);
-    let body = s.queries.anomalies_of(&ck, &q).await?;
-    Ok(Json(body).into_response())
+    let page = s.queries.anomalies_of(&ck, &q).await?;
+    Ok(Json(AnomalyList::from(page)).into_response())
 }
 
 async fn order_extract(
@@ -206,7 +197,7 @@ async fn order_extract(
             header::LOCATION,
             format!("/inspect/v1/extracts/{}", record.id),
         )],
-        Json(s.extracts.view(&record)),
+        Json(ExtractView::of(&s.extracts.shown(record), &s.public_url)),
     )
         .into_response())
 }
@@ -217,5 +208,5 @@ async fn extract_status(
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
     let v = s.extracts.get_inspection(&link, &id).await?;
-    Ok(Json(super::extracts::absolute(&s, v)).into_response())
+    Ok(Json(ExtractView::of(&v, &s.public_url)).into_response())
 }

@@ -254,22 +254,6 @@ pub struct AnnouncementList {
     pub announcements: Vec<serde_json::Value>,
 }
 
-/// The privacy notice (GDPR art. 13–14).
-#[derive(Debug, Serialize, ToSchema)]
-pub struct PrivacyNotice {
-    pub controller: String,
-    pub purposes: Vec<String>,
-    pub legal_basis: Vec<String>,
-    pub categories: Vec<String>,
-    pub recipients: Vec<String>,
-    pub processors: Vec<String>,
-    pub sources: Vec<String>,
-    pub retention: String,
-    pub rights: Vec<String>,
-    /// The notice in Markdown.
-    pub text: String,
-}
-
 /// `PUT …/users/{sub}`.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct Roles {

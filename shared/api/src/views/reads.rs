@@ -1,10 +1,12 @@
 //! What a company reads: sites, people, registrations, anomalies, statistics.
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
-use stamp_domain::analysis::AnomalyKind;
-use stamp_domain::ledger::{PersonEntry, SiteEntry};
-use stamp_domain::model::{Direction, Source};
+use stamp_domain::analysis::{AnomalyKind, Unpaired};
+use stamp_domain::ledger::{CorrectionEntry, PersonEntry, SiteEntry};
+use stamp_domain::model::{Direction, LedgerEvent, Source};
+use stamp_domain::pagination::Page;
+use stamp_domain::queries::{self, FoundAnomaly, Shown};
+use stamp_domain::statistics::{StatisticsPage, StatisticsRow};
 use stamp_domain::time::format_rfc3339;
 use utoipa::ToSchema;
 
@@ -82,27 +84,29 @@ pub struct EventView {
     pub withdrawn: Option<bool>,
     /// With `history=true`: each correction, oldest first.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub corrections: Option<Vec<CorrectionView>>,
+    pub corrections: Option<Vec<CorrectionEntry>>,
 }
 
-/// One correction of an event.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct CorrectionView {
-    pub seq: u32,
-    pub partner_id: String,
-    pub event_id: String,
-    /// The `event_id` it corrects.
-    pub corrects: String,
-    pub received_at: String,
-    pub recorded_at: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub recorded_by: Option<String>,
-    pub source: Source,
-    pub void: bool,
-    pub batch_id: String,
-    /// Field name → `{"from", "to"}` for each field the correction changed.
-    #[schema(value_type = Object)]
-    pub changes: serde_json::Map<String, Value>,
+impl From<&Shown> for EventView {
+    fn from(s: &Shown) -> Self {
+        let e = &s.event;
+        EventView {
+            partner_id: e.partner_id.clone(),
+            event_id: e.event_id.clone(),
+            site_id: e.site_id.to_string(),
+            direction: e.direction,
+            occurred_at: format_rfc3339(&e.occurred_at),
+            recorded_at: format_rfc3339(&e.recorded_at),
+            source: e.source,
+            person_ref: e.person_ref.clone(),
+            person_name: e.person_name.clone(),
+            corrected: e.corrections > 0,
+            recorded_by: e.recorded_by.clone(),
+            employer_orgnr: e.employer_orgnr.as_ref().map(|o| o.to_string()),
+            withdrawn: e.withdrawn.then_some(true),
+            corrections: s.corrections.clone(),
+        }
+    }
 }
 
 /// `partner_id` and `event_id` of an event.
@@ -113,6 +117,15 @@ pub struct EventKey {
 }
 
 /// A check-in and the check-out that closes it (spec §6 pairing).
+impl From<&LedgerEvent> for EventKey {
+    fn from(e: &LedgerEvent) -> Self {
+        EventKey {
+            partner_id: e.partner_id.clone(),
+            event_id: e.event_id.clone(),
+        }
+    }
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SessionView {
     pub site_id: String,
@@ -126,8 +139,7 @@ pub struct SessionView {
 pub struct UnpairedView {
     #[serde(flatten)]
     pub event: EventView,
-    /// `missing_check_out` or `missing_check_in`.
-    pub reason: String,
+    pub reason: Unpaired,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -150,6 +162,45 @@ pub struct Registrations {
     pub next_cursor: Option<String>,
 }
 
+impl From<&queries::Registrations> for Registrations {
+    fn from(r: &queries::Registrations) -> Self {
+        Registrations {
+            sessions: r
+                .sessions
+                .iter()
+                .map(|(i, o)| SessionView {
+                    site_id: i.event.site_id.to_string(),
+                    person_ref: i.event.person_ref.clone(),
+                    check_in: EventView::from(i),
+                    check_out: EventView::from(o),
+                    duration_minutes: (o.event.occurred_at - i.event.occurred_at).num_minutes(),
+                })
+                .collect(),
+            unpaired: r
+                .unpaired
+                .iter()
+                .map(|(e, reason)| UnpairedView {
+                    event: EventView::from(e),
+                    reason: *reason,
+                })
+                .collect(),
+            duplicates: r
+                .duplicates
+                .iter()
+                .map(|(e, of)| DuplicateView {
+                    event: EventView::from(e),
+                    duplicate_of: EventKey::from(of),
+                })
+                .collect(),
+            withdrawn: r
+                .withdrawn
+                .as_ref()
+                .map(|w| w.iter().map(EventView::from).collect()),
+            next_cursor: r.next.as_ref().map(|c| c.encode()),
+        }
+    }
+}
+
 /// One anomaly (spec §6).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AnomalyView {
@@ -163,6 +214,29 @@ pub struct AnomalyView {
     pub detail: String,
 }
 
+impl From<&FoundAnomaly> for AnomalyView {
+    fn from(a: &FoundAnomaly) -> Self {
+        let e = &a.event;
+        AnomalyView {
+            kind: a.kind,
+            event: EventKey::from(e),
+            related: a
+                .related
+                .iter()
+                .map(|(p, id)| EventKey {
+                    partner_id: p.clone(),
+                    event_id: id.clone(),
+                })
+                .collect(),
+            person_ref: e.person_ref.clone(),
+            person_name: e.person_name.clone(),
+            site_id: e.site_id.to_string(),
+            occurred_at: format_rfc3339(&e.occurred_at),
+            detail: a.detail.clone(),
+        }
+    }
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AnomalyList {
     pub anomalies: Vec<AnomalyView>,
@@ -170,39 +244,51 @@ pub struct AnomalyList {
     pub next_cursor: Option<String>,
 }
 
-/// One statistics row (spec §7).
-#[derive(Debug, Serialize, ToSchema)]
-pub struct StatisticsRow {
-    /// `YYYY-MM-DD`, `YYYY-Www` or `YYYY-MM`.
-    pub period: String,
-    /// `null` for the company total.
-    pub site_id: Option<String>,
-    pub persons: u64,
-    pub sessions: u64,
-    pub hours: f64,
-    pub check_ins: u64,
-    pub check_outs: u64,
-    /// Count by anomaly kind; every kind present.
-    pub anomalies: std::collections::BTreeMap<String, u64>,
+impl From<Page<FoundAnomaly>> for AnomalyList {
+    fn from(page: Page<FoundAnomaly>) -> Self {
+        AnomalyList {
+            anomalies: page.items.iter().map(AnomalyView::from).collect(),
+            next_cursor: page.next.map(|c| c.encode()),
+        }
+    }
 }
 
 /// Delivery health of one partner for the company.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PartnerHealth {
-    pub partner_id: Option<String>,
+    pub partner_id: String,
     pub events_received: i64,
     pub events_rejected: i64,
     pub last_delivery: Option<String>,
+    /// Since when the partner has been silent for the company (spec §11); `null` when
+    /// it is not.
+    #[schema(value_type = Option<String>)]
+    pub silent_since: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl From<&stamp_domain::ledger::PartnerHealth> for PartnerHealth {
+    fn from(h: &stamp_domain::ledger::PartnerHealth) -> Self {
+        PartnerHealth {
+            partner_id: h.partner_id.clone(),
+            events_received: h.events_received,
+            events_rejected: h.events_rejected,
+            last_delivery: h.last_delivery.clone(),
+            silent_since: h.silent_since,
+        }
+    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Statistics {
     /// `day`, `week` or `month`.
-    pub granularity: String,
+    pub granularity: &'static str,
     pub from: String,
     pub to: String,
     pub rows: Vec<StatisticsRow>,
     pub partners: Vec<PartnerHealth>,
+    /// The `employer=` filter, when one was given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub employer: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
 }
@@ -216,4 +302,18 @@ pub struct PersonSearch {
     pub person_id_kind: Option<String>,
     /// ISO 3166 alpha-2, with `foreign`.
     pub person_country: Option<String>,
+}
+
+impl From<StatisticsPage> for Statistics {
+    fn from(p: StatisticsPage) -> Self {
+        Statistics {
+            granularity: p.granularity.as_str(),
+            from: p.from.to_string(),
+            to: p.to.to_string(),
+            rows: p.rows,
+            partners: p.partners.iter().map(PartnerHealth::from).collect(),
+            employer: p.employer,
+            next_cursor: p.next.map(|c| c.encode()),
+        }
+    }
 }

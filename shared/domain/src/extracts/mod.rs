@@ -34,9 +34,35 @@ use chrono::{DateTime, Utc};
 use futures::stream::{self, StreamExt, TryStreamExt};
 use register::{RegisterDoc, RegisterSection};
 use rows::{attach_corrections, build_rows, corrected_events, RowFilter, Span};
-use serde_json::{json, Value};
+
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
+
+/// An extract as answered: its status now and, when ready, a fresh download link.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExtractAnswer {
+    pub record: ExtractRecord,
+    /// The status now (a `pending` one past its deadline has failed).
+    pub status: ExtractStatus,
+    pub link: Option<DownloadLink>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DownloadLink {
+    pub url: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// The employee's registrations in one company (`GET /v1/me/registrations`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct OwnCompany {
+    pub company_orgnr: Orgnr,
+    pub company_name: Option<String>,
+    pub company_active: bool,
+    pub person_ref: String,
+    pub person_name: String,
+    pub registrations: crate::queries::Registrations,
+}
 
 /// How long a download link is valid.
 pub const LINK_TTL: std::time::Duration = std::time::Duration::from_secs(5 * 60);
@@ -241,9 +267,13 @@ impl Extracts {
         &self.files
     }
 
-    /// An extract as answered now.
-    pub fn view(&self, record: &ExtractRecord) -> Value {
-        record.view(self.clock.now())
+    /// An extract as it stands now (no download link).
+    pub fn shown(&self, record: ExtractRecord) -> ExtractAnswer {
+        ExtractAnswer {
+            status: record.status_at(self.clock.now()),
+            record,
+            link: None,
+        }
     }
 
     fn new_record(&self, claims: &Claims, role: String, request: ExtractRequest) -> ExtractRecord {
@@ -382,7 +412,7 @@ impl Extracts {
         &self,
         link: &crate::inspection::InspectionLink,
         id: &str,
-    ) -> Result<Value, DomainError> {
+    ) -> Result<ExtractAnswer, DomainError> {
         if id.is_empty() || id.len() > 64 {
             return Err(DomainError::NotFound("no such extract".into()));
         }
@@ -443,7 +473,7 @@ impl Extracts {
         claims: &Claims,
         orgnr: &Orgnr,
         id: &str,
-    ) -> Result<Value, DomainError> {
+    ) -> Result<ExtractAnswer, DomainError> {
         require_company(&self.ledger, claims, orgnr, CompanyAccess::Extracts).await?;
         let role = acting_role(claims, &[Role::CompanyUser, Role::CompanyAdmin]);
         self.answer(&self.ledger.company_extracts_pk(orgnr), id, claims, role)
@@ -451,7 +481,7 @@ impl Extracts {
     }
 
     /// `GET /v1/me/extracts/{id}` (employee).
-    pub async fn get_own(&self, claims: &Claims, id: &str) -> Result<Value, DomainError> {
+    pub async fn get_own(&self, claims: &Claims, id: &str) -> Result<ExtractAnswer, DomainError> {
         let person = require_employee(claims)?;
         self.answer(
             &self.ledger.own_extracts_pk(&person),
@@ -470,7 +500,7 @@ impl Extracts {
         id: &str,
         claims: &Claims,
         role: String,
-    ) -> Result<Value, DomainError> {
+    ) -> Result<ExtractAnswer, DomainError> {
         if id.is_empty() || id.len() > 64 {
             return Err(DomainError::NotFound("no such extract".into()));
         }
@@ -484,7 +514,11 @@ impl Extracts {
                 .clone()
                 .filter(|_| record.status_at(now) == ExtractStatus::Ready)
             else {
-                return Ok(record.view(now));
+                return Ok(ExtractAnswer {
+                    status: record.status_at(now),
+                    record,
+                    link: None,
+                });
             };
             let url = self
                 .files
@@ -498,11 +532,15 @@ impl Extracts {
             record.version += 1;
             if self.ledger.update_extract(pk, &record).await? {
                 tracing::info!(extract_id = %record.id, "extract download link handed out");
-                let mut v = record.view(now);
-                v["download_url"] = json!(url);
-                v["download_expires_at"] =
-                    json!(now + chrono::Duration::from_std(self.link_ttl).unwrap_or_default());
-                return Ok(v);
+                return Ok(ExtractAnswer {
+                    status: record.status_at(now),
+                    record,
+                    link: Some(DownloadLink {
+                        url,
+                        expires_at: now
+                            + chrono::Duration::from_std(self.link_ttl).unwrap_or_default(),
+                    }),
+                });
             }
         }
         Err(DomainError::Unavailable(
@@ -800,7 +838,7 @@ impl Extracts {
         claims: &Claims,
         q: &RegistrationQuery,
         company: Option<&Orgnr>,
-    ) -> Result<Value, DomainError> {
+    ) -> Result<Vec<OwnCompany>, DomainError> {
         let person = require_employee(claims)?;
         if q.cursor.is_some() && company.is_none() {
             return Err(DomainError::invalid(
@@ -819,15 +857,17 @@ impl Extracts {
                 continue;
             };
             let activation = self.ledger.activation(&orgnr).await?;
-            let mut v = queries.registrations_of(&ck, &person_ref, q).await?;
-            v["company_orgnr"] = json!(orgnr);
-            v["company_name"] = json!(activation.as_ref().map(|a| a.company_name.clone()));
-            v["company_active"] = json!(active);
-            v["person_ref"] = json!(person_ref);
-            v["person_name"] = json!(entry.person_name);
-            out.push(v);
+            let registrations = queries.registrations_of(&ck, &person_ref, q).await?;
+            out.push(OwnCompany {
+                company_orgnr: orgnr,
+                company_name: activation.map(|a| a.company_name),
+                company_active: active,
+                person_ref,
+                person_name: entry.person_name,
+                registrations,
+            });
         }
-        Ok(json!({ "companies": out }))
+        Ok(out)
     }
 }
 

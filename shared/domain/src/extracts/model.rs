@@ -3,10 +3,9 @@
 
 use crate::error::DomainError;
 use crate::identity::{Orgnr, PersonId, SiteId};
-use crate::time::{format_rfc3339, local_day_start, parse_rfc3339, Instant};
+use crate::time::{local_day_start, parse_rfc3339, Instant};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
 
 /// The item type the DynamoDB stream filter of the extract-rendering function matches
 /// (template.yaml: INSERTs whose `item_type` is this).
@@ -115,29 +114,6 @@ pub struct ExtractRequest {
     /// Only the rows of people this employer's (spec §4 `employer=`; authority only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub employer: Option<Orgnr>,
-}
-
-impl ExtractRequest {
-    /// The request as the API shows it back.
-    pub fn view(&self) -> Value {
-        let mut v = json!({ "kind": self.kind, "format": self.format });
-        if let Some(p) = &self.person_ref {
-            v["person_ref"] = json!(p);
-        }
-        if let Some(f) = &self.from {
-            v["from"] = json!(format_rfc3339(f));
-        }
-        if let Some(t) = &self.to {
-            v["to"] = json!(format_rfc3339(t));
-        }
-        if let Some(s) = &self.site_id {
-            v["site_id"] = json!(s);
-        }
-        if let Some(o) = &self.employer {
-            v["employer"] = json!(o);
-        }
-        v
-    }
 }
 
 /// An order as it arrives in a request body; every field optional so that a missing one
@@ -330,49 +306,13 @@ impl ExtractRecord {
             s => s,
         }
     }
-
-    /// The answer of `GET …/extracts/{id}` (without the download link).
-    pub fn view(&self, now: DateTime<Utc>) -> Value {
-        let status = self.status_at(now);
-        let mut v = json!({
-            "id": self.id,
-            "kind": self.kind,
-            "format": self.format,
-            "status": status,
-            "request": self.request.view(),
-            "ordered_by": self.ordered_by,
-            "downloads": self.downloads,
-        });
-        if let Some(o) = &self.company_orgnr {
-            v["company_orgnr"] = json!(o);
-        }
-        if let Some(f) = self
-            .file
-            .as_ref()
-            .filter(|_| status == ExtractStatus::Ready)
-        {
-            v["sha256"] = json!(f.sha256);
-            v["bytes"] = json!(f.bytes);
-            v["content_type"] = json!(f.content_type);
-            v["file_name"] = json!(f.file_name);
-            v["rendered_at"] = json!(f.rendered_at);
-        }
-        if status == ExtractStatus::Failed {
-            v["error"] = json!(self
-                .error
-                .as_deref()
-                .unwrap_or("the rendering did not finish in time"));
-        }
-        if let Some(at) = self.finished_at {
-            v["finished_at"] = json!(at);
-        }
-        v
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::time::format_rfc3339;
+    use serde_json::{json, Value};
 
     fn body(v: Value) -> OrderBody {
         let m = v.as_object().unwrap();
@@ -487,7 +427,5 @@ mod tests {
             r.status_at(at + chrono::Duration::minutes(61)),
             ExtractStatus::Failed
         );
-        assert_eq!(r.view(at + chrono::Duration::hours(2))["status"], "failed");
-        assert!(r.view(at)["sha256"].is_null());
     }
 }

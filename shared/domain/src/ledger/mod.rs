@@ -125,13 +125,14 @@ impl LegalHold {
 }
 
 /// A correction as history shows it: which record, when and by whom, what changed.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CorrectionEntry {
     pub seq: u32,
     pub partner_id: String,
     pub event_id: String,
     pub corrects: String,
     pub received_at: DateTime<Utc>,
+    #[schema(value_type = String, format = DateTime)]
     pub recorded_at: Instant,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recorded_by: Option<String>,
@@ -139,6 +140,7 @@ pub struct CorrectionEntry {
     pub void: bool,
     pub batch_id: String,
     /// field name → `{"from", "to"}` for each field the correction changed.
+    #[schema(value_type = Object)]
     pub changes: serde_json::Map<String, Value>,
 }
 

@@ -121,7 +121,9 @@ fn stats_rows(
             cursor: None,
             limit: 1000,
         };
-        typed(st.query(&claims, &o, &q).await?)
+        typed(stamp_api::views::reads::Statistics::from(
+            st.query(&claims, &o, &q).await?,
+        ))
     }
 }
 
@@ -598,13 +600,13 @@ async fn person(
             cursor: None,
             limit: 1000,
         };
-        let regs: views::Registrations = typed(
+        let regs: views::Registrations = views::registrations(&
             p.app
                 .queries
                 .person_registrations(user.claims(), &o, &person_ref, &q)
                 .await?,
         )?;
-        let an: views::Anomalies = typed(
+        let an: views::Anomalies = views::anomalies(
             p.app
                 .queries
                 .anomalies(
@@ -688,7 +690,7 @@ async fn site(
             cursor: None,
             limit: 1000,
         };
-        let regs: views::Registrations = typed(
+        let regs: views::Registrations = views::registrations(&
             p.app
                 .queries
                 .site_registrations(user.claims(), &o, &site, &q)
@@ -702,7 +704,7 @@ async fn site(
             cursor: None,
             limit: 1000,
         };
-        let now_regs: views::Registrations = typed(
+        let now_regs: views::Registrations = views::registrations(&
             p.app
                 .queries
                 .site_registrations(user.claims(), &o, &site, &now_q)
@@ -773,7 +775,7 @@ async fn anomalies(State(p): State<Portal>, user: User, Path(raw): Path<String>)
             .map(stamp_domain::pagination::Cursor::decode)
             .transpose()?;
         let sites = p.app.queries.sites(user.claims(), &o, None, 100).await?;
-        let an: views::Anomalies = typed(
+        let an: views::Anomalies = views::anomalies(
             p.app
                 .queries
                 .anomalies(
@@ -1215,7 +1217,10 @@ async fn extract(
     let ann = p.announcements().await;
     let result: PageResult = async {
         let o = o.clone().ok_or_else(super::company::no_company)?;
-        let x: views::Extract = typed(p.app.extracts.get(user.claims(), &o, &id).await?)?;
+        let x: views::Extract = typed(stamp_api::views::extracts::ExtractView::of(
+            &p.app.extracts.get(user.claims(), &o, &id).await?,
+            "",
+        ))?;
         Ok(ok(
             &user.ctx,
             t(user.ctx.lang, "extracts.one"),

@@ -10,7 +10,7 @@ use super::{ok, with_cookie};
 use crate::format;
 use crate::i18n::{t, Lang};
 use crate::session;
-use crate::views::{self, typed};
+use crate::views;
 use crate::{error_page, Audit, Ctx, PageError, PageResult, Portal};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -252,8 +252,8 @@ async fn site_page(p: &Portal, ctx: &Ctx, link: &InspectionLink) -> PageResult {
         cursor: None,
         limit: 1000,
     };
-    let regs: views::Registrations = typed(
-        p.app
+    let regs: views::Registrations = views::registrations(
+        &p.app
             .queries
             .site_registrations_of(&ck, &link.site_id, &q)
             .await?,

@@ -36,7 +36,9 @@ async fn me(State(p): State<Portal>, user: User) -> Response {
         let to = super::company::date_param(&user.ctx, "to", end)?;
         let from = super::company::date_param(&user.ctx, "from", to - chrono::Duration::days(30))?;
         let q = RegistrationQuery { range: day_range(from, to), history: false, employer: None, cursor: None, limit: 1000 };
-        let own: views::Own = typed(p.app.extracts.own_registrations(user.claims(), &q, None).await?)?;
+        let own: views::Own = typed(stamp_api::views::extracts::OwnRegistrations {
+            companies: p.app.extracts.own_registrations(user.claims(), &q, None).await?.iter().map(stamp_api::views::extracts::OwnCompany::from).collect(),
+        })?;
         let body = html! {
             form method="get" class="filters" {
                 label for="from" { (t(l, "common.from")) }
@@ -129,7 +131,10 @@ async fn order_own(State(p): State<Portal>, user: User, Form(f): FormData) -> Re
 async fn own_extract(State(p): State<Portal>, user: User, Path(id): Path<String>) -> Response {
     let ann = p.announcements().await;
     let result: PageResult = async {
-        let x: views::Extract = typed(p.app.extracts.get_own(user.claims(), &id).await?)?;
+        let x: views::Extract = typed(stamp_api::views::extracts::ExtractView::of(
+            &p.app.extracts.get_own(user.claims(), &id).await?,
+            "",
+        ))?;
         Ok(ok(
             &user.ctx,
             t(user.ctx.lang, "extracts.one"),
