@@ -5,8 +5,10 @@
 //! Aggregation is incremental: an import marks the local days it touched; a refresh
 //! recomputes only those days (and their neighbours, since pairing crosses midnight) from
 //! the day partitions around them, so its cost follows the new events, not the history.
-//! The scheduled `statistics` function refreshes every company; a read refreshes its own
-//! company first, so answers are never stale.
+//! The scheduled `statistics` function refreshes every company and stores the result. A
+//! read only reads: the stored aggregates, with the days marked dirty since the last
+//! refresh (and the last two days) computed in memory for that answer, so it is never
+//! stale; `refreshed_at` says when the stored part was refreshed.
 
 use crate::analysis::{analyse, AnomalyKind, LOOKAHEAD, LOOKBACK};
 use crate::auth::{require_company, Claims, CompanyAccess};
@@ -50,6 +52,9 @@ pub struct StatisticsPage {
     /// The employer filter (`employer=`), when one was given.
     pub employer: Option<String>,
     pub next: Option<Cursor>,
+    /// When the stored aggregates were last refreshed by the job (`None`: never). The
+    /// answer is current either way: days changed since are computed for it.
+    pub refreshed_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -410,10 +415,11 @@ impl Statistics {
             cursor,
             limit,
         } = *q;
-        require_company(&self.ledger, claims, orgnr, CompanyAccess::Read).await?;
         let ck = self.ledger.company_key(orgnr);
-        self.refresh_company(&ck).await?;
-        let span = self.ledger.company_span(&ck).await?;
+        let ((), span) = futures::try_join!(
+            require_company(&self.ledger, claims, orgnr, CompanyAccess::Read),
+            self.ledger.company_span(&ck),
+        )?;
         let from = match from {
             Some(f) => parse_day("from", f)?,
             None => span
@@ -444,11 +450,48 @@ impl Statistics {
         if to <= from && (q.from.is_some() || q.to.is_some()) {
             return Err(DomainError::invalid("to", "must be after from"));
         }
-        // Rows for the company total (site None) and per site; with `site_id`, that site only.
+        // Reads only: the stored aggregates where they are fresh, and the days an import
+        // marked dirty since (and the last two) computed from the ledger in memory for
+        // this answer — so it includes every delivery answered before it. Storing them
+        // is the scheduled job's. The marks are read before the stored rows: a day whose
+        // mark the job cleared meanwhile was stored before it was cleared.
         let mut periods: BTreeMap<(String, Option<String>), Figures> = BTreeMap::new();
-        if to > from {
+        let (stored, partners, refreshed_at) = if to > from {
             let last = to.pred_opt().unwrap_or(to);
-            for (sk, row) in self.ledger.day_stats(&ck, from, last).await? {
+            let fresh = self.recompute(&ck, Some((from, last))).await?;
+            let (rows, partners, refreshed_at) = futures::try_join!(
+                self.ledger.day_stats(&ck, from, last),
+                self.ledger.partner_health(&ck, self.clock.now()),
+                self.ledger.stats_refreshed_at(&ck),
+            )?;
+            let recomputed: BTreeSet<String> =
+                fresh.days.iter().map(|(d, _)| format!("{d}#")).collect();
+            let mut all: Vec<(String, Value)> = rows
+                .into_iter()
+                .filter(|(sk, _)| {
+                    sk.split_once('#')
+                        .is_none_or(|(d, _)| !recomputed.contains(&format!("{d}#")))
+                })
+                .collect();
+            for (day, rows) in fresh.days {
+                for (site, row) in rows {
+                    all.push((
+                        crate::ledger::keys::stats_row(&day.to_string(), site.as_deref()),
+                        row,
+                    ));
+                }
+            }
+            (all, partners, refreshed_at)
+        } else {
+            let (partners, refreshed_at) = futures::try_join!(
+                self.ledger.partner_health(&ck, self.clock.now()),
+                self.ledger.stats_refreshed_at(&ck),
+            )?;
+            (Vec::new(), partners, refreshed_at)
+        };
+        // Rows for the company total (site None) and per site; with `site_id`, that site only.
+        {
+            for (sk, row) in stored {
                 let Some((day, row_site)) = sk.split_once('#') else {
                     continue;
                 };
@@ -506,7 +549,8 @@ impl Statistics {
             from,
             to,
             rows: page.into_iter().map(|(_, v)| v).collect(),
-            partners: self.ledger.partner_health(&ck, self.clock.now()).await?,
+            partners,
+            refreshed_at,
             employer: employer.map(str::to_string),
             next,
         })
