@@ -262,10 +262,13 @@ pub struct Statistics {
     clock: Arc<dyn Clock>,
 }
 
+/// One day's stored rows: `(site or employer slot, row)`; `None` is the company total.
+type DayRows = Vec<(Option<String>, Value)>;
+
 /// Days recomputed in memory: the dirty marks read first, then each day's rows.
 struct Recomputed {
     marks: Vec<(NaiveDate, String)>,
-    days: Vec<(NaiveDate, Vec<(Option<String>, Value)>)>,
+    days: Vec<(NaiveDate, DayRows)>,
     events_read: usize,
 }
 
