@@ -572,7 +572,63 @@ async fn main() -> Result<(), BoxError> {
 
     let ddb = start_proxy(base, ddb_up, true).await?;
     let s3 = start_proxy(base + 1, s3_up, false).await?;
-    let stamp = format!("bench-{}", chrono::Utc::now().timestamp_millis());
+    // The baseline build (e.g. main's bootstraps), measured in the same run.
+    let baseline_dir = std::env::var("LAMBDA_BENCH_BASELINE_DIR")
+        .ok()
+        .map(PathBuf::from);
+    let baseline_zips = std::env::var("LAMBDA_BENCH_BASELINE_ZIP_DIR")
+        .ok()
+        .map(PathBuf::from);
+    let mut builds = vec![("this build", bin_dir.clone(), Some(zip_dir.clone()))];
+    if let Some(dir) = baseline_dir {
+        builds.push(("baseline build", dir, baseline_zips));
+    }
+    let init_rt = Runtime::start(base + 2, true).await?;
+    let mut results: Vec<Vec<Row>> = Vec::new();
+    for (n, (_, dir, zips)) in builds.iter().enumerate() {
+        let stamp = format!("bench-{}-{n}", chrono::Utc::now().timestamp_millis());
+        results.push(
+            scenario(
+                &ddb,
+                &s3,
+                &init_rt,
+                base,
+                &stamp,
+                dir.clone(),
+                zips.as_deref(),
+            )
+            .await?,
+        );
+    }
+    let names: Vec<&str> = builds.iter().map(|b| b.0).collect();
+    println!(
+        "\n| figure | {} | issue's baseline (main e803b23) | target |\n|---|{}---|---|",
+        names.join(" | "),
+        "---|".repeat(names.len())
+    );
+    for (i, Row(a, b, c, d)) in results[0].iter().enumerate() {
+        let others: Vec<&str> = results[1..]
+            .iter()
+            .map(|r| r.get(i).map_or("", |x| x.1.as_str()))
+            .collect();
+        let mut cells = vec![b.as_str()];
+        cells.extend(others);
+        println!("| {a} | {} | {c} | {d} |", cells.join(" | "));
+    }
+    Ok(())
+}
+
+/// Every figure, for one build's bootstraps (in `bin_dir`), on a table and bucket of its own.
+async fn scenario(
+    ddb: &Arc<Proxy>,
+    s3: &Arc<Proxy>,
+    init_rt: &Arc<Runtime>,
+    base: u16,
+    stamp: &str,
+    bin_dir: PathBuf,
+    zip_dir: Option<&std::path::Path>,
+) -> Result<Vec<Row>, BoxError> {
+    let stamp = stamp.to_string();
     let (dc, sc) = stamp_adapters::aws_clients().await;
     stamp_adapters::create_table(&dc, &stamp).await?;
     stamp_adapters::create_bucket(&sc, &stamp).await?;
@@ -853,7 +909,7 @@ async fn main() -> Result<(), BoxError> {
     // Bootstrap sizes.
     let mut sizes = Vec::new();
     let mut largest = 0u64;
-    if let Ok(dir) = std::fs::read_dir(&zip_dir) {
+    if let Some(Ok(dir)) = zip_dir.map(std::fs::read_dir) {
         for d in dir.flatten() {
             if let Ok(m) = std::fs::metadata(d.path().join("bootstrap.zip")) {
                 let name = d.file_name().to_string_lossy().into_owned();
@@ -878,8 +934,7 @@ async fn main() -> Result<(), BoxError> {
     ));
 
     // Init, interleaved with the hello-world baseline.
-    let init_rt = Runtime::start(base + 2, true).await?;
-    let hello = env.init_times(&init_rt, "lambda-hello").await?;
+    let hello = env.init_times(init_rt, "lambda-hello").await?;
     let mut cells = Vec::new();
     for f in [
         "employee-query",
@@ -887,7 +942,7 @@ async fn main() -> Result<(), BoxError> {
         "administration",
         "statistics",
     ] {
-        let t = env.init_times(&init_rt, f).await?;
+        let t = env.init_times(init_rt, f).await?;
         cells.push(format!(
             "{f} median {} ({:.1} ×)",
             ms(t[t.len() / 2]),
@@ -904,12 +959,8 @@ async fn main() -> Result<(), BoxError> {
         "≤ 2 × the hello-world function".into(),
     ));
 
-    println!("\n| figure | measured | baseline | target |\n|---|---|---|---|");
-    for Row(a, b, c, d) in rows {
-        println!("| {a} | {b} | {c} | {d} |");
-    }
-    println!("\n(function logs in {})", logs.display());
-    Ok(())
+    println!("(function logs in {})", logs.display());
+    Ok(rows)
 }
 
 fn check(status: u16, body: &Value, what: &str) -> Result<(), BoxError> {

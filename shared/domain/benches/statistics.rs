@@ -126,7 +126,7 @@ async fn run(history: usize) {
                 batch_id: "h".into(),
                 archive_key: "h".into(),
             };
-            for op in ledger.new_event_ops(&record, &e).unwrap() {
+            for op in ledger.new_events_ops(&[(record, e.clone())]).unwrap().0 {
                 if let WriteOp::Put { item, .. } = &op {
                     if item.pk.contains("#D#") {
                         ops.push(op);

@@ -201,13 +201,25 @@ fn normalised(items: Vec<Item>) -> Vec<(String, String, Value)> {
         .filter(|i| {
             !i.pk.starts_with("UPLOAD#") && i.sk != "UPLOAD" && i.sk != "START" && i.sk != "BATCH"
         })
-        .map(|i| {
+        .flat_map(|i| {
             let mut v = Value::Object(i.attrs);
             strip(&mut v);
             if i.pk.ends_with("#SITES") {
                 v.as_object_mut().unwrap().remove("version");
             }
-            (i.pk, i.sk, v)
+            // How new events were grouped into day chunks follows the transactions of
+            // each run (an upload streams in chunks): compare the events they hold.
+            if i.sk.starts_with("C#") {
+                let events = v["events"].as_array().cloned().unwrap_or_default();
+                return events
+                    .into_iter()
+                    .map(|e| {
+                        let sk = format!("chunked {}/{}", e["partner_id"], e["event_id"]);
+                        (i.pk.clone(), sk, e)
+                    })
+                    .collect::<Vec<_>>();
+            }
+            vec![(i.pk, i.sk, v)]
         })
         .collect()
 }

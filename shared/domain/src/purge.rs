@@ -267,18 +267,19 @@ impl Purge {
                 break;
             }
             let events = self.ledger.day_events(ck, day).await?;
-            let mut purged = 0;
             let mut people = BTreeSet::new();
+            let mut gone = Vec::new();
             for e in &events {
                 if let Some(h) = holds.iter().find(|h| h.covers(e)) {
                     summary.events_held += 1;
                     kept(&mut part.holds_kept, &h.id).events += 1;
                     continue;
                 }
-                self.ledger.purge_event(ck, e).await?;
                 people.insert(e.person_ref.clone());
-                purged += 1;
+                gone.push(e.clone());
             }
+            self.ledger.purge_events(ck, &gone).await?;
+            let purged = gone.len();
             for p in people {
                 self.ledger.forget_person_if_gone(ck, &p).await?;
             }

@@ -13,7 +13,7 @@ use crate::ports::Clock;
 use crate::present::{self, Present};
 use crate::time::{sortable, Instant};
 use futures::stream::{self, StreamExt, TryStreamExt};
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 /// `[from, to)`; absent ends are open.
@@ -205,13 +205,17 @@ impl Queries {
         q: &RegistrationQuery,
     ) -> Result<Registrations, DomainError> {
         let ck = self.company(claims, orgnr).await?;
-        if self.ledger.person(&ck, person_ref).await?.is_none() {
+        let (lo, hi) = q.range.widened();
+        // The directory check and the timeline at once: one round trip.
+        let (known, events) = futures::try_join!(
+            self.ledger.person(&ck, person_ref),
+            self.ledger.person_events(&ck, person_ref, &lo, &hi),
+        )?;
+        if known.is_none() {
             return Err(DomainError::NotFound(
                 "no such person_ref in this company".into(),
             ));
         }
-        let (lo, hi) = q.range.widened();
-        let events = self.ledger.person_events(&ck, person_ref, &lo, &hi).await?;
         let entries = self.entries(events, &q.range, None, q);
         self.render(entries, q).await
     }
@@ -249,30 +253,31 @@ impl Queries {
         site: &SiteId,
         q: &RegistrationQuery,
     ) -> Result<Registrations, DomainError> {
-        if self.ledger.site(ck, site.as_str()).await?.is_none() {
+        let (lo, hi) = q.range.widened();
+        // Pairing follows a person across sites, so each person seen here is analysed on
+        // their whole timeline for the window — which the company's day partitions of
+        // the window hold: the site check, the day index, then every day at once (two
+        // round trips, whatever the number of people).
+        let (known, all) = futures::try_join!(
+            self.ledger.site(ck, site.as_str()),
+            self.ledger.company_events(ck, &lo, &hi),
+        )?;
+        if known.is_none() {
             return Err(DomainError::NotFound(
                 "no such site in this company's ledger".into(),
             ));
         }
-        let (lo, hi) = q.range.widened();
-        // Pairing follows a person across sites, so each person seen here is analysed
-        // on their own whole timeline for the window.
-        let at_site = self.ledger.site_events(ck, site.as_str(), &lo, &hi).await?;
-        let people: BTreeSet<String> = at_site.into_iter().map(|e| e.person_ref).collect();
-        let timelines: Vec<Vec<LedgerEvent>> = stream::iter(people)
-            .map(|p| {
-                let ck = ck.to_string();
-                async move { self.ledger.person_events(&ck, &p, &lo, &hi).await }
-            })
-            .buffer_unordered(8)
-            .try_collect()
-            .await?;
-        let entries = self.entries(
-            timelines.into_iter().flatten().collect(),
-            &q.range,
-            Some(site),
-            q,
-        );
+        let people: BTreeSet<&str> = all
+            .iter()
+            .filter(|e| &e.site_id == site)
+            .map(|e| e.person_ref.as_str())
+            .collect();
+        let events: Vec<LedgerEvent> = all
+            .iter()
+            .filter(|e| people.contains(e.person_ref.as_str()))
+            .cloned()
+            .collect();
+        let entries = self.entries(events, &q.range, Some(site), q);
         self.render(entries, q).await
     }
 
@@ -479,6 +484,42 @@ impl Queries {
         let next = (page.len() > q.limit).then(|| Cursor::after(page[q.limit - 1].order.clone()));
         page.truncate(q.limit);
 
+        // Every correction history the page shows, read at once (bounded).
+        let corrected: BTreeSet<(String, String)> = page
+            .iter()
+            .flat_map(|entry| match &entry.kind {
+                EntryKind::Session {
+                    check_in,
+                    check_out,
+                } => vec![(check_in, q.history), (check_out, q.history)],
+                EntryKind::Unpaired { event, .. } | EntryKind::Duplicate { event, .. } => {
+                    vec![(event, q.history)]
+                }
+                EntryKind::Withdrawn { event } => vec![(event, true)],
+            })
+            .filter(|(e, history)| *history && e.corrections > 0)
+            .map(|(e, _)| (e.partner_id.clone(), e.event_id.clone()))
+            .collect();
+        let histories: HashMap<(String, String), Vec<CorrectionEntry>> = stream::iter(corrected)
+            .map(|k| async move {
+                let c = self.ledger.corrections(&k.0, &k.1).await?;
+                Ok::<_, DomainError>((k, c))
+            })
+            .buffer_unordered(crate::ledger::PARTITION_READS)
+            .try_collect()
+            .await?;
+        let shown = |e: LedgerEvent, history: bool| -> Shown {
+            let corrections = history.then(|| {
+                histories
+                    .get(&(e.partner_id.clone(), e.event_id.clone()))
+                    .cloned()
+                    .unwrap_or_default()
+            });
+            Shown {
+                event: e,
+                corrections,
+            }
+        };
         let mut out = Registrations {
             withdrawn: q.history.then(Vec::new),
             next,
@@ -489,38 +530,23 @@ impl Queries {
                 EntryKind::Session {
                     check_in,
                     check_out,
-                } => out.sessions.push((
-                    self.shown(check_in, q.history).await?,
-                    self.shown(check_out, q.history).await?,
-                )),
-                EntryKind::Unpaired { event, reason } => out
-                    .unpaired
-                    .push((self.shown(event, q.history).await?, reason)),
-                EntryKind::Duplicate { event, of } => out
-                    .duplicates
-                    .push((self.shown(event, q.history).await?, of)),
+                } => out
+                    .sessions
+                    .push((shown(check_in, q.history), shown(check_out, q.history))),
+                EntryKind::Unpaired { event, reason } => {
+                    out.unpaired.push((shown(event, q.history), reason))
+                }
+                EntryKind::Duplicate { event, of } => {
+                    out.duplicates.push((shown(event, q.history), of))
+                }
                 EntryKind::Withdrawn { event } => {
-                    let shown = self.shown(event, true).await?;
+                    let e = shown(event, true);
                     if let Some(w) = out.withdrawn.as_mut() {
-                        w.push(shown);
+                        w.push(e);
                     }
                 }
             }
         }
         Ok(out)
-    }
-
-    async fn shown(&self, e: LedgerEvent, history: bool) -> Result<Shown, DomainError> {
-        let corrections = if !history {
-            None
-        } else if e.corrections > 0 {
-            Some(self.ledger.corrections(&e.partner_id, &e.event_id).await?)
-        } else {
-            Some(Vec::new())
-        };
-        Ok(Shown {
-            event: e,
-            corrections,
-        })
     }
 }

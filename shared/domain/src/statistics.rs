@@ -5,8 +5,10 @@
 //! Aggregation is incremental: an import marks the local days it touched; a refresh
 //! recomputes only those days (and their neighbours, since pairing crosses midnight) from
 //! the day partitions around them, so its cost follows the new events, not the history.
-//! The scheduled `statistics` function refreshes every company; a read refreshes its own
-//! company first, so answers are never stale.
+//! The scheduled `statistics` function refreshes every company and stores the result. A
+//! read only reads: the stored aggregates, with the days marked dirty since the last
+//! refresh (and the last two days) computed in memory for that answer, so it is never
+//! stale; `refreshed_at` says when the stored part was refreshed.
 
 use crate::analysis::{analyse, AnomalyKind, LOOKAHEAD, LOOKBACK};
 use crate::auth::{require_company, Claims, CompanyAccess};
@@ -50,6 +52,9 @@ pub struct StatisticsPage {
     /// The employer filter (`employer=`), when one was given.
     pub employer: Option<String>,
     pub next: Option<Cursor>,
+    /// When the stored aggregates were last refreshed by the job (`None`: never). The
+    /// answer is current either way: days changed since are computed for it.
+    pub refreshed_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -257,6 +262,16 @@ pub struct Statistics {
     clock: Arc<dyn Clock>,
 }
 
+/// One day's stored rows: `(site or employer slot, row)`; `None` is the company total.
+type DayRows = Vec<(Option<String>, Value)>;
+
+/// Days recomputed in memory: the dirty marks read first, then each day's rows.
+struct Recomputed {
+    marks: Vec<(NaiveDate, String)>,
+    days: Vec<(NaiveDate, DayRows)>,
+    events_read: usize,
+}
+
 /// What one refresh did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct RefreshSummary {
@@ -280,31 +295,33 @@ impl Statistics {
             .await
     }
 
-    /// Recomputes a company's dirty days and the last two days (an open check-in turns
-    /// into a missing check-out as time passes, without any new event).
-    pub async fn refresh_company(&self, ck: &str) -> Result<RefreshSummary, DomainError> {
-        let marks = self.ledger.dirty_days(ck).await?;
-        let today = self
-            .clock
-            .now()
-            .with_timezone(&chrono_tz::Europe::Stockholm)
-            .date_naive();
+    /// The aggregate rows of the days a refresh would recompute now — the dirty days
+    /// (with their neighbours: pairing crosses midnight) and the last two days (an open
+    /// check-in turns into a missing check-out as time passes, without any new event) —
+    /// computed from the ledger in memory; nothing is written. With `within`, only the
+    /// days in that range (inclusive).
+    async fn recompute(
+        &self,
+        ck: &str,
+        within: Option<(NaiveDate, NaiveDate)>,
+    ) -> Result<Recomputed, DomainError> {
+        let (marks, span) =
+            futures::try_join!(self.ledger.dirty_days(ck), self.ledger.company_span(ck))?;
+        let today = self.today();
         let mut days: BTreeSet<NaiveDate> = BTreeSet::new();
         for (d, _) in &marks {
-            // Pairing crosses midnight: a change on one day can change its neighbours.
             days.extend([d.pred_opt(), Some(*d), d.succ_opt()].into_iter().flatten());
         }
-        if self
-            .ledger
-            .company_span(ck)
-            .await?
-            .is_some_and(|(first, _)| local_date(&first) <= today)
-        {
+        if span.is_some_and(|(first, _)| local_date(&first) <= today) {
             days.extend([today.pred_opt(), Some(today)].into_iter().flatten());
         }
-        let mut summary = RefreshSummary {
-            companies: 1,
-            ..Default::default()
+        if let Some((lo, hi)) = within {
+            days.retain(|d| (lo..=hi).contains(d));
+        }
+        let mut out = Recomputed {
+            marks,
+            days: Vec::new(),
+            events_read: 0,
         };
         for run in contiguous_runs(&days) {
             let (first, last) = (run[0], run[run.len() - 1]);
@@ -314,20 +331,45 @@ impl Statistics {
             let end = local_day_start(last.succ_opt().unwrap_or(last));
             let to = end.checked_add_signed(LOOKAHEAD).unwrap_or(end);
             let events = self.ledger.company_events(ck, &from, &to).await?;
-            summary.events_read += events.len();
+            out.events_read += events.len();
             let wanted: BTreeSet<NaiveDate> = run.iter().copied().collect();
-            for (day, by_site) in daily_figures(&events, self.clock.now(), &wanted) {
-                let rows = by_site
-                    .into_iter()
-                    .map(|(site, f)| (site, f.to_stored()))
-                    .collect();
-                self.ledger.replace_day_stats(ck, day, rows).await?;
-                summary.days += 1;
+            let figures = daily_figures(&events, self.clock.now(), &wanted);
+            // A wanted day without figures has no rows (any stored ones are stale).
+            for day in run {
+                let rows = figures
+                    .get(&day)
+                    .map(|by_site| {
+                        by_site
+                            .iter()
+                            .map(|(site, f)| (site.clone(), f.to_stored()))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                out.days.push((day, rows));
             }
         }
-        for (d, marker) in marks {
+        Ok(out)
+    }
+
+    /// Recomputes a company's dirty days and the last two days, stores their rows, and
+    /// notes when this refresh started (`refreshed_at`: every import marked before it
+    /// is in the stored aggregates).
+    pub async fn refresh_company(&self, ck: &str) -> Result<RefreshSummary, DomainError> {
+        let started = self.clock.now();
+        let r = self.recompute(ck, None).await?;
+        let mut summary = RefreshSummary {
+            companies: 1,
+            events_read: r.events_read,
+            ..Default::default()
+        };
+        for (day, rows) in r.days {
+            self.ledger.replace_day_stats(ck, day, rows).await?;
+            summary.days += 1;
+        }
+        for (d, marker) in r.marks {
             self.ledger.clear_dirty(ck, d, &marker).await?;
         }
+        self.ledger.set_stats_refreshed_at(ck, started).await?;
         Ok(summary)
     }
 
@@ -376,10 +418,11 @@ impl Statistics {
             cursor,
             limit,
         } = *q;
-        require_company(&self.ledger, claims, orgnr, CompanyAccess::Read).await?;
         let ck = self.ledger.company_key(orgnr);
-        self.refresh_company(&ck).await?;
-        let span = self.ledger.company_span(&ck).await?;
+        let ((), span) = futures::try_join!(
+            require_company(&self.ledger, claims, orgnr, CompanyAccess::Read),
+            self.ledger.company_span(&ck),
+        )?;
         let from = match from {
             Some(f) => parse_day("from", f)?,
             None => span
@@ -410,11 +453,48 @@ impl Statistics {
         if to <= from && (q.from.is_some() || q.to.is_some()) {
             return Err(DomainError::invalid("to", "must be after from"));
         }
-        // Rows for the company total (site None) and per site; with `site_id`, that site only.
+        // Reads only: the stored aggregates where they are fresh, and the days an import
+        // marked dirty since (and the last two) computed from the ledger in memory for
+        // this answer — so it includes every delivery answered before it. Storing them
+        // is the scheduled job's. The marks are read before the stored rows: a day whose
+        // mark the job cleared meanwhile was stored before it was cleared.
         let mut periods: BTreeMap<(String, Option<String>), Figures> = BTreeMap::new();
-        if to > from {
+        let (stored, partners, refreshed_at) = if to > from {
             let last = to.pred_opt().unwrap_or(to);
-            for (sk, row) in self.ledger.day_stats(&ck, from, last).await? {
+            let fresh = self.recompute(&ck, Some((from, last))).await?;
+            let (rows, partners, refreshed_at) = futures::try_join!(
+                self.ledger.day_stats(&ck, from, last),
+                self.ledger.partner_health(&ck, self.clock.now()),
+                self.ledger.stats_refreshed_at(&ck),
+            )?;
+            let recomputed: BTreeSet<String> =
+                fresh.days.iter().map(|(d, _)| format!("{d}#")).collect();
+            let mut all: Vec<(String, Value)> = rows
+                .into_iter()
+                .filter(|(sk, _)| {
+                    sk.split_once('#')
+                        .is_none_or(|(d, _)| !recomputed.contains(&format!("{d}#")))
+                })
+                .collect();
+            for (day, rows) in fresh.days {
+                for (site, row) in rows {
+                    all.push((
+                        crate::ledger::keys::stats_row(&day.to_string(), site.as_deref()),
+                        row,
+                    ));
+                }
+            }
+            (all, partners, refreshed_at)
+        } else {
+            let (partners, refreshed_at) = futures::try_join!(
+                self.ledger.partner_health(&ck, self.clock.now()),
+                self.ledger.stats_refreshed_at(&ck),
+            )?;
+            (Vec::new(), partners, refreshed_at)
+        };
+        // Rows for the company total (site None) and per site; with `site_id`, that site only.
+        {
+            for (sk, row) in stored {
                 let Some((day, row_site)) = sk.split_once('#') else {
                     continue;
                 };
@@ -472,7 +552,8 @@ impl Statistics {
             from,
             to,
             rows: page.into_iter().map(|(_, v)| v).collect(),
-            partners: self.ledger.partner_health(&ck, self.clock.now()).await?,
+            partners,
+            refreshed_at,
             employer: employer.map(str::to_string),
             next,
         })

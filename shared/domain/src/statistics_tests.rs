@@ -36,11 +36,12 @@ fn day_events(day: NaiveDate, people: std::ops::Range<u32>, tag: &str) -> Vec<Va
 }
 
 async fn world() -> (ImportService, Statistics, Ledger) {
+    world_on(Arc::new(MemoryItemStore::new())).await
+}
+
+async fn world_on(store: Arc<MemoryItemStore>) -> (ImportService, Statistics, Ledger) {
     let clock: Arc<dyn Clock> = Arc::new(Fixed("2026-06-01T12:00:00Z".parse().unwrap()));
-    let ledger = Ledger::new(
-        Arc::new(MemoryItemStore::new()),
-        PseudonymKey::new(b"k".to_vec()),
-    );
+    let ledger = Ledger::new(store, PseudonymKey::new(b"k".to_vec()));
     let admin = Admin::new(ledger.clone(), clock.clone());
     let op = Claims {
         sub: "op".into(),
@@ -129,4 +130,61 @@ async fn a_refresh_reads_only_the_touched_days() {
     let total = rows.iter().find(|(sk, _)| sk.ends_with("#*")).unwrap();
     assert_eq!(total.1["check_ins"], 11);
     assert_eq!(total.1["sessions"], 11);
+}
+
+#[tokio::test]
+async fn a_read_only_reads_and_includes_a_push_answered_before_it() {
+    let store = Arc::new(MemoryItemStore::new());
+    let (import, stats, ledger) = world_on(store.clone()).await;
+    let orgnr = Orgnr::parse(ORG).unwrap();
+    let ck = ledger.company_key(&orgnr);
+    // The activating administrator (the company's first grant).
+    let reader = Claims {
+        sub: "a".into(),
+        roles: vec!["company_admin".into()],
+        companies: vec![ORG.into()],
+        ..Default::default()
+    };
+    let day = NaiveDate::from_ymd_opt(2026, 5, 4).unwrap();
+    let q = StatisticsQuery {
+        from: Some("2026-05-04"),
+        to: Some("2026-05-05"),
+        granularity: Granularity::Day,
+        site: None,
+        employer: None,
+        cursor: None,
+        limit: 100,
+    };
+    let total = |p: &StatisticsPage| {
+        let t = p.rows.iter().find(|r| r.site_id.is_none()).unwrap();
+        (t.persons, t.check_ins, t.sessions)
+    };
+
+    // Before any refresh: computed from the ledger, and nothing says it was stored.
+    push(&import, "a", day_events(day, 0..3, "a")).await;
+    let before = store.dump();
+    let first = stats.query(&reader, &orgnr, &q).await.unwrap();
+    assert_eq!(store.dump(), before, "a statistics read wrote to the store");
+    assert_eq!(total(&first), (3, 3, 3));
+    assert_eq!(first.refreshed_at, None);
+
+    // The job stores the aggregates; a push after it is in the very next read, which
+    // still writes nothing and says the stored part is from that refresh.
+    stats.refresh_company(&ck).await.unwrap();
+    let refreshed = stats.query(&reader, &orgnr, &q).await.unwrap().refreshed_at;
+    assert!(refreshed.is_some());
+    push(&import, "b", day_events(day, 3..5, "b")).await;
+    let before = store.dump();
+    let second = stats.query(&reader, &orgnr, &q).await.unwrap();
+    assert_eq!(store.dump(), before, "a statistics read wrote to the store");
+    assert_eq!(total(&second), (5, 5, 5));
+    assert_eq!(second.refreshed_at, refreshed);
+
+    // Once the job has run, the stored rows answer the same.
+    stats.refresh_company(&ck).await.unwrap();
+    let third = stats.query(&reader, &orgnr, &q).await.unwrap();
+    assert_eq!(third.rows, second.rows);
+    let rows = ledger.day_stats(&ck, day, day).await.unwrap();
+    let stored = rows.iter().find(|(sk, _)| sk.ends_with("#*")).unwrap();
+    assert_eq!(stored.1["check_ins"], 5);
 }

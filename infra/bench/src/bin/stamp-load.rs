@@ -18,8 +18,7 @@ use clap::{Parser, ValueEnum};
 use serde_json::{json, Value};
 use stamp_api::AppState;
 use stamp_domain::auth::Claims;
-use stamp_domain::ledger::keys;
-use stamp_domain::ports::{ItemStore, SkRange, SystemClock};
+use stamp_domain::ports::{ItemStore, SystemClock};
 use stamp_domain::privacy::PseudonymKey;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -230,7 +229,6 @@ fn pct(v: &mut [u32], p: f64) -> f64 {
 
 struct Stack {
     state: AppState,
-    store: Arc<dyn ItemStore>,
     key: Arc<Vec<u8>>,
     _dir: tempfile::TempDir,
 }
@@ -243,14 +241,13 @@ async fn stack(kind: StoreKind) -> Stack {
                 Arc::new(stamp_adapters::EmbeddedItemStore::open_in_dir(dir.path()).expect("redb"));
             let archive = stamp_adapters::FolderArchive::new(dir.path().join("archive"));
             let state = AppState::new(
-                store.clone(),
+                store,
                 Arc::new(archive),
                 PseudonymKey::new(b"load-test-pseudonym-key".to_vec()),
                 Arc::new(SystemClock),
             );
             Stack {
                 state,
-                store,
                 key: Arc::new(b"load-test-signing-key-0123456789".to_vec()),
                 _dir: dir,
             }
@@ -267,14 +264,13 @@ async fn stack(kind: StoreKind) -> Stack {
             let store: Arc<dyn ItemStore> =
                 Arc::new(stamp_adapters::DynamoItemStore::new(ddb, name.clone()));
             let state = AppState::new(
-                store.clone(),
+                store,
                 Arc::new(stamp_adapters::S3Archive::new(s3, name)),
                 PseudonymKey::new(b"load-test-pseudonym-key".to_vec()),
                 Arc::new(SystemClock),
             );
             Stack {
                 state,
-                store,
                 key: Arc::new(b"load-test-signing-key-0123456789".to_vec()),
                 _dir: dir,
             }
@@ -498,23 +494,25 @@ async fn main() {
     }
     println!("5xx answers: {fivexx}");
 
-    // Events stored = events delivered (every site timeline entry of the company).
+    // Events stored = events delivered (every event of the company's day partitions).
     let ck = st
         .state
         .ledger
         .company_key(&stamp_domain::identity::Orgnr::parse(ORG).expect("orgnr"));
     let mut stored = 0usize;
-    for site in st
-        .store
-        .query_all(&keys::sites(&ck), SkRange::All)
+    for day in st
+        .state
+        .ledger
+        .data_days(&ck, None, None)
         .await
-        .expect("sites")
+        .expect("days")
     {
         stored += st
-            .store
-            .query_all(&keys::site_timeline(&ck, &site.sk), SkRange::All)
+            .state
+            .ledger
+            .day_events(&ck, day)
             .await
-            .expect("timeline")
+            .expect("day")
             .len();
     }
     let delivered = shared.delivered.load(Ordering::Relaxed);

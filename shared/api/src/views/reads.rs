@@ -291,6 +291,10 @@ pub struct Statistics {
     pub employer: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
+    /// When the stored aggregates were last refreshed by the scheduled job (RFC 3339;
+    /// `null` before the first refresh). The figures are current either way: days that
+    /// imports changed since are computed for the answer.
+    pub refreshed_at: Option<String>,
 }
 
 /// `POST …/people/search`: the full person id, in the body so it never lands in a URL.
@@ -314,6 +318,9 @@ impl From<StatisticsPage> for Statistics {
             partners: p.partners.iter().map(PartnerHealth::from).collect(),
             employer: p.employer,
             next_cursor: p.next.map(|c| c.encode()),
+            refreshed_at: p
+                .refreshed_at
+                .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)),
         }
     }
 }

@@ -159,7 +159,7 @@ async fn histories(
             let history = ledger.corrections(&k.partner_id, &k.event_id).await?;
             Ok::<_, DomainError>((k, history))
         })
-        .buffer_unordered(8)
+        .buffer_unordered(crate::ledger::PARTITION_READS)
         .try_collect()
         .await
 }
@@ -171,19 +171,20 @@ impl EventSource for LedgerSource<'_> {
             return self.ledger.person_events(&self.ck, p, lo, hi).await;
         }
         if let Some(site) = &self.filter.site {
-            // Pairing follows a person across sites: analyse each person seen at the site
-            // on their whole timeline of the window.
-            let at_site = self
-                .ledger
-                .site_events(&self.ck, site.as_str(), lo, hi)
-                .await?;
-            let people: BTreeSet<String> = at_site.into_iter().map(|e| e.person_ref).collect();
-            let timelines: Vec<Vec<LedgerEvent>> = stream::iter(people)
-                .map(|p| async move { self.ledger.person_events(&self.ck, &p, lo, hi).await })
-                .buffer_unordered(8)
-                .try_collect()
-                .await?;
-            return Ok(timelines.into_iter().flatten().collect());
+            // Pairing follows a person across sites: each person seen at the site, on
+            // their whole timeline of the window — the company's day partitions of the
+            // window hold it, read at once.
+            let all = self.ledger.company_events(&self.ck, lo, hi).await?;
+            let people: BTreeSet<&str> = all
+                .iter()
+                .filter(|e| &e.site_id == site)
+                .map(|e| e.person_ref.as_str())
+                .collect();
+            return Ok(all
+                .iter()
+                .filter(|e| people.contains(e.person_ref.as_str()))
+                .cloned()
+                .collect());
         }
         self.ledger.company_events(&self.ck, lo, hi).await
     }
@@ -752,11 +753,14 @@ impl Extracts {
         let mut rows = build_rows(events, all, all, &filter, now);
         let history = histories(&self.ledger, &corrected_events(&rows)).await?;
         attach_corrections(&mut rows, &history);
-        let mut sources = Vec::new();
-        for p in partner_ids {
-            let name = self.ledger.partner(&p).await?.map(|x| x.name);
-            sources.push((p, name));
-        }
+        let sources: Vec<(String, Option<String>)> = stream::iter(partner_ids)
+            .map(|p| async move {
+                let name = self.ledger.partner(&p).await?.map(|x| x.name);
+                Ok::<_, DomainError>((p, name))
+            })
+            .buffered(crate::ledger::PARTITION_READS)
+            .try_collect()
+            .await?;
         Ok(Some(RegisterSection {
             company_orgnr: orgnr.clone(),
             company_name: activation
@@ -803,13 +807,18 @@ impl Extracts {
                 let person = record.subject.clone().ok_or_else(|| {
                     DomainError::Internal("an own extract without subject".into())
                 })?;
-                let mut sections = Vec::new();
-                for (_, orgnr, active) in self.ledger.companies().await? {
-                    let person_ref = self.ledger.pseudonyms().person_ref(&orgnr, &person);
-                    if let Some(s) = self.section(&orgnr, &person_ref, active, now).await? {
-                        sections.push(s);
-                    }
-                }
+                // Every company at once (bounded).
+                let subject = &person;
+                let sections: Vec<Option<RegisterSection>> =
+                    stream::iter(self.ledger.companies().await?)
+                        .map(|(_, orgnr, active)| async move {
+                            let person_ref = self.ledger.pseudonyms().person_ref(&orgnr, subject);
+                            self.section(&orgnr, &person_ref, active, now).await
+                        })
+                        .buffered(8)
+                        .try_collect()
+                        .await?;
+                let mut sections: Vec<RegisterSection> = sections.into_iter().flatten().collect();
                 sections.sort_by(|a, b| a.company_orgnr.cmp(&b.company_orgnr));
                 (sections, person, None)
             }
@@ -846,28 +855,36 @@ impl Extracts {
                 "continues one company's list: give company too",
             ));
         }
-        let queries = Queries::new(self.ledger.clone(), self.clock.clone());
-        let mut out = Vec::new();
-        for (ck, orgnr, active) in self.ledger.companies().await? {
-            if company.is_some_and(|c| c != &orgnr) {
-                continue;
-            }
-            let person_ref = self.ledger.pseudonyms().person_ref(&orgnr, &person);
-            let Some(entry) = self.ledger.person(&ck, &person_ref).await? else {
-                continue;
-            };
-            let activation = self.ledger.activation(&orgnr).await?;
-            let registrations = queries.registrations_of(&ck, &person_ref, q).await?;
-            out.push(OwnCompany {
-                company_orgnr: orgnr,
-                company_name: activation.map(|a| a.company_name),
-                company_active: active,
-                person_ref,
-                person_name: entry.person_name,
-                registrations,
-            });
-        }
-        Ok(out)
+        let queries = &Queries::new(self.ledger.clone(), self.clock.clone());
+        let person = &person;
+        let companies = self
+            .ledger
+            .companies()
+            .await?
+            .into_iter()
+            .filter(|(_, orgnr, _)| company.is_none_or(|c| c == orgnr));
+        // Every company at once (bounded), each in one round trip, in the directory's order.
+        let out: Vec<Option<OwnCompany>> = stream::iter(companies)
+            .map(|(ck, orgnr, active)| async move {
+                let person_ref = self.ledger.pseudonyms().person_ref(&orgnr, person);
+                let (entry, activation, registrations) = futures::try_join!(
+                    self.ledger.person(&ck, &person_ref),
+                    self.ledger.activation(&orgnr),
+                    queries.registrations_of(&ck, &person_ref, q),
+                )?;
+                Ok::<_, DomainError>(entry.map(|entry| OwnCompany {
+                    company_orgnr: orgnr,
+                    company_name: activation.map(|a| a.company_name),
+                    company_active: active,
+                    person_ref,
+                    person_name: entry.person_name,
+                    registrations,
+                }))
+            })
+            .buffered(crate::ledger::PARTITION_READS)
+            .try_collect()
+            .await?;
+        Ok(out.into_iter().flatten().collect())
     }
 }
 

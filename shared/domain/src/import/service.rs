@@ -17,7 +17,7 @@ use crate::error::DomainError;
 use crate::identity::Orgnr;
 use crate::ledger::{ArchivedEntry, BatchRecord, CorrectionEntry, Ledger};
 use crate::model::{Activation, EventFields, EventRecord, LedgerEvent};
-use crate::ports::{Archive, ArchivedObject, Clock, StoreError, WriteOp};
+use crate::ports::{Archive, ArchivedObject, Clock, StoreError, WriteOp, MAX_TRANSACTION_OPS};
 use crate::privacy::{id_fragment, sha256_hex};
 use crate::retention::{retention_until, FiscalYearEnd};
 use crate::time::{format_rfc3339, local_date, Instant};
@@ -29,9 +29,10 @@ use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
-/// New events per transaction: each takes 5 operations (record, effective state, three
-/// timeline entries), and a transaction holds at most 100.
-const EVENTS_PER_TRANSACTION: usize = 20;
+/// Writes per new event in a transaction (its record and person-timeline entry), beside
+/// one day chunk per (company, local day) of the transaction; see
+/// [`Ledger::new_events_ops`]. A transaction holds at most [`MAX_TRANSACTION_OPS`].
+const OPS_PER_NEW_EVENT: usize = 2;
 const PARALLEL_TRANSACTIONS: usize = 4;
 /// Uploads and replays keep as many transactions in flight as pushes: more buys little
 /// on DynamoDB (a 500,000-event upload is ~25,000 transactions, minutes at this pace,
@@ -832,10 +833,7 @@ impl ImportService {
             self.ledger.note_days(ck, d).await?;
         }
         let ctx = run.ctx.clone();
-        let chunks: Vec<Vec<(usize, EventFields)>> = to_store
-            .chunks(EVENTS_PER_TRANSACTION)
-            .map(<[_]>::to_vec)
-            .collect();
+        let chunks = self.transactions(to_store);
         let stored: Vec<Vec<(usize, Fate)>> = stream::iter(chunks)
             .map(|c| self.store_plain(&ctx, c))
             .buffer_unordered(run.parallel)
@@ -1062,6 +1060,34 @@ impl ImportService {
         LedgerEvent::first(&Self::record_of(ctx, f), person_ref)
     }
 
+    /// Groups new events into transactions as full as [`MAX_TRANSACTION_OPS`] allows
+    /// ([`OPS_PER_NEW_EVENT`] writes per event, one per (company, day) chunk), by company
+    /// and day so that each day's events share as few chunks as possible.
+    fn transactions(
+        &self,
+        mut to_store: Vec<(usize, EventFields)>,
+    ) -> Vec<Vec<(usize, EventFields)>> {
+        let day = |f: &EventFields| (f.company_orgnr.to_string(), local_date(&f.occurred_at));
+        to_store.sort_by_cached_key(|(i, f)| (day(f), *i));
+        let mut out: Vec<Vec<(usize, EventFields)>> = Vec::new();
+        let mut current: Vec<(usize, EventFields)> = Vec::new();
+        let mut ops = 0;
+        for (i, f) in to_store {
+            let new_day = current.last().is_none_or(|(_, l)| day(l) != day(&f));
+            let needs = OPS_PER_NEW_EVENT + usize::from(new_day);
+            if ops + needs > MAX_TRANSACTION_OPS {
+                out.push(std::mem::take(&mut current));
+                ops = 0;
+            }
+            ops += OPS_PER_NEW_EVENT + usize::from(current.is_empty() || new_day);
+            current.push((i, f));
+        }
+        if !current.is_empty() {
+            out.push(current);
+        }
+        out
+    }
+
     /// Stores uncorrected events in one transaction; events whose id is already taken
     /// are judged duplicate or conflicting, and the rest retried without them.
     async fn store_plain(
@@ -1071,23 +1097,33 @@ impl ImportService {
     ) -> Result<Vec<(usize, Fate)>, DomainError> {
         let mut out = Vec::new();
         while !chunk.is_empty() {
-            let mut ops = Vec::new();
             let mut staged = Vec::new();
+            let mut new = Vec::new();
             for (i, f) in &chunk {
                 let record = Self::record_of(ctx, f);
                 let event = self.first_effective(ctx, f);
-                ops.extend(self.ledger.new_event_ops(&record, &event)?);
+                new.push((record, event.clone()));
                 staged.push((*i, event));
             }
-            let per_event = ops.len() / staged.len().max(1);
+            let (ops, owners) = self.ledger.new_events_ops(&new)?;
             match self.ledger.transact(ops).await {
                 Ok(()) => {
                     out.extend(staged.into_iter().map(|(i, e)| (i, Fate::Stored(e))));
                     return Ok(out);
                 }
                 Err(StoreError::ConditionFailed(failed)) => {
-                    let mut taken: Vec<usize> =
-                        failed.iter().map(|op| staged[op / per_event].0).collect();
+                    // A chunk fails with its events' records (its key is unique to the
+                    // receipt and its first event): the records say which events are taken.
+                    let mut taken: Vec<usize> = failed
+                        .iter()
+                        .filter_map(|op| owners.get(*op).copied().flatten())
+                        .map(|e| staged[e].0)
+                        .collect();
+                    if taken.is_empty() {
+                        return Err(DomainError::Internal(
+                            "a day chunk of new events already exists".into(),
+                        ));
+                    }
                     taken.dedup();
                     for (i, f) in chunk.iter().filter(|(i, _)| taken.contains(i)) {
                         out.push((*i, self.judge_existing(ctx, f, true).await?));

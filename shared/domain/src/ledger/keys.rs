@@ -50,6 +50,8 @@ pub fn person_timeline(ck: &str, person_ref: &str) -> String {
     format!("CO#{ck}#P#{person_ref}")
 }
 
+/// A site's timeline: written by Stamp before site reads came from the day partitions.
+/// Nothing writes it any more; the purge and corrections still remove such entries.
 pub fn site_timeline(ck: &str, site_id: &str) -> String {
     format!("CO#{ck}#S#{site_id}")
 }
@@ -58,6 +60,28 @@ pub fn site_timeline(ck: &str, site_id: &str) -> String {
 pub fn day_timeline(ck: &str, local_day: &str) -> String {
     format!("CO#{ck}#D#{local_day}")
 }
+
+/// In a day partition, the sort key of a *day chunk*: the new events that one import
+/// transaction stored on that day, in one item (received time first, then the first
+/// event's timeline key, so no two chunks share a key). Chunk keys sort after every
+/// timeline key (`C` after the digits of a time).
+pub fn day_chunk(received_at: &chrono::DateTime<chrono::Utc>, first_at: &str) -> String {
+    format!(
+        "{DAY_CHUNK_PREFIX}{}#{first_at}",
+        received_at.timestamp_millis()
+    )
+}
+
+pub const DAY_CHUNK_PREFIX: &str = "C#";
+
+/// In a day partition, the mark that an event's first version, held in one of that
+/// day's chunks, has been superseded by a correction (its current version is then a
+/// timeline entry of its own, on whatever day it now falls).
+pub fn superseded(partner_id: &str, event_id: &str) -> String {
+    format!("{SUPERSEDED_PREFIX}{partner_id}#{}", id_fragment(event_id))
+}
+
+pub const SUPERSEDED_PREFIX: &str = "X#";
 
 /// The local days that hold any of the company's events (sort key `YYYY-MM-DD`): what
 /// company-wide reads, extracts and the purge walk, so their work follows the data and
@@ -75,6 +99,10 @@ pub fn dirty_days(ck: &str) -> String {
 pub fn day_stats(ck: &str) -> String {
     format!("CO#{ck}#STATS")
 }
+
+/// The sort key, in a company's statistics partition, of when its aggregates were last
+/// refreshed (it sorts after every `YYYY-MM-DD#…` row, so day ranges never meet it).
+pub const STATS_REFRESHED: &str = "REFRESHED";
 
 pub fn stats_row(day: &str, site: Option<&str>) -> String {
     format!("{day}#{}", site.unwrap_or("*"))
