@@ -16,9 +16,8 @@
 use crate::error::DomainError;
 use crate::identity::Orgnr;
 use crate::import::{ImportService, Receipt, RECEIPTS_PREFIX};
-use crate::ledger::{keys, Ledger, SiteEntry};
+use crate::ledger::{keys, Ledger};
 use crate::ports::{Archive, Item};
-use crate::time::local_date;
 use serde::Serialize;
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
@@ -122,83 +121,102 @@ async fn compare_partition(
     Ok((a, b))
 }
 
-/// Compares a company's index in two stores item by item: directories, every person,
-/// site and day timeline, and every event's record, effective state and corrections.
-/// Answers the differences (none when they are equal). Derived statistics (dirty marks
-/// and day aggregates) are left out: they are recomputed from the timelines.
+/// Compares a company's index in two stores item by item: directories, the day index,
+/// every person, site and day timeline, and every event's record, effective state and
+/// corrections. Answers the differences (none when they are equal). Derived statistics
+/// (dirty marks and day aggregates) are left out: they are recomputed from the timelines.
 pub async fn compare_company(
     live: &Ledger,
     rebuilt: &Ledger,
     orgnr: &Orgnr,
 ) -> Result<Vec<String>, DomainError> {
+    Ok(compare_company_counted(live, rebuilt, orgnr).await?.0)
+}
+
+/// [`compare_company`], also telling how many items (of either index) were compared.
+/// The day timelines compared are those of the days either index lists as holding
+/// events, so the work follows the data, not the calendar span.
+pub async fn compare_company_counted(
+    live: &Ledger,
+    rebuilt: &Ledger,
+    orgnr: &Orgnr,
+) -> Result<(Vec<String>, usize), DomainError> {
     let ck = live.company_key(orgnr);
     let sites_pk = keys::sites(&ck);
     let mut diffs = Vec::new();
+    let mut compared = 0;
+    let mut count = |(a, b): (Vec<Item>, Vec<Item>)| {
+        compared += a.len().max(b.len());
+        (a, b)
+    };
     let (p1, p2) =
-        compare_partition(live, rebuilt, &keys::people(&ck), &sites_pk, &mut diffs).await?;
-    let (s1, s2) = compare_partition(live, rebuilt, &sites_pk, &sites_pk, &mut diffs).await?;
-    compare_partition(
-        live,
-        rebuilt,
-        &keys::partner_health(&ck),
-        &sites_pk,
-        &mut diffs,
-    )
-    .await?;
+        count(compare_partition(live, rebuilt, &keys::people(&ck), &sites_pk, &mut diffs).await?);
+    let (s1, s2) = count(compare_partition(live, rebuilt, &sites_pk, &sites_pk, &mut diffs).await?);
+    count(
+        compare_partition(
+            live,
+            rebuilt,
+            &keys::partner_health(&ck),
+            &sites_pk,
+            &mut diffs,
+        )
+        .await?,
+    );
+    let (d1, d2) = count(
+        compare_partition(live, rebuilt, &keys::data_days(&ck), &sites_pk, &mut diffs).await?,
+    );
 
     let people: BTreeSet<String> = p1.iter().chain(&p2).map(|i| i.sk.clone()).collect();
     for p in people {
-        compare_partition(
-            live,
-            rebuilt,
-            &keys::person_timeline(&ck, &p),
-            &sites_pk,
-            &mut diffs,
-        )
-        .await?;
-    }
-    let mut first = None;
-    let mut last = None;
-    for item in s1.iter().chain(&s2) {
-        compare_partition(
-            live,
-            rebuilt,
-            &keys::site_timeline(&ck, &item.sk),
-            &sites_pk,
-            &mut diffs,
-        )
-        .await?;
-        if let Ok(site) = serde_json::from_value::<SiteEntry>(Value::Object(item.attrs.clone())) {
-            let (f, l) = (local_date(&site.first_seen), local_date(&site.last_seen));
-            first = Some(first.map_or(f, |x: chrono::NaiveDate| x.min(f)));
-            last = Some(last.map_or(l, |x: chrono::NaiveDate| x.max(l)));
-        }
-    }
-    let mut events: BTreeSet<(String, String)> = BTreeSet::new();
-    if let (Some(mut day), Some(last)) = (first, last) {
-        while day <= last {
-            let (a, b) = compare_partition(
+        count(
+            compare_partition(
                 live,
                 rebuilt,
-                &keys::day_timeline(&ck, &day.to_string()),
+                &keys::person_timeline(&ck, &p),
                 &sites_pk,
                 &mut diffs,
             )
-            .await?;
-            for item in a.iter().chain(&b) {
-                let e = &item.attrs["event"];
-                if let (Some(p), Some(id)) = (e["partner_id"].as_str(), e["event_id"].as_str()) {
-                    events.insert((p.to_string(), id.to_string()));
-                }
+            .await?,
+        );
+    }
+    let sites: BTreeSet<String> = s1.iter().chain(&s2).map(|i| i.sk.clone()).collect();
+    for site in sites {
+        count(
+            compare_partition(
+                live,
+                rebuilt,
+                &keys::site_timeline(&ck, &site),
+                &sites_pk,
+                &mut diffs,
+            )
+            .await?,
+        );
+    }
+    let days: BTreeSet<String> = d1.iter().chain(&d2).map(|i| i.sk.clone()).collect();
+    let mut events: BTreeSet<(String, String)> = BTreeSet::new();
+    for day in days {
+        let (a, b) = count(
+            compare_partition(
+                live,
+                rebuilt,
+                &keys::day_timeline(&ck, &day),
+                &sites_pk,
+                &mut diffs,
+            )
+            .await?,
+        );
+        for item in a.iter().chain(&b) {
+            let e = &item.attrs["event"];
+            if let (Some(p), Some(id)) = (e["partner_id"].as_str(), e["event_id"].as_str()) {
+                events.insert((p.to_string(), id.to_string()));
             }
-            let Some(next) = day.succ_opt() else { break };
-            day = next;
         }
     }
     let mut corrections: BTreeSet<(String, String)> = BTreeSet::new();
     for (p, id) in &events {
-        let (a, b) =
-            compare_partition(live, rebuilt, &keys::event(p, id), &sites_pk, &mut diffs).await?;
+        let (a, b) = count(
+            compare_partition(live, rebuilt, &keys::event(p, id), &sites_pk, &mut diffs).await?,
+        );
         for item in a
             .iter()
             .chain(&b)
@@ -210,7 +228,7 @@ pub async fn compare_company(
         }
     }
     for (p, id) in corrections {
-        compare_partition(live, rebuilt, &keys::event(&p, &id), &sites_pk, &mut diffs).await?;
+        count(compare_partition(live, rebuilt, &keys::event(&p, &id), &sites_pk, &mut diffs).await?);
     }
-    Ok(diffs)
+    Ok((diffs, compared))
 }

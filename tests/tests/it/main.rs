@@ -4,6 +4,7 @@ mod audit_log;
 mod company_reads;
 mod contract;
 mod extracts;
+mod faults;
 mod feeds;
 mod governance;
 mod hardening;
