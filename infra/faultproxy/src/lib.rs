@@ -82,6 +82,10 @@ pub struct Config {
     pub hang: Duration,
     /// The share of timeouts and dropped connections forwarded before the answer is lost.
     pub lost_share: f64,
+    /// Relative weights of the kinds, in [`Fault::ALL`] order (a cancellation only for
+    /// `TransactWriteItems`): each costs the client differently — a timeout its whole
+    /// attempt timeout.
+    pub weights: [u32; 5],
 }
 
 impl Config {
@@ -92,6 +96,7 @@ impl Config {
             seed,
             hang: Duration::from_secs(3),
             lost_share: 0.5,
+            weights: [1; 5],
         }
     }
 }
@@ -357,7 +362,11 @@ async fn handle(s: Arc<Shared>, req: Request<Incoming>) -> Result<Response<Full<
     if retried {
         c.retried_attempts.fetch_add(1, Ordering::Relaxed);
     }
-    let protocol = match req.headers().get("x-amz-target").and_then(|v| v.to_str().ok()) {
+    let protocol = match req
+        .headers()
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+    {
         Some(t) => Protocol::Dynamo(t.rsplit('.').next().unwrap_or(t).to_string()),
         None => Protocol::S3,
     };
@@ -375,8 +384,18 @@ async fn handle(s: Arc<Shared>, req: Request<Incoming>) -> Result<Response<Full<
         let mut rng = lock(&s.rng);
         let rate = f64::from_bits(s.rate_bits.load(Ordering::SeqCst));
         if rng.random::<f64>() < rate {
-            let kinds: &[Fault] = if transact { &Fault::ALL } else { &Fault::ALL[..4] };
-            let f = kinds[rng.random_range(0..kinds.len())];
+            let n = if transact { 5 } else { 4 };
+            let w = &s.config.weights[..n];
+            let total: u32 = w.iter().sum::<u32>().max(1);
+            let mut pick = rng.random_range(0..total);
+            let mut f = Fault::ALL[0];
+            for (kind, weight) in Fault::ALL.iter().zip(w) {
+                if pick < *weight {
+                    f = *kind;
+                    break;
+                }
+                pick -= weight;
+            }
             let lost = rng.random::<f64>() < s.config.lost_share;
             (Some(f), lost, rng.random::<bool>())
         } else {
@@ -401,7 +420,24 @@ async fn handle(s: Arc<Shared>, req: Request<Incoming>) -> Result<Response<Full<
     }
 
     let path = parts.uri.path().to_string();
-    let answer = match forward(&s, parts, body).await {
+    let op = match &protocol {
+        Protocol::Dynamo(op) => op.clone(),
+        Protocol::S3 => format!("{} {path}", parts.method),
+    };
+    let trace = std::env::var_os("FAULTPROXY_TRACE").is_some();
+    let t0 = std::time::Instant::now();
+    if trace {
+        eprintln!("faultproxy: -> {op}");
+    }
+    let answer = forward(&s, parts, body).await;
+    if trace {
+        eprintln!(
+            "faultproxy: <- {op} {:?} in {:?}",
+            answer.as_ref().map(|a| a.status()),
+            t0.elapsed()
+        );
+    }
+    let answer = match answer {
         Ok(a) => a,
         // The upstream is unreachable: as a real endpoint's load balancer would say.
         Err(_) => return Ok(plain(StatusCode::BAD_GATEWAY, "upstream unreachable")),
@@ -473,7 +509,11 @@ fn fault_answer(
                             _ => serde_json::json!({"Code": "None"}),
                         })
                         .collect();
-                    (400, "TransactionCanceledException", serde_json::Value::Array(reasons))
+                    (
+                        400,
+                        "TransactionCanceledException",
+                        serde_json::Value::Array(reasons),
+                    )
                 }
                 _ => (500, "InternalServerError", serde_json::Value::Null),
             };

@@ -11,7 +11,6 @@ use crate::import::Receipt;
 use crate::ledger::{keys, ArchivedEntry, Ledger};
 use crate::ports::{Archive, ArchiveError, Clock, LockProbe};
 use crate::retention::{retention_until, FiscalYearEnd};
-use crate::time::local_date;
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use futures::{StreamExt, TryStreamExt};
 use serde::Serialize;
@@ -358,12 +357,8 @@ impl Verifier {
             if only.is_some_and(|o| o != ck) {
                 continue;
             }
-            let Some((first, last)) = self.ledger.company_span(ck).await? else {
-                continue;
-            };
-            let mut day = local_date(&first);
-            let last = local_date(&last);
-            while day <= last {
+            // The days that hold events, not every calendar day of the company's span.
+            for day in self.ledger.data_days(ck, None, None).await? {
                 let events = self.ledger.day_events(ck, day).await?;
                 n += events.len();
                 let found: Vec<Result<Option<String>, DomainError>> = futures::stream::iter(events)
@@ -382,10 +377,6 @@ impl Verifier {
                         keys_of.insert(k);
                     }
                 }
-                day = match day.succ_opt() {
-                    Some(d) => d,
-                    None => break,
-                };
             }
         }
         Ok((n, keys_of))

@@ -3,6 +3,7 @@ mod archive;
 mod audit_log;
 mod company_reads;
 mod contract;
+mod edge;
 mod extracts;
 mod faults;
 mod feeds;

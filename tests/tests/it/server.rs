@@ -285,7 +285,7 @@ impl TestServer {
         let state = stamp_local::with_local_services(state, Some(urls));
         let app = stamp_local::local_app(state.clone(), key.clone(), local_uploads);
         tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
+            let _ = axum::serve(stamp_local::edge::EdgeListener(listener), app).await;
         });
         TestServer {
             base,
