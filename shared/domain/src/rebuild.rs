@@ -228,7 +228,9 @@ pub async fn compare_company_counted(
         }
     }
     for (p, id) in corrections {
-        count(compare_partition(live, rebuilt, &keys::event(&p, &id), &sites_pk, &mut diffs).await?);
+        count(
+            compare_partition(live, rebuilt, &keys::event(&p, &id), &sites_pk, &mut diffs).await?,
+        );
     }
     Ok((diffs, compared))
 }
