@@ -52,15 +52,6 @@ pub async fn aws_clients() -> (aws_sdk_dynamodb::Client, aws_sdk_s3::Client) {
                 .with_max_attempts(10)
                 .with_max_backoff(std::time::Duration::from_secs(5)),
         )
-        // Without an attempt timeout a request whose answer never comes (a dropped
-        // connection the client does not notice, a stalled endpoint) waits for the
-        // function's own timeout; with it, the attempt is retried like any transient error.
-        .timeout_config(
-            aws_config::timeout::TimeoutConfig::builder()
-                .connect_timeout(std::time::Duration::from_secs(3))
-                .operation_attempt_timeout(std::time::Duration::from_secs(30))
-                .build(),
-        )
         .http_client(https_client())
         .load()
         .await;
