@@ -3,6 +3,7 @@
 //! for API Gateway's JWT authorizer that fills the same request context.
 
 pub mod demo;
+pub mod edge;
 pub mod keys;
 pub mod token;
 pub mod uploads;
@@ -546,7 +547,7 @@ pub async fn serve(local: Local, addr: std::net::SocketAddr) -> std::io::Result<
     // localhost as secure only for some; so Secure is left off on loopback alone.
     let secure = !addr.ip().is_loopback();
     axum::serve(
-        listener,
+        edge::EdgeListener(listener),
         local_app_with(state, local.signing_key.clone(), Some(uploads), secure),
     )
     .with_graceful_shutdown(async {

@@ -104,3 +104,21 @@ pub async fn refusals_as_problems(req: Request, next: Next) -> Response {
     }
     answer
 }
+
+/// A whole HTTP/1.1 answer for a refusal made before the router runs (the server edge:
+/// hyper refuses a request line over its fixed ~64 KB limit or a head over its buffer by
+/// itself, with an empty body): the same problem+json, with the same code by status, as
+/// [`refusals_as_problems`] gives. The connection is closed after it, as hyper does.
+pub fn edge_refusal(status: StatusCode, detail: &str) -> Vec<u8> {
+    let title = status.canonical_reason().unwrap_or("Refused");
+    let body = serde_json::to_vec(&Problem::new(status, code_of(status), title, detail, None))
+        .unwrap_or_default();
+    let mut out = format!(
+        "HTTP/1.1 {} {title}\r\ncontent-type: application/problem+json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+        status.as_u16(),
+        body.len()
+    )
+    .into_bytes();
+    out.extend(body);
+    out
+}

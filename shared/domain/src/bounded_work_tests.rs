@@ -144,6 +144,20 @@ async fn reads_and_purge_cost_what_the_data_costs_not_the_calendar_span() {
         "{requests} store requests for 11 days of data"
     );
 
+    // The item-by-item comparison of two indexes (the rebuild check) walks the same
+    // day index: per index, 4 directory partitions, 1 person and 1 site timeline, 11 day
+    // timelines and 22 event partitions — not one day timeline per calendar day.
+    let (diffs, compared) = crate::rebuild::compare_company_counted(&ledger, &ledger, &orgnr)
+        .await
+        .unwrap();
+    assert!(diffs.is_empty(), "{diffs:?}");
+    assert!(compared >= 22 * 2, "{compared} items compared");
+    let requests = store.take();
+    assert!(
+        requests <= 2 * (4 + 2 + 11 + 22),
+        "{requests} store requests to compare 11 days of data"
+    );
+
     // In 2036 every event's retention (at most 2028-12-31) has ended. The purge walks the
     // days that hold events, not every day since 2016.
     *clock.0.lock().unwrap() = "2036-06-01T00:00:00Z".parse().unwrap();

@@ -16,9 +16,8 @@
 use crate::error::DomainError;
 use crate::identity::Orgnr;
 use crate::import::{ImportService, Receipt, RECEIPTS_PREFIX};
-use crate::ledger::{keys, Ledger, SiteEntry};
+use crate::ledger::{keys, Ledger};
 use crate::ports::{Archive, Item};
-use crate::time::local_date;
 use serde::Serialize;
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
@@ -122,94 +121,111 @@ async fn compare_partition(
     Ok((a, b))
 }
 
-/// Compares a company's index in two stores: directories and every person timeline item
-/// by item, every day's events, and every event's record, effective state and
-/// corrections.
-/// Answers the differences (none when they are equal). Derived statistics (dirty marks
-/// and day aggregates) are left out: they are recomputed from the timelines.
+/// Compares a company's index in two stores: directories, the day index, every person
+/// timeline item by item, every day's events, and every event's record, effective state
+/// and corrections. Answers the differences (none when they are equal). Derived
+/// statistics (dirty marks and day aggregates) are left out: they are recomputed from the
+/// timelines.
 pub async fn compare_company(
     live: &Ledger,
     rebuilt: &Ledger,
     orgnr: &Orgnr,
 ) -> Result<Vec<String>, DomainError> {
+    Ok(compare_company_counted(live, rebuilt, orgnr).await?.0)
+}
+
+/// [`compare_company`], also telling how many items (of either index) were compared.
+/// The day timelines compared are those of the days either index lists as holding
+/// events, so the work follows the data, not the calendar span.
+pub async fn compare_company_counted(
+    live: &Ledger,
+    rebuilt: &Ledger,
+    orgnr: &Orgnr,
+) -> Result<(Vec<String>, usize), DomainError> {
     let ck = live.company_key(orgnr);
     let sites_pk = keys::sites(&ck);
     let mut diffs = Vec::new();
+    let mut compared = 0;
+    let mut count = |(a, b): (Vec<Item>, Vec<Item>)| {
+        compared += a.len().max(b.len());
+        (a, b)
+    };
     let (p1, p2) =
-        compare_partition(live, rebuilt, &keys::people(&ck), &sites_pk, &mut diffs).await?;
-    let (s1, s2) = compare_partition(live, rebuilt, &sites_pk, &sites_pk, &mut diffs).await?;
-    compare_partition(
-        live,
-        rebuilt,
-        &keys::partner_health(&ck),
-        &sites_pk,
-        &mut diffs,
-    )
-    .await?;
-
-    let people: BTreeSet<String> = p1.iter().chain(&p2).map(|i| i.sk.clone()).collect();
-    for p in people {
+        count(compare_partition(live, rebuilt, &keys::people(&ck), &sites_pk, &mut diffs).await?);
+    count(compare_partition(live, rebuilt, &sites_pk, &sites_pk, &mut diffs).await?);
+    count(
         compare_partition(
             live,
             rebuilt,
-            &keys::person_timeline(&ck, &p),
+            &keys::partner_health(&ck),
             &sites_pk,
             &mut diffs,
         )
-        .await?;
+        .await?,
+    );
+    let (d1, d2) = count(
+        compare_partition(live, rebuilt, &keys::data_days(&ck), &sites_pk, &mut diffs).await?,
+    );
+
+    let people: BTreeSet<String> = p1.iter().chain(&p2).map(|i| i.sk.clone()).collect();
+    for p in people {
+        count(
+            compare_partition(
+                live,
+                rebuilt,
+                &keys::person_timeline(&ck, &p),
+                &sites_pk,
+                &mut diffs,
+            )
+            .await?,
+        );
     }
-    let mut first = None;
-    let mut last = None;
-    for item in s1.iter().chain(&s2) {
-        if let Ok(site) = serde_json::from_value::<SiteEntry>(Value::Object(item.attrs.clone())) {
-            let (f, l) = (local_date(&site.first_seen), local_date(&site.last_seen));
-            first = Some(first.map_or(f, |x: chrono::NaiveDate| x.min(f)));
-            last = Some(last.map_or(l, |x: chrono::NaiveDate| x.max(l)));
-        }
-    }
+    // The days either index lists as holding events, not every calendar day of the span.
     // Day partitions are compared by the events they hold: how new events were grouped
     // into day chunks follows the transactions of each import, which a replay of one
     // company's deliveries need not repeat.
+    let days: BTreeSet<chrono::NaiveDate> = d1
+        .iter()
+        .chain(&d2)
+        .filter_map(|i| i.sk.parse().ok())
+        .collect();
     let mut events: BTreeSet<(String, String)> = BTreeSet::new();
-    if let (Some(mut day), Some(last)) = (first, last) {
-        while day <= last {
-            let by_key = |list: Vec<crate::model::LedgerEvent>| {
-                list.into_iter()
-                    .map(|e| {
-                        let v = serde_json::to_value(&e).unwrap_or_default();
-                        ((e.partner_id, e.event_id), v)
-                    })
-                    .collect::<BTreeMap<(String, String), Value>>()
-            };
-            let a = by_key(live.day_events(&ck, day).await?);
-            let b = by_key(rebuilt.day_events(&ck, day).await?);
-            for (k, v) in &a {
-                match b.get(k) {
-                    None => diffs.push(format!(
-                        "day {day} event {}/{}: only in the live index",
-                        k.0, k.1
-                    )),
-                    Some(w) if w != v => {
-                        diffs.push(format!("day {day} event {}/{}: differs", k.0, k.1))
-                    }
-                    Some(_) => {}
-                }
-            }
-            for k in b.keys().filter(|k| !a.contains_key(*k)) {
-                diffs.push(format!(
-                    "day {day} event {}/{}: only in the rebuilt index",
+    let mut day_events_compared = 0;
+    for day in days {
+        let by_key = |list: Vec<crate::model::LedgerEvent>| {
+            list.into_iter()
+                .map(|e| {
+                    let v = serde_json::to_value(&e).unwrap_or_default();
+                    ((e.partner_id, e.event_id), v)
+                })
+                .collect::<BTreeMap<(String, String), Value>>()
+        };
+        let a = by_key(live.day_events(&ck, day).await?);
+        let b = by_key(rebuilt.day_events(&ck, day).await?);
+        day_events_compared += a.len().max(b.len());
+        for (k, v) in &a {
+            match b.get(k) {
+                None => diffs.push(format!(
+                    "day {day} event {}/{}: only in the live index",
                     k.0, k.1
-                ));
+                )),
+                Some(w) if w != v => diffs.push(format!("day {day} event {}/{}: differs", k.0, k.1)),
+                Some(_) => {}
             }
-            events.extend(a.into_keys().chain(b.into_keys()));
-            let Some(next) = day.succ_opt() else { break };
-            day = next;
         }
+        for k in b.keys().filter(|k| !a.contains_key(*k)) {
+            diffs.push(format!(
+                "day {day} event {}/{}: only in the rebuilt index",
+                k.0, k.1
+            ));
+        }
+        events.extend(a.into_keys().chain(b.into_keys()));
     }
     let mut corrections: BTreeSet<(String, String)> = BTreeSet::new();
     for (p, id) in &events {
-        let (a, b) =
-            compare_partition(live, rebuilt, &keys::event(p, id), &sites_pk, &mut diffs).await?;
+        let (a, b) = count(
+            compare_partition(live, rebuilt, &keys::event(p, id), &sites_pk, &mut diffs).await?,
+        );
         for item in a
             .iter()
             .chain(&b)
@@ -221,7 +237,9 @@ pub async fn compare_company(
         }
     }
     for (p, id) in corrections {
-        compare_partition(live, rebuilt, &keys::event(&p, &id), &sites_pk, &mut diffs).await?;
+        count(
+            compare_partition(live, rebuilt, &keys::event(&p, &id), &sites_pk, &mut diffs).await?,
+        );
     }
-    Ok(diffs)
+    Ok((diffs, compared + day_events_compared))
 }

@@ -285,7 +285,7 @@ impl TestServer {
         let state = stamp_local::with_local_services(state, Some(urls));
         let app = stamp_local::local_app(state.clone(), key.clone(), local_uploads);
         tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
+            let _ = axum::serve(stamp_local::edge::EdgeListener(listener), app).await;
         });
         TestServer {
             base,
@@ -557,4 +557,42 @@ macro_rules! on_every_store {
             )*
         }
     };
+}
+
+impl TestServer {
+    /// On DynamoDB Local + moto reached through these clients (e.g. through a fault
+    /// proxy); the table and bucket are created with the direct clients. `None` only
+    /// when STAMP_SKIP_AWS=1.
+    pub async fn aws_through(
+        test: &str,
+        dynamodb: aws_sdk_dynamodb::Client,
+        s3: aws_sdk_s3::Client,
+    ) -> Option<TestServer> {
+        let direct_store = crate::helpers::fresh_dynamo_store(test).await?;
+        let direct_archive = crate::helpers::fresh_s3_archive(test).await?;
+        let store = stamp_adapters::DynamoItemStore::new(dynamodb, direct_store.table());
+        let archive = stamp_adapters::S3Archive::new(s3, direct_archive.bucket());
+        let probe = LockProbe::S3(archive.clone());
+        Some(
+            Self::start(
+                Arc::new(store),
+                Arc::new(archive),
+                probe,
+                tempfile::tempdir().expect("temp dir"),
+            )
+            .await,
+        )
+    }
+
+    /// A server of the same kind on this one's store and archive: the same deployment
+    /// after a restart.
+    pub async fn restarted(&self) -> TestServer {
+        Self::start(
+            self.store.clone(),
+            self.archive.clone(),
+            self.lock.clone(),
+            tempfile::tempdir().expect("temp dir"),
+        )
+        .await
+    }
 }
