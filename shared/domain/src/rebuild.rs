@@ -209,7 +209,9 @@ pub async fn compare_company_counted(
                     "day {day} event {}/{}: only in the live index",
                     k.0, k.1
                 )),
-                Some(w) if w != v => diffs.push(format!("day {day} event {}/{}: differs", k.0, k.1)),
+                Some(w) if w != v => {
+                    diffs.push(format!("day {day} event {}/{}: differs", k.0, k.1))
+                }
                 Some(_) => {}
             }
         }
