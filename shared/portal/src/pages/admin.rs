@@ -6,7 +6,6 @@ use super::{csrf, form_outcome, ok, FieldError, FormData};
 use crate::format;
 use crate::i18n::t;
 use crate::layout::field_error as fe;
-use crate::views;
 use crate::{pct_encode, Audit, Ctx, PageError, PageResult, Portal, User};
 use axum::extract::{Form, Path, State};
 use axum::http::StatusCode;
@@ -14,7 +13,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use maud::{html, Markup};
-use stamp_api::views::admin::{ActivationView, GrantView, HoldView};
+use stamp_api::views::admin::{ActivationView, AnnouncementView, GrantView, HoldView};
 use stamp_domain::admin::{ActivationRequest, HoldRequest};
 use stamp_domain::auth::{require_company, CompanyAccess};
 use stamp_domain::identity::Orgnr;
@@ -113,7 +112,7 @@ async fn users_again(
     p: &Portal,
     user: &User,
     o: &Orgnr,
-    ann: &[views::Announcement],
+    ann: &[AnnouncementView],
     err: FieldError,
     typed_sub: &str,
 ) -> PageResult {
@@ -305,7 +304,7 @@ async fn activation_again(
     p: &Portal,
     user: &User,
     o: &Orgnr,
-    ann: &[views::Announcement],
+    ann: &[AnnouncementView],
     form: &ActivationForm,
     err: FieldError,
 ) -> PageResult {
@@ -559,7 +558,7 @@ async fn holds_again(
     p: &Portal,
     user: &User,
     o: &Orgnr,
-    ann: &[views::Announcement],
+    ann: &[AnnouncementView],
     form: &HoldForm,
     err: FieldError,
 ) -> PageResult {

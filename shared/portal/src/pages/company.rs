@@ -5,7 +5,6 @@ use super::{csrf, ok, FieldError, FormData};
 use crate::charts::{bars, Bar};
 use crate::format;
 use crate::i18n::{t, Lang};
-use crate::views::{self, typed};
 use crate::{pct_encode, Audit, Ctx, PageError, PageResult, Portal, User};
 use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
@@ -14,10 +13,19 @@ use axum::routing::get;
 use axum::Router;
 use chrono::{Duration, NaiveDate};
 use maud::{html, Markup};
-use stamp_domain::analysis::AnomalyKind;
+use stamp_api::views::admin::AnnouncementView;
+use stamp_api::views::extracts::ExtractView;
+use stamp_api::views::reads::{
+    AnomalyList, AnomalyView, DuplicateView, EventView, PartnerHealth, Registrations, Statistics,
+    UnpairedView,
+};
+use stamp_domain::analysis::{AnomalyKind, Unpaired};
 use stamp_domain::extracts::OrderBody;
+use stamp_domain::extracts::{ExtractKind, ExtractStatus};
 use stamp_domain::identity::{Orgnr, PersonId, SiteId};
+use stamp_domain::model::Direction;
 use stamp_domain::queries::{AnomalyQuery, Range, RegistrationQuery};
+use stamp_domain::statistics::StatisticsRow;
 use stamp_domain::statistics::{Granularity, StatisticsQuery};
 use stamp_domain::time::local_day_start;
 use stamp_domain::DomainError;
@@ -87,12 +95,11 @@ pub fn kind_key(kind: &str) -> &'static str {
     }
 }
 
-pub fn reason_key(reason: &str) -> &'static str {
+pub fn reason_key(reason: Unpaired) -> &'static str {
     match reason {
-        "missing_check_in" => "reason.missing_check_in",
-        "missing_check_out" => "reason.missing_check_out",
-        "on_site" => "reason.on_site",
-        _ => "kind.other",
+        Unpaired::MissingCheckIn => "reason.missing_check_in",
+        Unpaired::MissingCheckOut => "reason.missing_check_out",
+        Unpaired::OnSite => "reason.on_site",
     }
 }
 
@@ -104,7 +111,7 @@ fn stats_rows(
     to_excl: NaiveDate,
     g: &str,
     site: Option<&str>,
-) -> impl std::future::Future<Output = Result<views::Stats, DomainError>> + Send {
+) -> impl std::future::Future<Output = Result<Statistics, DomainError>> + Send {
     let (from, to) = (from.to_string(), to_excl.to_string());
     let g = g.to_string();
     let site = site.map(str::to_string);
@@ -121,15 +128,13 @@ fn stats_rows(
             cursor: None,
             limit: 1000,
         };
-        typed(stamp_api::views::reads::Statistics::from(
-            st.query(&claims, &o, &q).await?,
-        ))
+        Ok(Statistics::from(st.query(&claims, &o, &q).await?))
     }
 }
 
-fn charts3(l: Lang, rows: &[views::StatRow]) -> Markup {
-    let total: Vec<&views::StatRow> = rows.iter().filter(|r| r.site_id.is_none()).collect();
-    let series = |f: &dyn Fn(&views::StatRow) -> f64| -> Vec<Bar> {
+fn charts3(l: Lang, rows: &[StatisticsRow]) -> Markup {
+    let total: Vec<&StatisticsRow> = rows.iter().filter(|r| r.site_id.is_none()).collect();
+    let series = |f: &dyn Fn(&StatisticsRow) -> f64| -> Vec<Bar> {
         total
             .iter()
             .map(|r| Bar {
@@ -147,7 +152,7 @@ fn charts3(l: Lang, rows: &[views::StatRow]) -> Markup {
     }
 }
 
-fn partner_table(l: Lang, partners: &[views::PartnerHealth]) -> Markup {
+fn partner_table(l: Lang, partners: &[PartnerHealth]) -> Markup {
     html! {
         @if partners.is_empty() { p { (t(l, "common.none")) } } @else {
             div class="scroll" tabindex="0" { table {
@@ -159,7 +164,7 @@ fn partner_table(l: Lang, partners: &[views::PartnerHealth]) -> Markup {
                             td {
                                 // Spec §11: a partner that stopped delivering on a working day.
                                 @if let Some(since) = &h.silent_since {
-                                    span class="badge warn silent" { (t(l, "health.silent_since")) " " (format::datetime(l, since)) }
+                                    span class="badge warn silent" { (t(l, "health.silent_since")) " " (format::instant(l, since)) }
                                 } @else {
                                     span class="badge ok" { (t(l, "health.delivering")) }
                                 }
@@ -351,7 +356,7 @@ async fn people(State(p): State<Portal>, user: User, Path(raw): Path<String>) ->
 async fn people_again(
     user: &User,
     o: &Orgnr,
-    ann: &[views::Announcement],
+    ann: &[AnnouncementView],
     e: PageError,
     typed_id: &str,
 ) -> PageResult {
@@ -430,7 +435,7 @@ fn period_form(ctx: &Ctx, from: NaiveDate, to: NaiveDate, extra: Markup) -> Mark
     }
 }
 
-fn sessions_by_day(l: Lang, regs: &views::Registrations, from: NaiveDate, to: NaiveDate) -> Markup {
+fn sessions_by_day(l: Lang, regs: &Registrations, from: NaiveDate, to: NaiveDate) -> Markup {
     let mut per_day: BTreeMap<NaiveDate, f64> = BTreeMap::new();
     let mut d = from;
     while d <= to {
@@ -455,7 +460,7 @@ fn sessions_by_day(l: Lang, regs: &views::Registrations, from: NaiveDate, to: Na
     bars(t(l, "person.sessions_by_day"), &data)
 }
 
-fn sessions_table(l: Lang, o: &Orgnr, regs: &views::Registrations, show_person: bool) -> Markup {
+fn sessions_table(l: Lang, o: &Orgnr, regs: &Registrations, show_person: bool) -> Markup {
     html! {
         @if regs.sessions.is_empty() { p { (t(l, "common.none")) } } @else {
             div class="scroll" tabindex="0" {
@@ -472,7 +477,7 @@ fn sessions_table(l: Lang, o: &Orgnr, regs: &views::Registrations, show_person: 
                         @for s in &regs.sessions {
                             tr {
                                 td { @if let Some(d) = format::local_date(&s.check_in.occurred_at) { (format::date(l, d)) } }
-                                @if show_person { td { a href=(format!("/companies/{o}/people/{}", s.person_ref)) { (s.check_in.person_name.clone().unwrap_or_default()) } } }
+                                @if show_person { td { a href=(format!("/companies/{o}/people/{}", s.person_ref)) { (s.check_in.person_name) } } }
                                 td { a href=(format!("/companies/{o}/sites/{}", s.site_id)) { (s.site_id) } }
                                 td { (format::time(&s.check_in.occurred_at)) @if s.check_in.corrected { " *" } }
                                 td { (format::time(&s.check_out.occurred_at)) @if s.check_out.corrected { " *" } }
@@ -486,7 +491,28 @@ fn sessions_table(l: Lang, o: &Orgnr, regs: &views::Registrations, show_person: 
     }
 }
 
-fn events_table(l: Lang, events: &[views::Event], what: &str) -> Markup {
+/// Why each unpaired event is unpaired.
+fn unpaired_notes(l: Lang, list: &[UnpairedView]) -> Vec<(&EventView, Markup)> {
+    list.iter()
+        .map(|u| (&u.event, html! { (t(l, reason_key(u.reason))) }))
+        .collect()
+}
+
+/// Which kept event each duplicate repeats.
+fn duplicate_notes(l: Lang, list: &[DuplicateView]) -> Vec<(&EventView, Markup)> {
+    list.iter()
+        .map(|d| {
+            let of = &d.duplicate_of;
+            (
+                &d.event,
+                html! { (t(l, "person.duplicate_of")) " " (of.partner_id) "/" (of.event_id) },
+            )
+        })
+        .collect()
+}
+
+/// Events, each with what is to be said of it (column `what`).
+fn events_table(l: Lang, events: &[(&EventView, Markup)], what: &str) -> Markup {
     html! {
         @if events.is_empty() { p { (t(l, "common.none")) } } @else {
             table {
@@ -497,15 +523,12 @@ fn events_table(l: Lang, events: &[views::Event], what: &str) -> Markup {
                     th scope="col" { (t(l, what)) }
                 } }
                 tbody {
-                    @for e in events {
+                    @for (e, note) in events {
                         tr {
                             td { (format::datetime(l, &e.occurred_at)) }
                             td { (e.site_id) }
-                            td { (t(l, if e.direction == "in" { "common.dir_in" } else { "common.dir_out" })) }
-                            td {
-                                @if let Some(r) = &e.reason { (t(l, reason_key(r))) }
-                                @if let Some(d) = &e.duplicate_of { (t(l, "person.duplicate_of")) " " (d.partner_id) "/" (d.event_id) }
-                            }
+                            td { (t(l, direction_key(e.direction))) }
+                            td { (note) }
                         }
                     }
                 }
@@ -514,20 +537,28 @@ fn events_table(l: Lang, events: &[views::Event], what: &str) -> Markup {
     }
 }
 
-fn corrections_table(l: Lang, regs: &views::Registrations) -> Markup {
-    let mut rows: Vec<(&views::Event, &views::Correction)> = Vec::new();
-    let all = regs
-        .sessions
+pub fn direction_key(d: Direction) -> &'static str {
+    match d {
+        Direction::In => "common.dir_in",
+        Direction::Out => "common.dir_out",
+    }
+}
+
+/// Every event of an answer that is kept (in a session, unpaired or a duplicate).
+pub fn kept_events(regs: &Registrations) -> impl Iterator<Item = &EventView> {
+    regs.sessions
         .iter()
         .flat_map(|s| [&s.check_in, &s.check_out])
-        .chain(regs.unpaired.iter())
-        .chain(regs.duplicates.iter())
-        .chain(regs.withdrawn.iter());
-    for e in all {
-        for c in &e.corrections {
-            rows.push((e, c));
-        }
-    }
+        .chain(regs.unpaired.iter().map(|u| &u.event))
+        .chain(regs.duplicates.iter().map(|d| &d.event))
+}
+
+fn corrections_table(l: Lang, regs: &Registrations) -> Markup {
+    let withdrawn = regs.withdrawn.iter().flatten();
+    let rows: Vec<(&EventView, &stamp_domain::ledger::CorrectionEntry)> = kept_events(regs)
+        .chain(withdrawn)
+        .flat_map(|e| e.corrections.iter().flatten().map(move |c| (e, c)))
+        .collect();
     html! {
         @if rows.is_empty() { p { (t(l, "common.none")) } } @else {
             table {
@@ -542,7 +573,7 @@ fn corrections_table(l: Lang, regs: &views::Registrations) -> Markup {
                         tr {
                             td { (format::datetime(l, &e.occurred_at)) }
                             td { (c.recorded_by.clone().unwrap_or_else(|| e.partner_id.clone())) }
-                            td { (format::datetime(l, &c.received_at)) }
+                            td { (format::instant(l, &c.received_at)) }
                             td { @if c.void { (t(l, "person.voided")) } @else { (c.changes.keys().cloned().collect::<Vec<_>>().join(", ")) } }
                         }
                     }
@@ -552,7 +583,7 @@ fn corrections_table(l: Lang, regs: &views::Registrations) -> Markup {
     }
 }
 
-fn anomalies_table(l: Lang, o: &Orgnr, list: &[views::AnomalyItem], show_person: bool) -> Markup {
+fn anomalies_table(l: Lang, o: &Orgnr, list: &[AnomalyView], show_person: bool) -> Markup {
     html! {
         @if list.is_empty() { p { (t(l, "common.none")) } } @else {
             div class="scroll" tabindex="0" {
@@ -567,8 +598,8 @@ fn anomalies_table(l: Lang, o: &Orgnr, list: &[views::AnomalyItem], show_person:
                         @for a in list {
                             tr {
                                 td { (format::datetime(l, &a.occurred_at)) }
-                                td { (t(l, kind_key(&a.kind))) }
-                                @if show_person { td { a href=(format!("/companies/{o}/people/{}", a.person_ref)) { (a.person_name.clone().unwrap_or_default()) } } }
+                                td { (t(l, kind_key(a.kind.as_str()))) }
+                                @if show_person { td { a href=(format!("/companies/{o}/people/{}", a.person_ref)) { (a.person_name) } } }
                                 td { a href=(format!("/companies/{o}/sites/{}", a.site_id)) { (a.site_id) } }
                             }
                         }
@@ -603,13 +634,13 @@ async fn person(
             cursor: None,
             limit: 1000,
         };
-        let regs: views::Registrations = views::registrations(&
-            p.app
+        let regs = Registrations::from(
+            &p.app
                 .queries
                 .person_registrations(user.claims(), &o, &person_ref, &q)
                 .await?,
-        )?;
-        let an: views::Anomalies = views::anomalies(
+        );
+        let an = AnomalyList::from(
             p.app
                 .queries
                 .anomalies(
@@ -624,8 +655,8 @@ async fn person(
                     },
                 )
                 .await?,
-        )?;
-        let mine: Vec<views::AnomalyItem> = an
+        );
+        let mine: Vec<AnomalyView> = an
             .anomalies
             .into_iter()
             .filter(|a| a.person_ref == person_ref)
@@ -633,8 +664,8 @@ async fn person(
         let name = regs
             .sessions
             .first()
-            .and_then(|s| s.check_in.person_name.clone())
-            .or_else(|| regs.unpaired.first().and_then(|e| e.person_name.clone()))
+            .map(|s| s.check_in.person_name.clone())
+            .or_else(|| regs.unpaired.first().map(|u| u.event.person_name.clone()))
             .unwrap_or_else(|| t(l, "person.title").to_string());
         let body = html! {
             (period_form(&user.ctx, from, to, html!{}))
@@ -645,8 +676,8 @@ async fn person(
                 (sessions_table(l, &o, &regs, false))
                 @if regs.next_cursor.is_some() { p { (t(l, "common.truncated")) } }
             }
-            section aria-labelledby="h-unp" { h2 id="h-unp" { (t(l, "person.unpaired")) } (events_table(l, &regs.unpaired, "person.reason")) }
-            section aria-labelledby="h-dup" { h2 id="h-dup" { (t(l, "person.duplicates")) } (events_table(l, &regs.duplicates, "person.reason")) }
+            section aria-labelledby="h-unp" { h2 id="h-unp" { (t(l, "person.unpaired")) } (events_table(l, &unpaired_notes(l, &regs.unpaired), "person.reason")) }
+            section aria-labelledby="h-dup" { h2 id="h-dup" { (t(l, "person.duplicates")) } (events_table(l, &duplicate_notes(l, &regs.duplicates), "person.reason")) }
             section aria-labelledby="h-cor" { h2 id="h-cor" { (t(l, "person.corrections")) } (corrections_table(l, &regs)) }
             section aria-labelledby="h-an" { h2 id="h-an" { (t(l, "nav.anomalies")) } (anomalies_table(l, &o, &mine, false)) }
         };
@@ -693,12 +724,12 @@ async fn site(
             cursor: None,
             limit: 1000,
         };
-        let regs: views::Registrations = views::registrations(&
-            p.app
+        let regs = Registrations::from(
+            &p.app
                 .queries
                 .site_registrations(user.claims(), &o, &site, &q)
                 .await?,
-        )?;
+        );
         // Who is on site now: check-ins still open (spec §6 `on_site`), over today's range.
         let now_q = RegistrationQuery {
             range: day_range(end - Duration::days(1), end),
@@ -707,16 +738,17 @@ async fn site(
             cursor: None,
             limit: 1000,
         };
-        let now_regs: views::Registrations = views::registrations(&
-            p.app
+        let now_regs = Registrations::from(
+            &p.app
                 .queries
                 .site_registrations(user.claims(), &o, &site, &now_q)
                 .await?,
-        )?;
-        let present: Vec<&views::Event> = now_regs
+        );
+        let present: Vec<&EventView> = now_regs
             .unpaired
             .iter()
-            .filter(|e| e.reason.as_deref() == Some("on_site"))
+            .filter(|u| u.reason == Unpaired::OnSite)
+            .map(|u| &u.event)
             .collect();
         let body = html! {
             section aria-labelledby="h-now" class="present" {
@@ -725,7 +757,7 @@ async fn site(
                 @if present.is_empty() { p { (t(l, "common.none")) } } @else {
                     table {
                         thead { tr { th scope="col" { (t(l, "people.name")) } th scope="col" { (t(l, "common.in")) } } }
-                        tbody { @for e in &present { tr { td { (e.person_name.clone().unwrap_or_default()) } td { (format::datetime(l, &e.occurred_at)) } } } }
+                        tbody { @for e in &present { tr { td { (e.person_name) } td { (format::datetime(l, &e.occurred_at)) } } } }
                     }
                 }
                 p class="no-print" { button type="button" class="print" data-print="1" { (t(l, "site.print")) } }
@@ -778,7 +810,7 @@ async fn anomalies(State(p): State<Portal>, user: User, Path(raw): Path<String>)
             .map(stamp_domain::pagination::Cursor::decode)
             .transpose()?;
         let sites = p.app.queries.sites(user.claims(), &o, None, 100).await?;
-        let an: views::Anomalies = views::anomalies(
+        let an = AnomalyList::from(
             p.app
                 .queries
                 .anomalies(
@@ -793,7 +825,7 @@ async fn anomalies(State(p): State<Portal>, user: User, Path(raw): Path<String>)
                     },
                 )
                 .await?,
-        )?;
+        );
         let chosen_kind = user.ctx.q("kind").unwrap_or("");
         let chosen_site = user.ctx.q("site_id").unwrap_or("");
         let extra = html! {
@@ -878,7 +910,7 @@ async fn statistics(State(p): State<Portal>, user: User, Path(raw): Path<String>
         .await?;
         let sites = p.app.queries.sites(user.claims(), &o, None, 100).await?;
         let chosen_site = sp.site.clone().unwrap_or_default();
-        let rows: Vec<views::StatRow> = match &sp.site {
+        let rows: Vec<StatisticsRow> = match &sp.site {
             // With a site, its rows stand in for the total.
             Some(_) => stats
                 .rows
@@ -1192,19 +1224,25 @@ async fn order(
 }
 
 /// An extract's status; the page reloads itself while it is being rendered.
-pub fn extract_body(l: Lang, x: &views::Extract) -> Markup {
+pub fn extract_body(l: Lang, x: &ExtractView) -> Markup {
+    // The status as the API spells it (for the page's reload script), and its words.
+    let (status, status_key) = match x.status {
+        ExtractStatus::Pending => ("pending", "extracts.pending"),
+        ExtractStatus::Ready => ("ready", "extracts.ready"),
+        ExtractStatus::Failed => ("failed", "extracts.failed"),
+    };
     html! {
         dl {
-            dt { (t(l, "extracts.kind")) } dd { (t(l, if x.kind == "authority" { "extracts.authority" } else { "extracts.register" })) }
-            dt { (t(l, "extracts.format")) } dd { (x.format.to_uppercase()) }
-            dt { (t(l, "extracts.status")) } dd id="extract-status" data-status=(x.status) { (t(l, match x.status.as_str() { "ready" => "extracts.ready", "failed" => "extracts.failed", _ => "extracts.pending" })) }
+            dt { (t(l, "extracts.kind")) } dd { (t(l, if x.kind == ExtractKind::Authority { "extracts.authority" } else { "extracts.register" })) }
+            dt { (t(l, "extracts.format")) } dd { (x.format.as_str().to_uppercase()) }
+            dt { (t(l, "extracts.status")) } dd id="extract-status" data-status=(status) { (t(l, status_key)) }
             @if let Some(h) = &x.sha256 { dt { "SHA-256" } dd class="hash" { (h) } }
         }
         @if let Some(u) = &x.download_url {
             p { a class="button" href=(u) id="download" { (t(l, "extracts.download")) " " (x.file_name.clone().unwrap_or_default()) } }
             p class="muted" { (t(l, "extracts.link_note")) }
         }
-        @if x.status == "pending" { p role="status" { (t(l, "extracts.wait")) " " a href="" { (t(l, "extracts.refresh")) } } }
+        @if x.status == ExtractStatus::Pending { p role="status" { (t(l, "extracts.wait")) " " a href="" { (t(l, "extracts.refresh")) } } }
         script src="/assets/app.js" defer {}
     }
 }
@@ -1218,10 +1256,7 @@ async fn extract(
     let ann = p.announcements().await;
     let result: PageResult = async {
         let o = o.clone().ok_or_else(super::company::no_company)?;
-        let x: views::Extract = typed(stamp_api::views::extracts::ExtractView::of(
-            &p.app.extracts.get(user.claims(), &o, &id).await?,
-            "",
-        ))?;
+        let x = ExtractView::of(&p.app.extracts.get(user.claims(), &o, &id).await?, "");
         Ok(ok(
             &user.ctx,
             t(user.ctx.lang, "extracts.one"),

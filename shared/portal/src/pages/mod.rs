@@ -131,7 +131,7 @@ pub fn with_cookie(mut res: Response, cookie: String) -> Response {
 pub fn ok(
     ctx: &Ctx,
     title: &str,
-    ann: &[crate::views::Announcement],
+    ann: &[stamp_api::views::admin::AnnouncementView],
     body: maud::Markup,
 ) -> Response {
     html(StatusCode::OK, layout::page(ctx, title, ann, body))

@@ -10,7 +10,6 @@ use super::{csrf, ok, refused, FieldError, FormData};
 use crate::format;
 use crate::i18n::{t, Lang};
 use crate::layout::field_error as fe;
-use crate::views::Announcement;
 use crate::{Audit, Ctx, PageError, PageResult, Portal, User};
 use axum::extract::{Form, Path, State};
 use axum::http::StatusCode;
@@ -18,6 +17,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use maud::{html, Markup};
+use stamp_api::views::admin::AnnouncementView;
 use stamp_domain::identity::Orgnr;
 use stamp_domain::notify::webhook::DeliveryState;
 use stamp_domain::notify::{Channel, Delivery, SettingsRequest, SettingsView, MAX_EMAILS};
@@ -267,7 +267,7 @@ async fn render(
     p: &Portal,
     user: &User,
     o: &Orgnr,
-    ann: &[Announcement],
+    ann: &[AnnouncementView],
     notice: Notice<'_>,
     err: Option<&FieldError>,
 ) -> PageResult {

@@ -5,14 +5,14 @@ use super::{csrf, form_outcome, ok, FieldError, FormData};
 use crate::format;
 use crate::i18n::t;
 use crate::layout::field_error as fe;
-use crate::views::{self, typed};
 use crate::{Audit, Ctx, PageError, PageResult, Portal, User};
 use axum::extract::{Form, Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use maud::{html, Markup};
-use stamp_api::views::admin::PartnerView;
+use stamp_api::views::admin::{AnnouncementView, PartnerView};
+use stamp_api::views::extracts::{ExtractView, OwnCompany, OwnRegistrations};
 use stamp_domain::admin::{AnnouncementRequest, NewPartner};
 use stamp_domain::extracts::OrderBody;
 use stamp_domain::queries::RegistrationQuery;
@@ -36,9 +36,9 @@ async fn me(State(p): State<Portal>, user: User) -> Response {
         let to = super::company::date_param(&user.ctx, "to", end)?;
         let from = super::company::date_param(&user.ctx, "from", to - chrono::Duration::days(30))?;
         let q = RegistrationQuery { range: day_range(from, to), history: false, employer: None, cursor: None, limit: 1000 };
-        let own: views::Own = typed(stamp_api::views::extracts::OwnRegistrations {
-            companies: p.app.extracts.own_registrations(user.claims(), &q, None).await?.iter().map(stamp_api::views::extracts::OwnCompany::from).collect(),
-        })?;
+        let own = OwnRegistrations {
+            companies: p.app.extracts.own_registrations(user.claims(), &q, None).await?.iter().map(OwnCompany::from).collect(),
+        };
         let body = html! {
             form method="get" class="filters" {
                 label for="from" { (t(l, "common.from")) }
@@ -77,7 +77,7 @@ async fn me(State(p): State<Portal>, user: User) -> Response {
                     }
                     @if !c.registrations.unpaired.is_empty() {
                         h3 { (t(l, "person.unpaired")) }
-                        ul { @for e in &c.registrations.unpaired { li { (format::datetime(l, &e.occurred_at)) " " (e.site_id) " – " (t(l, super::company::reason_key(e.reason.as_deref().unwrap_or("")))) } } }
+                        ul { @for u in &c.registrations.unpaired { li { (format::datetime(l, &u.event.occurred_at)) " " (u.event.site_id) " – " (t(l, super::company::reason_key(u.reason))) } } }
                     }
                 }
             }
@@ -131,10 +131,7 @@ async fn order_own(State(p): State<Portal>, user: User, Form(f): FormData) -> Re
 async fn own_extract(State(p): State<Portal>, user: User, Path(id): Path<String>) -> Response {
     let ann = p.announcements().await;
     let result: PageResult = async {
-        let x: views::Extract = typed(stamp_api::views::extracts::ExtractView::of(
-            &p.app.extracts.get_own(user.claims(), &id).await?,
-            "",
-        ))?;
+        let x = ExtractView::of(&p.app.extracts.get_own(user.claims(), &id).await?, "");
         Ok(ok(
             &user.ctx,
             t(user.ctx.lang, "extracts.one"),
@@ -360,19 +357,14 @@ fn local_time(raw: &str) -> Option<String> {
     })
 }
 
-fn ann_body(
-    ctx: &Ctx,
-    list: &[views::Announcement],
-    f: &AnnForm,
-    err: Option<&FieldError>,
-) -> Markup {
+fn ann_body(ctx: &Ctx, list: &[AnnouncementView], f: &AnnForm, err: Option<&FieldError>) -> Markup {
     let l = ctx.lang;
     html! {
         @if list.is_empty() { p { (t(l, "common.none")) } } @else {
             ul {
                 @for a in list {
                     li { strong { (a.title) } " (" (t(l, if a.kind == "planned_outage" { "ann.planned_outage" } else { "ann.notice" })) ") " (a.message)
-                        @if let Some(s) = &a.starts_at { " " span class="muted" { (format::datetime(l, s)) @if let Some(e) = &a.ends_at { " – " (format::datetime(l, e)) } } }
+                        " " span class="muted" { (format::datetime(l, &a.starts_at)) @if let Some(e) = &a.ends_at { " – " (format::datetime(l, e)) } }
                     }
                 }
             }
