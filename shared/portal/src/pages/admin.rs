@@ -1,7 +1,7 @@
 //! What a company admin sees besides: users and roles, activation and terms,
 //! deregistration, legal holds and the audit log.
 
-use super::{csrf, form_outcome, ok, FieldError, FormData};
+use super::{csrf, field, form_outcome, given, shown, FieldError, FormData};
 use crate::format;
 use crate::i18n::t;
 use crate::layout::field_error as fe;
@@ -116,24 +116,24 @@ async fn users_again(
     typed_sub: &str,
 ) -> PageResult {
     let grants = list_grants(p, user, o).await?;
-    Ok(ok(
-        &user.ctx,
-        t(user.ctx.lang, "users.title"),
+    shown(
+        user,
+        "users.title",
         ann,
         users_body(&user.ctx, o, &grants, Some(&err), typed_sub),
-    ))
+    )
 }
 
 async fn users(State(p): State<Portal>, user: User, Path(raw): Path<String>) -> Response {
     p.company_page(&user, &raw, &["GET /v1/companies/{orgnr}/users"])
         .render(|p, user, o, ann, _| async move {
             let grants = list_grants(p, user, &o).await?;
-            Ok(ok(
-                &user.ctx,
-                t(user.ctx.lang, "users.title"),
+            shown(
+                user,
+                "users.title",
                 &ann,
                 users_body(&user.ctx, &o, &grants, None, ""),
-            ))
+            )
         })
         .await
 }
@@ -146,7 +146,7 @@ async fn grant(
     Path(raw): Path<String>,
     Form(f): FormData,
 ) -> Response {
-    let sub = f.get("sub").cloned().unwrap_or_default();
+    let sub = field(&f, "sub");
     p.company_page(&user, &raw, &["PUT /v1/companies/{orgnr}/users/{sub}"])
         .target(format!("sub:{sub}"))
         .form(f)
@@ -274,12 +274,12 @@ async fn activation_again(
     err: FieldError,
 ) -> PageResult {
     let a = current_activation(p, user, o).await?;
-    Ok(ok(
-        &user.ctx,
-        t(user.ctx.lang, "activation.title"),
+    shown(
+        user,
+        "activation.title",
         ann,
         activation_body(&user.ctx, o, a.as_ref(), form, Some(&err)),
-    ))
+    )
 }
 
 async fn activation(State(p): State<Portal>, user: User, Path(raw): Path<String>) -> Response {
@@ -298,12 +298,12 @@ async fn activation(State(p): State<Portal>, user: User, Path(raw): Path<String>
                     .to_string(),
                 accept: false,
             };
-            Ok(ok(
-                &user.ctx,
-                t(user.ctx.lang, "activation.title"),
+            shown(
+                user,
+                "activation.title",
                 &ann,
                 activation_body(&user.ctx, &o, a.as_ref(), &f, None),
-            ))
+            )
         })
         .await
 }
@@ -318,8 +318,8 @@ async fn activate(
         .form(f)
         .render(|p, user, o, ann, f| async move {
             let form = ActivationForm {
-                company_name: f.get("company_name").cloned().unwrap_or_default(),
-                month: f.get("fiscal_year_end_month").cloned().unwrap_or_default(),
+                company_name: field(&f, "company_name"),
+                month: field(&f, "fiscal_year_end_month"),
                 accept: f.contains_key("accept"),
             };
             let done = async {
@@ -386,7 +386,7 @@ async fn deregister(
                             dt { (t(l, "dereg.data")) } dd { (t(l, "dereg.data_text")) }
                         }
                     };
-                    Ok(ok(&user.ctx, t(l, "dereg.receipt"), &ann, body))
+                    shown(user, "dereg.receipt", &ann, body)
                 },
                 |err| activation_again(p, user, &o, &ann, &form, err),
             )
@@ -492,24 +492,24 @@ async fn holds_again(
     err: FieldError,
 ) -> PageResult {
     let list = list_holds(p, user, o).await?;
-    Ok(ok(
-        &user.ctx,
-        t(user.ctx.lang, "holds.title"),
+    shown(
+        user,
+        "holds.title",
         ann,
         holds_body(&user.ctx, o, &list, form, Some(&err)),
-    ))
+    )
 }
 
 async fn holds(State(p): State<Portal>, user: User, Path(raw): Path<String>) -> Response {
     p.company_page(&user, &raw, &["GET /v1/companies/{orgnr}/legal-holds"])
         .render(|p, user, o, ann, _| async move {
             let list = list_holds(p, user, &o).await?;
-            Ok(ok(
-                &user.ctx,
-                t(user.ctx.lang, "holds.title"),
+            shown(
+                user,
+                "holds.title",
                 &ann,
                 holds_body(&user.ctx, &o, &list, &HoldForm::default(), None),
-            ))
+            )
         })
         .await
 }
@@ -537,21 +537,19 @@ async fn place_hold(
     p.company_page(&user, &raw, &["POST /v1/companies/{orgnr}/legal-holds"])
         .form(f)
         .render(|p, user, o, ann, f| async move {
-            let get = |k: &str| f.get(k).cloned().unwrap_or_default();
             let form = HoldForm {
-                site_id: get("site_id"),
-                person_ref: get("person_ref"),
-                from: get("from"),
-                to: get("to"),
-                reason: get("reason"),
+                site_id: field(&f, "site_id"),
+                person_ref: field(&f, "person_ref"),
+                from: field(&f, "from"),
+                to: field(&f, "to"),
+                reason: field(&f, "reason"),
             };
-            let opt = |s: &str| Some(s.trim().to_string()).filter(|s| !s.is_empty());
             let req = HoldRequest {
-                site_id: opt(&form.site_id),
-                person_ref: opt(&form.person_ref),
+                site_id: given(&form.site_id),
+                person_ref: given(&form.person_ref),
                 from: day_start(&form.from),
                 to: day_start(&form.to),
-                reason: opt(&form.reason),
+                reason: given(&form.reason),
             };
             let done = p.app.admin.place_hold(user.claims(), &o, req).await;
             form_outcome(
@@ -645,7 +643,7 @@ async fn audit(State(p): State<Portal>, user: User, Path(raw): Path<String>) -> 
                     p { a href=(format!("?from={from}&to={to}&actor={}&cursor={}", pct_encode(&actor), pct_encode(&c))) { (t(l, "common.more")) } }
                 }
             };
-            Ok(ok(&user.ctx, t(l, "audit.title"), &ann, body))
+            shown(user, "audit.title", &ann, body)
         })
         .await
 }

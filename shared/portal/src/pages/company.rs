@@ -1,7 +1,7 @@
 //! What a company user sees: the overview, people, a person, a site, anomalies,
 //! statistics and extracts.
 
-use super::{csrf, ok, FieldError, FormData};
+use super::{csrf, field, ok, shown, FieldError, FormData};
 use crate::charts::{bars, Bar};
 use crate::format;
 use crate::i18n::{t, Lang};
@@ -236,7 +236,7 @@ async fn overview(State(p): State<Portal>, user: User, Path(raw): Path<String>) 
                     (partner_table(l, &stats.partners))
                 }
             };
-            Ok(ok(&user.ctx, t(l, "overview.title"), &ann, body))
+            shown(user, "overview.title", &ann, body)
         })
         .await
 }
@@ -323,7 +323,7 @@ async fn people(State(p): State<Portal>, user: User, Path(raw): Path<String>) ->
                 None,
                 "",
             );
-            Ok(ok(&user.ctx, t(user.ctx.lang, "people.title"), &ann, body))
+            shown(user, "people.title", &ann, body)
         })
         .await
 }
@@ -338,7 +338,7 @@ async fn people_again(
 ) -> PageResult {
     super::refused(e, |err| async move {
         let body = people_body(&user.ctx, o, &[], None, Some(&err), typed_id);
-        Ok(ok(&user.ctx, t(user.ctx.lang, "people.title"), ann, body))
+        shown(user, "people.title", ann, body)
     })
     .await
 }
@@ -353,7 +353,7 @@ async fn search(
     p.company_page(&user, &raw, &["POST /v1/companies/{orgnr}/people/search"])
         .form(f)
         .render(|p, user, o, ann, f| async move {
-            let typed_id = f.get("person_id").cloned().unwrap_or_default();
+            let typed_id = field(&f, "person_id");
             let found = async {
                 if typed_id.trim().is_empty() {
                     return Err(PageError::from(DomainError::missing("person_id")));
@@ -788,7 +788,7 @@ async fn anomalies(State(p): State<Portal>, user: User, Path(raw): Path<String>)
                     p { a href=(format!("?from={from}&to={to}&kind={chosen_kind}&site_id={chosen_site}&cursor={}", pct_encode(c))) { (t(l, "common.more")) } }
                 }
             };
-            Ok(ok(&user.ctx, t(l, "anomalies.title"), &ann, body))
+            shown(user, "anomalies.title", &ann, body)
         })
         .await
 }
@@ -897,7 +897,7 @@ async fn statistics(State(p): State<Portal>, user: User, Path(raw): Path<String>
                     }
                 }
             };
-            Ok(ok(&user.ctx, t(l, "stats.title"), &ann, body))
+            shown(user, "stats.title", &ann, body)
         })
         .await
 }
@@ -1019,6 +1019,26 @@ fn extracts_body(
     }
 }
 
+/// The order form with the company's people and sites to choose from (again with a
+/// refused order's error).
+async fn extracts_page(
+    p: &Portal,
+    user: &User,
+    o: &Orgnr,
+    ann: &[AnnouncementView],
+    f: &OrderForm,
+    err: Option<FieldError>,
+) -> PageResult {
+    let people = p
+        .app
+        .queries
+        .people(user.claims(), o, None, None, None, 1000)
+        .await?;
+    let sites = p.app.queries.sites(user.claims(), o, None, 100).await?;
+    let body = extracts_body(&user.ctx, o, &people.items, &sites.items, f, err.as_ref());
+    shown(user, "extracts.title", ann, body)
+}
+
 async fn extracts(State(p): State<Portal>, user: User, Path(raw): Path<String>) -> Response {
     p.company_page(
         &user,
@@ -1029,24 +1049,12 @@ async fn extracts(State(p): State<Portal>, user: User, Path(raw): Path<String>) 
         ],
     )
     .render(|p, user, o, ann, _| async move {
-        let people = p
-            .app
-            .queries
-            .people(user.claims(), &o, None, None, None, 1000)
-            .await?;
-        let sites = p.app.queries.sites(user.claims(), &o, None, 100).await?;
         let f = OrderForm {
             person_ref: user.ctx.q("person_ref").unwrap_or("").to_string(),
             format: "pdf".into(),
             ..Default::default()
         };
-        let body = extracts_body(&user.ctx, &o, &people.items, &sites.items, &f, None);
-        Ok(ok(
-            &user.ctx,
-            t(user.ctx.lang, "extracts.title"),
-            &ann,
-            body,
-        ))
+        extracts_page(p, user, &o, &ann, &f, None).await
     })
     .await
 }
@@ -1060,14 +1068,13 @@ async fn order(
     p.company_page(&user, &raw, &["POST /v1/companies/{orgnr}/extracts"])
         .form(form)
         .render(|p, user, o, ann, form| async move {
-            let get = |k: &str| form.get(k).cloned().unwrap_or_default();
             let f = OrderForm {
-                kind: get("kind"),
-                person_ref: get("person_ref"),
-                from: get("from"),
-                to: get("to"),
-                site_id: get("site_id"),
-                format: get("format"),
+                kind: field(&form, "kind"),
+                person_ref: field(&form, "person_ref"),
+                from: field(&form, "from"),
+                to: field(&form, "to"),
+                site_id: field(&form, "site_id"),
+                format: field(&form, "format"),
             };
             let opt = |s: &str| (!s.is_empty()).then(|| s.to_string());
             let body = OrderBody {
@@ -1092,21 +1099,10 @@ async fn order(
                 },
             };
             let done = p.app.extracts.order(user.claims(), &o, body).await;
-            let (p, user, o, ann, f) = (p, user, &o, &ann, &f);
             super::form_outcome(
                 done.map_err(PageError::from),
                 |r| Ok(Redirect::to(&format!("/companies/{o}/extracts/{}", r.id)).into_response()),
-                |err| async move {
-                    let people = p
-                        .app
-                        .queries
-                        .people(user.claims(), o, None, None, None, 1000)
-                        .await?;
-                    let sites = p.app.queries.sites(user.claims(), o, None, 100).await?;
-                    let body =
-                        extracts_body(&user.ctx, o, &people.items, &sites.items, f, Some(&err));
-                    Ok(ok(&user.ctx, t(user.ctx.lang, "extracts.title"), ann, body))
-                },
+                |err| extracts_page(p, user, &o, &ann, &f, Some(err)),
             )
             .await
         })
@@ -1146,12 +1142,7 @@ async fn extract(
         .target(format!("id:{id}"))
         .render(|p, user, o, ann, _| async move {
             let x = ExtractView::of(&p.app.extracts.get(user.claims(), &o, &id).await?, "");
-            Ok(ok(
-                &user.ctx,
-                t(user.ctx.lang, "extracts.one"),
-                &ann,
-                extract_body(user.ctx.lang, &x),
-            ))
+            shown(user, "extracts.one", &ann, extract_body(user.ctx.lang, &x))
         })
         .await
 }

@@ -2,7 +2,7 @@
 //! shows its link once, and a revoke button per active link. The same domain calls as
 //! `…/inspections` in the API, audited as those routes.
 
-use super::{csrf, field_error, ok, FieldError, FormData};
+use super::{csrf, field, field_error, ok, shown, FieldError, FormData};
 use crate::format;
 use crate::i18n::{t, Lang};
 use crate::layout::field_error as fe;
@@ -151,12 +151,7 @@ async fn list(State(p): State<Portal>, user: User, Path(raw): Path<String>) -> R
                 err: None,
                 made: None,
             };
-            Ok(ok(
-                &user.ctx,
-                t(user.ctx.lang, "inspections.title"),
-                &ann,
-                body(&user.ctx, &o, b),
-            ))
+            shown(user, "inspections.title", &ann, body(&user.ctx, &o, b))
         })
         .await
 }
@@ -184,11 +179,10 @@ async fn create(
     p.company_page(&user, &raw, &["POST /v1/companies/{orgnr}/inspections"])
         .form(f)
         .render(|p, user, o, ann, f| async move {
-            let get = |k: &str| f.get(k).cloned().unwrap_or_default();
             let form = LinkForm {
-                site_id: get("site_id"),
-                valid_hours: get("valid_hours"),
-                note: get("note"),
+                site_id: field(&f, "site_id"),
+                valid_hours: field(&f, "valid_hours"),
+                note: field(&f, "note"),
             };
             let req = NewLink {
                 site_id: Some(form.site_id.trim().to_string()),

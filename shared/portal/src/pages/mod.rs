@@ -240,6 +240,21 @@ pub fn ok(ctx: &Ctx, title: &str, ann: &[AnnouncementView], body: maud::Markup) 
     html(StatusCode::OK, layout::page(ctx, title, ann, body))
 }
 
+/// A page titled by the translation key `title`, answered 200.
+pub fn shown(user: &User, title: &str, ann: &[AnnouncementView], body: maud::Markup) -> PageResult {
+    Ok(ok(&user.ctx, t(user.ctx.lang, title), ann, body))
+}
+
+/// A form field as typed (empty when absent).
+pub fn field(form: &HashMap<String, String>, name: &str) -> String {
+    form.get(name).cloned().unwrap_or_default()
+}
+
+/// A typed value trimmed, `None` when nothing was typed.
+pub fn given(s: &str) -> Option<String> {
+    Some(s.trim().to_string()).filter(|s| !s.is_empty())
+}
+
 /// A hidden CSRF field for the session's forms.
 pub fn csrf(ctx: &Ctx) -> maud::Markup {
     html! { input type="hidden" name="csrf" value=(ctx.csrf); }

@@ -5,7 +5,7 @@
 //! company's part of the latest verification report. The same domain calls as the API
 //! routes, audited as those routes.
 
-use super::{csrf, ok, refused, FieldError, FormData};
+use super::{csrf, field, refused, shown, FieldError, FormData};
 use crate::format;
 use crate::i18n::{t, Lang};
 use crate::layout::field_error as fe;
@@ -54,9 +54,9 @@ impl SettingsForm {
 
     fn read(f: &std::collections::HashMap<String, String>) -> Self {
         SettingsForm {
-            webhook_url: f.get("webhook_url").cloned().unwrap_or_default(),
+            webhook_url: field(f, "webhook_url"),
             emails: (0..MAX_EMAILS)
-                .map(|i| f.get(&format!("email_{i}")).cloned().unwrap_or_default())
+                .map(|i| field(f, &format!("email_{i}")))
                 .collect(),
             daily_digest: f.contains_key("daily_digest"),
             partner_silence: f.contains_key("partner_silence"),
@@ -279,12 +279,7 @@ async fn render(
         notice,
         deliveries: &list,
     };
-    Ok(ok(
-        &user.ctx,
-        t(user.ctx.lang, "notify.title"),
-        ann,
-        body(&user.ctx, o, b),
-    ))
+    shown(user, "notify.title", ann, body(&user.ctx, o, b))
 }
 
 const PAGE_ACTIONS: &[&str] = &[
@@ -322,7 +317,7 @@ async fn save(
             let saved = match done {
                 Ok(saved) => saved,
                 Err(e) => {
-                    let (p, user, o, ann, form) = (p, user, &o, &ann, &form);
+                    let (o, ann, form) = (&o, &ann, &form);
                     return refused(e, |err| async move {
                         let err = at_slot(err, &slots);
                         let list = deliveries(p, user, o).await?;
@@ -332,12 +327,7 @@ async fn save(
                             notice: Notice::None,
                             deliveries: &list,
                         };
-                        Ok(ok(
-                            &user.ctx,
-                            t(user.ctx.lang, "notify.title"),
-                            ann,
-                            body(&user.ctx, o, b),
-                        ))
+                        shown(user, "notify.title", ann, body(&user.ctx, o, b))
                     })
                     .await;
                 }
@@ -371,7 +361,7 @@ async fn send_test(
                 Ok((StatusCode::ACCEPTED, page).into_response())
             }
             Err(e) => {
-                let (p, user, o, ann) = (p, user, &o, &ann);
+                let (o, ann) = (&o, &ann);
                 refused(e.into(), |err| async move {
                     render(p, user, o, ann, Notice::None, Some(&err)).await
                 })
@@ -453,12 +443,7 @@ async fn verification(State(p): State<Portal>, user: User, Path(raw): Path<Strin
                 Err(e) => return Err(e.into()),
             };
             let l = user.ctx.lang;
-            Ok(ok(
-                &user.ctx,
-                t(l, "verify.title"),
-                &ann,
-                verification_body(l, v.as_ref()),
-            ))
+            shown(user, "verify.title", &ann, verification_body(l, v.as_ref()))
         })
         .await
 }

@@ -1,7 +1,7 @@
 //! The employee's own pages and the operator's: partners and announcements.
 
 use super::company::{day_range, extract_body, today};
-use super::{csrf, form_outcome, ok, FieldError, FormData};
+use super::{csrf, field, form_outcome, given, shown, FieldError, FormData};
 use crate::format;
 use crate::i18n::t;
 use crate::layout::field_error as fe;
@@ -90,7 +90,7 @@ async fn me(State(p): State<Portal>, user: User) -> Response {
                     button type="submit" { (t(l, "extracts.order")) }
                 }
             };
-            Ok(ok(&user.ctx, t(l, "me.title"), &ann, body))
+            shown(user, "me.title", &ann, body)
         })
         .await
 }
@@ -114,12 +114,7 @@ async fn own_extract(State(p): State<Portal>, user: User, Path(id): Path<String>
         .target(format!("id:{id}"))
         .render(|p, user, _, ann, _| async move {
             let x = ExtractView::of(&p.app.extracts.get_own(user.claims(), &id).await?, "");
-            Ok(ok(
-                &user.ctx,
-                t(user.ctx.lang, "extracts.one"),
-                &ann,
-                extract_body(user.ctx.lang, &x),
-            ))
+            shown(user, "extracts.one", &ann, extract_body(user.ctx.lang, &x))
         })
         .await
 }
@@ -199,12 +194,12 @@ async fn partners(State(p): State<Portal>, user: User) -> Response {
         .render(|p, user, _, ann, _| async move {
             stamp_domain::auth::require_operator(user.claims())?;
             let list = list_partners(p, user).await?;
-            Ok(ok(
-                &user.ctx,
-                t(user.ctx.lang, "partners.title"),
+            shown(
+                user,
+                "partners.title",
                 &ann,
                 partners_body(&user.ctx, &list, &PartnerForm::default(), None),
-            ))
+            )
         })
         .await
 }
@@ -214,31 +209,29 @@ async fn accredit(State(p): State<Portal>, user: User, Form(f): FormData) -> Res
         .form(f)
         .render(|p, user, _, ann, f| async move {
             stamp_domain::auth::require_operator(user.claims())?;
-            let get = |k: &str| f.get(k).cloned().unwrap_or_default();
             let form = PartnerForm {
-                partner_id: get("partner_id"),
-                name: get("name"),
-                feed_url: get("feed_url"),
+                partner_id: field(&f, "partner_id"),
+                name: field(&f, "name"),
+                feed_url: field(&f, "feed_url"),
             };
-            let opt = |s: &str| Some(s.trim().to_string()).filter(|s| !s.is_empty());
             let req = NewPartner {
-                partner_id: opt(&form.partner_id),
-                name: opt(&form.name),
-                feed_url: opt(&form.feed_url),
+                partner_id: given(&form.partner_id),
+                name: given(&form.name),
+                feed_url: given(&form.feed_url),
             };
             let done = p.app.admin.accredit_partner(user.claims(), req).await;
-            let (p, user, ann, form) = (p, user, &ann, &form);
+            let (ann, form) = (&ann, &form);
             form_outcome(
                 done.map_err(PageError::from),
                 |_| Ok(Redirect::to("/operator/partners").into_response()),
                 |err| async move {
                     let list = list_partners(p, user).await?;
-                    Ok(ok(
-                        &user.ctx,
-                        t(user.ctx.lang, "partners.title"),
+                    shown(
+                        user,
+                        "partners.title",
                         ann,
                         partners_body(&user.ctx, &list, form, Some(&err)),
-                    ))
+                    )
                 },
             )
             .await
@@ -343,12 +336,12 @@ async fn announcements(State(p): State<Portal>, user: User) -> Response {
     p.service_page(&user, &["GET /v1/announcements"])
         .render(|_, user, _, ann, _| async move {
             stamp_domain::auth::require_operator(user.claims())?;
-            Ok(ok(
-                &user.ctx,
-                t(user.ctx.lang, "ann.page"),
+            shown(
+                user,
+                "ann.page",
                 &ann,
                 ann_body(&user.ctx, &ann, &AnnForm::default(), None),
-            ))
+            )
         })
         .await
 }
@@ -358,34 +351,32 @@ async fn announce(State(p): State<Portal>, user: User, Form(f): FormData) -> Res
         .form(f)
         .render(|p, user, _, ann, f| async move {
             stamp_domain::auth::require_operator(user.claims())?;
-            let get = |k: &str| f.get(k).cloned().unwrap_or_default();
             let form = AnnForm {
-                kind: get("kind"),
-                title: get("title"),
-                message: get("message"),
-                starts_at: get("starts_at"),
-                ends_at: get("ends_at"),
+                kind: field(&f, "kind"),
+                title: field(&f, "title"),
+                message: field(&f, "message"),
+                starts_at: field(&f, "starts_at"),
+                ends_at: field(&f, "ends_at"),
             };
-            let opt = |s: &str| Some(s.trim().to_string()).filter(|s| !s.is_empty());
             let req = AnnouncementRequest {
-                title: opt(&form.title),
-                message: opt(&form.message),
-                kind: opt(&form.kind),
+                title: given(&form.title),
+                message: given(&form.message),
+                kind: given(&form.kind),
                 starts_at: local_time(&form.starts_at),
                 ends_at: local_time(&form.ends_at),
             };
             let done = p.app.admin.announce(user.claims(), req).await;
-            let (user, ann, form) = (user, &ann, &form);
+            let (ann, form) = (&ann, &form);
             form_outcome(
                 done.map_err(PageError::from),
                 |_| Ok(Redirect::to("/operator/announcements").into_response()),
                 |err| async move {
-                    Ok(ok(
-                        &user.ctx,
-                        t(user.ctx.lang, "ann.page"),
+                    shown(
+                        user,
+                        "ann.page",
                         ann,
                         ann_body(&user.ctx, ann, form, Some(&err)),
-                    ))
+                    )
                 },
             )
             .await
