@@ -1,7 +1,7 @@
 //! What a company admin sees besides: users and roles, activation and terms,
 //! deregistration, legal holds and the audit log.
 
-use super::{csrf, field, form_outcome, given, shown, FieldError, FormData};
+use super::{csrf, field, form_outcome, given, scroll_table, shown, FieldError, FormData};
 use crate::format;
 use crate::i18n::t;
 use crate::layout::field_error as fe;
@@ -413,41 +413,28 @@ fn holds_body(
 ) -> Markup {
     let l = ctx.lang;
     html! {
-        @if list.is_empty() { p { (t(l, "common.none")) } } @else {
-            div class="scroll" tabindex="0" {
-                table {
-                    thead { tr {
-                        th scope="col" { (t(l, "holds.scope")) }
-                        th scope="col" { (t(l, "holds.reason")) }
-                        th scope="col" { (t(l, "holds.placed")) }
-                        th scope="col" { (t(l, "activation.status")) }
-                        th scope="col" { (t(l, "common.actions")) }
-                    } }
-                    tbody {
-                        @for h in list {
-                            tr {
-                                td {
-                                    @if let Some(s) = &h.site_id { (t(l, "common.site")) " " (s) " " }
-                                    @if let Some(p) = &h.person_ref { (t(l, "holds.person")) " " (p) " " }
-                                    @if let Some(f) = &h.from { (format::datetime(l, f)) } " – " @if let Some(x) = &h.to { (format::datetime(l, x)) }
-                                }
-                                td { (h.reason) }
-                                td { (format::instant(l, &h.placed_at)) " " span class="muted" { (h.placed_by) } }
-                                td { (t(l, if h.active { "holds.active" } else { "holds.lifted" })) }
-                                td {
-                                    @if h.active {
-                                        form method="post" class="inline" action=(format!("/companies/{o}/legal-holds/{}/lift", h.id)) {
-                                            (csrf(ctx))
-                                            button type="submit" { (t(l, "holds.lift")) }
-                                        }
-                                    }
-                                }
+        (scroll_table(l, list.is_empty(), &["holds.scope", "holds.reason", "holds.placed", "activation.status", "common.actions"], html! {
+            @for h in list {
+                tr {
+                    td {
+                        @if let Some(s) = &h.site_id { (t(l, "common.site")) " " (s) " " }
+                        @if let Some(p) = &h.person_ref { (t(l, "holds.person")) " " (p) " " }
+                        @if let Some(f) = &h.from { (format::datetime(l, f)) } " – " @if let Some(x) = &h.to { (format::datetime(l, x)) }
+                    }
+                    td { (h.reason) }
+                    td { (format::instant(l, &h.placed_at)) " " span class="muted" { (h.placed_by) } }
+                    td { (t(l, if h.active { "holds.active" } else { "holds.lifted" })) }
+                    td {
+                        @if h.active {
+                            form method="post" class="inline" action=(format!("/companies/{o}/legal-holds/{}/lift", h.id)) {
+                                (csrf(ctx))
+                                button type="submit" { (t(l, "holds.lift")) }
                             }
                         }
                     }
                 }
             }
-        }
+        }))
         h2 { (t(l, "holds.place")) }
         form method="post" class="stack" {
             (csrf(ctx))

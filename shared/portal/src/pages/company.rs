@@ -1,7 +1,7 @@
 //! What a company user sees: the overview, people, a person, a site, anomalies,
 //! statistics and extracts.
 
-use super::{csrf, field, ok, shown, FieldError, FormData};
+use super::{csrf, field, ok, scroll_table, shown, FieldError, FormData};
 use crate::charts::{bars, Bar};
 use crate::format;
 use crate::i18n::{t, Lang};
@@ -153,30 +153,32 @@ fn charts3(l: Lang, rows: &[StatisticsRow]) -> Markup {
 }
 
 fn partner_table(l: Lang, partners: &[PartnerHealth]) -> Markup {
+    let heads = [
+        "partners.id",
+        "health.state",
+        "health.received",
+        "health.rejected",
+        "health.last",
+    ];
     html! {
-        @if partners.is_empty() { p { (t(l, "common.none")) } } @else {
-            div class="scroll" tabindex="0" { table {
-                thead { tr { th scope="col" { (t(l, "partners.id")) } th scope="col" { (t(l, "health.state")) } th scope="col" { (t(l, "health.received")) } th scope="col" { (t(l, "health.rejected")) } th scope="col" { (t(l, "health.last")) } } }
-                tbody {
-                    @for h in partners {
-                        tr {
-                            td { (h.partner_id) }
-                            td {
-                                // Spec §11: a partner that stopped delivering on a working day.
-                                @if let Some(since) = &h.silent_since {
-                                    span class="badge warn silent" { (t(l, "health.silent_since")) " " (format::instant(l, since)) }
-                                } @else {
-                                    span class="badge ok" { (t(l, "health.delivering")) }
-                                }
-                            }
-                            td class="num" { (h.events_received) }
-                            td class="num" { (h.events_rejected) }
-                            td { @if let Some(d) = &h.last_delivery { (format::datetime(l, d)) } @else { "–" } }
+        (scroll_table(l, partners.is_empty(), &heads, html! {
+            @for h in partners {
+                tr {
+                    td { (h.partner_id) }
+                    td {
+                        // Spec §11: a partner that stopped delivering on a working day.
+                        @if let Some(since) = &h.silent_since {
+                            span class="badge warn silent" { (t(l, "health.silent_since")) " " (format::instant(l, since)) }
+                        } @else {
+                            span class="badge ok" { (t(l, "health.delivering")) }
                         }
                     }
+                    td class="num" { (h.events_received) }
+                    td class="num" { (h.events_rejected) }
+                    td { @if let Some(d) = &h.last_delivery { (format::datetime(l, d)) } @else { "–" } }
                 }
-            } }
-        }
+            }
+        }))
     }
 }
 
@@ -425,33 +427,25 @@ fn sessions_by_day(l: Lang, regs: &Registrations, from: NaiveDate, to: NaiveDate
 }
 
 fn sessions_table(l: Lang, o: &Orgnr, regs: &Registrations, show_person: bool) -> Markup {
+    let person = show_person.then_some("people.name");
+    let heads: Vec<&str> = ["common.day"]
+        .into_iter()
+        .chain(person)
+        .chain(["common.site", "common.in", "common.out", "common.duration"])
+        .collect();
     html! {
-        @if regs.sessions.is_empty() { p { (t(l, "common.none")) } } @else {
-            div class="scroll" tabindex="0" {
-                table {
-                    thead { tr {
-                        th scope="col" { (t(l, "common.day")) }
-                        @if show_person { th scope="col" { (t(l, "people.name")) } }
-                        th scope="col" { (t(l, "common.site")) }
-                        th scope="col" { (t(l, "common.in")) }
-                        th scope="col" { (t(l, "common.out")) }
-                        th scope="col" { (t(l, "common.duration")) }
-                    } }
-                    tbody {
-                        @for s in &regs.sessions {
-                            tr {
-                                td { @if let Some(d) = format::local_date(&s.check_in.occurred_at) { (format::date(l, d)) } }
-                                @if show_person { td { a href=(format!("/companies/{o}/people/{}", s.person_ref)) { (s.check_in.person_name) } } }
-                                td { a href=(format!("/companies/{o}/sites/{}", s.site_id)) { (s.site_id) } }
-                                td { (format::time(&s.check_in.occurred_at)) @if s.check_in.corrected { " *" } }
-                                td { (format::time(&s.check_out.occurred_at)) @if s.check_out.corrected { " *" } }
-                                td class="num" { (format::minutes(s.duration_minutes)) }
-                            }
-                        }
-                    }
+        (scroll_table(l, regs.sessions.is_empty(), &heads, html! {
+            @for s in &regs.sessions {
+                tr {
+                    td { @if let Some(d) = format::local_date(&s.check_in.occurred_at) { (format::date(l, d)) } }
+                    @if show_person { td { a href=(format!("/companies/{o}/people/{}", s.person_ref)) { (s.check_in.person_name) } } }
+                    td { a href=(format!("/companies/{o}/sites/{}", s.site_id)) { (s.site_id) } }
+                    td { (format::time(&s.check_in.occurred_at)) @if s.check_in.corrected { " *" } }
+                    td { (format::time(&s.check_out.occurred_at)) @if s.check_out.corrected { " *" } }
+                    td class="num" { (format::minutes(s.duration_minutes)) }
                 }
             }
-        }
+        }))
     }
 }
 
@@ -548,29 +542,23 @@ fn corrections_table(l: Lang, regs: &Registrations) -> Markup {
 }
 
 fn anomalies_table(l: Lang, o: &Orgnr, list: &[AnomalyView], show_person: bool) -> Markup {
+    let person = show_person.then_some("people.name");
+    let heads: Vec<&str> = ["common.when", "anomalies.kind"]
+        .into_iter()
+        .chain(person)
+        .chain(["common.site"])
+        .collect();
     html! {
-        @if list.is_empty() { p { (t(l, "common.none")) } } @else {
-            div class="scroll" tabindex="0" {
-                table {
-                    thead { tr {
-                        th scope="col" { (t(l, "common.when")) }
-                        th scope="col" { (t(l, "anomalies.kind")) }
-                        @if show_person { th scope="col" { (t(l, "people.name")) } }
-                        th scope="col" { (t(l, "common.site")) }
-                    } }
-                    tbody {
-                        @for a in list {
-                            tr {
-                                td { (format::datetime(l, &a.occurred_at)) }
-                                td { (t(l, kind_key(a.kind.as_str()))) }
-                                @if show_person { td { a href=(format!("/companies/{o}/people/{}", a.person_ref)) { (a.person_name) } } }
-                                td { a href=(format!("/companies/{o}/sites/{}", a.site_id)) { (a.site_id) } }
-                            }
-                        }
-                    }
+        (scroll_table(l, list.is_empty(), &heads, html! {
+            @for a in list {
+                tr {
+                    td { (format::datetime(l, &a.occurred_at)) }
+                    td { (t(l, kind_key(a.kind.as_str()))) }
+                    @if show_person { td { a href=(format!("/companies/{o}/people/{}", a.person_ref)) { (a.person_name) } } }
+                    td { a href=(format!("/companies/{o}/sites/{}", a.site_id)) { (a.site_id) } }
                 }
             }
-        }
+        }))
     }
 }
 

@@ -6,7 +6,7 @@
 //! company's chain. The secret is never logged nor audited.
 
 use super::company::{day_range, direction_key, kept_events, today};
-use super::{ok, with_cookie};
+use super::{ok, scroll_table, with_cookie};
 use crate::format;
 use crate::i18n::{t, Lang};
 use crate::session;
@@ -135,30 +135,17 @@ async fn open(State(p): State<Portal>, ctx: Ctx, Path(secret): Path<String>) -> 
 
 fn present_table(l: Lang, present: &Present) -> Markup {
     html! {
-        @if present.people.is_empty() { p { (t(l, "common.none")) } } @else {
-            div class="scroll" tabindex="0" {
-                table {
-                    thead { tr {
-                        th scope="col" { (t(l, "people.name")) }
-                        th scope="col" { (t(l, "inspect.person_id")) }
-                        th scope="col" { (t(l, "inspect.employer")) }
-                        th scope="col" { (t(l, "inspect.checked_in")) }
-                        th scope="col" { (t(l, "inspect.partner")) }
-                    } }
-                    tbody {
-                        @for x in &present.people {
-                            tr {
-                                td { (x.person_name) }
-                                td { (x.person_id_masked) }
-                                td { @match &x.employer_orgnr { Some(o) => { (o.to_string()) }, None => { (t(l, "inspect.own_staff")) } } }
-                                td { (format::datetime(l, &x.checked_in_at)) }
-                                td { (x.partner_id) }
-                            }
-                        }
-                    }
+        (scroll_table(l, present.people.is_empty(), &["people.name", "inspect.person_id", "inspect.employer", "inspect.checked_in", "inspect.partner"], html! {
+            @for x in &present.people {
+                tr {
+                    td { (x.person_name) }
+                    td { (x.person_id_masked) }
+                    td { @match &x.employer_orgnr { Some(o) => { (o.to_string()) }, None => { (t(l, "inspect.own_staff")) } } }
+                    td { (format::datetime(l, &x.checked_in_at)) }
+                    td { (x.partner_id) }
                 }
             }
-        }
+        }))
     }
 }
 
@@ -167,28 +154,16 @@ fn registrations_table(l: Lang, regs: &Registrations) -> Markup {
     let mut events: Vec<&EventView> = kept_events(regs).collect();
     events.sort_by(|a, b| a.occurred_at.cmp(&b.occurred_at));
     html! {
-        @if events.is_empty() { p { (t(l, "common.none")) } } @else {
-            div class="scroll" tabindex="0" {
-                table {
-                    thead { tr {
-                        th scope="col" { (t(l, "common.when")) }
-                        th scope="col" { (t(l, "people.name")) }
-                        th scope="col" { (t(l, "common.direction")) }
-                        th scope="col" { (t(l, "inspect.partner")) }
-                    } }
-                    tbody {
-                        @for e in &events {
-                            tr {
-                                td { (format::datetime(l, &e.occurred_at)) @if e.corrected { " *" } }
-                                td { (e.person_name) }
-                                td { (t(l, direction_key(e.direction))) }
-                                td { (e.partner_id) }
-                            }
-                        }
-                    }
+        (scroll_table(l, events.is_empty(), &["common.when", "people.name", "common.direction", "inspect.partner"], html! {
+            @for e in &events {
+                tr {
+                    td { (format::datetime(l, &e.occurred_at)) @if e.corrected { " *" } }
+                    td { (e.person_name) }
+                    td { (t(l, direction_key(e.direction))) }
+                    td { (e.partner_id) }
                 }
             }
-        }
+        }))
     }
 }
 

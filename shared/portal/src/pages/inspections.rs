@@ -2,7 +2,7 @@
 //! shows its link once, and a revoke button per active link. The same domain calls as
 //! `…/inspections` in the API, audited as those routes.
 
-use super::{csrf, field, field_error, ok, shown, FieldError, FormData};
+use super::{csrf, field, field_error, ok, scroll_table, shown, FieldError, FormData};
 use crate::format;
 use crate::i18n::{t, Lang};
 use crate::layout::field_error as fe;
@@ -64,39 +64,25 @@ fn body(ctx: &Ctx, o: &Orgnr, b: Body<'_>) -> Markup {
                 p { (t(l, "common.site")) " " (m.site_id.as_str()) ", " (t(l, "inspections.expires")) " " (format::datetime(l, &rfc(&m.expires_at))) }
             }
         }
-        @if b.links.is_empty() { p { (t(l, "common.none")) } } @else {
-            div class="scroll" tabindex="0" {
-                table {
-                    thead { tr {
-                        th scope="col" { (t(l, "activation.status")) }
-                        th scope="col" { (t(l, "common.site")) }
-                        th scope="col" { (t(l, "inspections.expires")) }
-                        th scope="col" { (t(l, "inspections.note")) }
-                        th scope="col" { (t(l, "inspections.made_by")) }
-                        th scope="col" { (t(l, "common.actions")) }
-                    } }
-                    tbody {
-                        @for k in b.links {
-                            tr {
-                                td { (t(l, status_key(k.status))) }
-                                td { (k.site_id.as_str()) }
-                                td { (format::datetime(l, &rfc(&k.expires_at))) }
-                                td { (k.note.clone().unwrap_or_default()) }
-                                td { span class="muted" { (k.created_by) } }
-                                td {
-                                    @if k.status == LinkStatus::Active {
-                                        form method="post" class="inline" action=(format!("/companies/{o}/inspections/{}/revoke", k.id)) {
-                                            (csrf(ctx))
-                                            button type="submit" aria-label=(format!("{} {}", t(l, "inspections.revoke"), k.site_id.as_str())) { (t(l, "inspections.revoke")) }
-                                        }
-                                    }
-                                }
+        (scroll_table(l, b.links.is_empty(), &["activation.status", "common.site", "inspections.expires", "inspections.note", "inspections.made_by", "common.actions"], html! {
+            @for k in b.links {
+                tr {
+                    td { (t(l, status_key(k.status))) }
+                    td { (k.site_id.as_str()) }
+                    td { (format::datetime(l, &rfc(&k.expires_at))) }
+                    td { (k.note.clone().unwrap_or_default()) }
+                    td { span class="muted" { (k.created_by) } }
+                    td {
+                        @if k.status == LinkStatus::Active {
+                            form method="post" class="inline" action=(format!("/companies/{o}/inspections/{}/revoke", k.id)) {
+                                (csrf(ctx))
+                                button type="submit" aria-label=(format!("{} {}", t(l, "inspections.revoke"), k.site_id.as_str())) { (t(l, "inspections.revoke")) }
                             }
                         }
                     }
                 }
             }
-        }
+        }))
         h2 { (t(l, "inspections.new")) }
         @if b.sites.is_empty() { p { (t(l, "inspections.no_sites")) } } @else {
             form method="post" class="stack" {

@@ -255,6 +255,26 @@ pub fn given(s: &str) -> Option<String> {
     Some(s.trim().to_string()).filter(|s| !s.is_empty())
 }
 
+/// A list as a table in a scrolling box under its column headings (translation keys),
+/// or `common.none` when it is empty.
+pub fn scroll_table(
+    l: crate::i18n::Lang,
+    empty: bool,
+    heads: &[&str],
+    rows: maud::Markup,
+) -> maud::Markup {
+    html! {
+        @if empty { p { (t(l, "common.none")) } } @else {
+            div class="scroll" tabindex="0" {
+                table {
+                    thead { tr { @for h in heads { th scope="col" { (t(l, h)) } } } }
+                    tbody { (rows) }
+                }
+            }
+        }
+    }
+}
+
 /// A hidden CSRF field for the session's forms.
 pub fn csrf(ctx: &Ctx) -> maud::Markup {
     html! { input type="hidden" name="csrf" value=(ctx.csrf); }

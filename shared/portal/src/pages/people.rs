@@ -1,7 +1,7 @@
 //! The employee's own pages and the operator's: partners and announcements.
 
 use super::company::{day_range, extract_body, today};
-use super::{csrf, field, form_outcome, given, shown, FieldError, FormData};
+use super::{csrf, field, form_outcome, given, scroll_table, shown, FieldError, FormData};
 use crate::format;
 use crate::i18n::t;
 use crate::layout::field_error as fe;
@@ -51,30 +51,17 @@ async fn me(State(p): State<Portal>, user: User) -> Response {
                 @for c in &own.companies {
                     section {
                         h2 { (c.company_name.clone().unwrap_or_default()) " (" (c.company_orgnr) ")" }
-                        @if c.registrations.sessions.is_empty() { p { (t(l, "common.none")) } } @else {
-                            div class="scroll" tabindex="0" {
-                                table {
-                                    thead { tr {
-                                        th scope="col" { (t(l, "common.day")) }
-                                        th scope="col" { (t(l, "common.site")) }
-                                        th scope="col" { (t(l, "common.in")) }
-                                        th scope="col" { (t(l, "common.out")) }
-                                        th scope="col" { (t(l, "common.duration")) }
-                                    } }
-                                    tbody {
-                                        @for s in &c.registrations.sessions {
-                                            tr {
-                                                td { @if let Some(d) = format::local_date(&s.check_in.occurred_at) { (format::date(l, d)) } }
-                                                td { (s.site_id) }
-                                                td { (format::time(&s.check_in.occurred_at)) }
-                                                td { (format::time(&s.check_out.occurred_at)) }
-                                                td class="num" { (format::minutes(s.duration_minutes)) }
-                                            }
-                                        }
-                                    }
+                        (scroll_table(l, c.registrations.sessions.is_empty(), &["common.day", "common.site", "common.in", "common.out", "common.duration"], html! {
+                            @for s in &c.registrations.sessions {
+                                tr {
+                                    td { @if let Some(d) = format::local_date(&s.check_in.occurred_at) { (format::date(l, d)) } }
+                                    td { (s.site_id) }
+                                    td { (format::time(&s.check_in.occurred_at)) }
+                                    td { (format::time(&s.check_out.occurred_at)) }
+                                    td class="num" { (format::minutes(s.duration_minutes)) }
                                 }
                             }
-                        }
+                        }))
                         @if !c.registrations.unpaired.is_empty() {
                             h3 { (t(l, "person.unpaired")) }
                             ul { @for u in &c.registrations.unpaired { li { (format::datetime(l, &u.event.occurred_at)) " " (u.event.site_id) " – " (t(l, super::company::reason_key(u.reason))) } } }
