@@ -236,6 +236,14 @@ async fn two_sealers_at_once_seal_each_entry_once(s: &TestServer) {
     assert_eq!(a.entries + b.entries, entries_everywhere, "{a:?} {b:?}");
 }
 
+async fn health_at(
+    s: &TestServer,
+    ck: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Vec<stamp_domain::ledger::PartnerHealth> {
+    s.state.ledger.partner_health(ck, now).await.unwrap()
+}
+
 async fn partner_health_counts_each_batch_once(s: &TestServer) {
     let t = setup(s, ORG_A, "ledger-1").await;
     let ev = |b: usize, i: usize, at: &str| {
@@ -289,12 +297,7 @@ async fn partner_health_counts_each_batch_once(s: &TestServer) {
         )
         .await
         .unwrap();
-    let health = s
-        .state
-        .ledger
-        .partner_health(&ck, chrono::Utc::now())
-        .await
-        .unwrap();
+    let health = health_at(s, &ck, chrono::Utc::now()).await;
     assert_eq!(health.len(), 1);
     assert_eq!(health[0].events_received, 40, "{health:?}");
     // A batch received earlier (its receipt time taken over from an interrupted
@@ -312,12 +315,7 @@ async fn partner_health_counts_each_batch_once(s: &TestServer) {
         )
         .await
         .unwrap();
-    let health = s
-        .state
-        .ledger
-        .partner_health(&ck, chrono::Utc::now())
-        .await
-        .unwrap();
+    let health = health_at(s, &ck, chrono::Utc::now()).await;
     assert_eq!(health[0].last_delivery, before);
     assert_eq!(
         (health[0].events_received, health[0].events_rejected),
@@ -357,7 +355,7 @@ async fn push_four(s: &TestServer, partner: &str, b: usize) {
 }
 
 async fn health_of(s: &TestServer, ck: &str, now: chrono::DateTime<chrono::Utc>) -> Value {
-    serde_json::to_value(s.state.ledger.partner_health(ck, now).await.unwrap()).unwrap()
+    serde_json::to_value(health_at(s, ck, now).await).unwrap()
 }
 
 /// The sort keys of the company's partner-health partition.
