@@ -9,6 +9,7 @@
 //! is one chunk; an upload or a replay streams its events from the archive in chunks of
 //! [`STREAM_CHUNK_EVENTS`], so its size is bounded by the archive, not by memory.
 
+use super::directories::{list_first, Listed};
 use super::parse::{parse_delivery, DeliveryFormat, EnvelopeError, RawEvent, MAX_BATCH_BYTES};
 use super::stream::{read_chunks, OwnedRule, StreamPhase};
 use super::validate::{validate_event, within_bounds, Rejection, RejectionCode};
@@ -189,6 +190,8 @@ pub(crate) struct Run {
     /// The directory entry each person gets: from their last event by index.
     people: BTreeMap<(String, String), (usize, LedgerEvent)>,
     sites: BTreeMap<(String, String), (Instant, Instant)>,
+    /// What the run wrote to the directories before storing events.
+    listed: Listed,
     /// Events received and refused per named company (kept for activated ones).
     health: BTreeMap<Orgnr, (u64, u64)>,
 }
@@ -219,6 +222,7 @@ impl Run {
             rejected_cap: None,
             people: BTreeMap::new(),
             sites: BTreeMap::new(),
+            listed: Listed::default(),
             health: BTreeMap::new(),
         }
     }
@@ -822,7 +826,13 @@ impl ImportService {
             }
         }
 
-        // The day index first: a reader finds every stored event's day at every moment.
+        // The day index and the directories first: a reader finds every stored event's
+        // day, person and site at every moment.
+        let events = to_store
+            .iter()
+            .map(|(_, f)| self.first_effective(&run.ctx, f))
+            .collect();
+        list_first(&self.ledger, &mut run.listed, events).await?;
         let mut days: Touched = Touched::new();
         for (_, f) in &to_store {
             days.entry(self.ledger.company_key(&f.company_orgnr))
@@ -896,12 +906,17 @@ impl ImportService {
 
     /// Notes the delivery's people, sites and partner health, and answers it.
     pub(crate) async fn finish(&self, run: &mut Run) -> Result<BatchAnswer, DomainError> {
+        // What the chunks did not list before their events: corrections' changes, and a
+        // person's last name when an earlier event of theirs was listed.
+        let listed = &run.listed;
         let people: Vec<(String, LedgerEvent)> = std::mem::take(&mut run.people)
             .into_iter()
+            .filter(|((ck, _), (_, e))| !listed.has_person(ck, e))
             .map(|((ck, _), (_, e))| (ck, e))
             .collect();
         let sites: Vec<(String, String, Instant, Instant)> = std::mem::take(&mut run.sites)
             .into_iter()
+            .filter(|((ck, site), (first, last))| !listed.covers_site(ck, site, *first, *last))
             .map(|((ck, site), (first, last))| (ck, site, first, last))
             .collect();
         self.ledger.note_people_and_sites(&people, &sites).await?;
