@@ -189,8 +189,7 @@ impl Shared {
 async fn push_once(s: &Shared, n: usize, token: &str, args: &Args) {
     let i = s.pushes.fetch_add(1, Ordering::Relaxed) as usize;
     let p = n % PARTNERS;
-    let size =
-        args.min_events + (i * 7919 + n * 104_729) % (args.max_events - args.min_events + 1);
+    let size = args.min_events + (i * 7919 + n * 104_729) % (args.max_events - args.min_events + 1);
     let (batch_id, events) = {
         let mut pool = s.pools[p].lock().expect("pool");
         pool.batches += 1;
