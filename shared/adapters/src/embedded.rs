@@ -425,3 +425,56 @@ impl ItemStore for EmbeddedItemStore {
         self.blocking(move |db| query_blocking(db, &query)).await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn create(pk: &str, sk: &str) -> WriteOp {
+        WriteOp::create(Item::new(pk, sk).with("v", 1))
+    }
+
+    /// Many transactions at once share commits; each stays all or nothing on its own:
+    /// of 32 racing creates of one key exactly one wins, and a transaction that fails
+    /// its condition stores none of its other writes while the ones beside it in the
+    /// group are stored whole.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn grouped_transactions_stay_all_or_nothing_each() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = EmbeddedItemStore::open_in_dir(dir.path()).expect("open");
+        let mut tasks = Vec::new();
+        for i in 0..64 {
+            let store = store.clone();
+            tasks.push(tokio::spawn(async move {
+                let own = create("own", &format!("{i:02}"));
+                let ops = if i % 2 == 0 {
+                    vec![own, create("race", "x")]
+                } else {
+                    vec![own]
+                };
+                store.transact(ops).await
+            }));
+        }
+        let mut won = 0;
+        for (i, t) in tasks.into_iter().enumerate() {
+            match t.await.expect("task") {
+                Ok(()) => won += usize::from(i % 2 == 0),
+                Err(StoreError::ConditionFailed(ops)) => {
+                    assert_eq!((i % 2, ops), (0, vec![1]), "transaction {i}")
+                }
+                Err(e) => panic!("transaction {i}: {e}"),
+            }
+        }
+        assert_eq!(won, 1, "one create of the raced key");
+        let own = store
+            .query_all("own", stamp_domain::ports::SkRange::All)
+            .await
+            .expect("query");
+        // The 32 odd ones and the one even winner; no loser's own item.
+        assert_eq!(own.len(), 33);
+        drop(store);
+        // The last handle gone, the file is unlocked and everything is there.
+        let again = EmbeddedItemStore::open_in_dir(dir.path()).expect("reopen");
+        assert!(again.get("race", "x").await.expect("get").is_some());
+    }
+}
