@@ -4,6 +4,7 @@
 //! cargo run --profile perf -p stamp-bench -- present           # who is on site, 1,000 people
 //! cargo run --profile perf -p stamp-bench -- upload            # 500,000 events, ~100 MB
 //! cargo run --profile perf -p stamp-bench -- pull              # a pull round
+//! cargo run --profile perf -p stamp-bench -- round-trips       # round trips of every route
 //! ```
 //!
 //! `upload` writes a 500,000-event JSON delivery to a temp folder, then imports it in a
@@ -20,6 +21,7 @@
 mod counting;
 mod portal;
 mod present;
+mod round_trips;
 
 use async_trait::async_trait;
 use clap::{Parser, Subcommand, ValueEnum};
@@ -117,6 +119,14 @@ enum Command {
         people: usize,
         #[arg(long, value_enum, default_value = "embedded")]
         store: Store,
+    },
+    /// Store calls and sequential round trips of every route (a delay added to every
+    /// call of the in-memory store).
+    RoundTrips {
+        #[arg(long, default_value_t = 20)]
+        delay_ms: u64,
+        #[arg(long, default_value_t = 100)]
+        people: usize,
     },
 }
 
@@ -468,6 +478,9 @@ async fn main() {
         Command::Digest => digest().await,
         Command::Portal { iterations } => portal::run(iterations).await,
         Command::Present { people, store } => present::present(people, store).await,
+        Command::RoundTrips { delay_ms, people } => {
+            round_trips::round_trips(delay_ms, people).await
+        }
     }
 }
 

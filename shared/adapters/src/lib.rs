@@ -15,7 +15,7 @@ pub mod s3;
 
 pub use aws::{aws_clients, SetupError};
 pub use dynamodb::{create_table, DynamoItemStore};
-pub use embedded::{EmbeddedError, EmbeddedItemStore};
+pub use embedded::{CommitMode, EmbeddedError, EmbeddedItemStore};
 pub use extract_files::{FolderExtractFiles, S3ExtractFiles};
 pub use feed_client::HttpFeedClient;
 pub use local_archive::{ArchiveMeta, FolderArchive};

@@ -34,8 +34,37 @@ enum StoreKind {
     Aws,
 }
 
+/// What the clients do.
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq, Debug)]
+enum Mix {
+    /// Issue 14's mix: pushes, company reads, `/v1/me` and the anonymous flood.
+    Load,
+    /// Every client pushes (issue 15 item 6: events per second).
+    Pushes,
+    /// Every client reads: 3/4 company reads, 1/4 `/v1/me` (issue 15 item 6: requests
+    /// per second), on a ledger filled first (`--prefill`).
+    Reads,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq, Debug)]
+enum Commit {
+    /// Group commit (the embedded store's default).
+    Grouped,
+    /// One redb commit per transaction (the old path).
+    Single,
+}
+
 #[derive(Parser)]
 struct Args {
+    #[arg(long, value_enum, default_value = "load")]
+    mix: Mix,
+    /// How the embedded store commits.
+    #[arg(long, value_enum, default_value = "grouped")]
+    commit: Commit,
+    /// Events pushed before the timed phase (by 8 clients); default 20,000 for
+    /// `--mix reads`, else none. The statistics job then runs once.
+    #[arg(long)]
+    prefill: Option<u64>,
     #[arg(long, value_enum, default_value = "embedded")]
     store: StoreKind,
     /// Concurrent clients in the main phase (a quarter of them flood anonymously).
@@ -82,6 +111,8 @@ struct Shared {
     phase: std::sync::atomic::AtomicU8,
     stop: AtomicBool,
     requests: AtomicU64,
+    /// Pushes started (numbers batch ids and sizes).
+    pushes: AtomicU64,
     delivered: AtomicU64,
     accepted: AtomicU64,
     pools: Vec<Mutex<Pool>>,
@@ -154,6 +185,34 @@ impl Shared {
     }
 }
 
+/// One push of client `n`'s partner (a size between the bounds, fresh events).
+async fn push_once(s: &Shared, n: usize, token: &str, args: &Args) {
+    let i = s.pushes.fetch_add(1, Ordering::Relaxed) as usize;
+    let p = n % PARTNERS;
+    let size = args.min_events + (i * 7919 + n * 104_729) % (args.max_events - args.min_events + 1);
+    let (batch_id, events) = {
+        let mut pool = s.pools[p].lock().expect("pool");
+        pool.batches += 1;
+        (format!("c{n}-b{i}"), pool.take(size))
+    };
+    let count = events.len() as u64;
+    let body = json!({ "batch_id": batch_id, "events": events });
+    if let Some((200, answer)) = s
+        .send(
+            Kind::Push,
+            s.http
+                .post(format!("{}/partner/v1/batches", s.base))
+                .bearer_auth(token)
+                .json(&body),
+        )
+        .await
+    {
+        s.delivered.fetch_add(count, Ordering::Relaxed);
+        let a = answer["accepted"].as_u64().unwrap_or(0);
+        s.accepted.fetch_add(a, Ordering::Relaxed);
+    }
+}
+
 async fn client(s: Arc<Shared>, kind: Kind, n: usize, token: Option<String>, args: Arc<Args>) {
     let mut i: u64 = 0;
     while !s.stop.load(Ordering::Relaxed) {
@@ -169,26 +228,8 @@ async fn client(s: Arc<Shared>, kind: Kind, n: usize, token: Option<String>, arg
         };
         match kind {
             Kind::Push => {
-                let p = n % PARTNERS;
-                let size = args.min_events
-                    + (i as usize * 7919 + n * 104_729) % (args.max_events - args.min_events + 1);
-                let (batch_id, events) = {
-                    let mut pool = s.pools[p].lock().expect("pool");
-                    pool.batches += 1;
-                    (format!("c{n}-b{i}"), pool.take(size))
-                };
-                let count = events.len() as u64;
-                let body = json!({ "batch_id": batch_id, "events": events });
-                if let Some((200, answer)) = s
-                    .send(
-                        kind,
-                        auth(s.http.post(url("/partner/v1/batches"))).json(&body),
-                    )
-                    .await
-                {
-                    s.delivered.fetch_add(count, Ordering::Relaxed);
-                    let a = answer["accepted"].as_u64().unwrap_or(0);
-                    s.accepted.fetch_add(a, Ordering::Relaxed);
+                if let Some(t) = &token {
+                    push_once(&s, n, t, &args).await;
                 }
             }
             Kind::CompanyRead => {
@@ -218,6 +259,25 @@ async fn client(s: Arc<Shared>, kind: Kind, n: usize, token: Option<String>, arg
     }
 }
 
+/// CPU seconds this process has used (user + system, from /proc/self/stat), to tell
+/// what the run got of a shared machine; `None` off Linux.
+fn cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // The fields after the command name (which may hold spaces) in parentheses.
+    let rest = stat.rsplit_once(')')?.1;
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / 100.0)
+}
+
+/// The 1-minute load average.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|l| l.split_whitespace().next().map(str::to_string))
+        .unwrap_or_else(|| "?".into())
+}
+
 fn pct(v: &mut [u32], p: f64) -> f64 {
     if v.is_empty() {
         return 0.0;
@@ -233,12 +293,18 @@ struct Stack {
     _dir: tempfile::TempDir,
 }
 
-async fn stack(kind: StoreKind) -> Stack {
+async fn stack(kind: StoreKind, commit: Commit) -> Stack {
     let dir = tempfile::tempdir().expect("temp dir");
     match kind {
         StoreKind::Embedded => {
-            let store: Arc<dyn ItemStore> =
-                Arc::new(stamp_adapters::EmbeddedItemStore::open_in_dir(dir.path()).expect("redb"));
+            let mode = match commit {
+                Commit::Grouped => stamp_adapters::CommitMode::Grouped,
+                Commit::Single => stamp_adapters::CommitMode::Single,
+            };
+            let store: Arc<dyn ItemStore> = Arc::new(
+                stamp_adapters::EmbeddedItemStore::open_in_dir_with(dir.path(), mode)
+                    .expect("redb"),
+            );
             let archive = stamp_adapters::FolderArchive::new(dir.path().join("archive"));
             let state = AppState::new(
                 store,
@@ -289,7 +355,7 @@ async fn main() {
     assert!(
         args.min_events >= 1 && args.min_events <= args.max_events && args.max_events <= 10_000
     );
-    let st = stack(args.store).await;
+    let st = stack(args.store, args.commit).await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -346,6 +412,7 @@ async fn main() {
         phase: std::sync::atomic::AtomicU8::new(0),
         stop: AtomicBool::new(false),
         requests: AtomicU64::new(setup_requests),
+        pushes: AtomicU64::new(0),
         delivered: AtomicU64::new(0),
         accepted: AtomicU64::new(0),
         pools: (0..PARTNERS)
@@ -361,8 +428,57 @@ async fn main() {
     });
     // The mix: 3/8 pushes, 1/4 company reads, 1/8 /v1/me, 1/4 anonymous flood.
     let c = args.clients;
-    let (pushers, readers, me) = (c * 3 / 8, c / 4, c / 8);
+    let (pushers, readers, me) = match args.mix {
+        Mix::Load => (c * 3 / 8, c / 4, c / 8),
+        Mix::Pushes => (c, 0, 0),
+        Mix::Reads => (0, c - c / 4, c / 4),
+    };
     let flood = c - pushers - readers - me;
+    let partner_token = |n: usize| {
+        token(
+            key,
+            Claims {
+                partner_id: Some(format!("lp{}", n % PARTNERS)),
+                ..claims(&format!("lp{}-system", n % PARTNERS), "partner")
+            },
+        )
+    };
+    let prefill = args
+        .prefill
+        .unwrap_or(if args.mix == Mix::Reads { 20_000 } else { 0 });
+    if prefill > 0 {
+        let t = Instant::now();
+        let fill: Vec<_> = (0..PARTNERS)
+            .map(|n| {
+                let (s, t, args) = (shared.clone(), partner_token(n), args.clone());
+                tokio::spawn(async move {
+                    while s.delivered.load(Ordering::Relaxed) < prefill {
+                        push_once(&s, 1000 + n, &t, &args).await;
+                    }
+                })
+            })
+            .collect();
+        for f in fill {
+            let _ = f.await;
+        }
+        let refresh = st
+            .state
+            .statistics
+            .run_once()
+            .await
+            .expect("statistics refresh");
+        println!(
+            "prefill: {} events in {:.1} s; statistics refreshed ({refresh:?})",
+            shared.delivered.load(Ordering::Relaxed),
+            t.elapsed().as_secs_f64()
+        );
+        // The timed figures start from here.
+        shared.tally.lock().expect("tally").latencies.clear();
+    }
+    let before = (
+        shared.delivered.load(Ordering::Relaxed),
+        shared.requests.load(Ordering::Relaxed),
+    );
     let user = token(
         key,
         Claims {
@@ -385,14 +501,7 @@ async fn main() {
         tokio::spawn(client(shared.clone(), kind, n, t, args.clone()))
     };
     for n in 0..pushers {
-        let t = token(
-            key,
-            Claims {
-                partner_id: Some(format!("lp{}", n % PARTNERS)),
-                ..claims(&format!("lp{}-system", n % PARTNERS), "partner")
-            },
-        );
-        tasks.push(spawn(Kind::Push, n, Some(t)));
+        tasks.push(spawn(Kind::Push, n, Some(partner_token(n))));
     }
     for n in 0..readers {
         tasks.push(spawn(Kind::CompanyRead, n, Some(user.clone())));
@@ -404,9 +513,11 @@ async fn main() {
         tasks.push(spawn(Kind::Anonymous, n, None));
     }
     println!(
-        "stamp-load: {:?} store, {pushers} pushers ({PARTNERS} partners), {readers} company readers, {me} /v1/me, {flood} anonymous; {} s in {} s windows, without and with the flood in turn",
-        args.store, args.seconds, args.window_seconds
+        "stamp-load: {:?} store ({:?} commit), {:?} mix, {pushers} pushers ({PARTNERS} partners), {readers} company readers, {me} /v1/me, {flood} anonymous; {} s in {} s windows, without and with the flood in turn",
+        args.store, args.commit, args.mix, args.seconds, args.window_seconds
     );
+    let cpu_before = cpu_seconds();
+    let load_before = load_average();
     // Windows: even ones without the flood, odd ones with it.
     let mut phase_secs = [0.0f64; 2];
     let t_run = Instant::now();
@@ -415,7 +526,11 @@ async fn main() {
         let phase = (w % 2) as u8;
         shared.phase.store(phase, Ordering::Relaxed);
         let left = Duration::from_secs(args.seconds).saturating_sub(t_run.elapsed());
-        let len = Duration::from_secs(args.window_seconds.max(1)).min(left);
+        // Only issue 14's mix has a flood to alternate with.
+        let len = match args.mix {
+            Mix::Load => Duration::from_secs(args.window_seconds.max(1)).min(left),
+            _ => left,
+        };
         let t = Instant::now();
         tokio::time::sleep(len).await;
         phase_secs[phase as usize] += t.elapsed().as_secs_f64();
@@ -425,6 +540,20 @@ async fn main() {
     for t in tasks {
         let _ = t.await;
     }
+    let timed = t_run.elapsed().as_secs_f64();
+    let cores = match (cpu_before, cpu_seconds()) {
+        (Some(a), Some(b)) => format!("{:.2}", (b - a) / timed),
+        _ => "?".into(),
+    };
+    let events = shared.delivered.load(Ordering::Relaxed) - before.0;
+    let sent = shared.requests.load(Ordering::Relaxed) - before.1;
+    println!(
+        "\nthroughput ({} clients, {timed:.1} s until the last answer): {:.0} events/s in answered pushes, {:.0} requests/s; this process (server and clients) used {cores} cores; load average {load_before} at the start, {} at the end",
+        args.clients,
+        events as f64 / timed,
+        sent as f64 / timed,
+        load_average()
+    );
 
     // Figures.
     let mut tally = std::mem::take(&mut *shared.tally.lock().expect("tally"));
