@@ -39,8 +39,18 @@ impl Cursor {
         let bytes = URL_SAFE_NO_PAD
             .decode(raw.trim())
             .map_err(|_| DomainError::invalid("cursor", "is not a cursor this API gave out"))?;
-        serde_json::from_slice(&bytes)
-            .map_err(|_| DomainError::invalid("cursor", "is not a cursor this API gave out"))
+        let c: Cursor = serde_json::from_slice(&bytes)
+            .map_err(|_| DomainError::invalid("cursor", "is not a cursor this API gave out"))?;
+        // A cursor is only one this API could have given out if its own encoding fits the
+        // bound too: a compact or escaped JSON form can pack a key whose encoding does not
+        // (found by fuzzing: `fuzz/corpus/cursor/crash-3cc1a2…`).
+        if c.encode().len() > MAX_CURSOR_LEN {
+            return Err(DomainError::invalid(
+                "cursor",
+                "is not a cursor this API gave out (too long)",
+            ));
+        }
+        Ok(c)
     }
 }
 
