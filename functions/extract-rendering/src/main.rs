@@ -5,7 +5,7 @@
 use aws_lambda_events::event::dynamodb::Event;
 use lambda_http::lambda_runtime::{self, service_fn, LambdaEvent};
 use stamp_domain::extracts::{Dispatch, Extracts};
-use stamp_domain::ledger::Ledger;
+use stamp_domain::table::Ledger;
 use stamp_domain::ports::SystemClock;
 use std::sync::Arc;
 

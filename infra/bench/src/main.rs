@@ -24,18 +24,18 @@ mod present;
 use async_trait::async_trait;
 use clap::{Parser, Subcommand, ValueEnum};
 use serde_json::json;
-use stamp_domain::admin::{ActivationRequest, Admin, NewPartner};
+use stamp_domain::governance::admin::{ActivationRequest, Admin, NewPartner};
 use stamp_domain::auth::Claims;
-use stamp_domain::feeds::{PullSettings, Puller};
+use stamp_domain::intake::pull::{PullSettings, Puller};
 use stamp_domain::identity::Orgnr;
-use stamp_domain::import::{upload_key, ImportService, NewUpload};
-use stamp_domain::ledger::Ledger;
+use stamp_domain::intake::{upload_key, ImportService, NewUpload};
+use stamp_domain::table::Ledger;
 use stamp_domain::memory::MemoryItemStore;
 use stamp_domain::ports::{
     Archive, ArchiveError, Item, ItemStore, Query, QueryPage, StoreError, SystemClock, UploadUrls,
     WriteOp,
 };
-use stamp_domain::privacy::PseudonymKey;
+use stamp_domain::identity::pseudonym::PseudonymKey;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -548,7 +548,7 @@ async fn verify(events: usize, store_kind: Store) {
         import
             .import(
                 PARTNER,
-                stamp_domain::import::DeliveryFormat::Json,
+                stamp_domain::intake::DeliveryFormat::Json,
                 &body,
                 None,
             )
@@ -566,7 +566,7 @@ async fn verify(events: usize, store_kind: Store) {
         requests: AtomicU64::new(0),
     });
     let counted = Arc::new(counting::CountingArchive::new(archive, locks));
-    let verifier = stamp_domain::verify::Verifier::new(
+    let verifier = stamp_domain::governance::verify::Verifier::new(
         Ledger::new(
             store.clone(),
             PseudonymKey::new(b"bench-pseudonym-key-0123456789abcdef".to_vec()),

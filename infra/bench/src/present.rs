@@ -29,7 +29,7 @@ impl ItemStore for CountingStore {
 
 pub async fn present(people: usize, store: Store) {
     use stamp_domain::identity::SiteId;
-    use stamp_domain::queries::Queries;
+    use stamp_domain::reads::queries::Queries;
     let dir = tempfile::tempdir().expect("temp dir");
     let (inner, archive) = ports(store, dir.path()).await;
     let counting = Arc::new(CountingStore {
@@ -85,7 +85,7 @@ pub async fn present(people: usize, store: Store) {
         let answer = import
             .import(
                 PARTNER,
-                stamp_domain::import::DeliveryFormat::Json,
+                stamp_domain::intake::DeliveryFormat::Json,
                 &body,
                 None,
             )

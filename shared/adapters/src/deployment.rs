@@ -3,7 +3,7 @@
 
 use crate::{aws_clients, DynamoItemStore, S3Archive};
 use stamp_domain::ports::{Archive, ItemStore};
-use stamp_domain::privacy::PseudonymKey;
+use stamp_domain::identity::pseudonym::PseudonymKey;
 use std::sync::Arc;
 
 #[derive(Debug, thiserror::Error)]

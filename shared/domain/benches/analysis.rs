@@ -4,7 +4,7 @@
 //!     cargo bench -p stamp-domain --bench analysis
 
 use chrono::{Duration, TimeZone, Utc};
-use stamp_domain::analysis::analyse;
+use stamp_domain::reads::analysis::analyse;
 use stamp_domain::identity::{Orgnr, PersonId, SiteId};
 use stamp_domain::model::{Direction, LedgerEvent, Source};
 use std::time::Instant;

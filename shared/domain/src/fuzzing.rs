@@ -3,7 +3,7 @@
 //! bytes, must never panic, and asserts what must hold of whatever the parser accepts.
 
 use crate::identity::{Orgnr, PersonId, SiteId};
-use crate::import::{parse_delivery, validate_event, DeliveryFormat};
+use crate::intake::{parse_delivery, validate_event, DeliveryFormat};
 use crate::pagination::Cursor;
 use crate::time::{check_event_time, parse_rfc3339, query_range, sortable};
 use chrono::{TimeZone, Utc};
@@ -107,7 +107,7 @@ pub fn query(data: &[u8]) {
         }
     }
     let now = received();
-    if let Ok(r) = crate::queries::Range::parse(get("from"), get("to"), now) {
+    if let Ok(r) = crate::reads::queries::Range::parse(get("from"), get("to"), now) {
         assert!(r.from < r.to);
         let utc = |t: &crate::time::Instant| Some(t.with_timezone(&Utc));
         assert!(query_range(utc(&r.from), utc(&r.to), now).is_ok());

@@ -24,7 +24,7 @@ use i18n::{t, Lang};
 use maud::Markup;
 use session::{Keys, Session};
 use stamp_api::AppState;
-use stamp_domain::audit::{AuditRecord, SERVICE_CHAIN};
+use stamp_domain::governance::audit::{AuditRecord, SERVICE_CHAIN};
 use stamp_domain::auth::Claims;
 use stamp_domain::identity::Orgnr;
 use stamp_domain::DomainError;

@@ -18,14 +18,14 @@ pub fn typed<T: DeserializeOwned, S: Serialize>(v: S) -> Result<T, DomainError> 
 /// A domain's registrations answer as the portal reads it (through the API's view, so
 /// the page shows what the API answers).
 pub fn registrations(
-    r: &stamp_domain::queries::Registrations,
+    r: &stamp_domain::reads::queries::Registrations,
 ) -> Result<Registrations, DomainError> {
     typed(stamp_api::views::reads::Registrations::from(r))
 }
 
 /// A page of anomalies as the portal reads it (through the API's view).
 pub fn anomalies(
-    page: stamp_domain::pagination::Page<stamp_domain::queries::FoundAnomaly>,
+    page: stamp_domain::pagination::Page<stamp_domain::reads::queries::FoundAnomaly>,
 ) -> Result<Anomalies, DomainError> {
     typed(stamp_api::views::reads::AnomalyList::from(page))
 }

@@ -287,7 +287,7 @@ pub async fn import_through_faults(test: &str, n: usize, rate: f64, attempt: Dur
     let figures = faulty.figures();
 
     let orgnr = Orgnr::parse(ORG_A).unwrap();
-    let (diffs, compared) = stamp_domain::rebuild::compare_company_counted(
+    let (diffs, compared) = stamp_domain::intake::rebuild::compare_company_counted(
         &clean.state.ledger,
         &f.state.ledger,
         &orgnr,
@@ -422,7 +422,7 @@ async fn a_delivery_stopped_between_archive_and_index_is_replayed_alike() {
                 None => import
                     .push(
                         &partner,
-                        stamp_domain::import::DeliveryFormat::Json,
+                        stamp_domain::intake::DeliveryFormat::Json,
                         &body,
                         None,
                     )
@@ -442,7 +442,7 @@ async fn a_delivery_stopped_between_archive_and_index_is_replayed_alike() {
         faulty.s3.trip_after("never-matches/", Switch::new());
 
         // Archived, not indexed: its receipt is there, its events are not.
-        let receipts = stamp_domain::rebuild::receipts(f.archive.as_ref())
+        let receipts = stamp_domain::intake::rebuild::receipts(f.archive.as_ref())
             .await
             .unwrap();
         assert_eq!(
@@ -473,7 +473,7 @@ async fn a_delivery_stopped_between_archive_and_index_is_replayed_alike() {
     }
     let r = restarted.expect("deliveries");
     let orgnr = Orgnr::parse(ORG_A).unwrap();
-    let (diffs, compared) = stamp_domain::rebuild::compare_company_counted(
+    let (diffs, compared) = stamp_domain::intake::rebuild::compare_company_counted(
         &clean.state.ledger,
         &r.state.ledger,
         &orgnr,

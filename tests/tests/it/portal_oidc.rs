@@ -13,7 +13,7 @@ use sha2::Digest;
 use stamp_api::AppState;
 use stamp_domain::memory::{MemoryArchive, MemoryItemStore};
 use stamp_domain::ports::SystemClock;
-use stamp_domain::privacy::PseudonymKey;
+use stamp_domain::identity::pseudonym::PseudonymKey;
 use stamp_portal::oidc::{Oidc, OidcConfig};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

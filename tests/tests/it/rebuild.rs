@@ -8,7 +8,7 @@ use crate::server::*;
 use partner_sim::{SimConfig, SimHandle};
 use reqwest::Method;
 use serde_json::{json, Map, Value};
-use stamp_domain::feeds::PullSettings;
+use stamp_domain::intake::pull::PullSettings;
 use stamp_domain::identity::Orgnr;
 use std::time::Duration;
 
@@ -272,16 +272,16 @@ async fn a_rebuilt_index_answers_every_query_as_before(s: &TestServer) {
     // A new, empty store on the same archive: administration copied, then the rebuild.
     let r = s.with_fresh_store().await;
     let orgnr = Orgnr::parse(ORG_A).unwrap();
-    stamp_domain::rebuild::copy_administration(&s.state.ledger, &r.state.ledger, &orgnr)
+    stamp_domain::intake::rebuild::copy_administration(&s.state.ledger, &r.state.ledger, &orgnr)
         .await
         .unwrap();
-    let summary = stamp_domain::rebuild::rebuild_company(&r.state.import, &orgnr)
+    let summary = stamp_domain::intake::rebuild::rebuild_company(&r.state.import, &orgnr)
         .await
         .unwrap();
     // b1 once (its replay is no new delivery), the upload, the CSV push, each pulled page;
     // the unreadable push has no receipt.
     assert_eq!(summary.replayed, 3 + pulled.pages, "{summary:?}");
-    let diffs = stamp_domain::rebuild::compare_company(&s.state.ledger, &r.state.ledger, &orgnr)
+    let diffs = stamp_domain::intake::rebuild::compare_company(&s.state.ledger, &r.state.ledger, &orgnr)
         .await
         .unwrap();
     assert!(diffs.is_empty(), "{diffs:#?}");

@@ -19,7 +19,7 @@ use serde_json::{json, Value};
 use stamp_api::AppState;
 use stamp_domain::auth::Claims;
 use stamp_domain::ports::{ItemStore, SystemClock};
-use stamp_domain::privacy::PseudonymKey;
+use stamp_domain::identity::pseudonym::PseudonymKey;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};

@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
 use axum::{Json, Router};
-use stamp_domain::admin::{ActivationRequest, AnnouncementRequest, HoldRequest, NewPartner};
+use stamp_domain::governance::admin::{ActivationRequest, AnnouncementRequest, HoldRequest, NewPartner};
 
 use crate::claims::Caller;
 use crate::params::{json_body, orgnr, Params};
@@ -158,8 +158,8 @@ async fn delete_user(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-async fn privacy() -> Json<stamp_domain::notice::PrivacyNotice> {
-    Json(stamp_domain::notice::privacy_notice())
+async fn privacy() -> Json<stamp_domain::governance::notice::PrivacyNotice> {
+    Json(stamp_domain::governance::notice::privacy_notice())
 }
 
 async fn announcements(State(s): State<AppState>) -> ApiResult<Json<AnnouncementList>> {

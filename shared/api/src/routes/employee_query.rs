@@ -4,11 +4,11 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use stamp_domain::analysis::AnomalyKind;
+use stamp_domain::reads::analysis::AnomalyKind;
 use stamp_domain::identity::{Orgnr, PersonId};
-use stamp_domain::present::Present;
-use stamp_domain::queries::{AnomalyQuery, Range, RegistrationQuery};
-use stamp_domain::statistics::{Granularity, StatisticsQuery};
+use stamp_domain::reads::present::Present;
+use stamp_domain::reads::queries::{AnomalyQuery, Range, RegistrationQuery};
+use stamp_domain::reads::statistics::{Granularity, StatisticsQuery};
 use stamp_domain::DomainError;
 
 use crate::claims::Caller;

@@ -14,8 +14,8 @@ use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use serde::Serialize;
 use stamp_domain::extracts::OrderBody;
-use stamp_domain::inspection::{InspectionLink, LinkView, NewLink, Refusal, INSPECTOR_ROLE};
-use stamp_domain::queries::AnomalyQuery;
+use stamp_domain::governance::inspection::{InspectionLink, LinkView, NewLink, Refusal, INSPECTOR_ROLE};
+use stamp_domain::reads::queries::AnomalyQuery;
 use stamp_domain::DomainError;
 
 use super::employee_query::{anomaly_query, at_param, registration_query};

@@ -17,16 +17,16 @@ pub mod texts;
 
 pub use model::*;
 
-use crate::analysis::{DUPLICATE_WINDOW, LOOKAHEAD, LOOKBACK};
+use crate::reads::analysis::{DUPLICATE_WINDOW, LOOKAHEAD, LOOKBACK};
 use crate::auth::{require_company, Claims, CompanyAccess, Role};
 use crate::error::DomainError;
 use crate::identity::{Orgnr, PersonId};
-use crate::ledger::{keys, CorrectionEntry, Ledger};
+use crate::table::{keys, CorrectionEntry, Ledger};
 use crate::model::{EventKey, LedgerEvent};
 use crate::ports::{Clock, DownloadedFile, ExtractFiles, LinkError};
-use crate::privacy::sha256_hex;
-use crate::queries::{Queries, RegistrationQuery};
-use crate::retention::FiscalYearEnd;
+use crate::identity::pseudonym::sha256_hex;
+use crate::reads::queries::{Queries, RegistrationQuery};
+use crate::governance::retention::FiscalYearEnd;
 use crate::time::{local_date, local_day_start, Instant};
 use async_trait::async_trait;
 use authority::{AuthorityHeader, AuthorityWriter};
@@ -61,7 +61,7 @@ pub struct OwnCompany {
     pub company_active: bool,
     pub person_ref: String,
     pub person_name: String,
-    pub registrations: crate::queries::Registrations,
+    pub registrations: crate::reads::queries::Registrations,
 }
 
 /// How long a download link is valid.
@@ -159,7 +159,7 @@ async fn histories(
             let history = ledger.corrections(&k.partner_id, &k.event_id).await?;
             Ok::<_, DomainError>((k, history))
         })
-        .buffer_unordered(crate::ledger::PARTITION_READS)
+        .buffer_unordered(crate::table::PARTITION_READS)
         .try_collect()
         .await
 }
@@ -368,7 +368,7 @@ impl Extracts {
     /// as the link (`inspection:{id}`, role inspector).
     pub async fn order_inspection(
         &self,
-        link: &crate::inspection::InspectionLink,
+        link: &crate::governance::inspection::InspectionLink,
         body: OrderBody,
     ) -> Result<ExtractRecord, DomainError> {
         let kind = body.kind.as_deref().unwrap_or("authority");
@@ -402,7 +402,7 @@ impl Extracts {
         }
         let claims = link.claims();
         let mut record =
-            self.new_record(&claims, crate::inspection::INSPECTOR_ROLE.into(), request);
+            self.new_record(&claims, crate::governance::inspection::INSPECTOR_ROLE.into(), request);
         record.company_orgnr = Some(link.company_orgnr.clone());
         self.store_order(self.ledger.company_extracts_pk(&link.company_orgnr), record)
             .await
@@ -411,7 +411,7 @@ impl Extracts {
     /// `GET /inspect/v1/extracts/{id}`: only an extract this link ordered.
     pub async fn get_inspection(
         &self,
-        link: &crate::inspection::InspectionLink,
+        link: &crate::governance::inspection::InspectionLink,
         id: &str,
     ) -> Result<ExtractAnswer, DomainError> {
         if id.is_empty() || id.len() > 64 {
@@ -427,7 +427,7 @@ impl Extracts {
         if !ordered_here {
             return Err(DomainError::NotFound("no such extract".into()));
         }
-        self.answer(&pk, id, &claims, crate::inspection::INSPECTOR_ROLE.into())
+        self.answer(&pk, id, &claims, crate::governance::inspection::INSPECTOR_ROLE.into())
             .await
     }
 
@@ -758,7 +758,7 @@ impl Extracts {
                 let name = self.ledger.partner(&p).await?.map(|x| x.name);
                 Ok::<_, DomainError>((p, name))
             })
-            .buffered(crate::ledger::PARTITION_READS)
+            .buffered(crate::table::PARTITION_READS)
             .try_collect()
             .await?;
         Ok(Some(RegisterSection {
@@ -881,7 +881,7 @@ impl Extracts {
                     registrations,
                 }))
             })
-            .buffered(crate::ledger::PARTITION_READS)
+            .buffered(crate::table::PARTITION_READS)
             .try_collect()
             .await?;
         Ok(out.into_iter().flatten().collect())
@@ -889,5 +889,4 @@ impl Extracts {
 }
 
 #[cfg(test)]
-#[path = "service_tests.rs"]
 mod tests;

@@ -11,9 +11,9 @@
 //! views' LOOKBACK/LOOKAHEAD, and a duplicate whose row was emitted by an earlier chunk
 //! is not emitted again.
 
-use crate::analysis::{analyse, AnomalyKind, Unpaired};
+use crate::reads::analysis::{analyse, AnomalyKind, Unpaired};
 use crate::identity::{Orgnr, PersonId, PersonIdKind, SiteId};
-use crate::ledger::CorrectionEntry;
+use crate::table::CorrectionEntry;
 use crate::model::{Direction, EventKey, LedgerEvent};
 use crate::time::{local_date, parse_rfc3339, Instant};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -513,5 +513,4 @@ pub fn attach_corrections(rows: &mut [Row], history: &HashMap<EventKey, Vec<Corr
 }
 
 #[cfg(test)]
-#[path = "rows_tests.rs"]
 mod tests;

@@ -2,7 +2,7 @@
 //! registerutdrag (purposes, legal basis, categories, recipients, storage period,
 //! sources, rights), and the names of anomaly kinds.
 
-use crate::analysis::AnomalyKind;
+use crate::reads::analysis::AnomalyKind;
 
 pub const REGISTER_TITLE: &str = "Registerutdrag enligt artikel 15 i dataskyddsförordningen (GDPR)";
 pub const AUTHORITY_TITLE: &str = "Underlag till Skatteverket – elektronisk personalliggare";

@@ -5,6 +5,7 @@
 mod country;
 mod orgnr;
 mod person_id;
+pub mod pseudonym;
 mod site_id;
 
 pub use orgnr::Orgnr;

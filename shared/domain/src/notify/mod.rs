@@ -12,7 +12,7 @@ pub mod webhook;
 use crate::auth::{require_company, Claims, CompanyAccess};
 use crate::error::DomainError;
 use crate::identity::Orgnr;
-use crate::ledger::{from_item, item_of, keys, Ledger};
+use crate::table::{from_item, item_of, keys, Ledger};
 use crate::pagination::{Cursor, Page};
 use crate::ports::{Clock, Condition, Item, Mailer, OutgoingMail, SkRange, WebhookSender, WriteOp};
 use crate::time::sortable_utc;

@@ -14,11 +14,11 @@ use axum::routing::get;
 use axum::Router;
 use chrono::{Duration, NaiveDate};
 use maud::{html, Markup};
-use stamp_domain::analysis::AnomalyKind;
+use stamp_domain::reads::analysis::AnomalyKind;
 use stamp_domain::extracts::OrderBody;
 use stamp_domain::identity::{Orgnr, PersonId, SiteId};
-use stamp_domain::queries::{AnomalyQuery, Range, RegistrationQuery};
-use stamp_domain::statistics::{Granularity, StatisticsQuery};
+use stamp_domain::reads::queries::{AnomalyQuery, Range, RegistrationQuery};
+use stamp_domain::reads::statistics::{Granularity, StatisticsQuery};
 use stamp_domain::time::local_day_start;
 use stamp_domain::DomainError;
 use std::collections::BTreeMap;
@@ -251,7 +251,7 @@ async fn overview(State(p): State<Portal>, user: User, Path(raw): Path<String>) 
 fn people_body(
     ctx: &Ctx,
     o: &Orgnr,
-    list: &[stamp_domain::ledger::PersonEntry],
+    list: &[stamp_domain::table::PersonEntry],
     next: Option<String>,
     err: Option<&FieldError>,
     typed_id: &str,
@@ -1033,8 +1033,8 @@ struct OrderForm {
 fn extracts_body(
     ctx: &Ctx,
     o: &Orgnr,
-    people: &[stamp_domain::ledger::PersonEntry],
-    sites: &[stamp_domain::ledger::SiteEntry],
+    people: &[stamp_domain::table::PersonEntry],
+    sites: &[stamp_domain::table::SiteEntry],
     f: &OrderForm,
     err: Option<&FieldError>,
 ) -> Markup {

@@ -21,8 +21,8 @@ use maud::{html, Markup};
 use stamp_domain::identity::Orgnr;
 use stamp_domain::notify::webhook::DeliveryState;
 use stamp_domain::notify::{Channel, Delivery, SettingsRequest, SettingsView, MAX_EMAILS};
-use stamp_domain::verification::{CompanyVerification, VerificationScope};
-use stamp_domain::verify::MismatchKind;
+use stamp_domain::governance::verification::{CompanyVerification, VerificationScope};
+use stamp_domain::governance::verify::MismatchKind;
 use stamp_domain::DomainError;
 
 pub fn router() -> Router<Portal> {
@@ -481,7 +481,7 @@ async fn verification(State(p): State<Portal>, user: User, Path(raw): Path<Strin
     let ann = p.announcements().await;
     let result: PageResult = async {
         let o = o.clone().ok_or_else(no_company)?;
-        let v = match stamp_domain::verification::latest(&p.app.ledger, user.claims(), &o).await {
+        let v = match stamp_domain::governance::verification::latest(&p.app.ledger, user.claims(), &o).await {
             Ok(v) => Some(v),
             Err(DomainError::NotFound(_)) => None,
             Err(e) => return Err(e.into()),

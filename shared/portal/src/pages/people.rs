@@ -13,9 +13,9 @@ use axum::routing::{get, post};
 use axum::Router;
 use maud::{html, Markup};
 use stamp_api::views::admin::PartnerView;
-use stamp_domain::admin::{AnnouncementRequest, NewPartner};
+use stamp_domain::governance::admin::{AnnouncementRequest, NewPartner};
 use stamp_domain::extracts::OrderBody;
-use stamp_domain::queries::RegistrationQuery;
+use stamp_domain::reads::queries::RegistrationQuery;
 use stamp_domain::DomainError;
 
 pub fn router() -> Router<Portal> {

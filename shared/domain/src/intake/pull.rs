@@ -20,13 +20,13 @@
 
 use crate::error::DomainError;
 use crate::identity::Orgnr;
-use crate::import::{
+use crate::intake::{
     feed_page_envelope, BatchAnswer, DeliveryFormat, ImportFailure, ImportService,
 };
-use crate::ledger::{FeedCursor, Ledger, PullStatus};
+use crate::table::{FeedCursor, Ledger, PullStatus};
 use crate::model::Partner;
 use crate::ports::{Clock, FeedClient, FeedError, FeedRequest};
-use crate::privacy::{id_fragment, sha256_hex};
+use crate::identity::pseudonym::{id_fragment, sha256_hex};
 use chrono::{DateTime, Utc};
 use futures::stream::{self, StreamExt};
 use serde::{Deserialize, Serialize};

@@ -2,10 +2,10 @@
 //! their neighbours), reading those days' events only, whatever the history.
 
 use super::*;
-use crate::admin::{ActivationRequest, Admin, NewPartner};
-use crate::import::{DeliveryFormat, ImportService};
+use crate::governance::admin::{ActivationRequest, Admin, NewPartner};
+use crate::intake::{DeliveryFormat, ImportService};
 use crate::memory::{MemoryArchive, MemoryItemStore};
-use crate::privacy::PseudonymKey;
+use crate::identity::pseudonym::PseudonymKey;
 use chrono::{DateTime, Utc};
 
 struct Fixed(DateTime<Utc>);

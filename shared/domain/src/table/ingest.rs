@@ -74,7 +74,7 @@ pub struct PullStatus {
     pub events_rejected: u64,
     /// Each failure of the round.
     #[serde(default)]
-    pub errors: Vec<crate::feeds::PullFailure>,
+    pub errors: Vec<crate::intake::pull::PullFailure>,
 }
 
 impl Ledger {

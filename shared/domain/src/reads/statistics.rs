@@ -10,11 +10,11 @@
 //! refresh (and the last two days) computed in memory for that answer, so it is never
 //! stale; `refreshed_at` says when the stored part was refreshed.
 
-use crate::analysis::{analyse, AnomalyKind, LOOKAHEAD, LOOKBACK};
+use crate::reads::analysis::{analyse, AnomalyKind, LOOKAHEAD, LOOKBACK};
 use crate::auth::{require_company, Claims, CompanyAccess};
 use crate::error::DomainError;
 use crate::identity::Orgnr;
-use crate::ledger::Ledger;
+use crate::table::Ledger;
 use crate::model::LedgerEvent;
 use crate::pagination::Cursor;
 use crate::ports::Clock;
@@ -48,7 +48,7 @@ pub struct StatisticsPage {
     pub to: NaiveDate,
     pub rows: Vec<StatisticsRow>,
     /// Delivery health per partner.
-    pub partners: Vec<crate::ledger::PartnerHealth>,
+    pub partners: Vec<crate::table::PartnerHealth>,
     /// The employer filter (`employer=`), when one was given.
     pub employer: Option<String>,
     pub next: Option<Cursor>,
@@ -479,7 +479,7 @@ impl Statistics {
             for (day, rows) in fresh.days {
                 for (site, row) in rows {
                     all.push((
-                        crate::ledger::keys::stats_row(&day.to_string(), site.as_deref()),
+                        crate::table::keys::stats_row(&day.to_string(), site.as_deref()),
                         row,
                     ));
                 }
@@ -589,5 +589,4 @@ fn contiguous_runs(days: &BTreeSet<NaiveDate>) -> Vec<Vec<NaiveDate>> {
 }
 
 #[cfg(test)]
-#[path = "statistics_tests.rs"]
 mod tests;

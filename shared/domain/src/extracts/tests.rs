@@ -1,8 +1,8 @@
 use super::*;
-use crate::admin::{ActivationRequest, Admin, NewPartner};
-use crate::import::{DeliveryFormat, ImportService};
+use crate::governance::admin::{ActivationRequest, Admin, NewPartner};
+use crate::intake::{DeliveryFormat, ImportService};
 use crate::memory::{MemoryArchive, MemoryExtractFiles, MemoryItemStore};
-use crate::privacy::PseudonymKey;
+use crate::identity::pseudonym::PseudonymKey;
 use serde_json::{json, Value};
 use std::sync::Mutex;
 
@@ -373,7 +373,7 @@ async fn an_employee_gets_every_company_that_holds_them() {
         .own_registrations(
             &employee,
             &RegistrationQuery {
-                range: crate::queries::Range::parse(None, None, chrono::Utc::now()).unwrap(),
+                range: crate::reads::queries::Range::parse(None, None, chrono::Utc::now()).unwrap(),
                 history: false,
                 employer: None,
                 cursor: None,

@@ -10,7 +10,7 @@
 use crate::auth::{require_company, Claims, CompanyAccess};
 use crate::error::DomainError;
 use crate::identity::{Orgnr, SiteId};
-use crate::ledger::Ledger;
+use crate::table::Ledger;
 use crate::ports::Clock;
 use base64::Engine;
 use chrono::{DateTime, Duration, Utc};

@@ -2,15 +2,15 @@
 //! site as work sessions, unpaired events and duplicates (spec §4), optionally with the
 //! history of corrections.
 
-use crate::analysis::{analyse, AnomalyKind, Unpaired, LOOKAHEAD, LOOKBACK};
+use crate::reads::analysis::{analyse, AnomalyKind, Unpaired, LOOKAHEAD, LOOKBACK};
 use crate::auth::{require_company, Claims, CompanyAccess};
 use crate::error::DomainError;
 use crate::identity::{Orgnr, PersonId, SiteId};
-use crate::ledger::{CorrectionEntry, Ledger, PersonEntry, SiteEntry};
+use crate::table::{CorrectionEntry, Ledger, PersonEntry, SiteEntry};
 use crate::model::LedgerEvent;
 use crate::pagination::{Cursor, Page};
 use crate::ports::Clock;
-use crate::present::{self, Present};
+use crate::reads::present::{self, Present};
 use crate::time::{sortable, Instant};
 use futures::stream::{self, StreamExt, TryStreamExt};
 use std::collections::{BTreeSet, HashMap};
@@ -61,7 +61,7 @@ impl Range {
 pub struct AnomalyQuery {
     pub range: Range,
     pub site: Option<SiteId>,
-    pub kind: Option<crate::analysis::AnomalyKind>,
+    pub kind: Option<crate::reads::analysis::AnomalyKind>,
     pub cursor: Option<Cursor>,
     pub limit: usize,
 }
@@ -505,7 +505,7 @@ impl Queries {
                 let c = self.ledger.corrections(&k.0, &k.1).await?;
                 Ok::<_, DomainError>((k, c))
             })
-            .buffer_unordered(crate::ledger::PARTITION_READS)
+            .buffer_unordered(crate::table::PARTITION_READS)
             .try_collect()
             .await?;
         let shown = |e: LedgerEvent, history: bool| -> Shown {

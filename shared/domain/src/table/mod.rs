@@ -13,7 +13,7 @@ use crate::identity::Orgnr;
 use crate::model::{Activation, EventRecord, LedgerEvent, Partner};
 use crate::pagination::{Cursor, Page};
 use crate::ports::{Condition, Item, ItemStore, Query, SkRange, StoreError, WriteOp};
-use crate::privacy::PseudonymKey;
+use crate::identity::pseudonym::PseudonymKey;
 use crate::time::{local_date, sortable, Instant};
 use chrono::{DateTime, Utc};
 use futures::{StreamExt, TryStreamExt};
@@ -43,7 +43,7 @@ pub struct BatchRecord {
     pub sha256: String,
     pub archive_key: String,
     pub received_at: DateTime<Utc>,
-    pub answer: crate::import::BatchAnswer,
+    pub answer: crate::intake::BatchAnswer,
 }
 
 /// One entry in a person's directory of a company.
@@ -1093,14 +1093,14 @@ impl Ledger {
 
     pub async fn save_announcement(
         &self,
-        a: &crate::admin::Announcement,
+        a: &crate::governance::admin::Announcement,
         sk: String,
     ) -> Result<(), DomainError> {
         let item = item_of(keys::ANNOUNCEMENTS.into(), sk, a)?;
         Ok(self.store.transact(vec![WriteOp::create(item)]).await?)
     }
 
-    pub async fn announcements(&self) -> Result<Vec<crate::admin::Announcement>, DomainError> {
+    pub async fn announcements(&self) -> Result<Vec<crate::governance::admin::Announcement>, DomainError> {
         let items = self
             .store
             .query_all(keys::ANNOUNCEMENTS, SkRange::All)

@@ -5,11 +5,11 @@
 use crate::auth::{require_company, require_operator, Claims, CompanyAccess, Role};
 use crate::error::DomainError;
 use crate::identity::Orgnr;
-use crate::ledger::{Grant, Ledger, LegalHold};
+use crate::table::{Grant, Ledger, LegalHold};
 use crate::model::{Activation, Partner};
 use crate::pagination::{Cursor, Page};
 use crate::ports::Clock;
-use crate::retention::FiscalYearEnd;
+use crate::governance::retention::FiscalYearEnd;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 

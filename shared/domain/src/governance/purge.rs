@@ -2,11 +2,11 @@
 //! erased from the index, and an archived delivery is deleted once its lock has ended —
 //! unless a legal hold covers them. Every purge is written to the audit log.
 
-use crate::audit::{AuditRecord, AuditTrail, SERVICE_CHAIN};
+use crate::governance::audit::{AuditRecord, AuditTrail, SERVICE_CHAIN};
 use crate::error::DomainError;
-use crate::ledger::{Ledger, LegalHold};
+use crate::table::{Ledger, LegalHold};
 use crate::ports::{Archive, ArchiveError, Clock};
-use crate::retention::{retention_until, FiscalYearEnd};
+use crate::governance::retention::{retention_until, FiscalYearEnd};
 use chrono::{DateTime, Datelike, Utc};
 use futures::TryStreamExt;
 use serde::{Deserialize, Serialize};
@@ -214,7 +214,7 @@ impl Purge {
             }
         }
         let finished_at = self.clock.now();
-        let receipt_key = crate::ledger::keys::purge_receipt(&now);
+        let receipt_key = crate::table::keys::purge_receipt(&now);
         let receipt = PurgeReceipt {
             run_at: now,
             finished_at,

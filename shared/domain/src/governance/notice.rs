@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-pub const PRIVACY_NOTICE_MARKDOWN: &str = include_str!("../../../docs/privacy-notice.md");
+pub const PRIVACY_NOTICE_MARKDOWN: &str = include_str!("../../../../docs/privacy-notice.md");
 
 /// The privacy notice (GDPR art. 13–14).
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]

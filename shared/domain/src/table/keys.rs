@@ -3,7 +3,7 @@
 //! id in clear: companies and people appear as keyed hashes, partner-chosen ids as
 //! [`id_fragment`]s.
 
-use crate::privacy::id_fragment;
+use crate::identity::pseudonym::id_fragment;
 use crate::time::{sortable, Instant};
 
 pub const PARTNERS: &str = "PARTNERS";

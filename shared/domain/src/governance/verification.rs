@@ -1,6 +1,6 @@
 //! The latest archive verification (spec §12) as a company's admin sees it.
 //!
-//! A verification run ([`crate::verify::Verifier::run`]) writes one report for the whole
+//! A verification run ([`crate::governance::verify::Verifier::run`]) writes one report for the whole
 //! run to the archive: every company's receipts, or one company's. Its mismatches name
 //! archive keys, not companies. After each run [`record`] splits the report by company —
 //! a mismatch belongs to every company whose events the named object holds (from the
@@ -11,9 +11,9 @@
 use crate::auth::{require_company, Claims, CompanyAccess};
 use crate::error::DomainError;
 use crate::identity::Orgnr;
-use crate::ledger::{from_item, item_of, Ledger};
+use crate::table::{from_item, item_of, Ledger};
 use crate::ports::WriteOp;
-use crate::verify::{Mismatch, VerificationReport};
+use crate::governance::verify::{Mismatch, VerificationReport};
 use chrono::{DateTime, Datelike, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -78,7 +78,7 @@ pub async fn record(
         for (ck, _, _) in &e.companies {
             set.insert(ck.as_str());
         }
-        if e.key.starts_with(crate::import::RECEIPTS_PREFIX) {
+        if e.key.starts_with(crate::intake::RECEIPTS_PREFIX) {
             for ck in e
                 .companies
                 .iter()

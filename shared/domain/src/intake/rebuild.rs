@@ -15,8 +15,8 @@
 
 use crate::error::DomainError;
 use crate::identity::Orgnr;
-use crate::import::{ImportService, Receipt, RECEIPTS_PREFIX};
-use crate::ledger::{keys, Ledger};
+use crate::intake::{ImportService, Receipt, RECEIPTS_PREFIX};
+use crate::table::{keys, Ledger};
 use crate::ports::{Archive, Item};
 use serde::Serialize;
 use serde_json::{Map, Value};

@@ -2,16 +2,16 @@
 //! of the same bytes does, an interrupted delivery resumes as if it had not been, and a
 //! company's index rebuilt from the archive equals the live one.
 
-use crate::admin::{ActivationRequest, Admin, NewPartner};
+use crate::governance::admin::{ActivationRequest, Admin, NewPartner};
 use crate::auth::Claims;
 use crate::identity::Orgnr;
-use crate::import::{upload_key, DeliveryFormat, ImportService, NewUpload};
-use crate::ledger::{Ledger, UploadStatus};
+use crate::intake::{upload_key, DeliveryFormat, ImportService, NewUpload};
+use crate::table::{Ledger, UploadStatus};
 use crate::memory::{MemoryArchive, MemoryItemStore};
 use crate::ports::{
     ArchiveError, Item, ItemStore, Query, QueryPage, StoreError, SystemClock, UploadUrls, WriteOp,
 };
-use crate::privacy::PseudonymKey;
+use crate::identity::pseudonym::PseudonymKey;
 use async_trait::async_trait;
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -412,15 +412,15 @@ async fn a_rebuilt_index_equals_the_live_one() {
 
     let rebuilt = env_on(archive);
     let orgnr = Orgnr::parse(ORG).unwrap();
-    crate::rebuild::copy_administration(live.import.ledger(), rebuilt.import.ledger(), &orgnr)
+    crate::intake::rebuild::copy_administration(live.import.ledger(), rebuilt.import.ledger(), &orgnr)
         .await
         .unwrap();
-    let summary = crate::rebuild::rebuild_company(&rebuilt.import, &orgnr)
+    let summary = crate::intake::rebuild::rebuild_company(&rebuilt.import, &orgnr)
         .await
         .unwrap();
     assert_eq!(summary.replayed, 5);
     let diffs =
-        crate::rebuild::compare_company(live.import.ledger(), rebuilt.import.ledger(), &orgnr)
+        crate::intake::rebuild::compare_company(live.import.ledger(), rebuilt.import.ledger(), &orgnr)
             .await
             .unwrap();
     assert!(diffs.is_empty(), "{diffs:#?}");
@@ -443,7 +443,7 @@ async fn a_rebuilt_index_equals_the_live_one() {
         .await
         .unwrap();
     let diffs =
-        crate::rebuild::compare_company(live.import.ledger(), rebuilt.import.ledger(), &orgnr)
+        crate::intake::rebuild::compare_company(live.import.ledger(), rebuilt.import.ledger(), &orgnr)
             .await
             .unwrap();
     assert_eq!(diffs.len(), 1, "{diffs:#?}");

@@ -7,7 +7,7 @@
 //! person who checked in here and then out (or in) at another site has no open `in`
 //! here; a duplicate is never the open `in`.
 
-use crate::analysis::{analyse, Unpaired, LOOKBACK, MAX_SESSION};
+use crate::reads::analysis::{analyse, Unpaired, LOOKBACK, MAX_SESSION};
 use crate::identity::{Orgnr, SiteId};
 use crate::model::{Direction, LedgerEvent};
 use crate::time::{format_rfc3339, Instant};
@@ -105,5 +105,4 @@ pub fn present_at(
 }
 
 #[cfg(test)]
-#[path = "present_tests.rs"]
 mod tests;

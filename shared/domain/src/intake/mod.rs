@@ -3,10 +3,15 @@
 //! pages and replays from the archive all take this one path.
 
 mod parse;
+pub mod pull;
+pub mod rebuild;
 mod service;
 mod stream;
 mod uploads;
 mod validate;
+
+#[cfg(test)]
+mod tests;
 
 pub use parse::{
     check_batch_id, feed_page_envelope, parse_delivery, stream_delivery, BatchIdRule, Delivery,

@@ -331,9 +331,7 @@ fn per_event_rules(i: usize, e: &LedgerEvent, out: &mut Analysis) {
 }
 
 #[cfg(test)]
-#[path = "analysis_tests.rs"]
 mod tests;
 
 #[cfg(test)]
-#[path = "analysis_props.rs"]
 mod props;

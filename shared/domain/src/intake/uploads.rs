@@ -13,7 +13,7 @@ use super::service::{
 use super::stream::{scan, OwnedRule};
 use crate::auth::{require_partner, Claims};
 use crate::error::{DomainError, ErrorRecord};
-use crate::ledger::{Upload, UploadStatus};
+use crate::table::{Upload, UploadStatus};
 use crate::ports::{UploadUrls, UPLOADS_PREFIX};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -83,7 +83,7 @@ pub fn parse_upload_key(key: &str) -> Option<(String, String)> {
     let rest = key.strip_prefix(UPLOADS_PREFIX)?;
     let (partner, id) = rest.split_once('/')?;
     let ok_id = id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit());
-    (crate::admin::validate_partner_id(partner).is_ok() && ok_id)
+    (crate::governance::admin::validate_partner_id(partner).is_ok() && ok_id)
         .then(|| (partner.to_string(), id.to_string()))
 }
 

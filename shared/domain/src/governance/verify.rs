@@ -13,10 +13,10 @@
 //! that its receipt's check already found (or missed) costs no further request.
 
 use crate::error::DomainError;
-use crate::import::Receipt;
-use crate::ledger::{keys, ArchivedEntry, Ledger};
+use crate::intake::Receipt;
+use crate::table::{keys, ArchivedEntry, Ledger};
 use crate::ports::{Archive, ArchiveError, Clock, LockProbe};
-use crate::retention::{retention_until, FiscalYearEnd};
+use crate::governance::retention::{retention_until, FiscalYearEnd};
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use futures::{StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
@@ -139,7 +139,7 @@ impl Verifier {
             .collect();
         let receipts: Vec<&ArchivedEntry> = entries
             .iter()
-            .filter(|e| e.key.starts_with(crate::import::RECEIPTS_PREFIX))
+            .filter(|e| e.key.starts_with(crate::intake::RECEIPTS_PREFIX))
             .filter(|e| {
                 only.as_ref()
                     .is_none_or(|ck| e.companies.iter().any(|(c, _, _)| c == ck))

@@ -5,7 +5,7 @@
 
 use super::{created, from_item, item_of, keys, Ledger};
 use crate::error::DomainError;
-use crate::inspection::InspectionLink;
+use crate::governance::inspection::InspectionLink;
 use crate::ports::{Condition, SkRange, WriteOp};
 use serde_json::Value;
 

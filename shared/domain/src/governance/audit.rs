@@ -999,5 +999,4 @@ pub async fn export_day(
 }
 
 #[cfg(test)]
-#[path = "audit_tests.rs"]
 mod tests;
