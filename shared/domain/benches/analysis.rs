@@ -4,9 +4,9 @@
 //!     cargo bench -p stamp-domain --bench analysis
 
 use chrono::{Duration, TimeZone, Utc};
-use stamp_domain::reads::analysis::analyse;
 use stamp_domain::identity::{Orgnr, PersonId, SiteId};
 use stamp_domain::model::{Direction, LedgerEvent, Source};
+use stamp_domain::reads::analysis::analyse;
 use std::time::Instant;
 
 fn ledger(people: usize, sites: usize, events: usize) -> Vec<LedgerEvent> {

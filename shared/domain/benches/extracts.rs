@@ -19,10 +19,10 @@ use stamp_domain::extracts::rows::{
     attach_corrections, build_rows, corrected_events, RowFilter, Span,
 };
 use stamp_domain::extracts::{write_authority, EventSource, ExtractFormat};
-use stamp_domain::identity::{Orgnr, PersonId, SiteId};
-use stamp_domain::table::CorrectionEntry;
-use stamp_domain::model::{Direction, EventKey, LedgerEvent, Source};
 use stamp_domain::governance::retention::FiscalYearEnd;
+use stamp_domain::identity::{Orgnr, PersonId, SiteId};
+use stamp_domain::model::{Direction, EventKey, LedgerEvent, Source};
+use stamp_domain::table::CorrectionEntry;
 use stamp_domain::time::{local_day_start, Instant};
 use stamp_domain::DomainError;
 use std::alloc::{GlobalAlloc, Layout, System};

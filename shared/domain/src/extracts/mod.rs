@@ -17,16 +17,16 @@ pub mod texts;
 
 pub use model::*;
 
-use crate::reads::analysis::{DUPLICATE_WINDOW, LOOKAHEAD, LOOKBACK};
 use crate::auth::{require_company, Claims, CompanyAccess, Role};
 use crate::error::DomainError;
+use crate::governance::retention::FiscalYearEnd;
+use crate::identity::pseudonym::sha256_hex;
 use crate::identity::{Orgnr, PersonId};
-use crate::table::{keys, CorrectionEntry, Ledger};
 use crate::model::{EventKey, LedgerEvent};
 use crate::ports::{Clock, DownloadedFile, ExtractFiles, LinkError};
-use crate::identity::pseudonym::sha256_hex;
+use crate::reads::analysis::{DUPLICATE_WINDOW, LOOKAHEAD, LOOKBACK};
 use crate::reads::queries::{Queries, RegistrationQuery};
-use crate::governance::retention::FiscalYearEnd;
+use crate::table::{keys, CorrectionEntry, Ledger};
 use crate::time::{local_date, local_day_start, Instant};
 use async_trait::async_trait;
 use authority::{AuthorityHeader, AuthorityWriter};
@@ -401,8 +401,11 @@ impl Extracts {
             }
         }
         let claims = link.claims();
-        let mut record =
-            self.new_record(&claims, crate::governance::inspection::INSPECTOR_ROLE.into(), request);
+        let mut record = self.new_record(
+            &claims,
+            crate::governance::inspection::INSPECTOR_ROLE.into(),
+            request,
+        );
         record.company_orgnr = Some(link.company_orgnr.clone());
         self.store_order(self.ledger.company_extracts_pk(&link.company_orgnr), record)
             .await
@@ -427,8 +430,13 @@ impl Extracts {
         if !ordered_here {
             return Err(DomainError::NotFound("no such extract".into()));
         }
-        self.answer(&pk, id, &claims, crate::governance::inspection::INSPECTOR_ROLE.into())
-            .await
+        self.answer(
+            &pk,
+            id,
+            &claims,
+            crate::governance::inspection::INSPECTOR_ROLE.into(),
+        )
+        .await
     }
 
     /// `POST /v1/me/extracts` (employee): the own register extract, over every company

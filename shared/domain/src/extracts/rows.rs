@@ -11,10 +11,10 @@
 //! views' LOOKBACK/LOOKAHEAD, and a duplicate whose row was emitted by an earlier chunk
 //! is not emitted again.
 
-use crate::reads::analysis::{analyse, AnomalyKind, Unpaired};
 use crate::identity::{Orgnr, PersonId, PersonIdKind, SiteId};
-use crate::table::CorrectionEntry;
 use crate::model::{Direction, EventKey, LedgerEvent};
+use crate::reads::analysis::{analyse, AnomalyKind, Unpaired};
+use crate::table::CorrectionEntry;
 use crate::time::{local_date, parse_rfc3339, Instant};
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Europe::Stockholm;

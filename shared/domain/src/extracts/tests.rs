@@ -1,8 +1,8 @@
 use super::*;
 use crate::governance::admin::{ActivationRequest, Admin, NewPartner};
+use crate::identity::pseudonym::PseudonymKey;
 use crate::intake::{DeliveryFormat, ImportService};
 use crate::memory::{MemoryArchive, MemoryExtractFiles, MemoryItemStore};
-use crate::identity::pseudonym::PseudonymKey;
 use serde_json::{json, Value};
 use std::sync::Mutex;
 

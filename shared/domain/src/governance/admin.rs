@@ -4,12 +4,12 @@
 
 use crate::auth::{require_company, require_operator, Claims, CompanyAccess, Role};
 use crate::error::DomainError;
+use crate::governance::retention::FiscalYearEnd;
 use crate::identity::Orgnr;
-use crate::table::{Grant, Ledger, LegalHold};
 use crate::model::{Activation, Partner};
 use crate::pagination::{Cursor, Page};
 use crate::ports::Clock;
-use crate::governance::retention::FiscalYearEnd;
+use crate::table::{Grant, Ledger, LegalHold};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 

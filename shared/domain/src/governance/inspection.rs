@@ -10,8 +10,8 @@
 use crate::auth::{require_company, Claims, CompanyAccess};
 use crate::error::DomainError;
 use crate::identity::{Orgnr, SiteId};
-use crate::table::Ledger;
 use crate::ports::Clock;
+use crate::table::Ledger;
 use base64::Engine;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};

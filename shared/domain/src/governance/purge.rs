@@ -2,11 +2,11 @@
 //! erased from the index, and an archived delivery is deleted once its lock has ended —
 //! unless a legal hold covers them. Every purge is written to the audit log.
 
-use crate::governance::audit::{AuditRecord, AuditTrail, SERVICE_CHAIN};
 use crate::error::DomainError;
-use crate::table::{Ledger, LegalHold};
-use crate::ports::{Archive, ArchiveError, Clock};
+use crate::governance::audit::{AuditRecord, AuditTrail, SERVICE_CHAIN};
 use crate::governance::retention::{retention_until, FiscalYearEnd};
+use crate::ports::{Archive, ArchiveError, Clock};
+use crate::table::{Ledger, LegalHold};
 use chrono::{DateTime, Datelike, Utc};
 use futures::TryStreamExt;
 use serde::{Deserialize, Serialize};

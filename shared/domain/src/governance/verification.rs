@@ -10,10 +10,10 @@
 
 use crate::auth::{require_company, Claims, CompanyAccess};
 use crate::error::DomainError;
-use crate::identity::Orgnr;
-use crate::table::{from_item, item_of, Ledger};
-use crate::ports::WriteOp;
 use crate::governance::verify::{Mismatch, VerificationReport};
+use crate::identity::Orgnr;
+use crate::ports::WriteOp;
+use crate::table::{from_item, item_of, Ledger};
 use chrono::{DateTime, Datelike, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};

@@ -13,10 +13,10 @@
 //! that its receipt's check already found (or missed) costs no further request.
 
 use crate::error::DomainError;
-use crate::intake::Receipt;
-use crate::table::{keys, ArchivedEntry, Ledger};
-use crate::ports::{Archive, ArchiveError, Clock, LockProbe};
 use crate::governance::retention::{retention_until, FiscalYearEnd};
+use crate::intake::Receipt;
+use crate::ports::{Archive, ArchiveError, Clock, LockProbe};
+use crate::table::{keys, ArchivedEntry, Ledger};
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use futures::{StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};

@@ -19,14 +19,14 @@
 //!   of its whole history.
 
 use crate::error::DomainError;
+use crate::identity::pseudonym::{id_fragment, sha256_hex};
 use crate::identity::Orgnr;
 use crate::intake::{
     feed_page_envelope, BatchAnswer, DeliveryFormat, ImportFailure, ImportService,
 };
-use crate::table::{FeedCursor, Ledger, PullStatus};
 use crate::model::Partner;
 use crate::ports::{Clock, FeedClient, FeedError, FeedRequest};
-use crate::identity::pseudonym::{id_fragment, sha256_hex};
+use crate::table::{FeedCursor, Ledger, PullStatus};
 use chrono::{DateTime, Utc};
 use futures::stream::{self, StreamExt};
 use serde::{Deserialize, Serialize};

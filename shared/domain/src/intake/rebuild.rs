@@ -16,8 +16,8 @@
 use crate::error::DomainError;
 use crate::identity::Orgnr;
 use crate::intake::{ImportService, Receipt, RECEIPTS_PREFIX};
-use crate::table::{keys, Ledger};
 use crate::ports::{Archive, Item};
+use crate::table::{keys, Ledger};
 use serde::Serialize;
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, BTreeSet};

@@ -14,12 +14,13 @@ use super::stream::{read_chunks, OwnedRule, StreamPhase};
 use super::validate::{validate_event, within_bounds, Rejection, RejectionCode};
 use crate::auth::{require_partner, Claims};
 use crate::error::DomainError;
+use crate::governance::retention::{retention_until, FiscalYearEnd};
+use crate::identity::pseudonym::{id_fragment, sha256_hex};
 use crate::identity::Orgnr;
-use crate::table::{ArchivedEntry, BatchRecord, CorrectionEntry, Ledger};
 use crate::model::{Activation, EventFields, EventRecord, LedgerEvent};
 use crate::ports::{Archive, ArchivedObject, Clock, StoreError, WriteOp, MAX_TRANSACTION_OPS};
-use crate::identity::pseudonym::{id_fragment, sha256_hex};
-use crate::governance::retention::{retention_until, FiscalYearEnd};
+use crate::table::{ArchivedEntry, BatchRecord, CorrectionEntry, Ledger};
+use crate::table::{WRITES_PER_DAY_CHUNK, WRITES_PER_EVENT};
 use crate::time::{format_rfc3339, local_date, Instant};
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use futures::stream::{self, StreamExt, TryStreamExt};
@@ -29,10 +30,6 @@ use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
-/// Writes per new event in a transaction (its record and person-timeline entry), beside
-/// one day chunk per (company, local day) of the transaction; see
-/// [`Ledger::new_events_ops`]. A transaction holds at most [`MAX_TRANSACTION_OPS`].
-const OPS_PER_NEW_EVENT: usize = 2;
 const PARALLEL_TRANSACTIONS: usize = 4;
 /// Uploads and replays keep as many transactions in flight as pushes: more buys little
 /// on DynamoDB (a 500,000-event upload is ~25,000 transactions, minutes at this pace,
@@ -1061,7 +1058,8 @@ impl ImportService {
     }
 
     /// Groups new events into transactions as full as [`MAX_TRANSACTION_OPS`] allows
-    /// ([`OPS_PER_NEW_EVENT`] writes per event, one per (company, day) chunk), by company
+    /// ([`WRITES_PER_EVENT`] writes per event, [`WRITES_PER_DAY_CHUNK`] per (company, day)
+    /// chunk, both counted where [`Ledger::new_events_ops`] writes them), by company
     /// and day so that each day's events share as few chunks as possible.
     fn transactions(
         &self,
@@ -1074,12 +1072,13 @@ impl ImportService {
         let mut ops = 0;
         for (i, f) in to_store {
             let new_day = current.last().is_none_or(|(_, l)| day(l) != day(&f));
-            let needs = OPS_PER_NEW_EVENT + usize::from(new_day);
+            let chunk = |starts: bool| if starts { WRITES_PER_DAY_CHUNK } else { 0 };
+            let needs = WRITES_PER_EVENT + chunk(new_day);
             if ops + needs > MAX_TRANSACTION_OPS {
                 out.push(std::mem::take(&mut current));
                 ops = 0;
             }
-            ops += OPS_PER_NEW_EVENT + usize::from(current.is_empty() || new_day);
+            ops += WRITES_PER_EVENT + chunk(current.is_empty() || new_day);
             current.push((i, f));
         }
         if !current.is_empty() {

@@ -2,16 +2,16 @@
 //! of the same bytes does, an interrupted delivery resumes as if it had not been, and a
 //! company's index rebuilt from the archive equals the live one.
 
-use crate::governance::admin::{ActivationRequest, Admin, NewPartner};
 use crate::auth::Claims;
+use crate::governance::admin::{ActivationRequest, Admin, NewPartner};
+use crate::identity::pseudonym::PseudonymKey;
 use crate::identity::Orgnr;
 use crate::intake::{upload_key, DeliveryFormat, ImportService, NewUpload};
-use crate::table::{Ledger, UploadStatus};
 use crate::memory::{MemoryArchive, MemoryItemStore};
 use crate::ports::{
     ArchiveError, Item, ItemStore, Query, QueryPage, StoreError, SystemClock, UploadUrls, WriteOp,
 };
-use crate::identity::pseudonym::PseudonymKey;
+use crate::table::{Ledger, UploadStatus};
 use async_trait::async_trait;
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -412,17 +412,24 @@ async fn a_rebuilt_index_equals_the_live_one() {
 
     let rebuilt = env_on(archive);
     let orgnr = Orgnr::parse(ORG).unwrap();
-    crate::intake::rebuild::copy_administration(live.import.ledger(), rebuilt.import.ledger(), &orgnr)
-        .await
-        .unwrap();
+    crate::intake::rebuild::copy_administration(
+        live.import.ledger(),
+        rebuilt.import.ledger(),
+        &orgnr,
+    )
+    .await
+    .unwrap();
     let summary = crate::intake::rebuild::rebuild_company(&rebuilt.import, &orgnr)
         .await
         .unwrap();
     assert_eq!(summary.replayed, 5);
-    let diffs =
-        crate::intake::rebuild::compare_company(live.import.ledger(), rebuilt.import.ledger(), &orgnr)
-            .await
-            .unwrap();
+    let diffs = crate::intake::rebuild::compare_company(
+        live.import.ledger(),
+        rebuilt.import.ledger(),
+        &orgnr,
+    )
+    .await
+    .unwrap();
     assert!(diffs.is_empty(), "{diffs:#?}");
 
     // The check notices a difference.
@@ -442,10 +449,13 @@ async fn a_rebuilt_index_equals_the_live_one() {
         }])
         .await
         .unwrap();
-    let diffs =
-        crate::intake::rebuild::compare_company(live.import.ledger(), rebuilt.import.ledger(), &orgnr)
-            .await
-            .unwrap();
+    let diffs = crate::intake::rebuild::compare_company(
+        live.import.ledger(),
+        rebuilt.import.ledger(),
+        &orgnr,
+    )
+    .await
+    .unwrap();
     assert_eq!(diffs.len(), 1, "{diffs:#?}");
     assert!(diffs[0].contains("only in the live index"));
 }

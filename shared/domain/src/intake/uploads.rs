@@ -13,8 +13,8 @@ use super::service::{
 use super::stream::{scan, OwnedRule};
 use crate::auth::{require_partner, Claims};
 use crate::error::{DomainError, ErrorRecord};
-use crate::table::{Upload, UploadStatus};
 use crate::ports::{UploadUrls, UPLOADS_PREFIX};
+use crate::table::{Upload, UploadStatus};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;

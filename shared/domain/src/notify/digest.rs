@@ -6,12 +6,12 @@
 
 use super::silence::{is_weekday, local_day};
 use super::{Notifications, StoredSettings};
-use crate::reads::analysis::{analyse, AnomalyKind, Unpaired, LOOKBACK};
 use crate::error::DomainError;
 use crate::identity::Orgnr;
-use crate::table::keys;
 use crate::model::{Direction, LedgerEvent};
 use crate::ports::{Item, OutgoingMail, WriteOp};
+use crate::reads::analysis::{analyse, AnomalyKind, Unpaired, LOOKBACK};
+use crate::table::keys;
 use crate::time::{local_date, local_day_start, to_fixed};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;

@@ -7,9 +7,9 @@
 //! person who checked in here and then out (or in) at another site has no open `in`
 //! here; a duplicate is never the open `in`.
 
-use crate::reads::analysis::{analyse, Unpaired, LOOKBACK, MAX_SESSION};
 use crate::identity::{Orgnr, SiteId};
 use crate::model::{Direction, LedgerEvent};
+use crate::reads::analysis::{analyse, Unpaired, LOOKBACK, MAX_SESSION};
 use crate::time::{format_rfc3339, Instant};
 use serde::Serialize;
 use std::collections::BTreeSet;

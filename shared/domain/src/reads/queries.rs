@@ -2,15 +2,15 @@
 //! site as work sessions, unpaired events and duplicates (spec §4), optionally with the
 //! history of corrections.
 
-use crate::reads::analysis::{analyse, AnomalyKind, Unpaired, LOOKAHEAD, LOOKBACK};
 use crate::auth::{require_company, Claims, CompanyAccess};
 use crate::error::DomainError;
 use crate::identity::{Orgnr, PersonId, SiteId};
-use crate::table::{CorrectionEntry, Ledger, PersonEntry, SiteEntry};
 use crate::model::LedgerEvent;
 use crate::pagination::{Cursor, Page};
 use crate::ports::Clock;
+use crate::reads::analysis::{analyse, AnomalyKind, Unpaired, LOOKAHEAD, LOOKBACK};
 use crate::reads::present::{self, Present};
+use crate::table::{CorrectionEntry, Ledger, PersonEntry, SiteEntry};
 use crate::time::{sortable, Instant};
 use futures::stream::{self, StreamExt, TryStreamExt};
 use std::collections::{BTreeSet, HashMap};

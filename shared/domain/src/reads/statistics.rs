@@ -10,14 +10,14 @@
 //! refresh (and the last two days) computed in memory for that answer, so it is never
 //! stale; `refreshed_at` says when the stored part was refreshed.
 
-use crate::reads::analysis::{analyse, AnomalyKind, LOOKAHEAD, LOOKBACK};
 use crate::auth::{require_company, Claims, CompanyAccess};
 use crate::error::DomainError;
 use crate::identity::Orgnr;
-use crate::table::Ledger;
 use crate::model::LedgerEvent;
 use crate::pagination::Cursor;
 use crate::ports::Clock;
+use crate::reads::analysis::{analyse, AnomalyKind, LOOKAHEAD, LOOKBACK};
+use crate::table::Ledger;
 use crate::time::{local_date, local_day_start};
 use chrono::{Datelike, NaiveDate};
 use serde_json::{json, Value};

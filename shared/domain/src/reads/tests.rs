@@ -2,16 +2,16 @@
 //! calendar span it names": events spread thinly over ten years, read company-wide and
 //! purged, with every store request counted.
 
+use crate::auth::Claims;
 use crate::governance::admin::{ActivationRequest, Admin, NewPartner};
 use crate::governance::audit::{AuditTrail, ItemAuditTrail};
-use crate::auth::Claims;
+use crate::governance::purge::Purge;
+use crate::identity::pseudonym::PseudonymKey;
 use crate::identity::Orgnr;
 use crate::intake::{DeliveryFormat, ImportService};
-use crate::table::Ledger;
 use crate::memory::{MemoryArchive, MemoryItemStore};
 use crate::ports::{Clock, Item, ItemStore, Query, QueryPage, StoreError, WriteOp};
-use crate::identity::pseudonym::PseudonymKey;
-use crate::governance::purge::Purge;
+use crate::table::Ledger;
 use crate::time::parse_rfc3339;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -147,9 +147,10 @@ async fn reads_and_purge_cost_what_the_data_costs_not_the_calendar_span() {
     // The item-by-item comparison of two indexes (the rebuild check) walks the same
     // day index: per index, 4 directory partitions, 1 person and 1 site timeline, 11 day
     // timelines and 22 event partitions — not one day timeline per calendar day.
-    let (diffs, compared) = crate::intake::rebuild::compare_company_counted(&ledger, &ledger, &orgnr)
-        .await
-        .unwrap();
+    let (diffs, compared) =
+        crate::intake::rebuild::compare_company_counted(&ledger, &ledger, &orgnr)
+            .await
+            .unwrap();
     assert!(diffs.is_empty(), "{diffs:?}");
     assert!(compared >= 22 * 2, "{compared} items compared");
     let requests = store.take();

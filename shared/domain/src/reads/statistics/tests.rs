@@ -3,9 +3,9 @@
 
 use super::*;
 use crate::governance::admin::{ActivationRequest, Admin, NewPartner};
+use crate::identity::pseudonym::PseudonymKey;
 use crate::intake::{DeliveryFormat, ImportService};
 use crate::memory::{MemoryArchive, MemoryItemStore};
-use crate::identity::pseudonym::PseudonymKey;
 use chrono::{DateTime, Utc};
 
 struct Fixed(DateTime<Utc>);
