@@ -7,6 +7,7 @@ pub mod pull;
 pub mod rebuild;
 mod service;
 mod stream;
+mod survey;
 mod uploads;
 mod validate;
 

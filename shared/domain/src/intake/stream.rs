@@ -6,7 +6,7 @@
 use super::parse::{
     stream_delivery, BatchIdRule, DeliveryFormat, EnvelopeError, EnvelopeInfo, RawEvent,
 };
-use super::service::Survey;
+use super::survey::Survey;
 use crate::error::DomainError;
 use crate::ports::{ArchiveError, ObjectStream};
 use bytes::Bytes;
