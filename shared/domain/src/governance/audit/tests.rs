@@ -1,5 +1,6 @@
 use super::*;
 use crate::memory::{MemoryArchive, MemoryItemStore};
+use crate::ports::Condition;
 
 fn record(n: u16) -> AuditRecord {
     AuditRecord {
