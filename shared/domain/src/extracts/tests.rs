@@ -1,8 +1,11 @@
 use super::*;
 use crate::governance::admin::{ActivationRequest, Admin, NewPartner};
+use crate::identity::pseudonym::sha256_hex;
 use crate::identity::pseudonym::PseudonymKey;
 use crate::intake::{DeliveryFormat, ImportService};
 use crate::memory::{MemoryArchive, MemoryExtractFiles, MemoryItemStore};
+use crate::ports::LinkError;
+use crate::reads::queries::RegistrationQuery;
 use serde_json::{json, Value};
 use std::sync::Mutex;
 
