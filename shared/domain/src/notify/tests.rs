@@ -1,4 +1,6 @@
 use super::*;
+use crate::DomainError;
+use std::net::IpAddr;
 
 #[test]
 fn refused_addresses() {
