@@ -55,9 +55,78 @@ pub async fn aws_clients() -> (aws_sdk_dynamodb::Client, aws_sdk_s3::Client) {
         .http_client(https_client())
         .load()
         .await;
-    let dynamodb = aws_sdk_dynamodb::Client::new(&conf);
+    let dynamodb = aws_sdk_dynamodb::Client::from_conf(
+        aws_sdk_dynamodb::config::Builder::from(&conf)
+            .timeout_config(dynamodb_timeouts(dynamodb_endpoint_overridden()))
+            .build(),
+    );
     let s3_conf = aws_sdk_s3::config::Builder::from(&conf)
         .force_path_style(s3_endpoint_overridden())
+        .timeout_config(s3_timeouts(s3_endpoint_overridden()))
         .build();
     (dynamodb, aws_sdk_s3::Client::from_conf(s3_conf))
+}
+
+/// True when a DynamoDB endpoint override is set (DynamoDB Local).
+fn dynamodb_endpoint_overridden() -> bool {
+    ["AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL"]
+        .iter()
+        .any(|v| std::env::var(v).is_ok_and(|s| !s.trim().is_empty()))
+}
+
+/// Seconds from `var`, if set to a positive number.
+fn secs_from(var: &str) -> Option<std::time::Duration> {
+    std::env::var(var)
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .filter(|s| *s > 0)
+        .map(std::time::Duration::from_secs)
+}
+
+/// DynamoDB: a stalled answer is given up after one attempt's time and retried (every
+/// write is conditional or whole, so a retry never doubles — the fault tests show it),
+/// instead of waiting for the function's own timeout. Against DynamoDB Local (an
+/// endpoint override) there is no attempt timeout unless `STAMP_DYNAMODB_ATTEMPT_SECS`
+/// sets one: a loaded test machine must make it slow, not retried.
+pub fn dynamodb_timeouts(local: bool) -> aws_config::timeout::TimeoutConfig {
+    use std::time::Duration;
+    let attempt =
+        secs_from("STAMP_DYNAMODB_ATTEMPT_SECS").or((!local).then_some(Duration::from_secs(10)));
+    let mut b =
+        aws_config::timeout::TimeoutConfig::builder().connect_timeout(Duration::from_secs(5));
+    b.set_operation_attempt_timeout(attempt);
+    b.build()
+}
+
+/// S3: bodies may be large (uploads up to 1 GiB stream through), so no attempt limit;
+/// a connection that stops sending is given up after `read_timeout` instead.
+pub fn s3_timeouts(local: bool) -> aws_config::timeout::TimeoutConfig {
+    use std::time::Duration;
+    let read = secs_from("STAMP_S3_READ_SECS").or((!local).then_some(Duration::from_secs(30)));
+    let mut b =
+        aws_config::timeout::TimeoutConfig::builder().connect_timeout(Duration::from_secs(5));
+    b.set_read_timeout(read);
+    b.build()
+}
+
+#[cfg(test)]
+mod timeout_tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn deployed_clients_give_up_a_stalled_attempt_and_local_ones_wait() {
+        let deployed = dynamodb_timeouts(false);
+        assert_eq!(
+            deployed.operation_attempt_timeout(),
+            Some(Duration::from_secs(10))
+        );
+        assert_eq!(deployed.connect_timeout(), Some(Duration::from_secs(5)));
+        assert_eq!(dynamodb_timeouts(true).operation_attempt_timeout(), None);
+        // S3 streams large bodies: a read timeout, never an attempt limit.
+        let s3 = s3_timeouts(false);
+        assert_eq!(s3.read_timeout(), Some(Duration::from_secs(30)));
+        assert_eq!(s3.operation_attempt_timeout(), None);
+        assert_eq!(s3_timeouts(true).read_timeout(), None);
+    }
 }

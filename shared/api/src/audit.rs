@@ -51,8 +51,9 @@ impl AuditSlot {
     }
 }
 
-/// Routes not worth a trail entry: liveness probes.
-const UNAUDITED: [&str; 1] = ["/health"];
+/// Routes not worth a trail entry (liveness probes): neither audited nor held to the
+/// anonymous budget.
+pub(crate) const UNAUDITED: [&str; 1] = ["/health"];
 
 pub fn outcome(status: StatusCode) -> &'static str {
     match status.as_u16() {

@@ -833,13 +833,21 @@ fn problem_response(status: u16) -> Value {
         409 => "a conflict: `batch_conflict`, `event_conflict`, `last_company_admin`, `already_exists`, `no_notification_settings`, …",
         413 => "`payload_too_large`: over 10,000 events or 6 MB (use /partner/v1/uploads)",
         415 => "`unsupported_media_type`: not application/json or text/csv",
+        429 => "`too_many_requests`: a request without a token over the server's anonymous budget (stamp-local), or over the API's throttling (AWS); retry after `Retry-After` seconds",
         503 => "`unavailable`: a storage service is unavailable; retry later",
         _ => "a problem",
     };
-    json!({
+    let mut r = json!({
         "description": description,
         "content": { "application/problem+json": { "schema": schema_ref("Problem") } }
-    })
+    });
+    if status == 429 {
+        r["headers"] = json!({ "Retry-After": {
+            "description": "seconds to wait before retrying",
+            "schema": { "type": "integer", "minimum": 1 }
+        }});
+    }
+    r
 }
 
 const CSV_EXAMPLE: &str = "event_id,company_orgnr,company_name,site_id,person_id,person_name,direction,occurred_at\n\
@@ -893,6 +901,11 @@ fn operation(op: &Op) -> Value {
     match op.auth {
         Auth::None => {}
         Auth::Jwt(_) | Auth::Inspection => problems.extend([400, 401, 403, 404, 503]),
+    }
+    // Requests without a token are held to a budget (shared/api/src/budget.rs); an
+    // inspection link proves a secret instead and is exempt.
+    if !matches!(op.auth, Auth::Inspection) && !crate::audit::UNAUDITED.contains(&op.path) {
+        problems.push(429);
     }
     if op.body.is_some() {
         // Bad input, and a body over the router's limit (`payload_too_large`).

@@ -356,10 +356,108 @@ async fn partner_health_counts_each_batch_once(s: &TestServer) {
     assert_eq!(stats["partners"][0]["partner_id"], "ledger-1");
 }
 
+/// Batch `f{b}`: four events of one day.
+async fn push_four(s: &TestServer, partner: &str, b: usize) {
+    let body = batch(
+        &format!("f{b}"),
+        (0..4)
+            .map(|i| {
+                event(
+                    &format!("f{b}-e{i}"),
+                    ORG_A,
+                    SITE_1,
+                    if i < 2 { ANNA } else { BO },
+                    "Åsa",
+                    if i % 2 == 0 { "in" } else { "out" },
+                    &format!("2026-03-0{}T0{}:0{i}:00+01:00", b % 5 + 2, b % 9),
+                )
+            })
+            .collect(),
+    );
+    let a = s.post_json("/partner/v1/batches", partner, &body).await;
+    assert_eq!(a.expect(200)["accepted"], 4);
+}
+
+async fn health_of(s: &TestServer, ck: &str, now: chrono::DateTime<chrono::Utc>) -> Value {
+    serde_json::to_value(s.state.ledger.partner_health(ck, now).await.unwrap()).unwrap()
+}
+
+/// The sort keys of the company's partner-health partition.
+async fn health_rows(s: &TestServer, ck: &str) -> Vec<String> {
+    let mut sks: Vec<String> = s
+        .store
+        .query_all(&format!("CO#{ck}#PARTNERHEALTH"), SkRange::All)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|i| i.sk)
+        .collect();
+    sks.sort();
+    sks
+}
+
+/// The statistics job folds answered batches' health rows into one rollup per partner:
+/// the health answers the same, the partition shrinks to the rollup and the rows not yet
+/// answered, a retried batch still counts once, and two folds at once fold each row once.
+async fn partner_health_folds_into_rollups_that_answer_the_same(s: &TestServer) {
+    let t = setup(s, ORG_A, "ledger-1").await;
+    for b in 0..12 {
+        s.clock.set(&format!("2026-03-{:02}T12:00:00Z", b + 2));
+        push_four(s, &t.partner, b).await;
+    }
+    let ck = s.state.ledger.company_key(&Orgnr::parse(ORG_A).unwrap());
+    // A row whose batch has no stored answer (an attempt interrupted before it).
+    s.state
+        .ledger
+        .note_delivery(&ck, "ledger-1", "unanswered", 3, 1, s.clock.now())
+        .await
+        .unwrap();
+    let now = s.clock.now() + chrono::Duration::days(1);
+    let before = health_of(s, &ck, now).await;
+    assert_eq!(before[0]["events_received"], 12 * 4 + 3, "{before}");
+    assert_eq!(health_rows(s, &ck).await.len(), 13);
+
+    // Two folds at once (the job on two schedulers): each row is folded once.
+    let (a, b) = tokio::join!(
+        s.state.ledger.fold_partner_health(&ck),
+        s.state.ledger.fold_partner_health(&ck)
+    );
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!(a.rows + b.rows, 12, "{a:?} {b:?}");
+    assert_eq!(health_of(s, &ck, now).await, before);
+    assert_eq!(
+        health_rows(s, &ck).await,
+        ["#R#ledger-1", "ledger-1#unanswered"]
+    );
+
+    // A retry of a folded batch is answered from its stored answer: counted once.
+    s.clock.set("2026-03-20T12:00:00Z");
+    push_four(s, &t.partner, 3).await;
+    assert_eq!(health_of(s, &ck, now).await, before);
+    // A new batch counts, and the job folds it in as well.
+    push_four(s, &t.partner, 12).await;
+    let after = health_of(s, &ck, now).await;
+    assert_eq!(after[0]["events_received"], 13 * 4 + 3, "{after}");
+    assert_ne!(after[0]["last_delivery"], before[0]["last_delivery"]);
+    let job = s.state.statistics.run_once().await.unwrap();
+    assert_eq!(job.health_rows_folded, 1, "{job:?}");
+    assert_eq!(health_of(s, &ck, now).await, after);
+    assert_eq!(
+        health_rows(s, &ck).await,
+        ["#R#ledger-1", "ledger-1#unanswered"]
+    );
+    // Nothing left to fold: the next round folds nothing.
+    assert_eq!(
+        s.state.ledger.fold_partner_health(&ck).await.unwrap().rows,
+        0
+    );
+}
+
 on_every_store!(
     audit_verification_names_each_kind_of_tampering,
     two_sealers_at_once_seal_each_entry_once,
     partner_health_counts_each_batch_once,
+    partner_health_folds_into_rollups_that_answer_the_same,
 );
 
 /// `stamp-local audit-verify` works beside a running server (which holds the redb

@@ -82,7 +82,16 @@ async fn an_anonymous_flood_is_held_to_its_budget_and_audited(s: &TestServer) {
                     r.headers()["content-type"].to_str().unwrap(),
                     "application/problem+json"
                 );
-                let body: Value = r.json().await.unwrap();
+                let raw = r.bytes().await.unwrap();
+                // As the API document describes it.
+                crate::contract::check(
+                    &reqwest::Method::GET,
+                    "/v1/announcements",
+                    429,
+                    "application/problem+json",
+                    &raw,
+                );
+                let body: Value = serde_json::from_slice(&raw).unwrap();
                 assert_eq!(body["code"], "too_many_requests");
                 assert_eq!(body["status"], 429);
             }

@@ -2,6 +2,7 @@
 //! validate each event on its own, archive first, then index. Pushes, uploads, pulled
 //! pages and replays from the archive all take this one path.
 
+mod directories;
 mod parse;
 pub mod pull;
 pub mod rebuild;

@@ -145,7 +145,20 @@ pub async fn compare_company_counted(
     let ck = live.company_key(orgnr);
     let sites_pk = keys::sites(&ck);
     let mut diffs = Vec::new();
-    let mut compared = 0;
+    // Partner health by what it answers: one index may have folded batch rows into
+    // rollups that the other still holds row by row (see `table::health`).
+    let now = chrono::Utc::now();
+    let (h1, h2) = (
+        live.partner_health(&ck, now).await?,
+        rebuilt.partner_health(&ck, now).await?,
+    );
+    // As answered (the kept delivery days behind `silent_since` are bounded in a rollup).
+    if serde_json::to_value(&h1).ok() != serde_json::to_value(&h2).ok() {
+        diffs.push(format!(
+            "partner health differs: live {h1:?}, rebuilt {h2:?}"
+        ));
+    }
+    let mut compared = h1.len().max(h2.len());
     let mut count = |(a, b): (Vec<Item>, Vec<Item>)| {
         compared += a.len().max(b.len());
         (a, b)
@@ -153,16 +166,6 @@ pub async fn compare_company_counted(
     let (p1, p2) =
         count(compare_partition(live, rebuilt, &keys::people(&ck), &sites_pk, &mut diffs).await?);
     count(compare_partition(live, rebuilt, &sites_pk, &sites_pk, &mut diffs).await?);
-    count(
-        compare_partition(
-            live,
-            rebuilt,
-            &keys::partner_health(&ck),
-            &sites_pk,
-            &mut diffs,
-        )
-        .await?,
-    );
     let (d1, d2) = count(
         compare_partition(live, rebuilt, &keys::data_days(&ck), &sites_pk, &mut diffs).await?,
     );

@@ -9,6 +9,7 @@
 //! is one chunk; an upload or a replay streams its events from the archive in chunks of
 //! [`STREAM_CHUNK_EVENTS`], so its size is bounded by the archive, not by memory.
 
+use super::directories::Listed;
 use super::parse::{parse_delivery, DeliveryFormat, EnvelopeError, RawEvent, MAX_BATCH_BYTES};
 use super::stream::{read_chunks, OwnedRule, StreamPhase};
 use super::validate::{validate_event, within_bounds, Rejection, RejectionCode};
@@ -95,6 +96,8 @@ pub(crate) struct Run {
     /// The directory entry each person gets: from their last event by index.
     people: BTreeMap<(String, String), (usize, LedgerEvent)>,
     sites: BTreeMap<(String, String), (Instant, Instant)>,
+    /// What the run wrote to the directories before storing events.
+    listed: Listed,
     /// Events received and refused per named company (kept for activated ones).
     health: BTreeMap<Orgnr, (u64, u64)>,
 }
@@ -125,6 +128,7 @@ impl Run {
             rejected_cap: None,
             people: BTreeMap::new(),
             sites: BTreeMap::new(),
+            listed: Listed::default(),
             health: BTreeMap::new(),
         }
     }

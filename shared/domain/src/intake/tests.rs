@@ -379,6 +379,67 @@ async fn an_interrupted_delivery_resumes_as_if_it_had_not_been() {
     );
 }
 
+/// Crashed at many points of a delivery: at each, every event stored in a day partition
+/// has its person in the people directory and its site in the site directory, so the
+/// people list, a person's page and statistics agree (issue 13, "a crash mid-import").
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_stored_event_is_listed_at_every_moment_of_an_interrupted_import() {
+    let body = json!({ "batch_id": "b-1", "events": delivery() })
+        .to_string()
+        .into_bytes();
+    let mut crashed = 0;
+    for budget in [1, 2, 4, 8, 16, 30, 45, 60, 80] {
+        let env = env_on(Arc::new(MemoryArchive::new()));
+        ready(&env).await;
+        env.store.budget.store(budget, Ordering::SeqCst);
+        if env
+            .import
+            .import(PARTNER, DeliveryFormat::Json, &body, None)
+            .await
+            .is_ok()
+        {
+            continue;
+        }
+        crashed += 1;
+        let dump = env.store.inner.dump();
+        let has = |pk: &str, sk: &str| dump.iter().any(|i| i.pk == pk && i.sk == sk);
+        let days: std::collections::BTreeSet<(String, chrono::NaiveDate)> = dump
+            .iter()
+            .filter_map(|i| {
+                let (co, day) = i.pk.split_once("#D#")?;
+                Some((co.strip_prefix("CO#")?.to_string(), day.parse().ok()?))
+            })
+            .collect();
+        let mut stored = 0;
+        for (ck, day) in days {
+            for e in env.import.ledger().day_events(&ck, day).await.unwrap() {
+                stored += 1;
+                assert!(
+                    has(&format!("CO#{ck}#PEOPLE"), &e.person_ref),
+                    "budget {budget}: {} stored, its person not listed",
+                    e.event_id
+                );
+                assert!(
+                    has(&format!("CO#{ck}#SITES"), e.site_id.as_str()),
+                    "budget {budget}: {} stored, its site not listed",
+                    e.event_id
+                );
+            }
+        }
+        // The first budgets crash before any event is stored; the later ones after.
+        if budget >= 16 {
+            assert!(
+                stored > 0,
+                "budget {budget}: nothing stored before the crash"
+            );
+        }
+    }
+    assert!(
+        crashed >= 6,
+        "only {crashed} of the budgets crashed the import"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rebuilt_index_equals_the_live_one() {
     let archive = Arc::new(MemoryArchive::new());

@@ -280,6 +280,8 @@ pub struct RefreshSummary {
     pub failed: usize,
     pub days: usize,
     pub events_read: usize,
+    /// Partner-health batch rows folded into their partners' rollups.
+    pub health_rows_folded: usize,
 }
 
 impl Statistics {
@@ -370,6 +372,8 @@ impl Statistics {
             self.ledger.clear_dirty(ck, d, &marker).await?;
         }
         self.ledger.set_stats_refreshed_at(ck, started).await?;
+        // Keeps the health read proportional to partners, not to batches ever delivered.
+        summary.health_rows_folded = self.ledger.fold_partner_health(ck).await?.rows;
         Ok(summary)
     }
 
@@ -384,6 +388,7 @@ impl Statistics {
                     total.companies += 1;
                     total.days += s.days;
                     total.events_read += s.events_read;
+                    total.health_rows_folded += s.health_rows_folded;
                 }
                 Err(e) => {
                     total.failed += 1;
@@ -396,6 +401,7 @@ impl Statistics {
             companies = total.companies,
             days = total.days,
             events_read = total.events_read,
+            health_rows_folded = total.health_rows_folded,
             "statistics refreshed"
         );
         Ok(total)

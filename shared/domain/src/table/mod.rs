@@ -2,7 +2,7 @@
 //! [`Ledger`] is the handle; each file below owns one slice of the items and the methods
 //! that read and write it: `events` (records, heads, corrections), `timelines`,
 //! `directory`, `days` (data days, dirty days, statistics rows), `partners`, `access`
-//! (activation, grants), `holds`, `archive`, `erase`, `ingest` (batches' starts,
+//! (activation, grants), `health` (partners' delivery health), `holds`, `archive`, `erase`, `ingest` (batches' starts,
 //! uploads, feed cursors), `extracts` and `inspections`. `keys` names every key.
 
 mod access;
@@ -12,6 +12,7 @@ mod directory;
 mod erase;
 mod events;
 mod extracts;
+mod health;
 mod holds;
 mod ingest;
 mod inspections;
@@ -24,9 +25,9 @@ pub use archive::ArchivedEntry;
 pub(crate) use directory::employer_directory_ops;
 pub use directory::{PersonEntry, SiteEntry};
 pub use events::{BatchRecord, CorrectionEntry, Head, WRITES_PER_DAY_CHUNK, WRITES_PER_EVENT};
+pub use health::{Folded, PartnerHealth};
 pub use holds::LegalHold;
 pub use ingest::{FeedCursor, PullStatus, Upload, UploadStatus};
-pub use partners::PartnerHealth;
 use timelines::{day_key, day_pk, legacy_site_key, person_key};
 
 use crate::error::DomainError;

@@ -9,6 +9,7 @@ use super::{
 };
 use crate::error::DomainError;
 use crate::identity::Orgnr;
+use crate::intake::directories::list_first;
 use crate::model::{EventFields, LedgerEvent};
 use crate::time::{local_date, Instant};
 use futures::stream::{self, StreamExt, TryStreamExt};
@@ -64,7 +65,13 @@ impl ImportService {
             }
         }
 
-        // The day index first: a reader finds every stored event's day at every moment.
+        // The day index and the directories first: a reader finds every stored event's
+        // day, person and site at every moment.
+        let events = to_store
+            .iter()
+            .map(|(_, f)| self.first_effective(&run.ctx, f))
+            .collect();
+        list_first(&self.ledger, &mut run.listed, events).await?;
         let mut days: Touched = Touched::new();
         for (_, f) in &to_store {
             days.entry(self.ledger.company_key(&f.company_orgnr))
@@ -138,12 +145,17 @@ impl ImportService {
 
     /// Notes the delivery's people, sites and partner health, and answers it.
     pub(crate) async fn finish(&self, run: &mut Run) -> Result<BatchAnswer, DomainError> {
+        // What the chunks did not list before their events: corrections' changes, and a
+        // person's last name when an earlier event of theirs was listed.
+        let listed = &run.listed;
         let people: Vec<(String, LedgerEvent)> = std::mem::take(&mut run.people)
             .into_iter()
+            .filter(|((ck, _), (_, e))| !listed.has_person(ck, e))
             .map(|((ck, _), (_, e))| (ck, e))
             .collect();
         let sites: Vec<(String, String, Instant, Instant)> = std::mem::take(&mut run.sites)
             .into_iter()
+            .filter(|((ck, site), (first, last))| !listed.covers_site(ck, site, *first, *last))
             .map(|((ck, site), (first, last))| (ck, site, first, last))
             .collect();
         self.ledger.note_people_and_sites(&people, &sites).await?;
