@@ -16,6 +16,7 @@ pub mod fuzzing;
 pub mod governance;
 pub mod identity;
 pub mod intake;
+#[cfg(any(test, feature = "memory"))]
 pub mod memory;
 pub mod model;
 pub mod notify;
