@@ -779,7 +779,7 @@ async fn scenario(
     drop(import);
 
     // Reads.
-    let query = env.start("employee-query", base + 5).await?;
+    let query = env.start("company-query", base + 5).await?;
     let user = claims("company_admin");
     let month = "from=2026-11-01T00:00:00%2B01:00&to=2026-12-01T00:00:00%2B01:00";
     for (site, people) in [(SITE_100, 100), (SITE_1000, 1000)] {
@@ -937,7 +937,7 @@ async fn scenario(
     let hello = env.init_times(init_rt, "lambda-hello").await?;
     let mut cells = Vec::new();
     for f in [
-        "employee-query",
+        "company-query",
         "partner-import",
         "administration",
         "statistics",

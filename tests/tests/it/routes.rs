@@ -24,7 +24,7 @@ fn function(name: &str) -> Owner {
     }
     Owner::Api(match name {
         "partner-import" => Function::PartnerImport,
-        "employee-query" => Function::EmployeeQuery,
+        "company-query" => Function::CompanyQuery,
         "administration" => Function::Administration,
         "extracts" => Function::Extracts,
         "inspection" => Function::Inspection,

@@ -214,7 +214,7 @@ async fn audit(
         stamp_domain::auth::CompanyAccess::Retained,
     )
     .await?;
-    let range = super::employee_query::range(&s, &p)?;
+    let range = super::company_query::range(&s, &p)?;
     let (from, to) = (
         range.from.with_timezone(&chrono::Utc),
         range.to.with_timezone(&chrono::Utc),

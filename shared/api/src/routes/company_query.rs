@@ -1,4 +1,4 @@
-//! What a company reads: sites, people, registrations — the employee-query function.
+//! What a company reads: sites, people, registrations — the company-query function.
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
