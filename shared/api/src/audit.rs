@@ -14,8 +14,8 @@ use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::Response;
 use lambda_http::request::RequestContext;
-use stamp_domain::governance::audit::{service_shard, AuditRecord};
 use stamp_domain::auth::Claims;
+use stamp_domain::governance::audit::{service_shard, AuditRecord};
 use stamp_domain::identity::Orgnr;
 use std::sync::{Arc, Mutex};
 

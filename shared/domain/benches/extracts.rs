@@ -98,28 +98,6 @@ fn local(day: NaiveDate, h: u32, m: u32, s: u32) -> Instant {
         .fixed_offset()
 }
 
-fn luhn_ok(ten: &str) -> bool {
-    let sum: u32 = ten
-        .bytes()
-        .rev()
-        .enumerate()
-        .map(|(i, b)| {
-            let d = u32::from(b - b'0');
-            if i % 2 == 1 {
-                let x = d * 2;
-                if x > 9 {
-                    x - 9
-                } else {
-                    x
-                }
-            } else {
-                d
-            }
-        })
-        .sum();
-    sum.is_multiple_of(10)
-}
-
 struct People {
     ids: Vec<(PersonId, String, String)>,
 }
@@ -128,17 +106,7 @@ impl People {
     fn new(n: usize) -> People {
         let ids = (0..n)
             .map(|p| {
-                let base = format!(
-                    "19{:02}{:02}{:02}{:03}",
-                    60 + p % 40,
-                    1 + p % 12,
-                    1 + p % 28,
-                    p % 1000
-                );
-                let check = (0..10)
-                    .find(|c| luhn_ok(&format!("{}{c}", &base[2..])))
-                    .unwrap();
-                let id = PersonId::parse(&format!("{base}{check}"), None, None).unwrap();
+                let id = PersonId::parse(&stamp_testdata::personnummer_nth(p), None, None).unwrap();
                 let name = format!("{} {} {p}", NAMES[p % 8], NAMES[(p / 8) % 8]);
                 (id, name, format!("p{p:06}"))
             })

@@ -226,7 +226,8 @@ async fn two_sealers_at_once_seal_each_entry_once(s: &TestServer) {
         r.expect(200);
     }
     let now = s.clock.now() + chrono::Duration::seconds(1);
-    let other = stamp_domain::governance::audit::ItemAuditTrail::new(s.store.clone(), s.archive.clone());
+    let other =
+        stamp_domain::governance::audit::ItemAuditTrail::new(s.store.clone(), s.archive.clone());
     use stamp_domain::governance::audit::AuditTrail;
     let (a, b) = tokio::join!(
         s.state.audit.seal(now, chrono::Duration::zero()),

@@ -217,7 +217,8 @@ fn partner_of_upload(url: &str) -> String {
 /// `n` events of one company: pushes of up to 1,000 events, the last tenth one upload.
 fn deliveries(n: usize, seed: u64) -> Vec<Delivery> {
     let people = (n / 200).max(8);
-    let mut events = partner_sim::generate(&sim(ORG_A, "flt", seed, people, 200), ORG_A, "Bygg AB");
+    let mut events =
+        stamp_testdata::generate(&sim(ORG_A, "flt", seed, people, 200), ORG_A, "Bygg AB");
     assert!(
         events.len() >= n,
         "the simulation gave {} events",

@@ -7,8 +7,8 @@ use crate::server::*;
 use reqwest::Method;
 use serde_json::{json, Value};
 use stamp_domain::identity::Orgnr;
-use stamp_domain::table::keys;
 use stamp_domain::ports::{Item, WriteOp};
+use stamp_domain::table::keys;
 
 fn rejected_fields(answer: &Value) -> Vec<(String, String)> {
     answer["rejected"]

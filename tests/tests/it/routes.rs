@@ -5,9 +5,9 @@ use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use serde_json::Value;
 use stamp_api::{AppState, Function};
+use stamp_domain::identity::pseudonym::PseudonymKey;
 use stamp_domain::memory::{MemoryArchive, MemoryItemStore};
 use stamp_domain::ports::SystemClock;
-use stamp_domain::identity::pseudonym::PseudonymKey;
 use std::sync::Arc;
 use tower::ServiceExt;
 

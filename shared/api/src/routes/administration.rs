@@ -7,7 +7,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
 use axum::{Json, Router};
-use stamp_domain::governance::admin::{ActivationRequest, AnnouncementRequest, HoldRequest, NewPartner};
+use stamp_domain::governance::admin::{
+    ActivationRequest, AnnouncementRequest, HoldRequest, NewPartner,
+};
 
 use crate::claims::Caller;
 use crate::params::{json_body, orgnr, Params};

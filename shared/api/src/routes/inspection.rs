@@ -14,7 +14,9 @@ use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use serde::Serialize;
 use stamp_domain::extracts::OrderBody;
-use stamp_domain::governance::inspection::{InspectionLink, LinkView, NewLink, Refusal, INSPECTOR_ROLE};
+use stamp_domain::governance::inspection::{
+    InspectionLink, LinkView, NewLink, Refusal, INSPECTOR_ROLE,
+};
 use stamp_domain::reads::queries::AnomalyQuery;
 use stamp_domain::DomainError;
 

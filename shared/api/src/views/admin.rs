@@ -3,8 +3,8 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use stamp_domain::governance::audit::{AuditEntry, SealState};
-use stamp_domain::table::{Grant, LegalHold};
 use stamp_domain::model::{Activation, Partner};
+use stamp_domain::table::{Grant, LegalHold};
 use stamp_domain::time::format_rfc3339;
 use utoipa::ToSchema;
 

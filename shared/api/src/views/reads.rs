@@ -1,12 +1,12 @@
 //! What a company reads: sites, people, registrations, anomalies, statistics.
 
 use serde::{Deserialize, Serialize};
-use stamp_domain::reads::analysis::{AnomalyKind, Unpaired};
-use stamp_domain::table::{CorrectionEntry, PersonEntry, SiteEntry};
 use stamp_domain::model::{Direction, LedgerEvent, Source};
 use stamp_domain::pagination::Page;
+use stamp_domain::reads::analysis::{AnomalyKind, Unpaired};
 use stamp_domain::reads::queries::{self, FoundAnomaly, Shown};
 use stamp_domain::reads::statistics::{StatisticsPage, StatisticsRow};
+use stamp_domain::table::{CorrectionEntry, PersonEntry, SiteEntry};
 use stamp_domain::time::format_rfc3339;
 use utoipa::ToSchema;
 

@@ -18,11 +18,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use maud::{html, Markup};
+use stamp_domain::governance::verification::{CompanyVerification, VerificationScope};
+use stamp_domain::governance::verify::MismatchKind;
 use stamp_domain::identity::Orgnr;
 use stamp_domain::notify::webhook::DeliveryState;
 use stamp_domain::notify::{Channel, Delivery, SettingsRequest, SettingsView, MAX_EMAILS};
-use stamp_domain::governance::verification::{CompanyVerification, VerificationScope};
-use stamp_domain::governance::verify::MismatchKind;
 use stamp_domain::DomainError;
 
 pub fn router() -> Router<Portal> {
@@ -481,11 +481,14 @@ async fn verification(State(p): State<Portal>, user: User, Path(raw): Path<Strin
     let ann = p.announcements().await;
     let result: PageResult = async {
         let o = o.clone().ok_or_else(no_company)?;
-        let v = match stamp_domain::governance::verification::latest(&p.app.ledger, user.claims(), &o).await {
-            Ok(v) => Some(v),
-            Err(DomainError::NotFound(_)) => None,
-            Err(e) => return Err(e.into()),
-        };
+        let v =
+            match stamp_domain::governance::verification::latest(&p.app.ledger, user.claims(), &o)
+                .await
+            {
+                Ok(v) => Some(v),
+                Err(DomainError::NotFound(_)) => None,
+                Err(e) => return Err(e.into()),
+            };
         let l = user.ctx.lang;
         Ok(ok(
             &user.ctx,

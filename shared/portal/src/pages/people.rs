@@ -13,8 +13,8 @@ use axum::routing::{get, post};
 use axum::Router;
 use maud::{html, Markup};
 use stamp_api::views::admin::PartnerView;
-use stamp_domain::governance::admin::{AnnouncementRequest, NewPartner};
 use stamp_domain::extracts::OrderBody;
+use stamp_domain::governance::admin::{AnnouncementRequest, NewPartner};
 use stamp_domain::reads::queries::RegistrationQuery;
 use stamp_domain::DomainError;
 
