@@ -321,7 +321,7 @@ impl Portal {
         let c = user.claims();
         let chain = audit
             .company
-            .map(|o| self.app.ledger.company_key(o))
+            .map(|o| String::from(self.app.ledger.company_key(o)))
             .unwrap_or_else(|| SERVICE_CHAIN.to_string());
         if self
             .record(&chain, &c.sub, &c.roles.join(" "), &audit, status)

@@ -93,7 +93,7 @@ impl Extracts {
             }
         };
         let owner = match (&record.company_orgnr, &record.subject) {
-            (Some(o), _) => self.ledger.company_key(o),
+            (Some(o), _) => self.ledger.company_key(o).into(),
             (None, Some(p)) => self.ledger.pseudonyms().subject_key(p),
             _ => return Err(DomainError::Internal("an extract without owner".into())),
         };
@@ -181,7 +181,7 @@ impl Extracts {
             if range.from < range.to {
                 let source = LedgerSource {
                     ledger: &self.ledger,
-                    ck,
+                    ck: ck.into(),
                     filter: filter.clone(),
                 };
                 write_authority(&source, range, &filter, now, &mut writer).await?;

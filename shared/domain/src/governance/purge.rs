@@ -5,6 +5,7 @@
 use crate::error::DomainError;
 use crate::governance::audit::{AuditRecord, AuditTrail, SERVICE_CHAIN};
 use crate::governance::retention::{retention_until, FiscalYearEnd};
+use crate::identity::pseudonym::CompanyKey;
 use crate::ports::{Archive, ArchiveError, Clock};
 use crate::table::{Ledger, LegalHold};
 use chrono::{DateTime, Datelike, Utc};
@@ -131,9 +132,9 @@ impl Purge {
         for (ck, orgnr, _) in self.ledger.companies().await? {
             summary.companies += 1;
             let part = parts
-                .entry(Some(ck.clone()))
+                .entry(Some(ck.to_string()))
                 .or_insert_with(|| CompanyPurge {
-                    company_key: Some(ck.clone()),
+                    company_key: Some(ck.to_string()),
                     ..Default::default()
                 });
             match self
@@ -141,12 +142,12 @@ impl Purge {
                 .await
             {
                 Ok(holds) => {
-                    holds_of.insert(ck, holds);
+                    holds_of.insert(ck.into(), holds);
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "retention purge of one company failed; the others go on");
                     summary.companies_failed += 1;
-                    failed.insert(ck);
+                    failed.insert(ck.into());
                 }
             }
         }
@@ -248,7 +249,7 @@ impl Purge {
     /// Answers the company's holds; what went and what holds kept go into `part`.
     async fn purge_company(
         &self,
-        ck: &str,
+        ck: &CompanyKey,
         orgnr: &crate::identity::Orgnr,
         today: chrono::NaiveDate,
         now: DateTime<Utc>,

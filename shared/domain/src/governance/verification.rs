@@ -105,7 +105,7 @@ pub async fn record(
             .collect();
         let alone = only_ck.is_some();
         parts.push((
-            ck.clone(),
+            ck.to_string(),
             CompanyVerification {
                 run_at: report.run_at,
                 scope: if alone {

@@ -14,6 +14,7 @@
 
 use crate::error::DomainError;
 use crate::governance::retention::{retention_until, FiscalYearEnd};
+use crate::identity::pseudonym::CompanyKey;
 use crate::intake::Receipt;
 use crate::ports::{Archive, ArchiveError, Clock, LockProbe};
 use crate::table::{keys, ArchivedEntry, Ledger};
@@ -127,7 +128,7 @@ impl Verifier {
                 .await?
                 .and_then(|a| FiscalYearEnd::new(a.fiscal_year_end_month).ok())
                 .unwrap_or_default();
-            fy.insert(ck.clone(), f);
+            fy.insert(ck.to_string(), f);
         }
         let only = company.map(|o| self.ledger.company_key(o));
         let entries = self.archived_entries(now).await?;
@@ -381,14 +382,14 @@ impl Verifier {
     /// (`received`); with none or several, its record says.
     async fn event_deliveries(
         &self,
-        companies: &[(String, crate::identity::Orgnr, bool)],
+        companies: &[(CompanyKey, crate::identity::Orgnr, bool)],
         only: Option<&str>,
         received: &Received,
     ) -> Result<(usize, BTreeSet<String>), DomainError> {
         let mut n = 0;
         let mut keys_of: BTreeSet<String> = BTreeSet::new();
         for (ck, _, _) in companies {
-            if only.is_some_and(|o| o != ck) {
+            if only.is_some_and(|o| o != ck.as_str()) {
                 continue;
             }
             let days = self.ledger.data_days(ck, None, None).await?;

@@ -6,6 +6,55 @@ use crate::identity::{Orgnr, PersonId};
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
+/// The pseudonymous key of a company (`c` and 24 hex digits): what its data is stored
+/// under, made only by [`PseudonymKey::company_key`] from a parsed [`Orgnr`] or read back
+/// from the table, so a function that takes one cannot be handed an orgnr or any other
+/// string by mistake. It reads as a `&str` for building keys.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct CompanyKey(String);
+
+impl CompanyKey {
+    /// A company key as the table stored it (the companies partition, a job's marker).
+    pub fn from_stored(key: impl Into<String>) -> Self {
+        CompanyKey(key.into())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::ops::Deref for CompanyKey {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for CompanyKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl PartialEq<String> for CompanyKey {
+    fn eq(&self, other: &String) -> bool {
+        self.0 == *other
+    }
+}
+
+impl PartialEq<CompanyKey> for String {
+    fn eq(&self, other: &CompanyKey) -> bool {
+        *self == other.0
+    }
+}
+
+impl From<CompanyKey> for String {
+    fn from(k: CompanyKey) -> String {
+        k.0
+    }
+}
+
 /// The secret behind every pseudonym. Stable for the life of a deployment: rebuilding
 /// the index from the archive must give the same `person_ref`s.
 #[derive(Clone)]
@@ -26,11 +75,11 @@ impl PseudonymKey {
     }
 
     /// The key under which a company's data is stored.
-    pub fn company_key(&self, orgnr: &Orgnr) -> String {
-        format!(
+    pub fn company_key(&self, orgnr: &Orgnr) -> CompanyKey {
+        CompanyKey(format!(
             "c{}",
             &hex::encode(self.mac(&["company", orgnr.as_str()]))[..24]
-        )
+        ))
     }
 
     /// The opaque, company-scoped reference to a person.

@@ -19,6 +19,7 @@
 //!   of its whole history.
 
 use crate::error::DomainError;
+use crate::identity::pseudonym::CompanyKey;
 use crate::identity::pseudonym::{id_fragment, sha256_hex};
 use crate::identity::Orgnr;
 use crate::intake::{
@@ -289,7 +290,7 @@ impl Puller {
         &self,
         partner: &Partner,
         orgnr: &Orgnr,
-        ck: &str,
+        ck: &CompanyKey,
         outcome: &mut PairOutcome,
     ) -> Result<(), DomainError> {
         let Some(feed_url) = partner.feed_url.as_deref() else {

@@ -54,7 +54,7 @@ pub async fn rebuild_company(
         receipts: all.len(),
         replayed: 0,
     };
-    for r in all.iter().filter(|r| r.companies.contains(&ck)) {
+    for r in all.iter().filter(|r| r.companies.iter().any(|c| *c == ck)) {
         import.replay(r, orgnr).await?;
         summary.replayed += 1;
     }

@@ -200,7 +200,7 @@ impl Run {
     }
 
     fn note(&mut self, index: usize, e: &LedgerEvent, ledger: &Ledger) {
-        let ck = ledger.company_key(&e.company_orgnr);
+        let ck = String::from(ledger.company_key(&e.company_orgnr));
         let slot = self
             .people
             .entry((ck.clone(), e.person_ref.clone()))
@@ -222,7 +222,7 @@ type Touched = BTreeMap<String, BTreeSet<NaiveDate>>;
 
 fn touch(touched: &mut Touched, ledger: &Ledger, e: &LedgerEvent) {
     touched
-        .entry(ledger.company_key(&e.company_orgnr))
+        .entry(ledger.company_key(&e.company_orgnr).into())
         .or_default()
         .insert(local_date(&e.occurred_at));
 }

@@ -7,6 +7,7 @@
 use super::silence::{is_weekday, local_day};
 use super::{Notifications, StoredSettings};
 use crate::error::DomainError;
+use crate::identity::pseudonym::CompanyKey;
 use crate::identity::Orgnr;
 use crate::model::{Direction, LedgerEvent};
 use crate::ports::{Item, OutgoingMail, WriteOp};
@@ -436,7 +437,7 @@ impl Notifications {
     /// The digest of `day` for one company (what the job sends; also for benchmarks).
     pub async fn digest_of(
         &self,
-        ck: &str,
+        ck: &CompanyKey,
         orgnr: &Orgnr,
         day: NaiveDate,
         now: DateTime<Utc>,
@@ -496,7 +497,7 @@ impl Notifications {
 
     async fn daily_for(
         &self,
-        ck: &str,
+        ck: &CompanyKey,
         orgnr: &Orgnr,
         settings: &StoredSettings,
         now: DateTime<Utc>,

@@ -4,6 +4,7 @@
 
 use crate::auth::{require_company, Claims, CompanyAccess};
 use crate::error::DomainError;
+use crate::identity::pseudonym::CompanyKey;
 use crate::identity::{Orgnr, PersonId, SiteId};
 use crate::model::LedgerEvent;
 use crate::pagination::{Cursor, Page};
@@ -154,7 +155,7 @@ impl Queries {
         &self.ledger
     }
 
-    async fn company(&self, claims: &Claims, orgnr: &Orgnr) -> Result<String, DomainError> {
+    async fn company(&self, claims: &Claims, orgnr: &Orgnr) -> Result<CompanyKey, DomainError> {
         require_company(&self.ledger, claims, orgnr, CompanyAccess::Read).await?;
         Ok(self.ledger.company_key(orgnr))
     }

@@ -2,6 +2,7 @@
 
 use super::{created, from_item, item_of, keys, Ledger};
 use crate::error::DomainError;
+use crate::identity::pseudonym::CompanyKey;
 use crate::identity::Orgnr;
 use crate::model::Activation;
 use crate::pagination::{Cursor, Page};
@@ -162,14 +163,14 @@ impl Ledger {
     }
 
     /// Active companies (for scheduled jobs): one partition, read with Query.
-    pub async fn companies(&self) -> Result<Vec<(String, Orgnr, bool)>, DomainError> {
+    pub async fn companies(&self) -> Result<Vec<(CompanyKey, Orgnr, bool)>, DomainError> {
         let items = self.store.query_all(keys::COMPANIES, SkRange::All).await?;
         Ok(items
             .iter()
             .filter_map(|i| {
                 let orgnr = Orgnr::parse(i.str("company_orgnr")?).ok()?;
                 Some((
-                    i.sk.clone(),
+                    CompanyKey::from_stored(i.sk.clone()),
                     orgnr,
                     i.attrs
                         .get("active")

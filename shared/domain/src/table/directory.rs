@@ -68,7 +68,7 @@ impl Ledger {
         let mut employed: BTreeMap<(String, String, String), &LedgerEvent> = BTreeMap::new();
         let mut sites: BTreeMap<(String, String), (Instant, Instant)> = BTreeMap::new();
         for e in events {
-            let ck = self.company_key(&e.company_orgnr);
+            let ck = String::from(self.company_key(&e.company_orgnr));
             people.insert((ck.clone(), e.person_ref.clone()), e);
             if let Some(o) = &e.employer_orgnr {
                 employed.insert((ck.clone(), o.to_string(), e.person_ref.clone()), e);

@@ -31,7 +31,7 @@ pub use ingest::{FeedCursor, PullStatus, Upload, UploadStatus};
 use timelines::{day_key, day_pk, legacy_site_key, person_key};
 
 use crate::error::DomainError;
-use crate::identity::pseudonym::PseudonymKey;
+use crate::identity::pseudonym::{CompanyKey, PseudonymKey};
 use crate::identity::Orgnr;
 use crate::pagination::{Cursor, Page};
 use crate::ports::{Item, ItemStore, Query, SkRange, StoreError, WriteOp};
@@ -105,7 +105,7 @@ impl Ledger {
         &self.keys
     }
 
-    pub fn company_key(&self, orgnr: &Orgnr) -> String {
+    pub fn company_key(&self, orgnr: &Orgnr) -> CompanyKey {
         self.keys.company_key(orgnr)
     }
 

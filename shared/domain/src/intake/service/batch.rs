@@ -106,7 +106,7 @@ impl ImportService {
             companies: survey
                 .companies
                 .iter()
-                .map(|o| self.ledger.company_key(o))
+                .map(|o| self.ledger.company_key(o).into())
                 .collect(),
         };
         let bytes = serde_json::to_vec(&receipt)
@@ -127,7 +127,7 @@ impl ImportService {
             .iter()
             .map(|(o, last)| {
                 let first = survey.earliest_day.get(o).copied().unwrap_or(*last);
-                (self.ledger.company_key(o), first, *last)
+                (self.ledger.company_key(o).into(), first, *last)
             })
             .collect();
         for (object, batch) in [
