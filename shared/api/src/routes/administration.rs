@@ -187,6 +187,14 @@ async fn announce(
     Ok((StatusCode::CREATED, Json(a)).into_response())
 }
 
+/// The `{partner_id}` of a path, parsed once here: an id no partner can have names none.
+fn partner_in_path(
+    raw: &str,
+) -> Result<stamp_domain::identity::PartnerId, stamp_domain::DomainError> {
+    stamp_domain::identity::PartnerId::parse(raw)
+        .map_err(|_| stamp_domain::DomainError::NotFound("no such partner".into()))
+}
+
 async fn update_partner(
     State(s): State<AppState>,
     Caller(c): Caller,
@@ -198,7 +206,10 @@ async fn update_partner(
     let suspended = req
         .suspended
         .ok_or_else(|| stamp_domain::DomainError::missing("suspended"))?;
-    let p = s.admin.set_partner_suspended(&c, &id, suspended).await?;
+    let p = s
+        .admin
+        .set_partner_suspended(&c, &partner_in_path(&id)?, suspended)
+        .await?;
     Ok(Json(PartnerView::from(&p)))
 }
 

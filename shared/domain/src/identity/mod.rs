@@ -4,11 +4,13 @@
 
 mod country;
 mod orgnr;
+mod partner_id;
 mod person_id;
 pub mod pseudonym;
 mod site_id;
 
 pub use orgnr::Orgnr;
+pub use partner_id::PartnerId;
 pub use person_id::{PersonId, PersonIdKind, PersonIdParse};
 pub use site_id::SiteId;
 

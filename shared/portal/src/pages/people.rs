@@ -311,9 +311,12 @@ async fn suspend(
             Some("false") => false,
             _ => return Err(DomainError::invalid("suspended", "must be true or false").into()),
         };
+        // An id no partner can have names none (as over the API).
+        let partner = stamp_domain::identity::PartnerId::parse(&id)
+            .map_err(|_| DomainError::NotFound("no such partner".into()))?;
         p.app
             .admin
-            .set_partner_suspended(user.claims(), &id, suspended)
+            .set_partner_suspended(user.claims(), &partner, suspended)
             .await?;
         Ok(Redirect::to("/operator/partners").into_response())
     }

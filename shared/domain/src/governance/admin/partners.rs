@@ -3,6 +3,7 @@
 use super::{required_text, Admin};
 use crate::auth::{require_operator, Claims};
 use crate::error::DomainError;
+use crate::identity::PartnerId;
 use crate::model::Partner;
 use crate::pagination::{Cursor, Page};
 use serde::{Deserialize, Serialize};
@@ -14,23 +15,11 @@ pub struct NewPartner {
     pub feed_url: Option<String>,
 }
 
-/// Partner ids appear in storage and archive keys, so they keep to a safe alphabet.
-/// It begins with a letter or digit, so `.`, `..` and other path-like ids (which would
-/// name a folder of the archive rather than a partner's own) are refused.
+/// Whether `id` is a valid partner id ([`PartnerId::parse`]), as a field error.
 pub fn validate_partner_id(id: &str) -> Result<(), DomainError> {
-    let ok = (1..=64).contains(&id.len())
-        && id.as_bytes()[0].is_ascii_alphanumeric()
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
-    if ok {
-        Ok(())
-    } else {
-        Err(DomainError::invalid(
-            "partner_id",
-            "must be 1–64 characters A–Z, a–z, 0–9, '-', '_' or '.', beginning with a letter or digit",
-        ))
-    }
+    PartnerId::parse(id)
+        .map(|_| ())
+        .map_err(|e| DomainError::invalid("partner_id", e.0))
 }
 
 /// A service announcement (a notice or a planned outage), as kept and as answered.
@@ -106,7 +95,7 @@ impl Admin {
     pub async fn set_partner_suspended(
         &self,
         claims: &Claims,
-        partner_id: &str,
+        partner_id: &PartnerId,
         suspended: bool,
     ) -> Result<Partner, DomainError> {
         require_operator(claims)?;
