@@ -23,6 +23,7 @@ use stamp_domain::governance::retention::FiscalYearEnd;
 use stamp_domain::identity::{Orgnr, PersonId, SiteId};
 use stamp_domain::model::{Direction, EventKey, LedgerEvent, Source};
 use stamp_domain::table::CorrectionEntry;
+use stamp_domain::testing::card_event;
 use stamp_domain::time::{local_day_start, Instant};
 use stamp_domain::DomainError;
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -119,24 +120,16 @@ fn event(people: &People, p: usize, id: String, dir: Direction, at: Instant) -> 
     let (person, name, person_ref) = &people.ids[p];
     LedgerEvent {
         partner_id: "ledger-1".into(),
-        event_id: id,
-        company_orgnr: Orgnr::parse("5569999997").unwrap(),
         company_name: "Åbergs Bygg AB".into(),
-        person_ref: person_ref.clone(),
-        person: person.clone(),
-        person_name: name.clone(),
-        site_id: SiteId::parse(SITES[p % 4]).unwrap(),
-        direction: dir,
-        occurred_at: at,
-        source: Source::Card,
-        recorded_by: None,
-        card_number: None,
-        employer_orgnr: None,
-        recorded_at: at,
-        first_occurred_at: at,
-        received_at: at.with_timezone(&Utc),
-        withdrawn: false,
-        corrections: 0,
+        ..card_event(
+            id,
+            person_ref.clone(),
+            person.clone(),
+            name.clone(),
+            SiteId::parse(SITES[p % 4]).unwrap(),
+            dir,
+            at,
+        )
     }
 }
 

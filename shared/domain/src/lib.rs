@@ -16,7 +16,7 @@ pub mod fuzzing;
 pub mod governance;
 pub mod identity;
 pub mod intake;
-#[cfg(any(test, feature = "memory"))]
+#[cfg(any(test, feature = "test-support"))]
 pub mod memory;
 pub mod model;
 pub mod notify;
@@ -26,6 +26,8 @@ pub mod query_string;
 pub mod reads;
 pub mod store_rules;
 pub mod table;
+#[cfg(any(test, feature = "test-support"))]
+pub mod testing;
 pub mod time;
 
 pub use error::{DomainError, ErrorKind, ErrorRecord};

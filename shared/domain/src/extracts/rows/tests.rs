@@ -1,6 +1,6 @@
 use super::*;
-use crate::identity::Orgnr;
 use crate::model::Source;
+use crate::testing::card_event;
 use crate::time::parse_rfc3339;
 
 const ANNA: &str = "198112189876";
@@ -12,27 +12,15 @@ fn t(s: &str) -> Instant {
 
 fn ev(person: &str, name: &str, site: &str, id: &str, dir: Direction, at: &str) -> LedgerEvent {
     let at = t(at);
-    LedgerEvent {
-        partner_id: "p1".into(),
-        event_id: id.into(),
-        company_orgnr: Orgnr::parse("5569999997").unwrap(),
-        company_name: "Bygg AB".into(),
-        person_ref: format!("ref-{person}"),
-        person: PersonId::parse(person, None, None).unwrap(),
-        person_name: name.into(),
-        site_id: SiteId::parse(site).unwrap(),
-        direction: dir,
-        occurred_at: at,
-        source: Source::Card,
-        recorded_by: None,
-        card_number: None,
-        employer_orgnr: None,
-        recorded_at: at,
-        first_occurred_at: at,
-        received_at: at.with_timezone(&Utc),
-        withdrawn: false,
-        corrections: 0,
-    }
+    card_event(
+        id,
+        format!("ref-{person}"),
+        PersonId::parse(person, None, None).unwrap(),
+        name,
+        SiteId::parse(site).unwrap(),
+        dir,
+        at,
+    )
 }
 
 const S1: &str = "STH2026000001";

@@ -1,8 +1,8 @@
 //! Table-driven tests of spec §6, rule by rule and boundary by boundary.
 
 use super::*;
-use crate::identity::{Orgnr, PersonId, SiteId};
-use crate::model::Source;
+use crate::identity::{PersonId, SiteId};
+use crate::testing::card_event;
 use crate::time::parse_rfc3339;
 
 const A: &str = "AAAAAAAAAAAA1";
@@ -15,27 +15,15 @@ fn t(s: &str) -> crate::time::Instant {
 /// An event at minute offsets from 2026-03-02 07:00Z.
 fn ev(id: &str, person: &str, site: &str, dir: Direction, at: &str) -> LedgerEvent {
     let at = t(at);
-    LedgerEvent {
-        partner_id: "p1".into(),
-        event_id: id.into(),
-        company_orgnr: Orgnr::parse("5569999997").unwrap(),
-        company_name: "Bygg AB".into(),
-        person_ref: person.into(),
-        person: PersonId::parse("198112189876", None, None).unwrap(),
-        person_name: person.into(),
-        site_id: SiteId::parse(site).unwrap(),
-        direction: dir,
-        occurred_at: at,
-        source: Source::Card,
-        recorded_by: None,
-        card_number: None,
-        employer_orgnr: None,
-        recorded_at: at,
-        first_occurred_at: at,
-        received_at: at.with_timezone(&Utc),
-        withdrawn: false,
-        corrections: 0,
-    }
+    card_event(
+        id,
+        person,
+        PersonId::parse("198112189876", None, None).unwrap(),
+        person,
+        SiteId::parse(site).unwrap(),
+        dir,
+        at,
+    )
 }
 
 use Direction::{In, Out};

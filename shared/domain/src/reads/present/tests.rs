@@ -2,9 +2,8 @@
 
 use super::*;
 use crate::identity::PersonId;
-use crate::model::Source;
+use crate::testing::card_event;
 use crate::time::parse_rfc3339;
-use chrono::Utc;
 
 const A: &str = "AAAAAAAAAAAA1";
 const B: &str = "BBBBBBBBBBBB2";
@@ -15,27 +14,15 @@ fn t(s: &str) -> Instant {
 
 fn ev(id: &str, person: &str, site: &str, dir: Direction, at: &str) -> LedgerEvent {
     let at = t(at);
-    LedgerEvent {
-        partner_id: "p1".into(),
-        event_id: id.into(),
-        company_orgnr: Orgnr::parse("5569999997").unwrap(),
-        company_name: "Bygg AB".into(),
-        person_ref: format!("ref-{person}"),
-        person: PersonId::parse("198112189876", None, None).unwrap(),
-        person_name: person.into(),
-        site_id: SiteId::parse(site).unwrap(),
-        direction: dir,
-        occurred_at: at,
-        source: Source::Card,
-        recorded_by: None,
-        card_number: None,
-        employer_orgnr: None,
-        recorded_at: at,
-        first_occurred_at: at,
-        received_at: at.with_timezone(&Utc),
-        withdrawn: false,
-        corrections: 0,
-    }
+    card_event(
+        id,
+        format!("ref-{person}"),
+        PersonId::parse("198112189876", None, None).unwrap(),
+        person,
+        SiteId::parse(site).unwrap(),
+        dir,
+        at,
+    )
 }
 
 use Direction::{In, Out};
