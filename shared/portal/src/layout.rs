@@ -2,9 +2,9 @@
 //! the language switch, sign-out and the privacy notice one click away.
 
 use crate::i18n::{t, Lang};
-use crate::views::Announcement;
 use crate::Ctx;
 use maud::{html, Markup, PreEscaped, DOCTYPE};
+use stamp_api::views::admin::AnnouncementView;
 use stamp_domain::auth::{Claims, Role};
 
 pub const CSS: &str = include_str!("../assets/style.css");
@@ -89,7 +89,7 @@ fn nav(ctx: &Ctx, claims: &Claims) -> Markup {
     }
 }
 
-fn banner(l: Lang, list: &[Announcement]) -> Markup {
+fn banner(l: Lang, list: &[AnnouncementView]) -> Markup {
     html! {
         @if !list.is_empty() {
             section class="announcements" aria-label=(t(l, "ann.banner")) {
@@ -98,13 +98,11 @@ fn banner(l: Lang, list: &[Announcement]) -> Markup {
                         strong { (a.title) }
                         " "
                         span { (a.message) }
-                        @if let Some(s) = &a.starts_at {
-                            " "
-                            span class="when" {
-                                "(" (crate::format::datetime(l, s))
-                                @if let Some(e) = &a.ends_at { " – " (crate::format::datetime(l, e)) }
-                                ")"
-                            }
+                        " "
+                        span class="when" {
+                            "(" (crate::format::datetime(l, &a.starts_at))
+                            @if let Some(e) = &a.ends_at { " – " (crate::format::datetime(l, e)) }
+                            ")"
                         }
                     }
                 }
@@ -123,7 +121,7 @@ fn footer(l: Lang, local: bool) -> Markup {
 }
 
 /// A page for a signed-in user.
-pub fn page(ctx: &Ctx, title: &str, announcements: &[Announcement], body: Markup) -> Markup {
+pub fn page(ctx: &Ctx, title: &str, announcements: &[AnnouncementView], body: Markup) -> Markup {
     let l = ctx.lang;
     let claims = ctx.session.as_ref().map(|s| &s.claims);
     html! {

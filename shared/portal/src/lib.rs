@@ -12,7 +12,6 @@ pub mod layout;
 pub mod oidc;
 pub mod pages;
 pub mod session;
-pub mod views;
 
 use axum::extract::{FromRequestParts, Request};
 use axum::http::request::Parts;
@@ -23,6 +22,7 @@ use axum::Router;
 use i18n::{t, Lang};
 use maud::Markup;
 use session::{Keys, Session};
+use stamp_api::views::admin::AnnouncementView;
 use stamp_api::AppState;
 use stamp_domain::auth::Claims;
 use stamp_domain::governance::audit::{AuditRecord, SERVICE_CHAIN};
@@ -385,14 +385,9 @@ impl Portal {
 
     /// Current and planned announcements, for the banner (an outage of the store must
     /// not take every page down with it: then no banner).
-    pub async fn announcements(&self) -> Vec<views::Announcement> {
+    pub async fn announcements(&self) -> Vec<AnnouncementView> {
         match self.app.admin.announcements().await {
-            Ok(list) => list
-                .into_iter()
-                .filter_map(|a| {
-                    views::typed(stamp_api::views::admin::AnnouncementView::from(a)).ok()
-                })
-                .collect(),
+            Ok(list) => list.into_iter().map(AnnouncementView::from).collect(),
             Err(e) => {
                 tracing::warn!(error = %e, "announcements unavailable");
                 Vec::new()

@@ -11,27 +11,11 @@ use stamp_domain::ports::{Clock, Condition, Item, SkRange, WriteOp};
 
 /// The newest entry over every chain, and its chain.
 pub async fn latest_entry(s: &TestServer) -> (String, AuditEntry) {
-    let mut best: Option<(String, AuditEntry)> = None;
-    for chain in s.state.audit.chains().await.unwrap() {
-        let page = s
-            .state
-            .audit
-            .entries(
-                &chain,
-                chrono::DateTime::UNIX_EPOCH,
-                chrono::Utc::now() + chrono::Duration::days(1),
-                None,
-                1000,
-            )
-            .await
-            .unwrap();
-        if let Some(e) = page.items.into_iter().max_by(|a, b| a.id.cmp(&b.id)) {
-            if best.as_ref().is_none_or(|(_, b)| e.id > b.id) {
-                best = Some((chain, e));
-            }
-        }
-    }
-    best.expect("an audit entry")
+    s.audit_entries()
+        .await
+        .into_iter()
+        .max_by(|(_, a), (_, b)| a.id.cmp(&b.id))
+        .expect("an audit entry")
 }
 
 async fn seal_now(s: &TestServer) {
@@ -88,10 +72,7 @@ async fn audit_verification_names_each_kind_of_tampering(s: &TestServer) {
     let r = report(s, &ck).await;
     assert!(r.intact());
     assert_eq!((r.sealed, r.unsealed), (sealed, 1));
-    let page = s
-        .get(&format!("/v1/companies/{ORG_A}/audit?limit=1000"), &t.admin)
-        .await
-        .expect(200);
+    let page = s.audit_trail(ORG_A, &t.admin).await;
     let entries = page["entries"].as_array().unwrap().clone();
     assert_eq!(entries[0]["sealed"], json!(true));
     assert_eq!(entries[0]["seq"], json!(1));
@@ -145,10 +126,7 @@ async fn audit_verification_names_each_kind_of_tampering(s: &TestServer) {
     ];
     expected.sort_by_key(|p| format!("{p:?}"));
     assert_eq!(problems, expected);
-    let page = s
-        .get(&format!("/v1/companies/{ORG_A}/audit?limit=1000"), &t.admin)
-        .await
-        .expect(200);
+    let page = s.audit_trail(ORG_A, &t.admin).await;
     let flag = |id: &str| {
         page["entries"]
             .as_array()
@@ -259,6 +237,14 @@ async fn two_sealers_at_once_seal_each_entry_once(s: &TestServer) {
     assert_eq!(a.entries + b.entries, entries_everywhere, "{a:?} {b:?}");
 }
 
+async fn health_at(
+    s: &TestServer,
+    ck: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Vec<stamp_domain::table::PartnerHealth> {
+    s.state.ledger.partner_health(ck, now).await.unwrap()
+}
+
 async fn partner_health_counts_each_batch_once(s: &TestServer) {
     let t = setup(s, ORG_A, "ledger-1").await;
     let ev = |b: usize, i: usize, at: &str| {
@@ -312,12 +298,7 @@ async fn partner_health_counts_each_batch_once(s: &TestServer) {
         )
         .await
         .unwrap();
-    let health = s
-        .state
-        .ledger
-        .partner_health(&ck, chrono::Utc::now())
-        .await
-        .unwrap();
+    let health = health_at(s, &ck, chrono::Utc::now()).await;
     assert_eq!(health.len(), 1);
     assert_eq!(health[0].events_received, 40, "{health:?}");
     // A batch received earlier (its receipt time taken over from an interrupted
@@ -335,12 +316,7 @@ async fn partner_health_counts_each_batch_once(s: &TestServer) {
         )
         .await
         .unwrap();
-    let health = s
-        .state
-        .ledger
-        .partner_health(&ck, chrono::Utc::now())
-        .await
-        .unwrap();
+    let health = health_at(s, &ck, chrono::Utc::now()).await;
     assert_eq!(health[0].last_delivery, before);
     assert_eq!(
         (health[0].events_received, health[0].events_rejected),
@@ -380,7 +356,7 @@ async fn push_four(s: &TestServer, partner: &str, b: usize) {
 }
 
 async fn health_of(s: &TestServer, ck: &str, now: chrono::DateTime<chrono::Utc>) -> Value {
-    serde_json::to_value(s.state.ledger.partner_health(ck, now).await.unwrap()).unwrap()
+    serde_json::to_value(health_at(s, ck, now).await).unwrap()
 }
 
 /// The sort keys of the company's partner-health partition.
@@ -494,15 +470,13 @@ async fn audit_verify_runs_while_the_server_runs() {
     assert_eq!((reports[0].sealed, reports[0].problems.len()), (1, 0));
 
     let local = stamp_local::Local::open(dir.path()).unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap().to_string();
-    let app = local.router();
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    let base = serve(local.router()).await;
+    let addr = base.trim_start_matches("http://");
     assert!(
         stamp_local::Local::open(dir.path()).is_err(),
         "the running server holds the store's lock"
     );
-    let reports = stamp_local::verify_audit(dir.path(), &addr).await.unwrap();
+    let reports = stamp_local::verify_audit(dir.path(), addr).await.unwrap();
     assert_eq!(reports.len(), 1);
     assert_eq!(
         (

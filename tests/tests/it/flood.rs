@@ -9,27 +9,11 @@ use stamp_api::budget::AnonymousBudget;
 
 /// Every entry of every chain: (actor, status).
 async fn trail(s: &TestServer) -> Vec<(String, u16)> {
-    let mut out = Vec::new();
-    for chain in s.state.audit.chains().await.unwrap() {
-        let page = s
-            .state
-            .audit
-            .entries(
-                &chain,
-                chrono::DateTime::UNIX_EPOCH,
-                chrono::Utc::now() + chrono::Duration::days(1),
-                None,
-                10_000,
-            )
-            .await
-            .unwrap();
-        out.extend(
-            page.items
-                .into_iter()
-                .map(|e| (e.record.actor, e.record.status)),
-        );
-    }
-    out
+    s.audit_entries()
+        .await
+        .into_iter()
+        .map(|(_, e)| (e.record.actor, e.record.status))
+        .collect()
 }
 
 async fn an_anonymous_flood_is_held_to_its_budget_and_audited(s: &TestServer) {
@@ -39,12 +23,7 @@ async fn an_anonymous_flood_is_held_to_its_budget_and_audited(s: &TestServer) {
         5,
         std::time::Duration::ZERO,
     ));
-    let app = stamp_local::http_app(state, s.signing_key());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
+    let base = s.serve_state(state).await;
     let operator = s.token(claims("op-flood", &["operator"], &[]));
     let before = trail(s).await.len();
 

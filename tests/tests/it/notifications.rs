@@ -47,11 +47,7 @@ impl Receiver {
         let app = axum::Router::new()
             .route("/hook", axum::routing::post(receive))
             .with_state(r.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}/hook", listener.local_addr().unwrap());
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
+        let url = format!("{}/hook", crate::server::serve(app).await);
         (r, url)
     }
 
@@ -653,21 +649,6 @@ async fn damage(s: &TestServer, key: &str, bytes: Option<&[u8]>, lock: Option<ch
     }
 }
 
-async fn remove(s: &TestServer, key: &str) {
-    if let Some(f) = s.folder() {
-        std::fs::remove_file(f.root().join(key)).unwrap();
-    } else if let Some(a) = s.s3() {
-        // Without a version id: a delete marker hides the (locked) object.
-        a.client()
-            .delete_object()
-            .bucket(a.bucket())
-            .key(key)
-            .send()
-            .await
-            .expect("delete marker");
-    }
-}
-
 async fn verification_names_each_damage(s: &TestServer) {
     let a = setup(s, ORG_A, "ledger-1").await;
     let mut keys = Vec::new();
@@ -738,8 +719,8 @@ async fn verification_names_each_damage(s: &TestServer) {
         Some(chrono::NaiveDate::from_ymd_opt(2026, 12, 31).unwrap()),
     )
     .await;
-    remove(s, &keys[3]).await;
-    remove(s, &keys[5]).await;
+    s.tamper_remove_archived(&keys[3]).await;
+    s.tamper_remove_archived(&keys[5]).await;
 
     let report = stamp_api::jobs::verify_archive(
         &s.state,
@@ -830,7 +811,7 @@ async fn verification_is_read_per_company(s: &TestServer) {
     )
     .await;
     let key_b = rb["archive"]["key"].as_str().unwrap().to_string();
-    remove(s, &keys[1]).await;
+    s.tamper_remove_archived(&keys[1]).await;
 
     let all = stamp_api::jobs::verify_archive(&s.state, None)
         .await

@@ -300,13 +300,7 @@ async fn pages_show_only_what_the_api_allows_and_are_audited(s: &TestServer) {
     assert!(p.body.contains("Sidan finns inte"));
 
     // Each page view is in the company's audit trail as the API request it stands for.
-    let trail = s
-        .get(
-            &format!("/v1/companies/{ORG_A}/audit?limit=1000"),
-            &setup.admin,
-        )
-        .await
-        .expect(200);
+    let trail = s.audit_trail(ORG_A, &setup.admin).await;
     let entries = trail["entries"].as_array().unwrap();
     let by_user = |action: &str, outcome: &str| {
         entries
@@ -538,13 +532,7 @@ async fn inspectors_open_one_site_through_a_link(s: &TestServer) {
     );
 
     // Audited as the inspection API's actions, actor inspection:{id}, in A's chain.
-    let trail = s
-        .get(
-            &format!("/v1/companies/{ORG_A}/audit?limit=1000"),
-            &setup.admin,
-        )
-        .await
-        .expect(200);
+    let trail = s.audit_trail(ORG_A, &setup.admin).await;
     let entries = trail["entries"].as_array().unwrap();
     let actor = format!("inspection:{id}");
     for action in ["GET /inspect/v1/site", "GET /inspect/v1/present"] {
@@ -774,13 +762,7 @@ async fn notifications_and_verification_pages(s: &TestServer) {
     assert_eq!(user.post(&test, &form).await.status, StatusCode::FORBIDDEN);
 
     // Audited as the API routes.
-    let trail = s
-        .get(
-            &format!("/v1/companies/{ORG_A}/audit?limit=1000"),
-            &setup.admin,
-        )
-        .await
-        .expect(200);
+    let trail = s.audit_trail(ORG_A, &setup.admin).await;
     let entries = trail["entries"].as_array().unwrap();
     let by = |actor: &str, action: &str, status: u64| {
         entries

@@ -2,6 +2,7 @@
 //! the authorization code flow with PKCE (the issuer checks the verifier against the
 //! challenge), the state and the nonce checked, a forged or replayed callback refused.
 
+use crate::server::{loopback, serve, serve_on};
 use axum::extract::{Form, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -94,15 +95,6 @@ async fn token(
     ))
 }
 
-async fn serve(app: Router) -> String {
-    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", l.local_addr().unwrap());
-    tokio::spawn(async move {
-        let _ = axum::serve(l, app).await;
-    });
-    base
-}
-
 struct Setup {
     issuer: Shared,
     portal: String,
@@ -120,8 +112,8 @@ async fn setup() -> Setup {
     )
     .await;
     issuer.lock().unwrap().base = base.clone();
-    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let portal = format!("http://{}", l.local_addr().unwrap());
+    // The portal must know its own address (the redirect URL) before it is built.
+    let (listener, portal) = loopback().await;
     let state = AppState::new(
         Arc::new(MemoryItemStore::default()),
         Arc::new(MemoryArchive::default()),
@@ -138,10 +130,7 @@ async fn setup() -> Setup {
         }))),
         session_ttl: chrono::Duration::hours(1),
     };
-    let app = stamp_portal::app(state, cfg);
-    tokio::spawn(async move {
-        let _ = axum::serve(l, app).await;
-    });
+    serve_on(listener, stamp_portal::app(state, cfg));
     Setup {
         issuer,
         portal,

@@ -5,6 +5,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use stamp_api::AppState;
 use stamp_domain::auth::Claims;
+use stamp_domain::governance::audit::AuditEntry;
 use stamp_domain::identity::pseudonym::PseudonymKey;
 use stamp_domain::ports::{Archive, Clock, ItemStore, UploadUrls};
 use std::sync::Arc;
@@ -109,16 +110,16 @@ impl TestServer {
     pub async fn aws(test: &str) -> Option<TestServer> {
         let store = crate::helpers::fresh_dynamo_store(test).await?;
         let archive = crate::helpers::fresh_s3_archive(test).await?;
+        Some(Self::on_s3(store, archive).await)
+    }
+
+    async fn on_s3(
+        store: stamp_adapters::DynamoItemStore,
+        archive: stamp_adapters::S3Archive,
+    ) -> TestServer {
         let probe = LockProbe::S3(archive.clone());
-        Some(
-            Self::start(
-                Arc::new(store),
-                Arc::new(archive),
-                probe,
-                tempfile::tempdir().expect("temp dir"),
-            )
-            .await,
-        )
+        let dir = tempfile::tempdir().expect("temp dir");
+        Self::start(Arc::new(store), Arc::new(archive), probe, dir).await
     }
 
     /// The `.eml` files the server's mailer wrote, oldest first.
@@ -236,11 +237,7 @@ impl TestServer {
     ) -> TestServer {
         let key = Arc::new(b"test-signing-key-0123456789abcdef".to_vec());
         let clock = Arc::new(TestClock::default());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        let base = format!("http://{addr}");
+        let (listener, base) = loopback().await;
         // Extracts go where the archive is (the folder, or the bucket's extracts/ prefix)
         // and render in this process, as stamp-local does.
         let extract_files: Arc<dyn stamp_domain::ports::ExtractFiles> = match &lock {
@@ -353,6 +350,40 @@ impl TestServer {
         self.key.clone()
     }
 
+    /// Serves `state` (this server's, set up otherwise) as stamp-local's HTTP API with
+    /// this server's signing key, on a port of its own; answers its base URL.
+    pub async fn serve_state(&self, state: AppState) -> String {
+        serve(stamp_local::http_app(state, self.signing_key())).await
+    }
+
+    /// Every entry of every audit chain, read from the trail itself, with its chain.
+    pub async fn audit_entries(&self) -> Vec<(String, AuditEntry)> {
+        let mut out = Vec::new();
+        for chain in self.state.audit.chains().await.expect("chains") {
+            let page = self
+                .state
+                .audit
+                .entries(
+                    &chain,
+                    chrono::DateTime::UNIX_EPOCH,
+                    chrono::Utc::now() + chrono::Duration::days(1),
+                    None,
+                    10_000,
+                )
+                .await
+                .expect("entries");
+            out.extend(page.items.into_iter().map(|e| (chain.clone(), e)));
+        }
+        out
+    }
+
+    /// A company's audit trail as `token` reads it over the API (`…/audit?limit=1000`).
+    pub async fn audit_trail(&self, orgnr: &str, token: &str) -> Value {
+        self.get(&format!("/v1/companies/{orgnr}/audit?limit=1000"), token)
+            .await
+            .expect(200)
+    }
+
     pub fn token(&self, claims: Claims) -> String {
         stamp_local::token::mint(&self.key, &claims, chrono::Duration::hours(1)).expect("mint")
     }
@@ -426,6 +457,30 @@ impl TestServer {
         )
         .await
     }
+}
+
+/// A loopback listener on a port of its own and its base URL (`http://127.0.0.1:…`),
+/// for an app that must know its own address before it is built.
+pub async fn loopback() -> (tokio::net::TcpListener, String) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    (listener, base)
+}
+
+/// Serves `app` on `listener` for the rest of the test.
+pub fn serve_on(listener: tokio::net::TcpListener, app: axum::Router) {
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+}
+
+/// Serves `app` on a loopback port of its own; answers its base URL.
+pub async fn serve(app: axum::Router) -> String {
+    let (listener, base) = loopback().await;
+    serve_on(listener, app);
+    base
 }
 
 /// The partner an upload belongs to, from the upload URL's storage key (S3: the path).
@@ -572,16 +627,7 @@ impl TestServer {
         let direct_archive = crate::helpers::fresh_s3_archive(test).await?;
         let store = stamp_adapters::DynamoItemStore::new(dynamodb, direct_store.table());
         let archive = stamp_adapters::S3Archive::new(s3, direct_archive.bucket());
-        let probe = LockProbe::S3(archive.clone());
-        Some(
-            Self::start(
-                Arc::new(store),
-                Arc::new(archive),
-                probe,
-                tempfile::tempdir().expect("temp dir"),
-            )
-            .await,
-        )
+        Some(Self::on_s3(store, archive).await)
     }
 
     /// A server of the same kind on this one's store and archive: the same deployment

@@ -1,20 +1,18 @@
 //! What a company admin sees besides: users and roles, activation and terms,
 //! deregistration, legal holds and the audit log.
 
-use super::company::orgnr;
-use super::{csrf, form_outcome, ok, FieldError, FormData};
+use super::{csrf, field, form_outcome, given, scroll_table, shown, FieldError, FormData};
 use crate::format;
 use crate::i18n::t;
 use crate::layout::field_error as fe;
-use crate::views;
-use crate::{pct_encode, Audit, Ctx, PageError, PageResult, Portal, User};
+use crate::{pct_encode, Ctx, PageError, PageResult, Portal, User};
 use axum::extract::{Form, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use maud::{html, Markup};
-use stamp_api::views::admin::{ActivationView, GrantView, HoldView};
+use stamp_api::views::admin::{ActivationView, AnnouncementView, GrantView, HoldView};
 use stamp_domain::auth::{require_company, CompanyAccess};
 use stamp_domain::governance::admin::{ActivationRequest, HoldRequest};
 use stamp_domain::identity::Orgnr;
@@ -113,43 +111,31 @@ async fn users_again(
     p: &Portal,
     user: &User,
     o: &Orgnr,
-    ann: &[views::Announcement],
+    ann: &[AnnouncementView],
     err: FieldError,
     typed_sub: &str,
 ) -> PageResult {
     let grants = list_grants(p, user, o).await?;
-    Ok(ok(
-        &user.ctx,
-        t(user.ctx.lang, "users.title"),
+    shown(
+        user,
+        "users.title",
         ann,
         users_body(&user.ctx, o, &grants, Some(&err), typed_sub),
-    ))
+    )
 }
 
 async fn users(State(p): State<Portal>, user: User, Path(raw): Path<String>) -> Response {
-    let o = orgnr(&raw);
-    let ann = p.announcements().await;
-    let result: PageResult = async {
-        let o = o.clone().ok_or_else(super::company::no_company)?;
-        let grants = list_grants(&p, &user, &o).await?;
-        Ok(ok(
-            &user.ctx,
-            t(user.ctx.lang, "users.title"),
-            &ann,
-            users_body(&user.ctx, &o, &grants, None, ""),
-        ))
-    }
-    .await;
-    p.finish(
-        &user,
-        Audit {
-            actions: &["GET /v1/companies/{orgnr}/users"],
-            company: o.as_ref(),
-            target: None,
-        },
-        result,
-    )
-    .await
+    p.company_page(&user, &raw, &["GET /v1/companies/{orgnr}/users"])
+        .render(|p, user, o, ann, _| async move {
+            let grants = list_grants(p, user, &o).await?;
+            shown(
+                user,
+                "users.title",
+                &ann,
+                users_body(&user.ctx, &o, &grants, None, ""),
+            )
+        })
+        .await
 }
 
 /// Grants or changes a user's roles (PUT …/users/{sub}); no role ticked removes none —
@@ -160,44 +146,33 @@ async fn grant(
     Path(raw): Path<String>,
     Form(f): FormData,
 ) -> Response {
-    let o = orgnr(&raw);
-    let ann = p.announcements().await;
-    let sub = f.get("sub").cloned().unwrap_or_default();
-    let result: PageResult = async {
-        let o = o.clone().ok_or_else(super::company::no_company)?;
-        crate::check_csrf(&p, &user, &f)?;
-        let roles: Vec<String> = ROLES
-            .iter()
-            .filter(|(r, _)| f.contains_key(*r))
-            .map(|(r, _)| r.to_string())
-            .collect();
-        let done = if sub.trim().is_empty() {
-            Err(DomainError::missing("sub"))
-        } else {
-            p.app
-                .admin
-                .put_user(user.claims(), &o, sub.trim(), Some(roles))
-                .await
-                .map(|_| ())
-        };
-        form_outcome(
-            done.map_err(PageError::from),
-            |()| Ok(Redirect::to(&format!("/companies/{o}/users")).into_response()),
-            |err| users_again(&p, &user, &o, &ann, err, &sub),
-        )
+    let sub = field(&f, "sub");
+    p.company_page(&user, &raw, &["PUT /v1/companies/{orgnr}/users/{sub}"])
+        .target(format!("sub:{sub}"))
+        .form(f)
+        .render(|p, user, o, ann, f| async move {
+            let roles: Vec<String> = ROLES
+                .iter()
+                .filter(|(r, _)| f.contains_key(*r))
+                .map(|(r, _)| r.to_string())
+                .collect();
+            let done = if sub.trim().is_empty() {
+                Err(DomainError::missing("sub"))
+            } else {
+                p.app
+                    .admin
+                    .put_user(user.claims(), &o, sub.trim(), Some(roles))
+                    .await
+                    .map(|_| ())
+            };
+            form_outcome(
+                done.map_err(PageError::from),
+                |()| Ok(Redirect::to(&format!("/companies/{o}/users")).into_response()),
+                |err| users_again(p, user, &o, &ann, err, &sub),
+            )
+            .await
+        })
         .await
-    }
-    .await;
-    p.finish(
-        &user,
-        Audit {
-            actions: &["PUT /v1/companies/{orgnr}/users/{sub}"],
-            company: o.as_ref(),
-            target: Some(format!("sub:{sub}")),
-        },
-        result,
-    )
-    .await
 }
 
 async fn remove(
@@ -206,30 +181,19 @@ async fn remove(
     Path((raw, sub)): Path<(String, String)>,
     Form(f): FormData,
 ) -> Response {
-    let o = orgnr(&raw);
-    let ann = p.announcements().await;
-    let result: PageResult = async {
-        let o = o.clone().ok_or_else(super::company::no_company)?;
-        crate::check_csrf(&p, &user, &f)?;
-        let done = p.app.admin.delete_user(user.claims(), &o, &sub).await;
-        form_outcome(
-            done.map_err(PageError::from),
-            |()| Ok(Redirect::to(&format!("/companies/{o}/users")).into_response()),
-            |err| users_again(&p, &user, &o, &ann, err, ""),
-        )
+    p.company_page(&user, &raw, &["DELETE /v1/companies/{orgnr}/users/{sub}"])
+        .target(format!("sub:{sub}"))
+        .form(f)
+        .render(|p, user, o, ann, _| async move {
+            let done = p.app.admin.delete_user(user.claims(), &o, &sub).await;
+            form_outcome(
+                done.map_err(PageError::from),
+                |()| Ok(Redirect::to(&format!("/companies/{o}/users")).into_response()),
+                |err| users_again(p, user, &o, &ann, err, ""),
+            )
+            .await
+        })
         .await
-    }
-    .await;
-    p.finish(
-        &user,
-        Audit {
-            actions: &["DELETE /v1/companies/{orgnr}/users/{sub}"],
-            company: o.as_ref(),
-            target: Some(format!("sub:{sub}")),
-        },
-        result,
-    )
-    .await
 }
 
 struct ActivationForm {
@@ -305,55 +269,43 @@ async fn activation_again(
     p: &Portal,
     user: &User,
     o: &Orgnr,
-    ann: &[views::Announcement],
+    ann: &[AnnouncementView],
     form: &ActivationForm,
     err: FieldError,
 ) -> PageResult {
     let a = current_activation(p, user, o).await?;
-    Ok(ok(
-        &user.ctx,
-        t(user.ctx.lang, "activation.title"),
+    shown(
+        user,
+        "activation.title",
         ann,
         activation_body(&user.ctx, o, a.as_ref(), form, Some(&err)),
-    ))
+    )
 }
 
 async fn activation(State(p): State<Portal>, user: User, Path(raw): Path<String>) -> Response {
-    let o = orgnr(&raw);
-    let ann = p.announcements().await;
-    let result: PageResult = async {
-        let o = o.clone().ok_or_else(super::company::no_company)?;
-        let a = current_activation(&p, &user, &o).await?;
-        let f = ActivationForm {
-            company_name: a
-                .as_ref()
-                .map(|a| a.company_name.clone())
-                .unwrap_or_default(),
-            month: a
-                .as_ref()
-                .map(|a| a.fiscal_year_end_month)
-                .unwrap_or(12)
-                .to_string(),
-            accept: false,
-        };
-        Ok(ok(
-            &user.ctx,
-            t(user.ctx.lang, "activation.title"),
-            &ann,
-            activation_body(&user.ctx, &o, a.as_ref(), &f, None),
-        ))
-    }
-    .await;
-    p.finish(
-        &user,
-        Audit {
-            actions: &["GET /v1/companies/{orgnr}/activation"],
-            company: o.as_ref(),
-            target: None,
-        },
-        result,
-    )
-    .await
+    p.company_page(&user, &raw, &["GET /v1/companies/{orgnr}/activation"])
+        .render(|p, user, o, ann, _| async move {
+            let a = current_activation(p, user, &o).await?;
+            let f = ActivationForm {
+                company_name: a
+                    .as_ref()
+                    .map(|a| a.company_name.clone())
+                    .unwrap_or_default(),
+                month: a
+                    .as_ref()
+                    .map(|a| a.fiscal_year_end_month)
+                    .unwrap_or(12)
+                    .to_string(),
+                accept: false,
+            };
+            shown(
+                user,
+                "activation.title",
+                &ann,
+                activation_body(&user.ctx, &o, a.as_ref(), &f, None),
+            )
+        })
+        .await
 }
 
 async fn activate(
@@ -362,57 +314,45 @@ async fn activate(
     Path(raw): Path<String>,
     Form(f): FormData,
 ) -> Response {
-    let o = orgnr(&raw);
-    let ann = p.announcements().await;
-    let result: PageResult = async {
-        let o = o.clone().ok_or_else(super::company::no_company)?;
-        crate::check_csrf(&p, &user, &f)?;
-        let form = ActivationForm {
-            company_name: f.get("company_name").cloned().unwrap_or_default(),
-            month: f.get("fiscal_year_end_month").cloned().unwrap_or_default(),
-            accept: f.contains_key("accept"),
-        };
-        let done = async {
-            if !form.accept {
-                return Err(DomainError::missing("accept"));
-            }
-            let month = match form.month.trim() {
-                "" => None,
-                m => Some(m.parse::<u32>().map_err(|_| {
-                    DomainError::invalid("fiscal_year_end_month", "must be a month 1–12")
-                })?),
+    p.company_page(&user, &raw, &["PUT /v1/companies/{orgnr}/activation"])
+        .form(f)
+        .render(|p, user, o, ann, f| async move {
+            let form = ActivationForm {
+                company_name: field(&f, "company_name"),
+                month: field(&f, "fiscal_year_end_month"),
+                accept: f.contains_key("accept"),
             };
-            let req = ActivationRequest {
-                terms_version: f.get("terms_version").cloned(),
-                company_name: Some(form.company_name.clone()).filter(|s| !s.is_empty()),
-                fiscal_year_end_month: month,
-            };
-            p.app.admin.activate(user.claims(), &o, req).await
-        }
-        .await;
-        form_outcome(
-            done.map_err(PageError::from),
-            |_| {
-                if let Some(hook) = &p.app.on_activated {
-                    hook(&o);
+            let done = async {
+                if !form.accept {
+                    return Err(DomainError::missing("accept"));
                 }
-                Ok(Redirect::to(&format!("/companies/{o}/activation")).into_response())
-            },
-            |err| activation_again(&p, &user, &o, &ann, &form, err),
-        )
+                let month = match form.month.trim() {
+                    "" => None,
+                    m => Some(m.parse::<u32>().map_err(|_| {
+                        DomainError::invalid("fiscal_year_end_month", "must be a month 1–12")
+                    })?),
+                };
+                let req = ActivationRequest {
+                    terms_version: f.get("terms_version").cloned(),
+                    company_name: Some(form.company_name.clone()).filter(|s| !s.is_empty()),
+                    fiscal_year_end_month: month,
+                };
+                p.app.admin.activate(user.claims(), &o, req).await
+            }
+            .await;
+            form_outcome(
+                done.map_err(PageError::from),
+                |_| {
+                    if let Some(hook) = &p.app.on_activated {
+                        hook(&o);
+                    }
+                    Ok(Redirect::to(&format!("/companies/{o}/activation")).into_response())
+                },
+                |err| activation_again(p, user, &o, &ann, &form, err),
+            )
+            .await
+        })
         .await
-    }
-    .await;
-    p.finish(
-        &user,
-        Audit {
-            actions: &["PUT /v1/companies/{orgnr}/activation"],
-            company: o.as_ref(),
-            target: None,
-        },
-        result,
-    )
-    .await
 }
 
 async fn deregister(
@@ -421,50 +361,38 @@ async fn deregister(
     Path(raw): Path<String>,
     Form(f): FormData,
 ) -> Response {
-    let o = orgnr(&raw);
-    let ann = p.announcements().await;
-    let result: PageResult = async {
-        let o = o.clone().ok_or_else(super::company::no_company)?;
-        crate::check_csrf(&p, &user, &f)?;
-        let l = user.ctx.lang;
-        let done = if f.contains_key("confirm") {
-            p.app.admin.deregister(user.claims(), &o).await.map_err(PageError::from)
-        } else {
-            Err(PageError::Field(FieldError::new("confirm", "form.missing", StatusCode::BAD_REQUEST)))
-        };
-        let form = ActivationForm { company_name: String::new(), month: String::new(), accept: false };
-        form_outcome(
-            done,
-            |a| {
-                let d = stamp_api::views::admin::Deregistration::of(&a, &user.claims().sub);
-                let r = &d.receipt;
-                let body = html! {
-                    p role="status" { (t(l, "dereg.done")) }
-                    dl class="receipt" {
-                        dt { (t(l, "activation.company")) } dd { (r.company_orgnr) }
-                        dt { (t(l, "activation.deregistered_at")) } dd { @if let Some(at) = &r.deregistered_at { (format::instant(l, at)) } }
-                        dt { (t(l, "dereg.by")) } dd { (r.deregistered_by) }
-                        dt { (t(l, "dereg.imports")) } dd { (t(l, "dereg.imports_text")) }
-                        dt { (t(l, "dereg.data")) } dd { (t(l, "dereg.data_text")) }
-                    }
-                };
-                Ok(ok(&user.ctx, t(l, "dereg.receipt"), &ann, body))
-            },
-            |err| activation_again(&p, &user, &o, &ann, &form, err),
-        )
+    p.company_page(&user, &raw, &["DELETE /v1/companies/{orgnr}/activation"])
+        .form(f)
+        .render(|p, user, o, ann, f| async move {
+            let l = user.ctx.lang;
+            let done = if f.contains_key("confirm") {
+                p.app.admin.deregister(user.claims(), &o).await.map_err(PageError::from)
+            } else {
+                Err(PageError::Field(FieldError::new("confirm", "form.missing", StatusCode::BAD_REQUEST)))
+            };
+            let form = ActivationForm { company_name: String::new(), month: String::new(), accept: false };
+            form_outcome(
+                done,
+                |a| {
+                    let d = stamp_api::views::admin::Deregistration::of(&a, &user.claims().sub);
+                    let r = &d.receipt;
+                    let body = html! {
+                        p role="status" { (t(l, "dereg.done")) }
+                        dl class="receipt" {
+                            dt { (t(l, "activation.company")) } dd { (r.company_orgnr) }
+                            dt { (t(l, "activation.deregistered_at")) } dd { @if let Some(at) = &r.deregistered_at { (format::instant(l, at)) } }
+                            dt { (t(l, "dereg.by")) } dd { (r.deregistered_by) }
+                            dt { (t(l, "dereg.imports")) } dd { (t(l, "dereg.imports_text")) }
+                            dt { (t(l, "dereg.data")) } dd { (t(l, "dereg.data_text")) }
+                        }
+                    };
+                    shown(user, "dereg.receipt", &ann, body)
+                },
+                |err| activation_again(p, user, &o, &ann, &form, err),
+            )
+            .await
+        })
         .await
-    }
-    .await;
-    p.finish(
-        &user,
-        Audit {
-            actions: &["DELETE /v1/companies/{orgnr}/activation"],
-            company: o.as_ref(),
-            target: None,
-        },
-        result,
-    )
-    .await
 }
 
 #[derive(Default)]
@@ -485,41 +413,28 @@ fn holds_body(
 ) -> Markup {
     let l = ctx.lang;
     html! {
-        @if list.is_empty() { p { (t(l, "common.none")) } } @else {
-            div class="scroll" tabindex="0" {
-                table {
-                    thead { tr {
-                        th scope="col" { (t(l, "holds.scope")) }
-                        th scope="col" { (t(l, "holds.reason")) }
-                        th scope="col" { (t(l, "holds.placed")) }
-                        th scope="col" { (t(l, "activation.status")) }
-                        th scope="col" { (t(l, "common.actions")) }
-                    } }
-                    tbody {
-                        @for h in list {
-                            tr {
-                                td {
-                                    @if let Some(s) = &h.site_id { (t(l, "common.site")) " " (s) " " }
-                                    @if let Some(p) = &h.person_ref { (t(l, "holds.person")) " " (p) " " }
-                                    @if let Some(f) = &h.from { (format::datetime(l, f)) } " – " @if let Some(x) = &h.to { (format::datetime(l, x)) }
-                                }
-                                td { (h.reason) }
-                                td { (format::instant(l, &h.placed_at)) " " span class="muted" { (h.placed_by) } }
-                                td { (t(l, if h.active { "holds.active" } else { "holds.lifted" })) }
-                                td {
-                                    @if h.active {
-                                        form method="post" class="inline" action=(format!("/companies/{o}/legal-holds/{}/lift", h.id)) {
-                                            (csrf(ctx))
-                                            button type="submit" { (t(l, "holds.lift")) }
-                                        }
-                                    }
-                                }
+        (scroll_table(l, list.is_empty(), &["holds.scope", "holds.reason", "holds.placed", "activation.status", "common.actions"], html! {
+            @for h in list {
+                tr {
+                    td {
+                        @if let Some(s) = &h.site_id { (t(l, "common.site")) " " (s) " " }
+                        @if let Some(p) = &h.person_ref { (t(l, "holds.person")) " " (p) " " }
+                        @if let Some(f) = &h.from { (format::datetime(l, f)) } " – " @if let Some(x) = &h.to { (format::datetime(l, x)) }
+                    }
+                    td { (h.reason) }
+                    td { (format::instant(l, &h.placed_at)) " " span class="muted" { (h.placed_by) } }
+                    td { (t(l, if h.active { "holds.active" } else { "holds.lifted" })) }
+                    td {
+                        @if h.active {
+                            form method="post" class="inline" action=(format!("/companies/{o}/legal-holds/{}/lift", h.id)) {
+                                (csrf(ctx))
+                                button type="submit" { (t(l, "holds.lift")) }
                             }
                         }
                     }
                 }
             }
-        }
+        }))
         h2 { (t(l, "holds.place")) }
         form method="post" class="stack" {
             (csrf(ctx))
@@ -559,43 +474,31 @@ async fn holds_again(
     p: &Portal,
     user: &User,
     o: &Orgnr,
-    ann: &[views::Announcement],
+    ann: &[AnnouncementView],
     form: &HoldForm,
     err: FieldError,
 ) -> PageResult {
     let list = list_holds(p, user, o).await?;
-    Ok(ok(
-        &user.ctx,
-        t(user.ctx.lang, "holds.title"),
+    shown(
+        user,
+        "holds.title",
         ann,
         holds_body(&user.ctx, o, &list, form, Some(&err)),
-    ))
+    )
 }
 
 async fn holds(State(p): State<Portal>, user: User, Path(raw): Path<String>) -> Response {
-    let o = orgnr(&raw);
-    let ann = p.announcements().await;
-    let result: PageResult = async {
-        let o = o.clone().ok_or_else(super::company::no_company)?;
-        let list = list_holds(&p, &user, &o).await?;
-        Ok(ok(
-            &user.ctx,
-            t(user.ctx.lang, "holds.title"),
-            &ann,
-            holds_body(&user.ctx, &o, &list, &HoldForm::default(), None),
-        ))
-    }
-    .await;
-    p.finish(
-        &user,
-        Audit {
-            actions: &["GET /v1/companies/{orgnr}/legal-holds"],
-            company: o.as_ref(),
-            target: None,
-        },
-        result,
-    )
-    .await
+    p.company_page(&user, &raw, &["GET /v1/companies/{orgnr}/legal-holds"])
+        .render(|p, user, o, ann, _| async move {
+            let list = list_holds(p, user, &o).await?;
+            shown(
+                user,
+                "holds.title",
+                &ann,
+                holds_body(&user.ctx, &o, &list, &HoldForm::default(), None),
+            )
+        })
+        .await
 }
 
 /// A date field as the domain takes it: a local date is that day's start in Sweden.
@@ -618,46 +521,32 @@ async fn place_hold(
     Path(raw): Path<String>,
     Form(f): FormData,
 ) -> Response {
-    let o = orgnr(&raw);
-    let ann = p.announcements().await;
-    let result: PageResult = async {
-        let o = o.clone().ok_or_else(super::company::no_company)?;
-        crate::check_csrf(&p, &user, &f)?;
-        let get = |k: &str| f.get(k).cloned().unwrap_or_default();
-        let form = HoldForm {
-            site_id: get("site_id"),
-            person_ref: get("person_ref"),
-            from: get("from"),
-            to: get("to"),
-            reason: get("reason"),
-        };
-        let opt = |s: &str| Some(s.trim().to_string()).filter(|s| !s.is_empty());
-        let req = HoldRequest {
-            site_id: opt(&form.site_id),
-            person_ref: opt(&form.person_ref),
-            from: day_start(&form.from),
-            to: day_start(&form.to),
-            reason: opt(&form.reason),
-        };
-        let done = p.app.admin.place_hold(user.claims(), &o, req).await;
-        form_outcome(
-            done.map_err(PageError::from),
-            |_| Ok(Redirect::to(&format!("/companies/{o}/legal-holds")).into_response()),
-            |err| holds_again(&p, &user, &o, &ann, &form, err),
-        )
+    p.company_page(&user, &raw, &["POST /v1/companies/{orgnr}/legal-holds"])
+        .form(f)
+        .render(|p, user, o, ann, f| async move {
+            let form = HoldForm {
+                site_id: field(&f, "site_id"),
+                person_ref: field(&f, "person_ref"),
+                from: field(&f, "from"),
+                to: field(&f, "to"),
+                reason: field(&f, "reason"),
+            };
+            let req = HoldRequest {
+                site_id: given(&form.site_id),
+                person_ref: given(&form.person_ref),
+                from: day_start(&form.from),
+                to: day_start(&form.to),
+                reason: given(&form.reason),
+            };
+            let done = p.app.admin.place_hold(user.claims(), &o, req).await;
+            form_outcome(
+                done.map_err(PageError::from),
+                |_| Ok(Redirect::to(&format!("/companies/{o}/legal-holds")).into_response()),
+                |err| holds_again(p, user, &o, &ann, &form, err),
+            )
+            .await
+        })
         .await
-    }
-    .await;
-    p.finish(
-        &user,
-        Audit {
-            actions: &["POST /v1/companies/{orgnr}/legal-holds"],
-            company: o.as_ref(),
-            target: None,
-        },
-        result,
-    )
-    .await
 }
 
 async fn lift_hold(
@@ -666,100 +555,82 @@ async fn lift_hold(
     Path((raw, id)): Path<(String, String)>,
     Form(f): FormData,
 ) -> Response {
-    let o = orgnr(&raw);
-    let result: PageResult = async {
-        let o = o.clone().ok_or_else(super::company::no_company)?;
-        crate::check_csrf(&p, &user, &f)?;
+    p.company_page(
+        &user,
+        &raw,
+        &["DELETE /v1/companies/{orgnr}/legal-holds/{id}"],
+    )
+    .target(format!("id:{id}"))
+    .form(f)
+    .render(|p, user, o, _, _| async move {
         p.app.admin.lift_hold(user.claims(), &o, &id).await?;
         Ok(Redirect::to(&format!("/companies/{o}/legal-holds")).into_response())
-    }
-    .await;
-    p.finish(
-        &user,
-        Audit {
-            actions: &["DELETE /v1/companies/{orgnr}/legal-holds/{id}"],
-            company: o.as_ref(),
-            target: Some(format!("id:{id}")),
-        },
-        result,
-    )
+    })
     .await
 }
 
 async fn audit(State(p): State<Portal>, user: User, Path(raw): Path<String>) -> Response {
-    let o = orgnr(&raw);
-    let ann = p.announcements().await;
-    let result: PageResult = async {
-        let o = o.clone().ok_or_else(super::company::no_company)?;
-        let l = user.ctx.lang;
-        require_company(&p.app.ledger, user.claims(), &o, CompanyAccess::Admin).await?;
-        let end = super::company::today(&p);
-        let to = super::company::date_param(&user.ctx, "to", end)?;
-        let from = super::company::date_param(&user.ctx, "from", to - chrono::Duration::days(7))?;
-        let range = super::company::day_range(from, to);
-        let cursor = user.ctx.q("cursor").map(stamp_domain::pagination::Cursor::decode).transpose()?;
-        let actor = user.ctx.q("actor").unwrap_or("").to_string();
-        let page = p
-            .app
-            .audit
-            .entries(
-                &p.app.ledger.company_key(&o),
-                range.from.with_timezone(&chrono::Utc),
-                range.to.with_timezone(&chrono::Utc),
-                cursor.as_ref(),
-                50,
-            )
-            .await?;
-        let next = page.next.map(|c| c.encode());
-        let body = html! {
-            form method="get" class="filters" {
-                label for="from" { (t(l, "common.from")) }
-                input id="from" name="from" type="date" value=(from);
-                label for="to" { (t(l, "common.to")) }
-                input id="to" name="to" type="date" value=(to);
-                label for="actor" { (t(l, "audit.actor")) }
-                input id="actor" name="actor" value=(actor);
-                button type="submit" { (t(l, "common.show")) }
-            }
-            div class="scroll" tabindex="0" {
-                table {
-                    thead { tr {
-                        th scope="col" { "#" }
-                        th scope="col" { (t(l, "common.when")) }
-                        th scope="col" { (t(l, "audit.actor")) }
-                        th scope="col" { (t(l, "audit.action")) }
-                        th scope="col" { (t(l, "audit.target")) }
-                        th scope="col" { (t(l, "audit.outcome")) }
-                    } }
-                    tbody {
-                        @for e in page.items.iter().filter(|e| actor.is_empty() || e.record.actor == actor) {
-                            tr {
-                                td class="num" { code { (e.id.rsplit('#').next().unwrap_or(&e.id)) } }
-                                td { (format::datetime(l, &e.at.to_rfc3339())) }
-                                td { (e.record.actor) " " span class="muted" { (e.record.role) } }
-                                td { code { (e.record.action) } }
-                                td { (e.record.target.clone().unwrap_or_default()) }
-                                td { (e.record.outcome) " (" (e.record.status) ")" }
+    p.company_page(&user, &raw, &["GET /v1/companies/{orgnr}/audit"])
+        .render(|p, user, o, ann, _| async move {
+            let l = user.ctx.lang;
+            require_company(&p.app.ledger, user.claims(), &o, CompanyAccess::Admin).await?;
+            let end = super::company::today(p);
+            let to = super::company::date_param(&user.ctx, "to", end)?;
+            let from = super::company::date_param(&user.ctx, "from", to - chrono::Duration::days(7))?;
+            let range = super::company::day_range(from, to);
+            let cursor = user.ctx.q("cursor").map(stamp_domain::pagination::Cursor::decode).transpose()?;
+            let actor = user.ctx.q("actor").unwrap_or("").to_string();
+            let page = p
+                .app
+                .audit
+                .entries(
+                    &p.app.ledger.company_key(&o),
+                    range.from.with_timezone(&chrono::Utc),
+                    range.to.with_timezone(&chrono::Utc),
+                    cursor.as_ref(),
+                    50,
+                )
+                .await?;
+            let next = page.next.map(|c| c.encode());
+            let body = html! {
+                form method="get" class="filters" {
+                    label for="from" { (t(l, "common.from")) }
+                    input id="from" name="from" type="date" value=(from);
+                    label for="to" { (t(l, "common.to")) }
+                    input id="to" name="to" type="date" value=(to);
+                    label for="actor" { (t(l, "audit.actor")) }
+                    input id="actor" name="actor" value=(actor);
+                    button type="submit" { (t(l, "common.show")) }
+                }
+                div class="scroll" tabindex="0" {
+                    table {
+                        thead { tr {
+                            th scope="col" { "#" }
+                            th scope="col" { (t(l, "common.when")) }
+                            th scope="col" { (t(l, "audit.actor")) }
+                            th scope="col" { (t(l, "audit.action")) }
+                            th scope="col" { (t(l, "audit.target")) }
+                            th scope="col" { (t(l, "audit.outcome")) }
+                        } }
+                        tbody {
+                            @for e in page.items.iter().filter(|e| actor.is_empty() || e.record.actor == actor) {
+                                tr {
+                                    td class="num" { code { (e.id.rsplit('#').next().unwrap_or(&e.id)) } }
+                                    td { (format::datetime(l, &e.at.to_rfc3339())) }
+                                    td { (e.record.actor) " " span class="muted" { (e.record.role) } }
+                                    td { code { (e.record.action) } }
+                                    td { (e.record.target.clone().unwrap_or_default()) }
+                                    td { (e.record.outcome) " (" (e.record.status) ")" }
+                                }
                             }
                         }
                     }
                 }
-            }
-            @if let Some(c) = next {
-                p { a href=(format!("?from={from}&to={to}&actor={}&cursor={}", pct_encode(&actor), pct_encode(&c))) { (t(l, "common.more")) } }
-            }
-        };
-        Ok(ok(&user.ctx, t(l, "audit.title"), &ann, body))
-    }
-    .await;
-    p.finish(
-        &user,
-        Audit {
-            actions: &["GET /v1/companies/{orgnr}/audit"],
-            company: o.as_ref(),
-            target: None,
-        },
-        result,
-    )
-    .await
+                @if let Some(c) = next {
+                    p { a href=(format!("?from={from}&to={to}&actor={}&cursor={}", pct_encode(&actor), pct_encode(&c))) { (t(l, "common.more")) } }
+                }
+            };
+            shown(user, "audit.title", &ann, body)
+        })
+        .await
 }

@@ -5,12 +5,11 @@
 //! effect at once. Audited as the API's actions with actor `inspection:{id}` in the
 //! company's chain. The secret is never logged nor audited.
 
-use super::company::{day_range, today};
-use super::{ok, with_cookie};
+use super::company::{day_range, direction_key, kept_events, today};
+use super::{ok, scroll_table, with_cookie};
 use crate::format;
 use crate::i18n::{t, Lang};
 use crate::session;
-use crate::views;
 use crate::{error_page, Audit, Ctx, PageError, PageResult, Portal};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -19,6 +18,7 @@ use axum::routing::get;
 use axum::Router;
 use maud::{html, Markup};
 use serde::{Deserialize, Serialize};
+use stamp_api::views::reads::{EventView, Registrations};
 use stamp_domain::governance::audit::service_shard;
 use stamp_domain::governance::inspection::{InspectionLink, Refusal, INSPECTOR_ROLE};
 use stamp_domain::reads::present::Present;
@@ -135,66 +135,35 @@ async fn open(State(p): State<Portal>, ctx: Ctx, Path(secret): Path<String>) -> 
 
 fn present_table(l: Lang, present: &Present) -> Markup {
     html! {
-        @if present.people.is_empty() { p { (t(l, "common.none")) } } @else {
-            div class="scroll" tabindex="0" {
-                table {
-                    thead { tr {
-                        th scope="col" { (t(l, "people.name")) }
-                        th scope="col" { (t(l, "inspect.person_id")) }
-                        th scope="col" { (t(l, "inspect.employer")) }
-                        th scope="col" { (t(l, "inspect.checked_in")) }
-                        th scope="col" { (t(l, "inspect.partner")) }
-                    } }
-                    tbody {
-                        @for x in &present.people {
-                            tr {
-                                td { (x.person_name) }
-                                td { (x.person_id_masked) }
-                                td { @match &x.employer_orgnr { Some(o) => { (o.to_string()) }, None => { (t(l, "inspect.own_staff")) } } }
-                                td { (format::datetime(l, &x.checked_in_at)) }
-                                td { (x.partner_id) }
-                            }
-                        }
-                    }
+        (scroll_table(l, present.people.is_empty(), &["people.name", "inspect.person_id", "inspect.employer", "inspect.checked_in", "inspect.partner"], html! {
+            @for x in &present.people {
+                tr {
+                    td { (x.person_name) }
+                    td { (x.person_id_masked) }
+                    td { @match &x.employer_orgnr { Some(o) => { (o.to_string()) }, None => { (t(l, "inspect.own_staff")) } } }
+                    td { (format::datetime(l, &x.checked_in_at)) }
+                    td { (x.partner_id) }
                 }
             }
-        }
+        }))
     }
 }
 
 /// Today's registrations at the site, every kept event in time order.
-fn registrations_table(l: Lang, regs: &views::Registrations) -> Markup {
-    let mut events: Vec<&views::Event> = regs
-        .sessions
-        .iter()
-        .flat_map(|s| [&s.check_in, &s.check_out])
-        .chain(regs.unpaired.iter())
-        .chain(regs.duplicates.iter())
-        .collect();
+fn registrations_table(l: Lang, regs: &Registrations) -> Markup {
+    let mut events: Vec<&EventView> = kept_events(regs).collect();
     events.sort_by(|a, b| a.occurred_at.cmp(&b.occurred_at));
     html! {
-        @if events.is_empty() { p { (t(l, "common.none")) } } @else {
-            div class="scroll" tabindex="0" {
-                table {
-                    thead { tr {
-                        th scope="col" { (t(l, "common.when")) }
-                        th scope="col" { (t(l, "people.name")) }
-                        th scope="col" { (t(l, "common.direction")) }
-                        th scope="col" { (t(l, "inspect.partner")) }
-                    } }
-                    tbody {
-                        @for e in &events {
-                            tr {
-                                td { (format::datetime(l, &e.occurred_at)) @if e.corrected { " *" } }
-                                td { (e.person_name.clone().unwrap_or_default()) }
-                                td { (t(l, if e.direction == "in" { "common.dir_in" } else { "common.dir_out" })) }
-                                td { (e.partner_id) }
-                            }
-                        }
-                    }
+        (scroll_table(l, events.is_empty(), &["common.when", "people.name", "common.direction", "inspect.partner"], html! {
+            @for e in &events {
+                tr {
+                    td { (format::datetime(l, &e.occurred_at)) @if e.corrected { " *" } }
+                    td { (e.person_name) }
+                    td { (t(l, direction_key(e.direction))) }
+                    td { (e.partner_id) }
                 }
             }
-        }
+        }))
     }
 }
 
@@ -252,12 +221,12 @@ async fn site_page(p: &Portal, ctx: &Ctx, link: &InspectionLink) -> PageResult {
         cursor: None,
         limit: 1000,
     };
-    let regs: views::Registrations = views::registrations(
+    let regs = Registrations::from(
         &p.app
             .queries
             .site_registrations_of(&ck, &link.site_id, &q)
             .await?,
-    )?;
+    );
     let valid_until =
         stamp_domain::time::format_rfc3339(&stamp_domain::time::to_fixed(site.valid_until));
     let body = html! {

@@ -2,12 +2,11 @@
 //! shows its link once, and a revoke button per active link. The same domain calls as
 //! `…/inspections` in the API, audited as those routes.
 
-use super::company::{no_company, orgnr};
-use super::{csrf, field_error, ok, FieldError, FormData};
+use super::{csrf, field, field_error, ok, scroll_table, shown, FieldError, FormData};
 use crate::format;
 use crate::i18n::{t, Lang};
 use crate::layout::field_error as fe;
-use crate::{Audit, Ctx, PageResult, Portal, User};
+use crate::{Ctx, Portal, User};
 use axum::extract::{Form, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -65,39 +64,25 @@ fn body(ctx: &Ctx, o: &Orgnr, b: Body<'_>) -> Markup {
                 p { (t(l, "common.site")) " " (m.site_id.as_str()) ", " (t(l, "inspections.expires")) " " (format::datetime(l, &rfc(&m.expires_at))) }
             }
         }
-        @if b.links.is_empty() { p { (t(l, "common.none")) } } @else {
-            div class="scroll" tabindex="0" {
-                table {
-                    thead { tr {
-                        th scope="col" { (t(l, "activation.status")) }
-                        th scope="col" { (t(l, "common.site")) }
-                        th scope="col" { (t(l, "inspections.expires")) }
-                        th scope="col" { (t(l, "inspections.note")) }
-                        th scope="col" { (t(l, "inspections.made_by")) }
-                        th scope="col" { (t(l, "common.actions")) }
-                    } }
-                    tbody {
-                        @for k in b.links {
-                            tr {
-                                td { (t(l, status_key(k.status))) }
-                                td { (k.site_id.as_str()) }
-                                td { (format::datetime(l, &rfc(&k.expires_at))) }
-                                td { (k.note.clone().unwrap_or_default()) }
-                                td { span class="muted" { (k.created_by) } }
-                                td {
-                                    @if k.status == LinkStatus::Active {
-                                        form method="post" class="inline" action=(format!("/companies/{o}/inspections/{}/revoke", k.id)) {
-                                            (csrf(ctx))
-                                            button type="submit" aria-label=(format!("{} {}", t(l, "inspections.revoke"), k.site_id.as_str())) { (t(l, "inspections.revoke")) }
-                                        }
-                                    }
-                                }
+        (scroll_table(l, b.links.is_empty(), &["activation.status", "common.site", "inspections.expires", "inspections.note", "inspections.made_by", "common.actions"], html! {
+            @for k in b.links {
+                tr {
+                    td { (t(l, status_key(k.status))) }
+                    td { (k.site_id.as_str()) }
+                    td { (format::datetime(l, &rfc(&k.expires_at))) }
+                    td { (k.note.clone().unwrap_or_default()) }
+                    td { span class="muted" { (k.created_by) } }
+                    td {
+                        @if k.status == LinkStatus::Active {
+                            form method="post" class="inline" action=(format!("/companies/{o}/inspections/{}/revoke", k.id)) {
+                                (csrf(ctx))
+                                button type="submit" aria-label=(format!("{} {}", t(l, "inspections.revoke"), k.site_id.as_str())) { (t(l, "inspections.revoke")) }
                             }
                         }
                     }
                 }
             }
-        }
+        }))
         h2 { (t(l, "inspections.new")) }
         @if b.sites.is_empty() { p { (t(l, "inspections.no_sites")) } } @else {
             form method="post" class="stack" {
@@ -141,37 +126,20 @@ const LIST_ACTIONS: &[&str] = &[
 ];
 
 async fn list(State(p): State<Portal>, user: User, Path(raw): Path<String>) -> Response {
-    let o = orgnr(&raw);
-    let ann = p.announcements().await;
-    let result: PageResult = async {
-        let o = o.clone().ok_or_else(no_company)?;
-        let links = p.app.inspections.list(user.claims(), &o).await?;
-        let sites = sites(&p, &user, &o).await?;
-        let b = Body {
-            links: &links,
-            sites: &sites,
-            form: &LinkForm::default(),
-            err: None,
-            made: None,
-        };
-        Ok(ok(
-            &user.ctx,
-            t(user.ctx.lang, "inspections.title"),
-            &ann,
-            body(&user.ctx, &o, b),
-        ))
-    }
-    .await;
-    p.finish(
-        &user,
-        Audit {
-            actions: LIST_ACTIONS,
-            company: o.as_ref(),
-            target: None,
-        },
-        result,
-    )
-    .await
+    p.company_page(&user, &raw, LIST_ACTIONS)
+        .render(|p, user, o, ann, _| async move {
+            let links = p.app.inspections.list(user.claims(), &o).await?;
+            let sites = sites(p, user, &o).await?;
+            let b = Body {
+                links: &links,
+                sites: &sites,
+                form: &LinkForm::default(),
+                err: None,
+                made: None,
+            };
+            shown(user, "inspections.title", &ann, body(&user.ctx, &o, b))
+        })
+        .await
 }
 
 /// The hours field as the domain takes it: a number, or the text (which it names as
@@ -194,63 +162,50 @@ async fn create(
     Path(raw): Path<String>,
     Form(f): FormData,
 ) -> Response {
-    let o = orgnr(&raw);
-    let ann = p.announcements().await;
-    let result: PageResult = async {
-        let o = o.clone().ok_or_else(no_company)?;
-        crate::check_csrf(&p, &user, &f)?;
-        let get = |k: &str| f.get(k).cloned().unwrap_or_default();
-        let form = LinkForm {
-            site_id: get("site_id"),
-            valid_hours: get("valid_hours"),
-            note: get("note"),
-        };
-        let req = NewLink {
-            site_id: Some(form.site_id.trim().to_string()),
-            valid_hours: hours(&form.valid_hours),
-            note: Some(form.note.clone()),
-        };
-        let (status, made, err) = match p
-            .app
-            .inspections
-            .create(user.claims(), &o, req, &p.app.public_url)
-            .await
-        {
-            Ok(m) => (StatusCode::CREATED, Some(m), None),
-            Err(e) => (StatusCode::BAD_REQUEST, None, Some(field_error(e.into())?)),
-        };
-        let links = p.app.inspections.list(user.claims(), &o).await?;
-        let sites = sites(&p, &user, &o).await?;
-        let b = Body {
-            links: &links,
-            sites: &sites,
-            form: if made.is_some() {
-                &LinkForm::default()
-            } else {
-                &form
-            },
-            err: err.as_ref(),
-            made: made.as_ref(),
-        };
-        let page = ok(
-            &user.ctx,
-            t(user.ctx.lang, "inspections.title"),
-            &ann,
-            body(&user.ctx, &o, b),
-        );
-        Ok((status, page).into_response())
-    }
-    .await;
-    p.finish(
-        &user,
-        Audit {
-            actions: &["POST /v1/companies/{orgnr}/inspections"],
-            company: o.as_ref(),
-            target: None,
-        },
-        result,
-    )
-    .await
+    p.company_page(&user, &raw, &["POST /v1/companies/{orgnr}/inspections"])
+        .form(f)
+        .render(|p, user, o, ann, f| async move {
+            let form = LinkForm {
+                site_id: field(&f, "site_id"),
+                valid_hours: field(&f, "valid_hours"),
+                note: field(&f, "note"),
+            };
+            let req = NewLink {
+                site_id: Some(form.site_id.trim().to_string()),
+                valid_hours: hours(&form.valid_hours),
+                note: Some(form.note.clone()),
+            };
+            let (status, made, err) = match p
+                .app
+                .inspections
+                .create(user.claims(), &o, req, &p.app.public_url)
+                .await
+            {
+                Ok(m) => (StatusCode::CREATED, Some(m), None),
+                Err(e) => (StatusCode::BAD_REQUEST, None, Some(field_error(e.into())?)),
+            };
+            let links = p.app.inspections.list(user.claims(), &o).await?;
+            let sites = sites(p, user, &o).await?;
+            let b = Body {
+                links: &links,
+                sites: &sites,
+                form: if made.is_some() {
+                    &LinkForm::default()
+                } else {
+                    &form
+                },
+                err: err.as_ref(),
+                made: made.as_ref(),
+            };
+            let page = ok(
+                &user.ctx,
+                t(user.ctx.lang, "inspections.title"),
+                &ann,
+                body(&user.ctx, &o, b),
+            );
+            Ok((status, page).into_response())
+        })
+        .await
 }
 
 async fn revoke(
@@ -259,22 +214,16 @@ async fn revoke(
     Path((raw, id)): Path<(String, String)>,
     Form(f): FormData,
 ) -> Response {
-    let o = orgnr(&raw);
-    let result: PageResult = async {
-        let o = o.clone().ok_or_else(no_company)?;
-        crate::check_csrf(&p, &user, &f)?;
+    p.company_page(
+        &user,
+        &raw,
+        &["DELETE /v1/companies/{orgnr}/inspections/{id}"],
+    )
+    .target(format!("id:{id}"))
+    .form(f)
+    .render(|p, user, o, _, _| async move {
         p.app.inspections.revoke(user.claims(), &o, &id).await?;
         Ok(Redirect::to(&format!("/companies/{o}/inspections")).into_response())
-    }
-    .await;
-    p.finish(
-        &user,
-        Audit {
-            actions: &["DELETE /v1/companies/{orgnr}/inspections/{id}"],
-            company: o.as_ref(),
-            target: Some(format!("id:{id}")),
-        },
-        result,
-    )
+    })
     .await
 }

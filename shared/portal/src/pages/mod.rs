@@ -12,16 +12,19 @@ mod people;
 use crate::i18n::t;
 use crate::layout;
 use crate::session::{self, Session};
-use crate::{html, safe_next, Ctx, PageError, PageResult, Portal, SignIn, User};
+use crate::{html, safe_next, Audit, Ctx, PageError, PageResult, Portal, SignIn, User};
 use axum::extract::{Form, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use maud::html;
+use stamp_api::views::admin::AnnouncementView;
 use stamp_domain::auth::Role;
+use stamp_domain::identity::Orgnr;
 use stamp_domain::DomainError;
 use std::collections::HashMap;
+use std::future::Future;
 
 pub type FormData = Form<HashMap<String, String>>;
 
@@ -39,6 +42,111 @@ pub fn router() -> Router<Portal> {
         .merge(inspect::router())
         .merge(inspections::router())
         .merge(notifications::router())
+}
+
+/// A signed-in page view being set up: what it is audited as, the company its path
+/// names, the form it carries. [`PageView::render`] runs the page's own part and
+/// audits the view as the API request it stands for ([`Portal::finish`]).
+pub struct PageView<'a, O> {
+    p: &'a Portal,
+    user: &'a User,
+    actions: &'static [&'static str],
+    /// The company whose chain the view is audited in; `None`: the service's chain.
+    company: Option<Orgnr>,
+    /// What the page is of (its company, or `()`); `None`: a path naming no company.
+    of: Option<O>,
+    target: Option<String>,
+    form: Option<HashMap<String, String>>,
+}
+
+impl Portal {
+    /// A page of the company its path names (`/companies/{orgnr}/…`), audited with
+    /// `actions` in that company's chain; a path naming no company is a 404 page.
+    pub fn company_page<'a>(
+        &'a self,
+        user: &'a User,
+        raw_orgnr: &str,
+        actions: &'static [&'static str],
+    ) -> PageView<'a, Orgnr> {
+        let company = company::orgnr(raw_orgnr);
+        PageView {
+            p: self,
+            user,
+            actions,
+            of: company.clone(),
+            company,
+            target: None,
+            form: None,
+        }
+    }
+
+    /// A page of no company (the employee's own, the operator's), audited in the
+    /// service's chain.
+    pub fn service_page<'a>(
+        &'a self,
+        user: &'a User,
+        actions: &'static [&'static str],
+    ) -> PageView<'a, ()> {
+        PageView {
+            p: self,
+            user,
+            actions,
+            company: None,
+            of: Some(()),
+            target: None,
+            form: None,
+        }
+    }
+}
+
+impl<'a, O> PageView<'a, O> {
+    /// The audit entry's target (`id:…`, `sub:…`, `site_id:…`; never a personnummer).
+    pub fn target(mut self, target: impl Into<Option<String>>) -> Self {
+        self.target = target.into();
+        self
+    }
+
+    /// A state-changing form: without this session's CSRF token the page is refused
+    /// (403) before its own part runs.
+    pub fn form(mut self, form: HashMap<String, String>) -> Self {
+        self.form = Some(form);
+        self
+    }
+
+    /// Runs the page's own part (after the company and CSRF checks), then audits the
+    /// view with the status it answers. The part is given the portal, the user, the
+    /// page's company (`()` for a page of no company), the banner's announcements and
+    /// the form's fields (empty for a page without a form).
+    pub async fn render<F, Fut>(self, page: F) -> Response
+    where
+        F: FnOnce(&'a Portal, &'a User, O, Vec<AnnouncementView>, HashMap<String, String>) -> Fut,
+        Fut: Future<Output = PageResult>,
+    {
+        let PageView {
+            p,
+            user,
+            actions,
+            company,
+            of,
+            target,
+            form,
+        } = self;
+        let ann = p.announcements().await;
+        let result: PageResult = async {
+            let o = of.ok_or_else(company::no_company)?;
+            if let Some(f) = &form {
+                crate::check_csrf(p, user, f)?;
+            }
+            page(p, user, o, ann, form.unwrap_or_default()).await
+        }
+        .await;
+        let audit = Audit {
+            actions,
+            company: company.as_ref(),
+            target,
+        };
+        p.finish(user, audit, result).await
+    }
 }
 
 /// A form field's error: the field, the translation key of the message, (shown in
@@ -128,13 +236,43 @@ pub fn with_cookie(mut res: Response, cookie: String) -> Response {
     res
 }
 
-pub fn ok(
-    ctx: &Ctx,
-    title: &str,
-    ann: &[crate::views::Announcement],
-    body: maud::Markup,
-) -> Response {
+pub fn ok(ctx: &Ctx, title: &str, ann: &[AnnouncementView], body: maud::Markup) -> Response {
     html(StatusCode::OK, layout::page(ctx, title, ann, body))
+}
+
+/// A page titled by the translation key `title`, answered 200.
+pub fn shown(user: &User, title: &str, ann: &[AnnouncementView], body: maud::Markup) -> PageResult {
+    Ok(ok(&user.ctx, t(user.ctx.lang, title), ann, body))
+}
+
+/// A form field as typed (empty when absent).
+pub fn field(form: &HashMap<String, String>, name: &str) -> String {
+    form.get(name).cloned().unwrap_or_default()
+}
+
+/// A typed value trimmed, `None` when nothing was typed.
+pub fn given(s: &str) -> Option<String> {
+    Some(s.trim().to_string()).filter(|s| !s.is_empty())
+}
+
+/// A list as a table in a scrolling box under its column headings (translation keys),
+/// or `common.none` when it is empty.
+pub fn scroll_table(
+    l: crate::i18n::Lang,
+    empty: bool,
+    heads: &[&str],
+    rows: maud::Markup,
+) -> maud::Markup {
+    html! {
+        @if empty { p { (t(l, "common.none")) } } @else {
+            div class="scroll" tabindex="0" {
+                table {
+                    thead { tr { @for h in heads { th scope="col" { (t(l, h)) } } } }
+                    tbody { (rows) }
+                }
+            }
+        }
+    }
 }
 
 /// A hidden CSRF field for the session's forms.

@@ -5,19 +5,18 @@
 //! company's part of the latest verification report. The same domain calls as the API
 //! routes, audited as those routes.
 
-use super::company::{no_company, orgnr};
-use super::{csrf, ok, refused, FieldError, FormData};
+use super::{csrf, field, refused, shown, FieldError, FormData};
 use crate::format;
 use crate::i18n::{t, Lang};
 use crate::layout::field_error as fe;
-use crate::views::Announcement;
-use crate::{Audit, Ctx, PageError, PageResult, Portal, User};
+use crate::{Ctx, PageError, PageResult, Portal, User};
 use axum::extract::{Form, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use maud::{html, Markup};
+use stamp_api::views::admin::AnnouncementView;
 use stamp_domain::governance::verification::{CompanyVerification, VerificationScope};
 use stamp_domain::governance::verify::MismatchKind;
 use stamp_domain::identity::Orgnr;
@@ -55,9 +54,9 @@ impl SettingsForm {
 
     fn read(f: &std::collections::HashMap<String, String>) -> Self {
         SettingsForm {
-            webhook_url: f.get("webhook_url").cloned().unwrap_or_default(),
+            webhook_url: field(f, "webhook_url"),
             emails: (0..MAX_EMAILS)
-                .map(|i| f.get(&format!("email_{i}")).cloned().unwrap_or_default())
+                .map(|i| field(f, &format!("email_{i}")))
                 .collect(),
             daily_digest: f.contains_key("daily_digest"),
             partner_silence: f.contains_key("partner_silence"),
@@ -267,7 +266,7 @@ async fn render(
     p: &Portal,
     user: &User,
     o: &Orgnr,
-    ann: &[Announcement],
+    ann: &[AnnouncementView],
     notice: Notice<'_>,
     err: Option<&FieldError>,
 ) -> PageResult {
@@ -280,12 +279,7 @@ async fn render(
         notice,
         deliveries: &list,
     };
-    Ok(ok(
-        &user.ctx,
-        t(user.ctx.lang, "notify.title"),
-        ann,
-        body(&user.ctx, o, b),
-    ))
+    shown(user, "notify.title", ann, body(&user.ctx, o, b))
 }
 
 const PAGE_ACTIONS: &[&str] = &[
@@ -294,23 +288,11 @@ const PAGE_ACTIONS: &[&str] = &[
 ];
 
 async fn page(State(p): State<Portal>, user: User, Path(raw): Path<String>) -> Response {
-    let o = orgnr(&raw);
-    let ann = p.announcements().await;
-    let result: PageResult = async {
-        let o = o.clone().ok_or_else(no_company)?;
-        render(&p, &user, &o, &ann, Notice::None, None).await
-    }
-    .await;
-    p.finish(
-        &user,
-        Audit {
-            actions: PAGE_ACTIONS,
-            company: o.as_ref(),
-            target: None,
-        },
-        result,
-    )
-    .await
+    p.company_page(&user, &raw, PAGE_ACTIONS)
+        .render(
+            |p, user, o, ann, _| async move { render(p, user, &o, &ann, Notice::None, None).await },
+        )
+        .await
 }
 
 /// `PUT …/notifications` from the form: the answer's secret (a new or changed webhook
@@ -321,58 +303,41 @@ async fn save(
     Path(raw): Path<String>,
     Form(f): FormData,
 ) -> Response {
-    let o = orgnr(&raw);
-    let ann = p.announcements().await;
-    let result: PageResult = async {
-        let o = o.clone().ok_or_else(no_company)?;
-        crate::check_csrf(&p, &user, &f)?;
-        let form = SettingsForm::read(&f);
-        let (req, slots) = form.request();
-        let done = p
-            .app
-            .notifications
-            .put_settings(user.claims(), &o, req)
-            .await
-            .map_err(PageError::from);
-        let saved = match done {
-            Ok(saved) => saved,
-            Err(e) => {
-                let (p, user, o, ann, form) = (&p, &user, &o, &ann, &form);
-                return refused(e, |err| async move {
-                    let err = at_slot(err, &slots);
-                    let list = deliveries(p, user, o).await?;
-                    let b = Body {
-                        form,
-                        err: Some(&err),
-                        notice: Notice::None,
-                        deliveries: &list,
-                    };
-                    Ok(ok(
-                        &user.ctx,
-                        t(user.ctx.lang, "notify.title"),
-                        ann,
-                        body(&user.ctx, o, b),
-                    ))
-                })
-                .await;
-            }
-        };
-        let notice = Notice::Saved {
-            secret: saved.webhook_secret.as_deref(),
-        };
-        render(&p, &user, &o, &ann, notice, None).await
-    }
-    .await;
-    p.finish(
-        &user,
-        Audit {
-            actions: &["PUT /v1/companies/{orgnr}/notifications"],
-            company: o.as_ref(),
-            target: None,
-        },
-        result,
-    )
-    .await
+    p.company_page(&user, &raw, &["PUT /v1/companies/{orgnr}/notifications"])
+        .form(f)
+        .render(|p, user, o, ann, f| async move {
+            let form = SettingsForm::read(&f);
+            let (req, slots) = form.request();
+            let done = p
+                .app
+                .notifications
+                .put_settings(user.claims(), &o, req)
+                .await
+                .map_err(PageError::from);
+            let saved = match done {
+                Ok(saved) => saved,
+                Err(e) => {
+                    let (o, ann, form) = (&o, &ann, &form);
+                    return refused(e, |err| async move {
+                        let err = at_slot(err, &slots);
+                        let list = deliveries(p, user, o).await?;
+                        let b = Body {
+                            form,
+                            err: Some(&err),
+                            notice: Notice::None,
+                            deliveries: &list,
+                        };
+                        shown(user, "notify.title", ann, body(&user.ctx, o, b))
+                    })
+                    .await;
+                }
+            };
+            let notice = Notice::Saved {
+                secret: saved.webhook_secret.as_deref(),
+            };
+            render(p, user, &o, &ann, notice, None).await
+        })
+        .await
 }
 
 /// `POST …/notifications/test`: a test message to every target now. Without settings the
@@ -383,35 +348,27 @@ async fn send_test(
     Path(raw): Path<String>,
     Form(f): FormData,
 ) -> Response {
-    let o = orgnr(&raw);
-    let ann = p.announcements().await;
-    let result: PageResult = async {
-        let o = o.clone().ok_or_else(no_company)?;
-        crate::check_csrf(&p, &user, &f)?;
+    p.company_page(
+        &user,
+        &raw,
+        &["POST /v1/companies/{orgnr}/notifications/test"],
+    )
+    .form(f)
+    .render(|p, user, o, ann, _| async move {
         match p.app.notifications.send_test(user.claims(), &o).await {
             Ok(sent) => {
-                let page = render(&p, &user, &o, &ann, Notice::Sent(sent.len()), None).await?;
+                let page = render(p, user, &o, &ann, Notice::Sent(sent.len()), None).await?;
                 Ok((StatusCode::ACCEPTED, page).into_response())
             }
             Err(e) => {
-                let (p, user, o, ann) = (&p, &user, &o, &ann);
+                let (o, ann) = (&o, &ann);
                 refused(e.into(), |err| async move {
                     render(p, user, o, ann, Notice::None, Some(&err)).await
                 })
                 .await
             }
         }
-    }
-    .await;
-    p.finish(
-        &user,
-        Audit {
-            actions: &["POST /v1/companies/{orgnr}/notifications/test"],
-            company: o.as_ref(),
-            target: None,
-        },
-        result,
-    )
+    })
     .await
 }
 
@@ -477,35 +434,21 @@ fn verification_body(l: Lang, v: Option<&CompanyVerification>) -> Markup {
 /// `GET …/verification`: the company's part of the latest verification, or a plain
 /// "none yet" (the API's 404 becomes an empty state, not an error page).
 async fn verification(State(p): State<Portal>, user: User, Path(raw): Path<String>) -> Response {
-    let o = orgnr(&raw);
-    let ann = p.announcements().await;
-    let result: PageResult = async {
-        let o = o.clone().ok_or_else(no_company)?;
-        let v =
-            match stamp_domain::governance::verification::latest(&p.app.ledger, user.claims(), &o)
-                .await
+    p.company_page(&user, &raw, &["GET /v1/companies/{orgnr}/verification"])
+        .render(|p, user, o, ann, _| async move {
+            let v = match stamp_domain::governance::verification::latest(
+                &p.app.ledger,
+                user.claims(),
+                &o,
+            )
+            .await
             {
                 Ok(v) => Some(v),
                 Err(DomainError::NotFound(_)) => None,
                 Err(e) => return Err(e.into()),
             };
-        let l = user.ctx.lang;
-        Ok(ok(
-            &user.ctx,
-            t(l, "verify.title"),
-            &ann,
-            verification_body(l, v.as_ref()),
-        ))
-    }
-    .await;
-    p.finish(
-        &user,
-        Audit {
-            actions: &["GET /v1/companies/{orgnr}/verification"],
-            company: o.as_ref(),
-            target: None,
-        },
-        result,
-    )
-    .await
+            let l = user.ctx.lang;
+            shown(user, "verify.title", &ann, verification_body(l, v.as_ref()))
+        })
+        .await
 }

@@ -1,18 +1,18 @@
 //! The employee's own pages and the operator's: partners and announcements.
 
 use super::company::{day_range, extract_body, today};
-use super::{csrf, form_outcome, ok, FieldError, FormData};
+use super::{csrf, field, form_outcome, given, scroll_table, shown, FieldError, FormData};
 use crate::format;
 use crate::i18n::t;
 use crate::layout::field_error as fe;
-use crate::views::{self, typed};
-use crate::{Audit, Ctx, PageError, PageResult, Portal, User};
+use crate::{Ctx, PageError, Portal, User};
 use axum::extract::{Form, Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use maud::{html, Markup};
-use stamp_api::views::admin::PartnerView;
+use stamp_api::views::admin::{AnnouncementView, PartnerView};
+use stamp_api::views::extracts::{ExtractView, OwnCompany, OwnRegistrations};
 use stamp_domain::extracts::OrderBody;
 use stamp_domain::governance::admin::{AnnouncementRequest, NewPartner};
 use stamp_domain::reads::queries::RegistrationQuery;
@@ -29,130 +29,81 @@ pub fn router() -> Router<Portal> {
 }
 
 async fn me(State(p): State<Portal>, user: User) -> Response {
-    let ann = p.announcements().await;
-    let result: PageResult = async {
-        let l = user.ctx.lang;
-        let end = today(&p);
-        let to = super::company::date_param(&user.ctx, "to", end)?;
-        let from = super::company::date_param(&user.ctx, "from", to - chrono::Duration::days(30))?;
-        let q = RegistrationQuery { range: day_range(from, to), history: false, employer: None, cursor: None, limit: 1000 };
-        let own: views::Own = typed(stamp_api::views::extracts::OwnRegistrations {
-            companies: p.app.extracts.own_registrations(user.claims(), &q, None).await?.iter().map(stamp_api::views::extracts::OwnCompany::from).collect(),
-        })?;
-        let body = html! {
-            form method="get" class="filters" {
-                label for="from" { (t(l, "common.from")) }
-                input id="from" name="from" type="date" value=(from);
-                label for="to" { (t(l, "common.to")) }
-                input id="to" name="to" type="date" value=(to);
-                button type="submit" { (t(l, "common.show")) }
-            }
-            @if own.companies.is_empty() { p { (t(l, "me.none")) } }
-            @for c in &own.companies {
-                section {
-                    h2 { (c.company_name.clone().unwrap_or_default()) " (" (c.company_orgnr) ")" }
-                    @if c.registrations.sessions.is_empty() { p { (t(l, "common.none")) } } @else {
-                        div class="scroll" tabindex="0" {
-                            table {
-                                thead { tr {
-                                    th scope="col" { (t(l, "common.day")) }
-                                    th scope="col" { (t(l, "common.site")) }
-                                    th scope="col" { (t(l, "common.in")) }
-                                    th scope="col" { (t(l, "common.out")) }
-                                    th scope="col" { (t(l, "common.duration")) }
-                                } }
-                                tbody {
-                                    @for s in &c.registrations.sessions {
-                                        tr {
-                                            td { @if let Some(d) = format::local_date(&s.check_in.occurred_at) { (format::date(l, d)) } }
-                                            td { (s.site_id) }
-                                            td { (format::time(&s.check_in.occurred_at)) }
-                                            td { (format::time(&s.check_out.occurred_at)) }
-                                            td class="num" { (format::minutes(s.duration_minutes)) }
-                                        }
-                                    }
+    p.service_page(&user, &["GET /v1/me/registrations"])
+        .render(|p, user, _, ann, _| async move {
+            let l = user.ctx.lang;
+            let end = today(p);
+            let to = super::company::date_param(&user.ctx, "to", end)?;
+            let from = super::company::date_param(&user.ctx, "from", to - chrono::Duration::days(30))?;
+            let q = RegistrationQuery { range: day_range(from, to), history: false, employer: None, cursor: None, limit: 1000 };
+            let own = OwnRegistrations {
+                companies: p.app.extracts.own_registrations(user.claims(), &q, None).await?.iter().map(OwnCompany::from).collect(),
+            };
+            let body = html! {
+                form method="get" class="filters" {
+                    label for="from" { (t(l, "common.from")) }
+                    input id="from" name="from" type="date" value=(from);
+                    label for="to" { (t(l, "common.to")) }
+                    input id="to" name="to" type="date" value=(to);
+                    button type="submit" { (t(l, "common.show")) }
+                }
+                @if own.companies.is_empty() { p { (t(l, "me.none")) } }
+                @for c in &own.companies {
+                    section {
+                        h2 { (c.company_name.clone().unwrap_or_default()) " (" (c.company_orgnr) ")" }
+                        (scroll_table(l, c.registrations.sessions.is_empty(), &["common.day", "common.site", "common.in", "common.out", "common.duration"], html! {
+                            @for s in &c.registrations.sessions {
+                                tr {
+                                    td { @if let Some(d) = format::local_date(&s.check_in.occurred_at) { (format::date(l, d)) } }
+                                    td { (s.site_id) }
+                                    td { (format::time(&s.check_in.occurred_at)) }
+                                    td { (format::time(&s.check_out.occurred_at)) }
+                                    td class="num" { (format::minutes(s.duration_minutes)) }
                                 }
                             }
+                        }))
+                        @if !c.registrations.unpaired.is_empty() {
+                            h3 { (t(l, "person.unpaired")) }
+                            ul { @for u in &c.registrations.unpaired { li { (format::datetime(l, &u.event.occurred_at)) " " (u.event.site_id) " – " (t(l, super::company::reason_key(u.reason))) } } }
                         }
                     }
-                    @if !c.registrations.unpaired.is_empty() {
-                        h3 { (t(l, "person.unpaired")) }
-                        ul { @for e in &c.registrations.unpaired { li { (format::datetime(l, &e.occurred_at)) " " (e.site_id) " – " (t(l, super::company::reason_key(e.reason.as_deref().unwrap_or("")))) } } }
-                    }
                 }
-            }
-            h2 { (t(l, "me.extract")) }
-            p { (t(l, "me.extract_note")) }
-            form method="post" action="/me/extracts" class="stack" {
-                (csrf(&user.ctx))
-                label for="format" { (t(l, "extracts.format")) }
-                select id="format" name="format" { option value="pdf" { "PDF" } option value="json" { "JSON" } }
-                button type="submit" { (t(l, "extracts.order")) }
-            }
-        };
-        Ok(ok(&user.ctx, t(l, "me.title"), &ann, body))
-    }
-    .await;
-    p.finish(
-        &user,
-        Audit {
-            actions: &["GET /v1/me/registrations"],
-            company: None,
-            target: None,
-        },
-        result,
-    )
-    .await
+                h2 { (t(l, "me.extract")) }
+                p { (t(l, "me.extract_note")) }
+                form method="post" action="/me/extracts" class="stack" {
+                    (csrf(&user.ctx))
+                    label for="format" { (t(l, "extracts.format")) }
+                    select id="format" name="format" { option value="pdf" { "PDF" } option value="json" { "JSON" } }
+                    button type="submit" { (t(l, "extracts.order")) }
+                }
+            };
+            shown(user, "me.title", &ann, body)
+        })
+        .await
 }
 
 async fn order_own(State(p): State<Portal>, user: User, Form(f): FormData) -> Response {
-    let result: PageResult = async {
-        crate::check_csrf(&p, &user, &f)?;
-        let body = OrderBody {
-            format: Some(f.get("format").cloned().unwrap_or_else(|| "pdf".into())),
-            ..Default::default()
-        };
-        let r = p.app.extracts.order_own(user.claims(), body).await?;
-        Ok(Redirect::to(&format!("/me/extracts/{}", r.id)).into_response())
-    }
-    .await;
-    p.finish(
-        &user,
-        Audit {
-            actions: &["POST /v1/me/extracts"],
-            company: None,
-            target: None,
-        },
-        result,
-    )
-    .await
+    p.service_page(&user, &["POST /v1/me/extracts"])
+        .form(f)
+        .render(|p, user, _, _, f| async move {
+            let body = OrderBody {
+                format: Some(f.get("format").cloned().unwrap_or_else(|| "pdf".into())),
+                ..Default::default()
+            };
+            let r = p.app.extracts.order_own(user.claims(), body).await?;
+            Ok(Redirect::to(&format!("/me/extracts/{}", r.id)).into_response())
+        })
+        .await
 }
 
 async fn own_extract(State(p): State<Portal>, user: User, Path(id): Path<String>) -> Response {
-    let ann = p.announcements().await;
-    let result: PageResult = async {
-        let x: views::Extract = typed(stamp_api::views::extracts::ExtractView::of(
-            &p.app.extracts.get_own(user.claims(), &id).await?,
-            "",
-        ))?;
-        Ok(ok(
-            &user.ctx,
-            t(user.ctx.lang, "extracts.one"),
-            &ann,
-            extract_body(user.ctx.lang, &x),
-        ))
-    }
-    .await;
-    p.finish(
-        &user,
-        Audit {
-            actions: &["GET /v1/me/extracts/{id}"],
-            company: None,
-            target: Some(format!("id:{id}")),
-        },
-        result,
-    )
-    .await
+    p.service_page(&user, &["GET /v1/me/extracts/{id}"])
+        .target(format!("id:{id}"))
+        .render(|p, user, _, ann, _| async move {
+            let x = ExtractView::of(&p.app.extracts.get_own(user.claims(), &id).await?, "");
+            shown(user, "extracts.one", &ann, extract_body(user.ctx.lang, &x))
+        })
+        .await
 }
 
 #[derive(Default)]
@@ -226,75 +177,53 @@ async fn list_partners(p: &Portal, user: &User) -> Result<Vec<PartnerView>, Doma
 }
 
 async fn partners(State(p): State<Portal>, user: User) -> Response {
-    let ann = p.announcements().await;
-    let result: PageResult = async {
-        stamp_domain::auth::require_operator(user.claims())?;
-        let list = list_partners(&p, &user).await?;
-        Ok(ok(
-            &user.ctx,
-            t(user.ctx.lang, "partners.title"),
-            &ann,
-            partners_body(&user.ctx, &list, &PartnerForm::default(), None),
-        ))
-    }
-    .await;
-    p.finish(
-        &user,
-        Audit {
-            actions: &["GET /v1/partners"],
-            company: None,
-            target: None,
-        },
-        result,
-    )
-    .await
+    p.service_page(&user, &["GET /v1/partners"])
+        .render(|p, user, _, ann, _| async move {
+            stamp_domain::auth::require_operator(user.claims())?;
+            let list = list_partners(p, user).await?;
+            shown(
+                user,
+                "partners.title",
+                &ann,
+                partners_body(&user.ctx, &list, &PartnerForm::default(), None),
+            )
+        })
+        .await
 }
 
 async fn accredit(State(p): State<Portal>, user: User, Form(f): FormData) -> Response {
-    let ann = p.announcements().await;
-    let result: PageResult = async {
-        crate::check_csrf(&p, &user, &f)?;
-        stamp_domain::auth::require_operator(user.claims())?;
-        let get = |k: &str| f.get(k).cloned().unwrap_or_default();
-        let form = PartnerForm {
-            partner_id: get("partner_id"),
-            name: get("name"),
-            feed_url: get("feed_url"),
-        };
-        let opt = |s: &str| Some(s.trim().to_string()).filter(|s| !s.is_empty());
-        let req = NewPartner {
-            partner_id: opt(&form.partner_id),
-            name: opt(&form.name),
-            feed_url: opt(&form.feed_url),
-        };
-        let done = p.app.admin.accredit_partner(user.claims(), req).await;
-        let (p, user, ann, form) = (&p, &user, &ann, &form);
-        form_outcome(
-            done.map_err(PageError::from),
-            |_| Ok(Redirect::to("/operator/partners").into_response()),
-            |err| async move {
-                let list = list_partners(p, user).await?;
-                Ok(ok(
-                    &user.ctx,
-                    t(user.ctx.lang, "partners.title"),
-                    ann,
-                    partners_body(&user.ctx, &list, form, Some(&err)),
-                ))
-            },
-        )
+    p.service_page(&user, &["POST /v1/partners"])
+        .form(f)
+        .render(|p, user, _, ann, f| async move {
+            stamp_domain::auth::require_operator(user.claims())?;
+            let form = PartnerForm {
+                partner_id: field(&f, "partner_id"),
+                name: field(&f, "name"),
+                feed_url: field(&f, "feed_url"),
+            };
+            let req = NewPartner {
+                partner_id: given(&form.partner_id),
+                name: given(&form.name),
+                feed_url: given(&form.feed_url),
+            };
+            let done = p.app.admin.accredit_partner(user.claims(), req).await;
+            let (ann, form) = (&ann, &form);
+            form_outcome(
+                done.map_err(PageError::from),
+                |_| Ok(Redirect::to("/operator/partners").into_response()),
+                |err| async move {
+                    let list = list_partners(p, user).await?;
+                    shown(
+                        user,
+                        "partners.title",
+                        ann,
+                        partners_body(&user.ctx, &list, form, Some(&err)),
+                    )
+                },
+            )
+            .await
+        })
         .await
-    }
-    .await;
-    p.finish(
-        &user,
-        Audit {
-            actions: &["POST /v1/partners"],
-            company: None,
-            target: None,
-        },
-        result,
-    )
-    .await
 }
 
 async fn suspend(
@@ -303,34 +232,26 @@ async fn suspend(
     Path(id): Path<String>,
     Form(f): FormData,
 ) -> Response {
-    let result: PageResult = async {
-        crate::check_csrf(&p, &user, &f)?;
-        stamp_domain::auth::require_operator(user.claims())?;
-        let suspended = match f.get("suspended").map(String::as_str) {
-            Some("true") => true,
-            Some("false") => false,
-            _ => return Err(DomainError::invalid("suspended", "must be true or false").into()),
-        };
-        // An id no partner can have names none (as over the API).
-        let partner = stamp_domain::identity::PartnerId::parse(&id)
-            .map_err(|_| DomainError::NotFound("no such partner".into()))?;
-        p.app
-            .admin
-            .set_partner_suspended(user.claims(), &partner, suspended)
-            .await?;
-        Ok(Redirect::to("/operator/partners").into_response())
-    }
-    .await;
-    p.finish(
-        &user,
-        Audit {
-            actions: &["PATCH /v1/partners/{partner_id}"],
-            company: None,
-            target: Some(format!("partner_id:{id}")),
-        },
-        result,
-    )
-    .await
+    p.service_page(&user, &["PATCH /v1/partners/{partner_id}"])
+        .target(format!("partner_id:{id}"))
+        .form(f)
+        .render(|p, user, _, _, f| async move {
+            stamp_domain::auth::require_operator(user.claims())?;
+            let suspended = match f.get("suspended").map(String::as_str) {
+                Some("true") => true,
+                Some("false") => false,
+                _ => return Err(DomainError::invalid("suspended", "must be true or false").into()),
+            };
+            // An id no partner can have names none (as over the API).
+            let partner = stamp_domain::identity::PartnerId::parse(&id)
+                .map_err(|_| DomainError::NotFound("no such partner".into()))?;
+            p.app
+                .admin
+                .set_partner_suspended(user.claims(), &partner, suspended)
+                .await?;
+            Ok(Redirect::to("/operator/partners").into_response())
+        })
+        .await
 }
 
 #[derive(Default)]
@@ -363,19 +284,14 @@ fn local_time(raw: &str) -> Option<String> {
     })
 }
 
-fn ann_body(
-    ctx: &Ctx,
-    list: &[views::Announcement],
-    f: &AnnForm,
-    err: Option<&FieldError>,
-) -> Markup {
+fn ann_body(ctx: &Ctx, list: &[AnnouncementView], f: &AnnForm, err: Option<&FieldError>) -> Markup {
     let l = ctx.lang;
     html! {
         @if list.is_empty() { p { (t(l, "common.none")) } } @else {
             ul {
                 @for a in list {
                     li { strong { (a.title) } " (" (t(l, if a.kind == "planned_outage" { "ann.planned_outage" } else { "ann.notice" })) ") " (a.message)
-                        @if let Some(s) = &a.starts_at { " " span class="muted" { (format::datetime(l, s)) @if let Some(e) = &a.ends_at { " – " (format::datetime(l, e)) } } }
+                        " " span class="muted" { (format::datetime(l, &a.starts_at)) @if let Some(e) = &a.ends_at { " – " (format::datetime(l, e)) } }
                     }
                 }
             }
@@ -407,75 +323,53 @@ fn ann_body(
 }
 
 async fn announcements(State(p): State<Portal>, user: User) -> Response {
-    let ann = p.announcements().await;
-    let result: PageResult = async {
-        stamp_domain::auth::require_operator(user.claims())?;
-        Ok(ok(
-            &user.ctx,
-            t(user.ctx.lang, "ann.page"),
-            &ann,
-            ann_body(&user.ctx, &ann, &AnnForm::default(), None),
-        ))
-    }
-    .await;
-    p.finish(
-        &user,
-        Audit {
-            actions: &["GET /v1/announcements"],
-            company: None,
-            target: None,
-        },
-        result,
-    )
-    .await
+    p.service_page(&user, &["GET /v1/announcements"])
+        .render(|_, user, _, ann, _| async move {
+            stamp_domain::auth::require_operator(user.claims())?;
+            shown(
+                user,
+                "ann.page",
+                &ann,
+                ann_body(&user.ctx, &ann, &AnnForm::default(), None),
+            )
+        })
+        .await
 }
 
 async fn announce(State(p): State<Portal>, user: User, Form(f): FormData) -> Response {
-    let ann = p.announcements().await;
-    let result: PageResult = async {
-        crate::check_csrf(&p, &user, &f)?;
-        stamp_domain::auth::require_operator(user.claims())?;
-        let get = |k: &str| f.get(k).cloned().unwrap_or_default();
-        let form = AnnForm {
-            kind: get("kind"),
-            title: get("title"),
-            message: get("message"),
-            starts_at: get("starts_at"),
-            ends_at: get("ends_at"),
-        };
-        let opt = |s: &str| Some(s.trim().to_string()).filter(|s| !s.is_empty());
-        let req = AnnouncementRequest {
-            title: opt(&form.title),
-            message: opt(&form.message),
-            kind: opt(&form.kind),
-            starts_at: local_time(&form.starts_at),
-            ends_at: local_time(&form.ends_at),
-        };
-        let done = p.app.admin.announce(user.claims(), req).await;
-        let (user, ann, form) = (&user, &ann, &form);
-        form_outcome(
-            done.map_err(PageError::from),
-            |_| Ok(Redirect::to("/operator/announcements").into_response()),
-            |err| async move {
-                Ok(ok(
-                    &user.ctx,
-                    t(user.ctx.lang, "ann.page"),
-                    ann,
-                    ann_body(&user.ctx, ann, form, Some(&err)),
-                ))
-            },
-        )
+    p.service_page(&user, &["POST /v1/announcements"])
+        .form(f)
+        .render(|p, user, _, ann, f| async move {
+            stamp_domain::auth::require_operator(user.claims())?;
+            let form = AnnForm {
+                kind: field(&f, "kind"),
+                title: field(&f, "title"),
+                message: field(&f, "message"),
+                starts_at: field(&f, "starts_at"),
+                ends_at: field(&f, "ends_at"),
+            };
+            let req = AnnouncementRequest {
+                title: given(&form.title),
+                message: given(&form.message),
+                kind: given(&form.kind),
+                starts_at: local_time(&form.starts_at),
+                ends_at: local_time(&form.ends_at),
+            };
+            let done = p.app.admin.announce(user.claims(), req).await;
+            let (ann, form) = (&ann, &form);
+            form_outcome(
+                done.map_err(PageError::from),
+                |_| Ok(Redirect::to("/operator/announcements").into_response()),
+                |err| async move {
+                    shown(
+                        user,
+                        "ann.page",
+                        ann,
+                        ann_body(&user.ctx, ann, form, Some(&err)),
+                    )
+                },
+            )
+            .await
+        })
         .await
-    }
-    .await;
-    p.finish(
-        &user,
-        Audit {
-            actions: &["POST /v1/announcements"],
-            company: None,
-            target: None,
-        },
-        result,
-    )
-    .await
 }
