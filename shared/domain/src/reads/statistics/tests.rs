@@ -7,6 +7,7 @@ use crate::identity::pseudonym::PseudonymKey;
 use crate::intake::{DeliveryFormat, ImportService};
 use crate::memory::{MemoryArchive, MemoryItemStore};
 use chrono::{DateTime, Utc};
+use serde_json::json;
 
 struct Fixed(DateTime<Utc>);
 
