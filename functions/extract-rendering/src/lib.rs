@@ -68,15 +68,15 @@ pub async fn handle(extracts: &Extracts, event: Event) -> DynamoDbEventResponse 
 mod tests {
     use super::*;
     use serde_json::{json, Value};
-    use stamp_domain::admin::{ActivationRequest, Admin, NewPartner};
     use stamp_domain::auth::Claims;
     use stamp_domain::extracts::{Dispatch, ExtractStatus, OrderBody};
+    use stamp_domain::governance::admin::{ActivationRequest, Admin, NewPartner};
+    use stamp_domain::identity::pseudonym::PseudonymKey;
     use stamp_domain::identity::Orgnr;
-    use stamp_domain::import::{DeliveryFormat, ImportService};
-    use stamp_domain::ledger::Ledger;
+    use stamp_domain::intake::{DeliveryFormat, ImportService};
     use stamp_domain::memory::{MemoryArchive, MemoryExtractFiles, MemoryItemStore};
     use stamp_domain::ports::{ItemStore, Query, QueryPage, StoreError, SystemClock, WriteOp};
-    use stamp_domain::privacy::PseudonymKey;
+    use stamp_domain::table::Ledger;
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::Arc;
 

@@ -5,8 +5,8 @@
 use aws_lambda_events::event::dynamodb::Event;
 use lambda_http::lambda_runtime::{self, service_fn, LambdaEvent};
 use stamp_domain::extracts::{Dispatch, Extracts};
-use stamp_domain::ledger::Ledger;
 use stamp_domain::ports::SystemClock;
+use stamp_domain::table::Ledger;
 use std::sync::Arc;
 
 #[tokio::main]

@@ -9,11 +9,11 @@
 use lambda_http::lambda_runtime::{self, service_fn, LambdaEvent};
 use serde_json::Value;
 use stamp_adapters::HttpFeedClient;
-use stamp_domain::feeds::{PullSettings, Puller};
 use stamp_domain::identity::Orgnr;
-use stamp_domain::import::ImportService;
-use stamp_domain::ledger::Ledger;
+use stamp_domain::intake::pull::{PullSettings, Puller};
+use stamp_domain::intake::ImportService;
 use stamp_domain::ports::SystemClock;
+use stamp_domain::table::Ledger;
 use std::sync::Arc;
 use std::time::Duration;
 

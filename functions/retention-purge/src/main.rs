@@ -3,7 +3,7 @@
 
 use lambda_http::lambda_runtime::{self, service_fn, LambdaEvent};
 use serde_json::Value;
-use stamp_domain::purge::PurgeSummary;
+use stamp_domain::governance::purge::PurgeSummary;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {

@@ -3,9 +3,9 @@
 
 use lambda_http::lambda_runtime::{self, service_fn, LambdaEvent};
 use serde_json::Value;
-use stamp_domain::ledger::Ledger;
 use stamp_domain::ports::SystemClock;
-use stamp_domain::statistics::{RefreshSummary, Statistics};
+use stamp_domain::reads::statistics::{RefreshSummary, Statistics};
+use stamp_domain::table::Ledger;
 use std::sync::Arc;
 
 #[tokio::main]

@@ -8,9 +8,9 @@
 
 use lambda_http::lambda_runtime::{self, service_fn, LambdaEvent};
 use serde_json::{json, Value};
-use stamp_domain::import::{parse_upload_key, ImportService};
-use stamp_domain::ledger::Ledger;
+use stamp_domain::intake::{parse_upload_key, ImportService};
 use stamp_domain::ports::SystemClock;
+use stamp_domain::table::Ledger;
 use stamp_domain::DomainError;
 use std::sync::Arc;
 

@@ -26,18 +26,18 @@ mod round_trips;
 use async_trait::async_trait;
 use clap::{Parser, Subcommand, ValueEnum};
 use serde_json::json;
-use stamp_domain::admin::{ActivationRequest, Admin, NewPartner};
 use stamp_domain::auth::Claims;
-use stamp_domain::feeds::{PullSettings, Puller};
+use stamp_domain::governance::admin::{ActivationRequest, Admin, NewPartner};
+use stamp_domain::identity::pseudonym::PseudonymKey;
 use stamp_domain::identity::Orgnr;
-use stamp_domain::import::{upload_key, ImportService, NewUpload};
-use stamp_domain::ledger::Ledger;
+use stamp_domain::intake::pull::{PullSettings, Puller};
+use stamp_domain::intake::{upload_key, ImportService, NewUpload};
 use stamp_domain::memory::MemoryItemStore;
 use stamp_domain::ports::{
     Archive, ArchiveError, Item, ItemStore, Query, QueryPage, StoreError, SystemClock, UploadUrls,
     WriteOp,
 };
-use stamp_domain::privacy::PseudonymKey;
+use stamp_domain::table::Ledger;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -186,21 +186,11 @@ fn vm(field: &str) -> u64 {
         .unwrap_or(0)
 }
 
-fn personnummer(i: usize) -> String {
-    let born = chrono::NaiveDate::from_ymd_opt(
-        1960 + (i % 40) as i32,
-        1 + (i % 12) as u32,
-        1 + (i % 28) as u32,
-    )
-    .unwrap_or_default();
-    partner_sim::personnummer(born, i as u32)
-}
-
 /// Writes `{"batch_id": "bench", "events": [...]}` with `n` events, streamed.
 fn write_delivery(path: &Path, n: usize) -> std::io::Result<u64> {
     let mut w = std::io::BufWriter::new(std::fs::File::create(path)?);
     write!(w, "{{\"batch_id\": \"bench\", \"events\": [")?;
-    let people: Vec<String> = (0..2000).map(personnummer).collect();
+    let people: Vec<String> = (0..2000).map(stamp_testdata::personnummer_nth).collect();
     let start = chrono::NaiveDate::from_ymd_opt(2026, 1, 5)
         .unwrap_or_default()
         .and_hms_opt(6, 0, 0)
@@ -551,7 +541,7 @@ async fn verify(events: usize, store_kind: Store) {
     );
     ready(&ledger, None, PARTNER).await;
     let import = ImportService::new(ledger.clone(), archive.clone(), Arc::new(SystemClock));
-    let people: Vec<String> = (0..2000).map(personnummer).collect();
+    let people: Vec<String> = (0..2000).map(stamp_testdata::personnummer_nth).collect();
     let started = Instant::now();
     let per = 10_000;
     let mut done = 0;
@@ -561,7 +551,7 @@ async fn verify(events: usize, store_kind: Store) {
         import
             .import(
                 PARTNER,
-                stamp_domain::import::DeliveryFormat::Json,
+                stamp_domain::intake::DeliveryFormat::Json,
                 &body,
                 None,
             )
@@ -579,7 +569,7 @@ async fn verify(events: usize, store_kind: Store) {
         requests: AtomicU64::new(0),
     });
     let counted = Arc::new(counting::CountingArchive::new(archive, locks));
-    let verifier = stamp_domain::verify::Verifier::new(
+    let verifier = stamp_domain::governance::verify::Verifier::new(
         Ledger::new(
             store.clone(),
             PseudonymKey::new(b"bench-pseudonym-key-0123456789abcdef".to_vec()),

@@ -29,7 +29,7 @@ impl ItemStore for CountingStore {
 
 pub async fn present(people: usize, store: Store) {
     use stamp_domain::identity::SiteId;
-    use stamp_domain::queries::Queries;
+    use stamp_domain::reads::queries::Queries;
     let dir = tempfile::tempdir().expect("temp dir");
     let (inner, archive) = ports(store, dir.path()).await;
     let counting = Arc::new(CountingStore {
@@ -59,7 +59,7 @@ pub async fn present(people: usize, store: Store) {
             let ev = |id: String, site: &str, dir: &str, at: String| {
                 json!({
                     "event_id": id, "company_orgnr": ORG, "company_name": "Bänkbygg AB",
-                    "site_id": site, "person_id": personnummer(p), "person_name": format!("Person {p:05}"),
+                    "site_id": site, "person_id": stamp_testdata::personnummer_nth(p), "person_name": format!("Person {p:05}"),
                     "employer_orgnr": if p % 3 == 0 { json!("5560360793") } else { json!(null) },
                     "direction": dir, "occurred_at": at.clone(), "recorded_at": at,
                 })
@@ -85,7 +85,7 @@ pub async fn present(people: usize, store: Store) {
         let answer = import
             .import(
                 PARTNER,
-                stamp_domain::import::DeliveryFormat::Json,
+                stamp_domain::intake::DeliveryFormat::Json,
                 &body,
                 None,
             )

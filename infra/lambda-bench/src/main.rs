@@ -484,32 +484,12 @@ fn claims(role: &str) -> Value {
     m
 }
 
-fn luhn_digit(nine: &str) -> u32 {
-    let sum: u32 = nine
-        .bytes()
-        .enumerate()
-        .map(|(i, b)| {
-            let d = u32::from(b - b'0');
-            if i % 2 == 0 {
-                let x = d * 2;
-                if x > 9 {
-                    x - 9
-                } else {
-                    x
-                }
-            } else {
-                d
-            }
-        })
-        .sum();
-    (10 - sum % 10) % 10
-}
-
 /// A valid personnummer, distinct for each `n` below 28,000.
 fn person_id(n: u32) -> String {
     let (yy, rest) = (60 + n / 1000 % 28, n % 1000);
-    let nine = format!("{yy:02}01{:02}{rest:03}", 1 + n / 28_000 % 28);
-    format!("19{}{}{}", &nine[..6], &nine[6..], luhn_digit(&nine))
+    let born = chrono::NaiveDate::from_ymd_opt(1900 + yy as i32, 1, 1 + n / 28_000 % 28)
+        .unwrap_or_default();
+    stamp_testdata::personnummer(born, rest)
 }
 
 /// `people` people, each with `sessions` work sessions in November 2026 at `site`.
@@ -779,7 +759,7 @@ async fn scenario(
     drop(import);
 
     // Reads.
-    let query = env.start("employee-query", base + 5).await?;
+    let query = env.start("company-query", base + 5).await?;
     let user = claims("company_admin");
     let month = "from=2026-11-01T00:00:00%2B01:00&to=2026-12-01T00:00:00%2B01:00";
     for (site, people) in [(SITE_100, 100), (SITE_1000, 1000)] {
@@ -937,7 +917,7 @@ async fn scenario(
     let hello = env.init_times(init_rt, "lambda-hello").await?;
     let mut cells = Vec::new();
     for f in [
-        "employee-query",
+        "company-query",
         "partner-import",
         "administration",
         "statistics",

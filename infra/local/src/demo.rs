@@ -8,13 +8,14 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
 use stamp_api::AppState;
-use stamp_domain::admin::{ActivationRequest, NewPartner};
 use stamp_domain::auth::Claims;
+use stamp_domain::governance::admin::{ActivationRequest, NewPartner};
 use stamp_domain::identity::Orgnr;
-use stamp_domain::import::DeliveryFormat;
+use stamp_domain::intake::DeliveryFormat;
 
 use crate::LocalError;
-use partner_sim::{personnummer, SimConfig, SimHandle};
+use partner_sim::{SimConfig, SimHandle};
+use stamp_testdata::personnummer;
 
 pub const DEMO_ORGNR: &str = "5569999997";
 pub const DEMO_COMPANY: &str = "Demobygg Sverige AB";

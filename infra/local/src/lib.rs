@@ -16,10 +16,10 @@ use axum::Router;
 use stamp_adapters::{EmbeddedItemStore, FolderArchive, FolderExtractFiles, HttpFeedClient};
 use stamp_api::{AppState, Function};
 use stamp_domain::extracts::Dispatch;
-use stamp_domain::feeds::Puller;
+use stamp_domain::identity::pseudonym::PseudonymKey;
 use stamp_domain::identity::Orgnr;
+use stamp_domain::intake::pull::Puller;
 use stamp_domain::ports::{Clock, FeedClient, SystemClock, UploadUrls};
-use stamp_domain::privacy::PseudonymKey;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use uploads::LocalUploads;
@@ -381,7 +381,7 @@ pub async fn resume_uploads(state: &AppState) -> usize {
     };
     let mut n = 0;
     for key in keys {
-        let Some((partner_id, upload_id)) = stamp_domain::import::parse_upload_key(&key) else {
+        let Some((partner_id, upload_id)) = stamp_domain::intake::parse_upload_key(&key) else {
             continue;
         };
         n += 1;
@@ -472,7 +472,10 @@ async fn authorize(State(key): State<Arc<Vec<u8>>>, mut req: Request, next: Next
 async fn audit_verify_route(
     State(state): State<AppState>,
     stamp_api::claims::Caller(claims): stamp_api::claims::Caller,
-) -> Result<axum::Json<Vec<stamp_domain::audit::ChainReport>>, stamp_api::problem::ApiError> {
+) -> Result<
+    axum::Json<Vec<stamp_domain::governance::audit::ChainReport>>,
+    stamp_api::problem::ApiError,
+> {
     stamp_domain::auth::require_operator(&claims)?;
     Ok(axum::Json(stamp_api::jobs::verify_audit(&state).await?))
 }

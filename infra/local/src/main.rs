@@ -246,12 +246,12 @@ async fn rebuild(
     orgnr: &Orgnr,
     check: bool,
 ) -> Result<(), Box<dyn std::error::Error>> {
-    use stamp_domain::rebuild::{compare_company, copy_administration, rebuild_company};
+    use stamp_domain::intake::rebuild::{compare_company, copy_administration, rebuild_company};
     if !check {
         let ck = live.ledger.company_key(orgnr);
         if !live
             .ledger
-            .partition(&stamp_domain::ledger::keys::people(&ck))
+            .partition(&stamp_domain::table::keys::people(&ck))
             .await?
             .is_empty()
         {

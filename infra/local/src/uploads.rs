@@ -17,7 +17,7 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use stamp_adapters::FolderArchive;
 use stamp_api::AppState;
-use stamp_domain::import::{parse_upload_key, MAX_UPLOAD_BYTES};
+use stamp_domain::intake::{parse_upload_key, MAX_UPLOAD_BYTES};
 use stamp_domain::ports::{ArchiveError, UploadUrls};
 use std::sync::Arc;
 use tokio::io::AsyncWriteExt;

@@ -2,8 +2,8 @@
 //! `TABLE_NAME`, `ARCHIVE_BUCKET` and `PSEUDONYM_KEY`.
 
 use crate::{aws_clients, DynamoItemStore, S3Archive};
+use stamp_domain::identity::pseudonym::PseudonymKey;
 use stamp_domain::ports::{Archive, ItemStore};
-use stamp_domain::privacy::PseudonymKey;
 use std::sync::Arc;
 
 #[derive(Debug, thiserror::Error)]

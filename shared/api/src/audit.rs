@@ -14,8 +14,8 @@ use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::Response;
 use lambda_http::request::RequestContext;
-use stamp_domain::audit::{service_shard, AuditRecord};
 use stamp_domain::auth::Claims;
+use stamp_domain::governance::audit::{service_shard, AuditRecord};
 use stamp_domain::identity::Orgnr;
 use std::sync::{Arc, Mutex};
 
@@ -96,8 +96,8 @@ impl Actor {
     /// The chain this actor's entry about `company` (if the route names one) goes to.
     pub fn chain(&self, state: &AppState, company: Option<&Orgnr>, request_id: &str) -> String {
         match (self, company) {
-            (Actor::Inspection(who), _) => state.ledger.company_key(&who.company),
-            (Actor::User(_), Some(o)) => state.ledger.company_key(o),
+            (Actor::Inspection(who), _) => state.ledger.company_key(&who.company).into(),
+            (Actor::User(_), Some(o)) => state.ledger.company_key(o).into(),
             (Actor::User(c), None) => match c.partner_id.as_deref() {
                 Some(p) if c.roles.iter().any(|r| r == "partner") => partner_chain(p),
                 _ => service_shard(request_id),

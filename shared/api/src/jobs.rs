@@ -1,6 +1,6 @@
 //! Scheduled work shared by the Lambda functions and stamp-local's job runner.
 
-use stamp_domain::audit::{export_day, ChainReport, SealSummary, SETTLE};
+use stamp_domain::governance::audit::{export_day, ChainReport, SealSummary, SETTLE};
 use stamp_domain::DomainError;
 
 use crate::state::AppState;
@@ -61,12 +61,12 @@ pub async fn webhook_retry(
 pub async fn verify_archive(
     state: &AppState,
     company: Option<&stamp_domain::identity::Orgnr>,
-) -> Result<stamp_domain::verify::VerificationReport, DomainError> {
+) -> Result<stamp_domain::governance::verify::VerificationReport, DomainError> {
     let v = state.verifier().ok_or_else(|| {
         DomainError::Unavailable("no object-lock probe configured for verification".into())
     })?;
     let report = v.run(company).await?;
     // Each covered company's part, for its admins (GET …/verification).
-    stamp_domain::verification::record(&state.ledger, &report, company).await?;
+    stamp_domain::governance::verification::record(&state.ledger, &report, company).await?;
     Ok(report)
 }

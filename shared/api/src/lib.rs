@@ -23,7 +23,7 @@ pub use state::AppState;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Function {
     PartnerImport,
-    EmployeeQuery,
+    CompanyQuery,
     Administration,
     /// Extracts (spec §8) and the employees' own data (`/v1/me/...`).
     Extracts,
@@ -34,7 +34,7 @@ pub enum Function {
 impl Function {
     pub const ALL: [Function; 5] = [
         Function::PartnerImport,
-        Function::EmployeeQuery,
+        Function::CompanyQuery,
         Function::Administration,
         Function::Extracts,
         Function::Inspection,
@@ -43,7 +43,7 @@ impl Function {
     fn routes(self) -> Router<AppState> {
         match self {
             Function::PartnerImport => routes::partner_import::router(),
-            Function::EmployeeQuery => routes::employee_query::router(),
+            Function::CompanyQuery => routes::company_query::router(),
             Function::Administration => routes::administration::router(),
             Function::Extracts => routes::extracts::router(),
             Function::Inspection => routes::inspection::router(),

@@ -1,24 +1,24 @@
 //! What every handler can reach: the domain services, built once per process from the
 //! ports (DynamoDB/S3 in Lambda, redb/a folder in stamp-local).
 
-use stamp_domain::admin::Admin;
-use stamp_domain::audit::{AuditTrail, ItemAuditTrail};
 use stamp_domain::extracts::{Dispatch, Extracts};
-use stamp_domain::feeds::Puller;
+use stamp_domain::governance::admin::Admin;
+use stamp_domain::governance::audit::{AuditTrail, ItemAuditTrail};
+use stamp_domain::governance::inspection::Inspections;
+use stamp_domain::governance::purge::Purge;
+use stamp_domain::governance::verify::Verifier;
+use stamp_domain::identity::pseudonym::PseudonymKey;
 use stamp_domain::identity::Orgnr;
-use stamp_domain::import::ImportService;
-use stamp_domain::inspection::Inspections;
-use stamp_domain::ledger::Ledger;
+use stamp_domain::intake::pull::Puller;
+use stamp_domain::intake::ImportService;
 use stamp_domain::notify::{Notifications, WebhookPolicy};
 use stamp_domain::ports::{
     Archive, ArchiveError, Clock, ExtractFiles, FeedClient, ItemStore, LockProbe, Mailer,
     UploadUrls, WebhookSender,
 };
-use stamp_domain::privacy::PseudonymKey;
-use stamp_domain::purge::Purge;
-use stamp_domain::queries::Queries;
-use stamp_domain::statistics::Statistics;
-use stamp_domain::verify::Verifier;
+use stamp_domain::reads::queries::Queries;
+use stamp_domain::reads::statistics::Statistics;
+use stamp_domain::table::Ledger;
 use std::sync::Arc;
 
 /// Called after a company was activated (stamp-local starts its backfill pull at once;

@@ -4,13 +4,13 @@
 //!     cargo bench -p stamp-domain --bench analysis
 
 use chrono::{Duration, TimeZone, Utc};
-use stamp_domain::analysis::analyse;
-use stamp_domain::identity::{Orgnr, PersonId, SiteId};
-use stamp_domain::model::{Direction, LedgerEvent, Source};
+use stamp_domain::identity::{PersonId, SiteId};
+use stamp_domain::model::{Direction, LedgerEvent};
+use stamp_domain::reads::analysis::analyse;
+use stamp_domain::testing::card_event;
 use std::time::Instant;
 
 fn ledger(people: usize, sites: usize, events: usize) -> Vec<LedgerEvent> {
-    let orgnr = Orgnr::parse("5569999997").unwrap();
     let person = PersonId::parse("198112189876", None, None).unwrap();
     let site_ids: Vec<SiteId> = (0..sites)
         .map(|s| SiteId::parse(&format!("SITE{s:09}")).unwrap())
@@ -38,28 +38,15 @@ fn ledger(people: usize, sites: usize, events: usize) -> Vec<LedgerEvent> {
                 if rnd() % 400 == 0 {
                     continue;
                 }
-                let at = at.fixed_offset();
-                out.push(LedgerEvent {
-                    partner_id: "p1".into(),
-                    event_id: format!("{p}-{d}-{k}"),
-                    company_orgnr: orgnr.clone(),
-                    company_name: "Bygg AB".into(),
-                    person_ref: format!("p{p:05}"),
-                    person: person.clone(),
-                    person_name: "N".into(),
-                    site_id: site.clone(),
-                    direction: dir,
-                    occurred_at: at,
-                    source: Source::Card,
-                    recorded_by: None,
-                    card_number: None,
-                    employer_orgnr: None,
-                    recorded_at: at,
-                    first_occurred_at: at,
-                    received_at: at.with_timezone(&Utc),
-                    withdrawn: false,
-                    corrections: 0,
-                });
+                out.push(card_event(
+                    format!("{p}-{d}-{k}"),
+                    format!("p{p:05}"),
+                    person.clone(),
+                    "N",
+                    site.clone(),
+                    dir,
+                    at.fixed_offset(),
+                ));
             }
         }
     }

@@ -19,10 +19,11 @@ use stamp_domain::extracts::rows::{
     attach_corrections, build_rows, corrected_events, RowFilter, Span,
 };
 use stamp_domain::extracts::{write_authority, EventSource, ExtractFormat};
+use stamp_domain::governance::retention::FiscalYearEnd;
 use stamp_domain::identity::{Orgnr, PersonId, SiteId};
-use stamp_domain::ledger::CorrectionEntry;
 use stamp_domain::model::{Direction, EventKey, LedgerEvent, Source};
-use stamp_domain::retention::FiscalYearEnd;
+use stamp_domain::table::CorrectionEntry;
+use stamp_domain::testing::card_event;
 use stamp_domain::time::{local_day_start, Instant};
 use stamp_domain::DomainError;
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -98,28 +99,6 @@ fn local(day: NaiveDate, h: u32, m: u32, s: u32) -> Instant {
         .fixed_offset()
 }
 
-fn luhn_ok(ten: &str) -> bool {
-    let sum: u32 = ten
-        .bytes()
-        .rev()
-        .enumerate()
-        .map(|(i, b)| {
-            let d = u32::from(b - b'0');
-            if i % 2 == 1 {
-                let x = d * 2;
-                if x > 9 {
-                    x - 9
-                } else {
-                    x
-                }
-            } else {
-                d
-            }
-        })
-        .sum();
-    sum.is_multiple_of(10)
-}
-
 struct People {
     ids: Vec<(PersonId, String, String)>,
 }
@@ -128,17 +107,7 @@ impl People {
     fn new(n: usize) -> People {
         let ids = (0..n)
             .map(|p| {
-                let base = format!(
-                    "19{:02}{:02}{:02}{:03}",
-                    60 + p % 40,
-                    1 + p % 12,
-                    1 + p % 28,
-                    p % 1000
-                );
-                let check = (0..10)
-                    .find(|c| luhn_ok(&format!("{}{c}", &base[2..])))
-                    .unwrap();
-                let id = PersonId::parse(&format!("{base}{check}"), None, None).unwrap();
+                let id = PersonId::parse(&stamp_testdata::personnummer_nth(p), None, None).unwrap();
                 let name = format!("{} {} {p}", NAMES[p % 8], NAMES[(p / 8) % 8]);
                 (id, name, format!("p{p:06}"))
             })
@@ -151,24 +120,16 @@ fn event(people: &People, p: usize, id: String, dir: Direction, at: Instant) -> 
     let (person, name, person_ref) = &people.ids[p];
     LedgerEvent {
         partner_id: "ledger-1".into(),
-        event_id: id,
-        company_orgnr: Orgnr::parse("5569999997").unwrap(),
         company_name: "Åbergs Bygg AB".into(),
-        person_ref: person_ref.clone(),
-        person: person.clone(),
-        person_name: name.clone(),
-        site_id: SiteId::parse(SITES[p % 4]).unwrap(),
-        direction: dir,
-        occurred_at: at,
-        source: Source::Card,
-        recorded_by: None,
-        card_number: None,
-        employer_orgnr: None,
-        recorded_at: at,
-        first_occurred_at: at,
-        received_at: at.with_timezone(&Utc),
-        withdrawn: false,
-        corrections: 0,
+        ..card_event(
+            id,
+            person_ref.clone(),
+            person.clone(),
+            name.clone(),
+            SiteId::parse(SITES[p % 4]).unwrap(),
+            dir,
+            at,
+        )
     }
 }
 

@@ -8,16 +8,16 @@
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use serde_json::json;
-use stamp_domain::admin::{ActivationRequest, Admin, NewPartner};
 use stamp_domain::auth::Claims;
+use stamp_domain::governance::admin::{ActivationRequest, Admin, NewPartner};
+use stamp_domain::identity::pseudonym::PseudonymKey;
 use stamp_domain::identity::{Orgnr, PersonId, SiteId};
-use stamp_domain::import::{DeliveryFormat, ImportService};
-use stamp_domain::ledger::Ledger;
+use stamp_domain::intake::{DeliveryFormat, ImportService};
 use stamp_domain::memory::{MemoryArchive, MemoryItemStore};
 use stamp_domain::model::{Direction, LedgerEvent, Source};
 use stamp_domain::ports::{Clock, ItemStore, WriteOp};
-use stamp_domain::privacy::PseudonymKey;
-use stamp_domain::statistics::Statistics;
+use stamp_domain::reads::statistics::Statistics;
+use stamp_domain::table::Ledger;
 use std::sync::Arc;
 use std::time::Instant;
 

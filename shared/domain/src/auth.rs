@@ -3,7 +3,7 @@
 
 use crate::error::DomainError;
 use crate::identity::Orgnr;
-use crate::ledger::Ledger;
+use crate::table::Ledger;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

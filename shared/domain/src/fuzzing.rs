@@ -3,7 +3,7 @@
 //! bytes, must never panic, and asserts what must hold of whatever the parser accepts.
 
 use crate::identity::{Orgnr, PersonId, SiteId};
-use crate::import::{parse_delivery, validate_event, DeliveryFormat};
+use crate::intake::{parse_delivery, validate_event, DeliveryFormat};
 use crate::pagination::Cursor;
 use crate::time::{check_event_time, parse_rfc3339, query_range, sortable};
 use chrono::{TimeZone, Utc};
@@ -107,7 +107,7 @@ pub fn query(data: &[u8]) {
         }
     }
     let now = received();
-    if let Ok(r) = crate::queries::Range::parse(get("from"), get("to"), now) {
+    if let Ok(r) = crate::reads::queries::Range::parse(get("from"), get("to"), now) {
         assert!(r.from < r.to);
         let utc = |t: &crate::time::Instant| Some(t.with_timezone(&Utc));
         assert!(query_range(utc(&r.from), utc(&r.to), now).is_ok());
@@ -119,30 +119,4 @@ pub fn query(data: &[u8]) {
 
 /// Replays the kept corpus (and any crash inputs) of every target on stable.
 #[cfg(test)]
-mod tests {
-    #[test]
-    fn the_kept_fuzz_corpus_replays() {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus");
-        type Target = fn(&[u8]);
-        let targets: [(&str, Target); 5] = [
-            ("delivery_json", super::delivery_json),
-            ("delivery_csv", super::delivery_csv),
-            ("identities", super::identities),
-            ("cursor", super::cursor),
-            ("query", super::query),
-        ];
-        let mut replayed = 0;
-        for (name, run) in targets {
-            let dir = root.join(name);
-            let entries =
-                std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("corpus {}: {e}", dir.display()));
-            for entry in entries {
-                let path = entry.unwrap().path();
-                let bytes = std::fs::read(&path).unwrap();
-                run(&bytes);
-                replayed += 1;
-            }
-        }
-        assert!(replayed >= 20, "only {replayed} corpus inputs");
-    }
-}
+mod tests;

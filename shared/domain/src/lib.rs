@@ -1,43 +1,33 @@
 //! Stamp's domain: everything about a staff ledger that does not depend on where it runs.
 //!
-//! A check-in travels: `import` (parse, validate, archive first, store) → `ledger`
-//! (records, effective events, indexes on the `ports::ItemStore`) → `analysis` (spec §6)
-//! → `queries` (what a company reads).
+//! The folders follow a check-in (README "Layout"): `intake` (parse, validate, archive
+//! first, store; uploads, pulled feeds and rebuilds take the same path) → `table` (the
+//! records, effective events and indexes on the `ports::ItemStore`, each part with its own
+//! keys) → `reads` (spec §6 analysis, company reads, statistics, who is on site) →
+//! `extracts` (spec §8) and `notify` (spec §11); `governance` holds who may put data in
+//! and take it out (partners, activation, grants, holds, audit, purge, verification);
+//! `identity` the identities and the pseudonymous keys.
 
-pub mod admin;
-pub mod analysis;
-pub mod audit;
 pub mod auth;
-#[cfg(test)]
-mod bounded_work_tests;
 pub mod error;
 pub mod extracts;
-pub mod feeds;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod governance;
 pub mod identity;
-pub mod import;
-#[cfg(test)]
-mod ingest_tests;
-pub mod inspection;
-pub mod ledger;
+pub mod intake;
+#[cfg(any(test, feature = "test-support"))]
 pub mod memory;
 pub mod model;
-pub mod notice;
 pub mod notify;
 pub mod pagination;
 pub mod ports;
-pub mod present;
-pub mod privacy;
-pub mod purge;
-pub mod queries;
 pub mod query_string;
-pub mod rebuild;
-pub mod retention;
-pub mod statistics;
+pub mod reads;
 pub mod store_rules;
+pub mod table;
+#[cfg(any(test, feature = "test-support"))]
+pub mod testing;
 pub mod time;
-pub mod verification;
-pub mod verify;
 
 pub use error::{DomainError, ErrorKind, ErrorRecord};

@@ -3,7 +3,7 @@
 //!
 //! The ledger is a single-table design: every record and every index entry is an
 //! [`Item`] under a partition key `pk` and sort key `sk`. The domain decides the keys
-//! (see `ledger::keys` and docs/data-model.md); a store only needs conditional
+//! (see `table::keys` and docs/data-model.md); a store only needs conditional
 //! transactional writes and key-range queries on one partition. There is deliberately
 //! no scan.
 

@@ -24,8 +24,8 @@ use maud::Markup;
 use session::{Keys, Session};
 use stamp_api::views::admin::AnnouncementView;
 use stamp_api::AppState;
-use stamp_domain::audit::{AuditRecord, SERVICE_CHAIN};
 use stamp_domain::auth::Claims;
+use stamp_domain::governance::audit::{AuditRecord, SERVICE_CHAIN};
 use stamp_domain::identity::Orgnr;
 use stamp_domain::DomainError;
 use std::collections::HashMap;
@@ -321,7 +321,7 @@ impl Portal {
         let c = user.claims();
         let chain = audit
             .company
-            .map(|o| self.app.ledger.company_key(o))
+            .map(|o| String::from(self.app.ledger.company_key(o)))
             .unwrap_or_else(|| SERVICE_CHAIN.to_string());
         if self
             .record(&chain, &c.sub, &c.roles.join(" "), &audit, status)

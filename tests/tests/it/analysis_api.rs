@@ -8,7 +8,7 @@ use crate::server::*;
 /// A valid personnummer born 1980, distinct for each `n` below 900.
 fn personnummer(n: u32) -> String {
     let born = NaiveDate::from_ymd_opt(1980, 1 + n % 9, 1 + n % 28).expect("a date");
-    partner_sim::personnummer(born, 100 + n)
+    stamp_testdata::personnummer(born, 100 + n)
 }
 use chrono::{Duration, NaiveDate, TimeZone};
 use chrono_tz::Europe::Stockholm;

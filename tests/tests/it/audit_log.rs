@@ -5,7 +5,7 @@
 use crate::on_every_store;
 use crate::server::*;
 use serde_json::{json, Value};
-use stamp_domain::audit::{AuditEntry, Tamper};
+use stamp_domain::governance::audit::{AuditEntry, Tamper};
 use stamp_domain::identity::Orgnr;
 use stamp_domain::ports::{Clock, Condition, Item, SkRange, WriteOp};
 
@@ -29,7 +29,7 @@ async fn seal_now(s: &TestServer) {
         .unwrap();
 }
 
-async fn report(s: &TestServer, chain: &str) -> stamp_domain::audit::ChainReport {
+async fn report(s: &TestServer, chain: &str) -> stamp_domain::governance::audit::ChainReport {
     s.state.audit.verify(chain).await.unwrap()
 }
 
@@ -204,8 +204,9 @@ async fn two_sealers_at_once_seal_each_entry_once(s: &TestServer) {
         r.expect(200);
     }
     let now = s.clock.now() + chrono::Duration::seconds(1);
-    let other = stamp_domain::audit::ItemAuditTrail::new(s.store.clone(), s.archive.clone());
-    use stamp_domain::audit::AuditTrail;
+    let other =
+        stamp_domain::governance::audit::ItemAuditTrail::new(s.store.clone(), s.archive.clone());
+    use stamp_domain::governance::audit::AuditTrail;
     let (a, b) = tokio::join!(
         s.state.audit.seal(now, chrono::Duration::zero()),
         other.seal(now, chrono::Duration::zero())
@@ -240,7 +241,7 @@ async fn health_at(
     s: &TestServer,
     ck: &str,
     now: chrono::DateTime<chrono::Utc>,
-) -> Vec<stamp_domain::ledger::PartnerHealth> {
+) -> Vec<stamp_domain::table::PartnerHealth> {
     s.state.ledger.partner_health(ck, now).await.unwrap()
 }
 
@@ -443,7 +444,7 @@ async fn audit_verify_runs_while_the_server_runs() {
     let dir = tempfile::tempdir().unwrap();
     {
         let local = stamp_local::Local::open(dir.path()).unwrap();
-        let r = stamp_domain::audit::AuditRecord {
+        let r = stamp_domain::governance::audit::AuditRecord {
             actor: "u".into(),
             role: "company_user".into(),
             company: Some(ORG_A.into()),

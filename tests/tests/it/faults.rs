@@ -217,7 +217,8 @@ fn partner_of_upload(url: &str) -> String {
 /// `n` events of one company: pushes of up to 1,000 events, the last tenth one upload.
 fn deliveries(n: usize, seed: u64) -> Vec<Delivery> {
     let people = (n / 200).max(8);
-    let mut events = partner_sim::generate(&sim(ORG_A, "flt", seed, people, 200), ORG_A, "Bygg AB");
+    let mut events =
+        stamp_testdata::generate(&sim(ORG_A, "flt", seed, people, 200), ORG_A, "Bygg AB");
     assert!(
         events.len() >= n,
         "the simulation gave {} events",
@@ -292,7 +293,7 @@ pub async fn import_through_faults(test: &str, n: usize, rate: f64, attempt: Dur
     let figures = faulty.figures();
 
     let orgnr = Orgnr::parse(ORG_A).unwrap();
-    let (diffs, compared) = stamp_domain::rebuild::compare_company_counted(
+    let (diffs, compared) = stamp_domain::intake::rebuild::compare_company_counted(
         &clean.state.ledger,
         &f.state.ledger,
         &orgnr,
@@ -427,7 +428,7 @@ async fn a_delivery_stopped_between_archive_and_index_is_replayed_alike() {
                 None => import
                     .push(
                         &partner,
-                        stamp_domain::import::DeliveryFormat::Json,
+                        stamp_domain::intake::DeliveryFormat::Json,
                         &body,
                         None,
                     )
@@ -447,7 +448,7 @@ async fn a_delivery_stopped_between_archive_and_index_is_replayed_alike() {
         faulty.s3.trip_after("never-matches/", Switch::new());
 
         // Archived, not indexed: its receipt is there, its events are not.
-        let receipts = stamp_domain::rebuild::receipts(f.archive.as_ref())
+        let receipts = stamp_domain::intake::rebuild::receipts(f.archive.as_ref())
             .await
             .unwrap();
         assert_eq!(
@@ -478,7 +479,7 @@ async fn a_delivery_stopped_between_archive_and_index_is_replayed_alike() {
     }
     let r = restarted.expect("deliveries");
     let orgnr = Orgnr::parse(ORG_A).unwrap();
-    let (diffs, compared) = stamp_domain::rebuild::compare_company_counted(
+    let (diffs, compared) = stamp_domain::intake::rebuild::compare_company_counted(
         &clean.state.ledger,
         &r.state.ledger,
         &orgnr,

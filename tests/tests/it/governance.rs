@@ -186,7 +186,7 @@ async fn every_role_on_every_route_is_decided_and_audited(s: &TestServer) {
             calls += 1;
             let (chain, last) = crate::audit_log::latest_entry(s).await;
             let expected = if path.starts_with("/v1/companies/") {
-                ck.clone()
+                ck.to_string()
             } else if *name == "partner" {
                 // A partner's requests that name no company go to its own chain.
                 "partner-ledger-9".to_string()

@@ -923,7 +923,8 @@ async fn every_purge_writes_a_receipt(s: &TestServer) {
     let (summary, receipt) = s.state.purge.run_with_receipt().await.unwrap();
     assert_eq!(summary.events_purged, 1);
     let bytes = s.archive.get(&receipt.receipt_key).await.unwrap();
-    let stored: stamp_domain::purge::PurgeReceipt = serde_json::from_slice(&bytes).unwrap();
+    let stored: stamp_domain::governance::purge::PurgeReceipt =
+        serde_json::from_slice(&bytes).unwrap();
     assert_eq!(stored, receipt);
     let part = stored
         .companies

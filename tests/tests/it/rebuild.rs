@@ -8,8 +8,8 @@ use crate::server::*;
 use partner_sim::{SimConfig, SimHandle};
 use reqwest::Method;
 use serde_json::{json, Map, Value};
-use stamp_domain::feeds::PullSettings;
 use stamp_domain::identity::Orgnr;
+use stamp_domain::intake::pull::PullSettings;
 use std::time::Duration;
 
 /// Every page of a list answer.
@@ -178,7 +178,7 @@ pub fn csv_of(events: &[Value]) -> Vec<u8> {
 
 async fn a_rebuilt_index_answers_every_query_as_before(s: &TestServer) {
     let t = setup(s, ORG_A, "ledger-1").await;
-    let mut events = partner_sim::generate(&sim(ORG_A, "push", 11, 8, 20), ORG_A, "Bygg AB");
+    let mut events = stamp_testdata::generate(&sim(ORG_A, "push", 11, 8, 20), ORG_A, "Bygg AB");
     // Without recorded_at the receipt time applies: a rebuild must reproduce it.
     for e in events.iter_mut().step_by(3) {
         e.as_object_mut().unwrap().remove("recorded_at");
@@ -272,18 +272,19 @@ async fn a_rebuilt_index_answers_every_query_as_before(s: &TestServer) {
     // A new, empty store on the same archive: administration copied, then the rebuild.
     let r = s.with_fresh_store().await;
     let orgnr = Orgnr::parse(ORG_A).unwrap();
-    stamp_domain::rebuild::copy_administration(&s.state.ledger, &r.state.ledger, &orgnr)
+    stamp_domain::intake::rebuild::copy_administration(&s.state.ledger, &r.state.ledger, &orgnr)
         .await
         .unwrap();
-    let summary = stamp_domain::rebuild::rebuild_company(&r.state.import, &orgnr)
+    let summary = stamp_domain::intake::rebuild::rebuild_company(&r.state.import, &orgnr)
         .await
         .unwrap();
     // b1 once (its replay is no new delivery), the upload, the CSV push, each pulled page;
     // the unreadable push has no receipt.
     assert_eq!(summary.replayed, 3 + pulled.pages, "{summary:?}");
-    let diffs = stamp_domain::rebuild::compare_company(&s.state.ledger, &r.state.ledger, &orgnr)
-        .await
-        .unwrap();
+    let diffs =
+        stamp_domain::intake::rebuild::compare_company(&s.state.ledger, &r.state.ledger, &orgnr)
+            .await
+            .unwrap();
     assert!(diffs.is_empty(), "{diffs:#?}");
     let after = snapshot(&r, &t.user, ORG_A).await;
     if let Some(d) = first_difference(&before, &after, "") {

@@ -5,9 +5,9 @@ use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use serde_json::Value;
 use stamp_api::{AppState, Function};
+use stamp_domain::identity::pseudonym::PseudonymKey;
 use stamp_domain::memory::{MemoryArchive, MemoryItemStore};
 use stamp_domain::ports::SystemClock;
-use stamp_domain::privacy::PseudonymKey;
 use std::sync::Arc;
 use tower::ServiceExt;
 
@@ -24,7 +24,7 @@ fn function(name: &str) -> Owner {
     }
     Owner::Api(match name {
         "partner-import" => Function::PartnerImport,
-        "employee-query" => Function::EmployeeQuery,
+        "company-query" => Function::CompanyQuery,
         "administration" => Function::Administration,
         "extracts" => Function::Extracts,
         "inspection" => Function::Inspection,

@@ -4,10 +4,10 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use stamp_api::AppState;
-use stamp_domain::audit::AuditEntry;
 use stamp_domain::auth::Claims;
+use stamp_domain::governance::audit::AuditEntry;
+use stamp_domain::identity::pseudonym::PseudonymKey;
 use stamp_domain::ports::{Archive, Clock, ItemStore, UploadUrls};
-use stamp_domain::privacy::PseudonymKey;
 use std::sync::Arc;
 
 /// The server's clock: real time, unless a test sets it or moves it on.

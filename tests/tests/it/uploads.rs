@@ -35,7 +35,7 @@ fn without_receipt_times(mut v: Value) -> Value {
 /// 1,000-event chunks; on DynamoDB Local (a slow stand-in) a smaller one is enough to
 /// take the S3 path.
 fn delivery(days: u32) -> Vec<Value> {
-    let mut events = partner_sim::generate(&sim(ORG_A, "big", 21, 30, days), ORG_A, "Bygg AB");
+    let mut events = stamp_testdata::generate(&sim(ORG_A, "big", 21, 30, days), ORG_A, "Bygg AB");
     let n = events.len();
     assert!(n > 28 * days as usize, "{n}");
     let mut early_fix = events[n * 6 / 7].clone();
@@ -133,7 +133,7 @@ async fn uploads_are_answered_to_their_partner_and_archived_locked(s: &TestServe
         .await
         .expect(202);
     assert_eq!(pending["status"], "pending");
-    let mut events = partner_sim::generate(&sim(ORG_A, "csv", 5, 4, 10), ORG_A, "Bygg AB");
+    let mut events = stamp_testdata::generate(&sim(ORG_A, "csv", 5, 4, 10), ORG_A, "Bygg AB");
     let n = events.len();
     events[2]["direction"] = json!("sideways");
     let bytes = csv_of(&events);

@@ -18,8 +18,8 @@ use clap::{Parser, ValueEnum};
 use serde_json::{json, Value};
 use stamp_api::AppState;
 use stamp_domain::auth::Claims;
+use stamp_domain::identity::pseudonym::PseudonymKey;
 use stamp_domain::ports::{ItemStore, SystemClock};
-use stamp_domain::privacy::PseudonymKey;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -140,7 +140,7 @@ impl Pool {
                 corrections: false,
                 prefix: format!("{}-r{}", self.partner, self.round),
             };
-            let mut fresh = partner_sim::generate(&cfg, ORG, "Lastbygg AB");
+            let mut fresh = stamp_testdata::generate(&cfg, ORG, "Lastbygg AB");
             fresh.reverse();
             self.events = fresh;
         }
@@ -489,7 +489,7 @@ async fn main() {
     let employee = token(
         key,
         Claims {
-            person_id: Some(partner_sim::personnummer(
+            person_id: Some(stamp_testdata::personnummer(
                 chrono::NaiveDate::from_ymd_opt(1980, 5, 17).expect("date"),
                 214,
             )),

@@ -7,7 +7,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
 use axum::{Json, Router};
-use stamp_domain::admin::{ActivationRequest, AnnouncementRequest, HoldRequest, NewPartner};
+use stamp_domain::governance::admin::{
+    ActivationRequest, AnnouncementRequest, HoldRequest, NewPartner,
+};
 
 use crate::claims::Caller;
 use crate::params::{json_body, orgnr, Params};
@@ -158,8 +160,8 @@ async fn delete_user(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-async fn privacy() -> Json<stamp_domain::notice::PrivacyNotice> {
-    Json(stamp_domain::notice::privacy_notice())
+async fn privacy() -> Json<stamp_domain::governance::notice::PrivacyNotice> {
+    Json(stamp_domain::governance::notice::privacy_notice())
 }
 
 async fn announcements(State(s): State<AppState>) -> ApiResult<Json<AnnouncementList>> {
@@ -185,6 +187,14 @@ async fn announce(
     Ok((StatusCode::CREATED, Json(a)).into_response())
 }
 
+/// The `{partner_id}` of a path, parsed once here: an id no partner can have names none.
+fn partner_in_path(
+    raw: &str,
+) -> Result<stamp_domain::identity::PartnerId, stamp_domain::DomainError> {
+    stamp_domain::identity::PartnerId::parse(raw)
+        .map_err(|_| stamp_domain::DomainError::NotFound("no such partner".into()))
+}
+
 async fn update_partner(
     State(s): State<AppState>,
     Caller(c): Caller,
@@ -196,7 +206,10 @@ async fn update_partner(
     let suspended = req
         .suspended
         .ok_or_else(|| stamp_domain::DomainError::missing("suspended"))?;
-    let p = s.admin.set_partner_suspended(&c, &id, suspended).await?;
+    let p = s
+        .admin
+        .set_partner_suspended(&c, &partner_in_path(&id)?, suspended)
+        .await?;
     Ok(Json(PartnerView::from(&p)))
 }
 
@@ -214,7 +227,7 @@ async fn audit(
         stamp_domain::auth::CompanyAccess::Retained,
     )
     .await?;
-    let range = super::employee_query::range(&s, &p)?;
+    let range = super::company_query::range(&s, &p)?;
     let (from, to) = (
         range.from.with_timezone(&chrono::Utc),
         range.to.with_timezone(&chrono::Utc),

@@ -94,7 +94,7 @@ async fn own_registrations(
     Caller(c): Caller,
     p: Params,
 ) -> ApiResult<Json<OwnRegistrations>> {
-    let q = super::employee_query::registration_query(&s, &p)?;
+    let q = super::company_query::registration_query(&s, &p)?;
     let company = p
         .get("company")
         .map(|raw| {

@@ -14,11 +14,13 @@ use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use serde::Serialize;
 use stamp_domain::extracts::OrderBody;
-use stamp_domain::inspection::{InspectionLink, LinkView, NewLink, Refusal, INSPECTOR_ROLE};
-use stamp_domain::queries::AnomalyQuery;
+use stamp_domain::governance::inspection::{
+    InspectionLink, LinkView, NewLink, Refusal, INSPECTOR_ROLE,
+};
+use stamp_domain::reads::queries::AnomalyQuery;
 use stamp_domain::DomainError;
 
-use super::employee_query::{anomaly_query, at_param, registration_query};
+use super::company_query::{anomaly_query, at_param, registration_query};
 use crate::audit::{AuditAs, AuditSlot};
 use crate::claims::Caller;
 use crate::params::{json_body, orgnr, Params};
@@ -143,7 +145,7 @@ async fn present(
     p: Params,
 ) -> ApiResult<Response> {
     let ck = s.ledger.company_key(&link.company_orgnr);
-    let employer = super::employee_query::employer_param(&p)?;
+    let employer = super::company_query::employer_param(&p)?;
     let body = s
         .queries
         .present_of(&ck, &link.site_id, at_param(&p)?, employer.as_ref())

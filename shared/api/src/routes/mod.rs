@@ -2,7 +2,7 @@
 //! stamp-local merges them all, so the local server cannot drift from AWS.
 
 pub mod administration;
-pub mod employee_query;
+pub mod company_query;
 pub mod extracts;
 pub mod inspection;
 pub mod notifications;

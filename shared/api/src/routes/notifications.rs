@@ -45,7 +45,7 @@ async fn verification(
     Caller(c): Caller,
     Path(o): Path<String>,
 ) -> ApiResult<Response> {
-    let v = stamp_domain::verification::latest(&s.ledger, &c, &orgnr(&o)?).await?;
+    let v = stamp_domain::governance::verification::latest(&s.ledger, &c, &orgnr(&o)?).await?;
     Ok(Json(v).into_response())
 }
 

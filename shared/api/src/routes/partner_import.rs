@@ -8,7 +8,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use stamp_domain::import::{BatchStatus, DeliveryFormat, NewUpload, MAX_BATCH_BYTES};
+use stamp_domain::intake::{BatchStatus, DeliveryFormat, NewUpload, MAX_BATCH_BYTES};
 use stamp_domain::DomainError;
 
 use crate::claims::Caller;

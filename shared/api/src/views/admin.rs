@@ -2,9 +2,9 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use stamp_domain::audit::{AuditEntry, SealState};
-use stamp_domain::ledger::{Grant, LegalHold};
+use stamp_domain::governance::audit::{AuditEntry, SealState};
 use stamp_domain::model::{Activation, Partner};
+use stamp_domain::table::{Grant, LegalHold};
 use stamp_domain::time::format_rfc3339;
 use utoipa::ToSchema;
 
@@ -249,8 +249,8 @@ pub struct AnnouncementView {
     pub published_by: String,
 }
 
-impl From<stamp_domain::admin::Announcement> for AnnouncementView {
-    fn from(a: stamp_domain::admin::Announcement) -> Self {
+impl From<stamp_domain::governance::admin::Announcement> for AnnouncementView {
+    fn from(a: stamp_domain::governance::admin::Announcement) -> Self {
         AnnouncementView {
             id: a.id,
             kind: a.kind,

@@ -1,7 +1,7 @@
 //! What a partner (a ledger system) is answered: the push answer and the upload ticket.
 
 use serde::Serialize;
-use stamp_domain::import::{BatchAnswer, RejectionCode};
+use stamp_domain::intake::{BatchAnswer, RejectionCode};
 use utoipa::ToSchema;
 
 /// Where the exact bytes of the delivery were archived.

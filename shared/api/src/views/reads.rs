@@ -1,12 +1,12 @@
 //! What a company reads: sites, people, registrations, anomalies, statistics.
 
 use serde::{Deserialize, Serialize};
-use stamp_domain::analysis::{AnomalyKind, Unpaired};
-use stamp_domain::ledger::{CorrectionEntry, PersonEntry, SiteEntry};
 use stamp_domain::model::{Direction, LedgerEvent, Source};
 use stamp_domain::pagination::Page;
-use stamp_domain::queries::{self, FoundAnomaly, Shown};
-use stamp_domain::statistics::{StatisticsPage, StatisticsRow};
+use stamp_domain::reads::analysis::{AnomalyKind, Unpaired};
+use stamp_domain::reads::queries::{self, FoundAnomaly, Shown};
+use stamp_domain::reads::statistics::{StatisticsPage, StatisticsRow};
+use stamp_domain::table::{CorrectionEntry, PersonEntry, SiteEntry};
 use stamp_domain::time::format_rfc3339;
 use utoipa::ToSchema;
 
@@ -266,8 +266,8 @@ pub struct PartnerHealth {
     pub silent_since: Option<chrono::DateTime<chrono::Utc>>,
 }
 
-impl From<&stamp_domain::ledger::PartnerHealth> for PartnerHealth {
-    fn from(h: &stamp_domain::ledger::PartnerHealth) -> Self {
+impl From<&stamp_domain::table::PartnerHealth> for PartnerHealth {
+    fn from(h: &stamp_domain::table::PartnerHealth) -> Self {
         PartnerHealth {
             partner_id: h.partner_id.clone(),
             events_received: h.events_received,

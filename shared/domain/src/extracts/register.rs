@@ -12,9 +12,9 @@ use super::rows::{
 use super::texts::*;
 use super::ExtractFormat;
 use crate::error::DomainError;
+use crate::governance::retention::{retention_until, FiscalYearEnd};
 use crate::identity::{Orgnr, PersonId};
 use crate::model::LedgerEvent;
-use crate::retention::{retention_until, FiscalYearEnd};
 use crate::time::{format_rfc3339, local_date};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::{json, Value};

@@ -11,10 +11,10 @@
 //! views' LOOKBACK/LOOKAHEAD, and a duplicate whose row was emitted by an earlier chunk
 //! is not emitted again.
 
-use crate::analysis::{analyse, AnomalyKind, Unpaired};
 use crate::identity::{Orgnr, PersonId, PersonIdKind, SiteId};
-use crate::ledger::CorrectionEntry;
 use crate::model::{Direction, EventKey, LedgerEvent};
+use crate::reads::analysis::{analyse, AnomalyKind, Unpaired};
+use crate::table::CorrectionEntry;
 use crate::time::{local_date, parse_rfc3339, Instant};
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Europe::Stockholm;
@@ -513,5 +513,4 @@ pub fn attach_corrections(rows: &mut [Row], history: &HashMap<EventKey, Vec<Corr
 }
 
 #[cfg(test)]
-#[path = "rows_tests.rs"]
 mod tests;

@@ -13,8 +13,8 @@ use axum::routing::{get, post};
 use axum::Router;
 use maud::{html, Markup};
 use stamp_api::views::admin::{ActivationView, AnnouncementView, GrantView, HoldView};
-use stamp_domain::admin::{ActivationRequest, HoldRequest};
 use stamp_domain::auth::{require_company, CompanyAccess};
+use stamp_domain::governance::admin::{ActivationRequest, HoldRequest};
 use stamp_domain::identity::Orgnr;
 use stamp_domain::DomainError;
 

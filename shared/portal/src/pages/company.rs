@@ -19,14 +19,14 @@ use stamp_api::views::reads::{
     AnomalyList, AnomalyView, DuplicateView, EventView, PartnerHealth, Registrations, Statistics,
     UnpairedView,
 };
-use stamp_domain::analysis::{AnomalyKind, Unpaired};
 use stamp_domain::extracts::OrderBody;
 use stamp_domain::extracts::{ExtractKind, ExtractStatus};
 use stamp_domain::identity::{Orgnr, PersonId, SiteId};
 use stamp_domain::model::Direction;
-use stamp_domain::queries::{AnomalyQuery, Range, RegistrationQuery};
-use stamp_domain::statistics::StatisticsRow;
-use stamp_domain::statistics::{Granularity, StatisticsQuery};
+use stamp_domain::reads::analysis::{AnomalyKind, Unpaired};
+use stamp_domain::reads::queries::{AnomalyQuery, Range, RegistrationQuery};
+use stamp_domain::reads::statistics::StatisticsRow;
+use stamp_domain::reads::statistics::{Granularity, StatisticsQuery};
 use stamp_domain::time::local_day_start;
 use stamp_domain::DomainError;
 use std::collections::BTreeMap;
@@ -246,7 +246,7 @@ async fn overview(State(p): State<Portal>, user: User, Path(raw): Path<String>) 
 fn people_body(
     ctx: &Ctx,
     o: &Orgnr,
-    list: &[stamp_domain::ledger::PersonEntry],
+    list: &[stamp_domain::table::PersonEntry],
     next: Option<String>,
     err: Option<&FieldError>,
     typed_id: &str,
@@ -513,7 +513,7 @@ pub fn kept_events(regs: &Registrations) -> impl Iterator<Item = &EventView> {
 
 fn corrections_table(l: Lang, regs: &Registrations) -> Markup {
     let withdrawn = regs.withdrawn.iter().flatten();
-    let rows: Vec<(&EventView, &stamp_domain::ledger::CorrectionEntry)> = kept_events(regs)
+    let rows: Vec<(&EventView, &stamp_domain::table::CorrectionEntry)> = kept_events(regs)
         .chain(withdrawn)
         .flat_map(|e| e.corrections.iter().flatten().map(move |c| (e, c)))
         .collect();
@@ -962,8 +962,8 @@ struct OrderForm {
 fn extracts_body(
     ctx: &Ctx,
     o: &Orgnr,
-    people: &[stamp_domain::ledger::PersonEntry],
-    sites: &[stamp_domain::ledger::SiteEntry],
+    people: &[stamp_domain::table::PersonEntry],
+    sites: &[stamp_domain::table::SiteEntry],
     f: &OrderForm,
     err: Option<&FieldError>,
 ) -> Markup {

@@ -19,10 +19,10 @@ use axum::Router;
 use maud::{html, Markup};
 use serde::{Deserialize, Serialize};
 use stamp_api::views::reads::{EventView, Registrations};
-use stamp_domain::audit::service_shard;
-use stamp_domain::inspection::{InspectionLink, Refusal, INSPECTOR_ROLE};
-use stamp_domain::present::Present;
-use stamp_domain::queries::RegistrationQuery;
+use stamp_domain::governance::audit::service_shard;
+use stamp_domain::governance::inspection::{InspectionLink, Refusal, INSPECTOR_ROLE};
+use stamp_domain::reads::present::Present;
+use stamp_domain::reads::queries::RegistrationQuery;
 use stamp_domain::DomainError;
 
 pub const INSPECT_COOKIE: &str = "stamp_inspect";

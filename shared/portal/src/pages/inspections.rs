@@ -13,10 +13,10 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use maud::{html, Markup};
-use stamp_domain::identity::Orgnr;
-use stamp_domain::inspection::{
+use stamp_domain::governance::inspection::{
     CreatedLink, LinkStatus, LinkView, NewLink, DEFAULT_VALID_HOURS, MAX_VALID_HOURS,
 };
+use stamp_domain::identity::Orgnr;
 use stamp_domain::DomainError;
 
 pub fn router() -> Router<Portal> {

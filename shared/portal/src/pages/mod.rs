@@ -459,7 +459,7 @@ async fn asset(axum::extract::Path(file): axum::extract::Path<String>) -> Respon
 /// `GET /privacy`, one click from every page (GET /v1/privacy; public, as there).
 async fn privacy(State(p): State<Portal>, ctx: Ctx) -> Response {
     let l = ctx.lang;
-    let notice = stamp_domain::notice::PRIVACY_NOTICE_MARKDOWN;
+    let notice = stamp_domain::governance::notice::PRIVACY_NOTICE_MARKDOWN;
     let body = html! {
         p { (t(l, "privacy.intro")) }
         // The notice's own text is kept in one language (docs/privacy-notice.md).

@@ -17,11 +17,11 @@ use axum::routing::{get, post};
 use axum::Router;
 use maud::{html, Markup};
 use stamp_api::views::admin::AnnouncementView;
+use stamp_domain::governance::verification::{CompanyVerification, VerificationScope};
+use stamp_domain::governance::verify::MismatchKind;
 use stamp_domain::identity::Orgnr;
 use stamp_domain::notify::webhook::DeliveryState;
 use stamp_domain::notify::{Channel, Delivery, SettingsRequest, SettingsView, MAX_EMAILS};
-use stamp_domain::verification::{CompanyVerification, VerificationScope};
-use stamp_domain::verify::MismatchKind;
 use stamp_domain::DomainError;
 
 pub fn router() -> Router<Portal> {
@@ -436,7 +436,12 @@ fn verification_body(l: Lang, v: Option<&CompanyVerification>) -> Markup {
 async fn verification(State(p): State<Portal>, user: User, Path(raw): Path<String>) -> Response {
     p.company_page(&user, &raw, &["GET /v1/companies/{orgnr}/verification"])
         .render(|p, user, o, ann, _| async move {
-            let v = match stamp_domain::verification::latest(&p.app.ledger, user.claims(), &o).await
+            let v = match stamp_domain::governance::verification::latest(
+                &p.app.ledger,
+                user.claims(),
+                &o,
+            )
+            .await
             {
                 Ok(v) => Some(v),
                 Err(DomainError::NotFound(_)) => None,

@@ -13,9 +13,9 @@ use axum::Router;
 use maud::{html, Markup};
 use stamp_api::views::admin::{AnnouncementView, PartnerView};
 use stamp_api::views::extracts::{ExtractView, OwnCompany, OwnRegistrations};
-use stamp_domain::admin::{AnnouncementRequest, NewPartner};
 use stamp_domain::extracts::OrderBody;
-use stamp_domain::queries::RegistrationQuery;
+use stamp_domain::governance::admin::{AnnouncementRequest, NewPartner};
+use stamp_domain::reads::queries::RegistrationQuery;
 use stamp_domain::DomainError;
 
 pub fn router() -> Router<Portal> {
@@ -242,9 +242,12 @@ async fn suspend(
                 Some("false") => false,
                 _ => return Err(DomainError::invalid("suspended", "must be true or false").into()),
             };
+            // An id no partner can have names none (as over the API).
+            let partner = stamp_domain::identity::PartnerId::parse(&id)
+                .map_err(|_| DomainError::NotFound("no such partner".into()))?;
             p.app
                 .admin
-                .set_partner_suspended(user.claims(), &id, suspended)
+                .set_partner_suspended(user.claims(), &partner, suspended)
                 .await?;
             Ok(Redirect::to("/operator/partners").into_response())
         })

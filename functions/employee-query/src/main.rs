@@ -1,9 +1,0 @@
-//! The `employee-query` Lambda function: the `EmployeeQuery` routes of `stamp-api` on DynamoDB and S3.
-
-use stamp_api::Function;
-
-#[tokio::main]
-async fn main() -> Result<(), stamp_lambda::Error> {
-    let (_, state) = stamp_lambda::start().await?;
-    stamp_lambda::serve(Function::EmployeeQuery, state).await
-}

@@ -1,0 +1,17 @@
+use super::*;
+
+#[test]
+fn upload_keys() {
+    let id = "0123456789abcdef0123456789abcdef";
+    assert_eq!(
+        parse_upload_key(&upload_key("ledger-1", id)),
+        Some(("ledger-1".into(), id.into()))
+    );
+    for bad in [
+        "uploads/ledger-1/x",
+        "batches/ledger-1/0123456789abcdef0123456789abcdef",
+        "uploads/a b/0123456789abcdef0123456789abcdef",
+    ] {
+        assert_eq!(parse_upload_key(bad), None, "{bad}");
+    }
+}
