@@ -142,7 +142,7 @@ pub async fn round_trips(delay_ms: u64, people: usize) {
     let employee = mint(
         &key,
         Claims {
-            person_id: Some(partner_sim::personnummer(born, 214)),
+            person_id: Some(stamp_testdata::personnummer(born, 214)),
             ..claims("rt-employee", "employee")
         },
     );
@@ -171,7 +171,7 @@ pub async fn round_trips(delay_ms: u64, people: usize) {
         let (s, ..) = app.call(m, &p, Some(t), Some(b.to_string())).await;
         assert!((200..300).contains(&s), "{m} {p}: {s}");
     }
-    let cfg = partner_sim::SimConfig {
+    let cfg = stamp_testdata::SimConfig {
         seed: 7,
         companies: vec![(ORG.into(), "Bänkbygg AB".into())],
         people,
@@ -181,7 +181,7 @@ pub async fn round_trips(delay_ms: u64, people: usize) {
         corrections: true,
         prefix: "rt".into(),
     };
-    let events = partner_sim::generate(&cfg, ORG, "Bänkbygg AB");
+    let events = stamp_testdata::generate(&cfg, ORG, "Bänkbygg AB");
     let total = events.len();
     let (fill, last) = events.split_at(total.saturating_sub(100));
     for (i, chunk) in fill.chunks(2000).enumerate() {
@@ -221,7 +221,7 @@ pub async fn round_trips(delay_ms: u64, people: usize) {
         "round trips: memory store, {delay_ms} ms added to every store call; {total} events of {people} people at 2 sites over 30 days"
     );
     let co = format!("/v1/companies/{ORG}");
-    let search = json!({"person_id": partner_sim::personnummer(born, 214)}).to_string();
+    let search = json!({"person_id": stamp_testdata::personnummer(born, 214)}).to_string();
     let routes: Vec<(&str, String, Option<&str>, Option<String>)> = vec![
         ("GET", format!("{co}/sites"), Some(&admin), None),
         ("GET", format!("{co}/people?limit=50"), Some(&admin), None),
