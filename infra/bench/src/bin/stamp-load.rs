@@ -9,7 +9,7 @@
 //! or the DynamoDB/S3 stand-ins the environment names) and runs a mix of clients against
 //! it: partner pushes of 100–500 events from 8 partners, company reads, `/v1/me`, and an
 //! anonymous flood on the public routes. The run alternates windows without and with the
-//! flood (the first without), so the authenticated latencies with and without it are
+//! flood (the first without, then in the Thue–Morse order), so the authenticated latencies with and without it are
 //! measured side by side on the same growing ledger. Afterwards it checks
 //! that the events stored equal the events delivered, that the audit log holds one entry
 //! per request, and that the audit log verifies after sealing.
@@ -27,6 +27,11 @@ use std::time::{Duration, Instant};
 
 const ORG: &str = "5569999997";
 const PARTNERS: usize = 8;
+/// The phases a request is counted in: windows without and with the flood, and the
+/// warm-up.
+const CALM: u8 = 0;
+const FLOOD: u8 = 1;
+const WARMUP: u8 = 2;
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq, Debug)]
 enum StoreKind {
@@ -81,6 +86,10 @@ struct Args {
     min_events: usize,
     #[arg(long, default_value_t = 500)]
     max_events: usize,
+    /// A first window, before the timed ones, whose answers are counted (and checked)
+    /// but kept out of both sides of the comparison: at the start every queue is empty.
+    #[arg(long, default_value_t = 0)]
+    warmup_seconds: u64,
     /// A control run: the windows alternate as usual but the flood never starts, so any
     /// difference between them is the run's own drift (a growing ledger, pushes in step).
     #[arg(long)]
@@ -216,7 +225,7 @@ async fn push_once(s: &Shared, n: usize, token: &str, args: &Args) {
 async fn client(s: Arc<Shared>, kind: Kind, n: usize, token: Option<String>, args: Arc<Args>) {
     let mut i: u64 = 0;
     while !s.stop.load(Ordering::Relaxed) {
-        if kind == Kind::Anonymous && (args.control || s.phase.load(Ordering::Relaxed) == 0) {
+        if kind == Kind::Anonymous && (args.control || s.phase.load(Ordering::Relaxed) != FLOOD) {
             tokio::time::sleep(Duration::from_millis(20)).await;
             continue;
         }
@@ -518,12 +527,20 @@ async fn main() {
     );
     let cpu_before = cpu_seconds();
     let load_before = load_average();
-    // Windows: even ones without the flood, odd ones with it.
-    let mut phase_secs = [0.0f64; 2];
+    // Windows without (0) and with (1) the flood in the Thue–Morse order (0 1 1 0 1 0 0 1
+    // …): over 4 or 8 windows a drift that grows steadily (a longer ledger, pushes
+    // falling into step) weighs the same on both, where plain alternation would always
+    // put the later windows on the flood's side.
+    let mut phase_secs = [0.0f64; 3];
+    if args.mix == Mix::Load && args.warmup_seconds > 0 {
+        shared.phase.store(WARMUP, Ordering::Relaxed);
+        tokio::time::sleep(Duration::from_secs(args.warmup_seconds)).await;
+        phase_secs[WARMUP as usize] = args.warmup_seconds as f64;
+    }
     let t_run = Instant::now();
     let mut w = 0u64;
     while t_run.elapsed() < Duration::from_secs(args.seconds) {
-        let phase = (w % 2) as u8;
+        let phase = if w.count_ones() % 2 == 0 { CALM } else { FLOOD };
         shared.phase.store(phase, Ordering::Relaxed);
         let left = Duration::from_secs(args.seconds).saturating_sub(t_run.elapsed());
         // Only issue 14's mix has a flood to alternate with.
@@ -558,8 +575,8 @@ async fn main() {
     // Figures.
     let mut tally = std::mem::take(&mut *shared.tally.lock().expect("tally"));
     println!(
-        "\nwindows: {:.0} s without the flood, {:.0} s with it",
-        phase_secs[0], phase_secs[1]
+        "\nwindows: {:.0} s warm-up, {:.0} s without the flood, {:.0} s with it",
+        phase_secs[2], phase_secs[0], phase_secs[1]
     );
     println!("\nphase        kind          requests    req/s   p50 ms   p99 ms");
     for ((phase, kind), v) in tally.latencies.iter_mut() {
@@ -569,7 +586,8 @@ async fn main() {
         println!(
             "{:<12} {:<12} {:>9} {:>8.1} {:>8.1} {:>8.1}",
             match (*phase, args.control) {
-                (0, _) => "no flood",
+                (WARMUP, _) => "warm-up",
+                (CALM, _) => "no flood",
                 (_, false) => "with flood",
                 (_, true) => "odd, none",
             },
@@ -589,7 +607,7 @@ async fn main() {
         vec![Kind::Push, Kind::CompanyRead, Kind::Me],
     ] {
         let mut cols = Vec::new();
-        for phase in 0..2u8 {
+        for phase in [CALM, FLOOD] {
             let mut v: Vec<u32> = kinds
                 .iter()
                 .flat_map(|k| {
