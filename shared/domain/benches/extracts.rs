@@ -20,6 +20,7 @@ use stamp_domain::extracts::rows::{
 };
 use stamp_domain::extracts::{write_authority, EventSource, ExtractFormat};
 use stamp_domain::governance::retention::FiscalYearEnd;
+use stamp_domain::identity::pseudonym::PersonRef;
 use stamp_domain::identity::{Orgnr, PersonId, SiteId};
 use stamp_domain::model::{Direction, EventKey, LedgerEvent, Source};
 use stamp_domain::table::CorrectionEntry;
@@ -301,7 +302,7 @@ fn register_pdf() {
             all,
             &RowFilter {
                 site: None,
-                person_ref: Some(person_ref.clone()),
+                person_ref: Some(PersonRef::from_stored(person_ref.clone())),
                 employer: None,
             },
             now(),
@@ -325,7 +326,7 @@ fn register_pdf() {
                 company_name: "Åbergs Bygg AB".into(),
                 company_active: true,
                 fiscal_year_end: FiscalYearEnd::default(),
-                person_ref: person_ref.clone(),
+                person_ref: PersonRef::from_stored(person_ref.clone()),
                 person_name: name.clone(),
                 rows,
                 sources: vec![("ledger-1".into(), Some("Liggare AB".into()))],

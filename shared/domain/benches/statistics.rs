@@ -92,7 +92,10 @@ async fn run(history: usize) {
                 event_id: format!("h{d}-{k}"),
                 company_orgnr: orgnr.clone(),
                 company_name: "B".into(),
-                person_ref: format!("p{}", k / 2),
+                person_ref: stamp_domain::identity::pseudonym::PersonRef::from_stored(format!(
+                    "p{}",
+                    k / 2
+                )),
                 person: person.clone(),
                 person_name: "N".into(),
                 site_id: site.clone(),

@@ -1,6 +1,7 @@
 //! The ledger's nouns: partners, companies, events as delivered (records) and events as
 //! they stand after corrections (the effective view).
 
+use crate::identity::pseudonym::PersonRef;
 use crate::identity::{Orgnr, PersonId, SiteId};
 use crate::time::Instant;
 use chrono::{DateTime, Utc};
@@ -191,7 +192,7 @@ pub struct LedgerEvent {
     pub event_id: String,
     pub company_orgnr: Orgnr,
     pub company_name: String,
-    pub person_ref: String,
+    pub person_ref: PersonRef,
     pub person: PersonId,
     pub person_name: String,
     pub site_id: SiteId,
@@ -226,14 +227,14 @@ impl LedgerEvent {
     }
 
     /// The effective event of a record nobody has corrected yet.
-    pub fn first(record: &EventRecord, person_ref: String) -> Self {
+    pub fn first(record: &EventRecord, person_ref: PersonRef) -> Self {
         let f = &record.fields;
         let mut e = LedgerEvent {
             partner_id: record.partner_id.clone(),
             event_id: f.event_id.clone(),
             company_orgnr: f.company_orgnr.clone(),
             company_name: String::new(),
-            person_ref: String::new(),
+            person_ref: PersonRef::default(),
             person: f.person.clone(),
             person_name: String::new(),
             site_id: f.site_id.clone(),
@@ -255,7 +256,7 @@ impl LedgerEvent {
 
     /// This event after `correction` (received later than any before it): its identity
     /// and first recording stay, everything else comes from the correction.
-    pub fn corrected_by(&self, correction: &EventRecord, person_ref: String) -> Self {
+    pub fn corrected_by(&self, correction: &EventRecord, person_ref: PersonRef) -> Self {
         let mut e = self.clone();
         e.take_fields(&correction.fields, person_ref);
         e.withdrawn = correction.fields.void;
@@ -263,7 +264,7 @@ impl LedgerEvent {
         e
     }
 
-    fn take_fields(&mut self, f: &EventFields, person_ref: String) {
+    fn take_fields(&mut self, f: &EventFields, person_ref: PersonRef) {
         self.company_orgnr = f.company_orgnr.clone();
         self.company_name = f.company_name.clone();
         self.person_ref = person_ref;

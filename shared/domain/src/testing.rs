@@ -27,7 +27,7 @@ pub fn card_event(
         event_id: event_id.into(),
         company_orgnr: Orgnr::parse(ORGNR).expect("a valid orgnr"),
         company_name: "Bygg AB".into(),
-        person_ref: person_ref.into(),
+        person_ref: crate::identity::pseudonym::PersonRef::from_stored(person_ref),
         person,
         person_name: person_name.into(),
         site_id: site,

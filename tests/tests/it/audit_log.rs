@@ -239,7 +239,7 @@ async fn two_sealers_at_once_seal_each_entry_once(s: &TestServer) {
 
 async fn health_at(
     s: &TestServer,
-    ck: &str,
+    ck: &stamp_domain::identity::pseudonym::CompanyKey,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Vec<stamp_domain::table::PartnerHealth> {
     s.state.ledger.partner_health(ck, now).await.unwrap()
@@ -355,12 +355,16 @@ async fn push_four(s: &TestServer, partner: &str, b: usize) {
     assert_eq!(a.expect(200)["accepted"], 4);
 }
 
-async fn health_of(s: &TestServer, ck: &str, now: chrono::DateTime<chrono::Utc>) -> Value {
+async fn health_of(
+    s: &TestServer,
+    ck: &stamp_domain::identity::pseudonym::CompanyKey,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Value {
     serde_json::to_value(health_at(s, ck, now).await).unwrap()
 }
 
 /// The sort keys of the company's partner-health partition.
-async fn health_rows(s: &TestServer, ck: &str) -> Vec<String> {
+async fn health_rows(s: &TestServer, ck: &stamp_domain::identity::pseudonym::CompanyKey) -> Vec<String> {
     let mut sks: Vec<String> = s
         .store
         .query_all(&format!("CO#{ck}#PARTNERHEALTH"), SkRange::All)

@@ -4,6 +4,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use stamp_domain::identity::pseudonym::PersonRef;
 use stamp_domain::identity::{Orgnr, PersonId};
 use stamp_domain::reads::analysis::AnomalyKind;
 use stamp_domain::reads::present::Present;
@@ -168,7 +169,7 @@ async fn person_registrations(
     let q = registration_query(&s, &p)?;
     let body = s
         .queries
-        .person_registrations(&c, &orgnr(&o)?, &person_ref, &q)
+        .person_registrations(&c, &orgnr(&o)?, &PersonRef::named(person_ref), &q)
         .await?;
     Ok(Json(Registrations::from(&body)))
 }

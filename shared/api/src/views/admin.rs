@@ -216,7 +216,7 @@ impl From<&LegalHold> for HoldView {
         HoldView {
             id: h.id.clone(),
             site_id: h.site_id.clone(),
-            person_ref: h.person_ref.clone(),
+            person_ref: h.person_ref.as_ref().map(|p| p.to_string()),
             from: h.from.as_ref().map(format_rfc3339),
             to: h.to.as_ref().map(format_rfc3339),
             reason: h.reason.clone(),

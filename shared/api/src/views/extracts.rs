@@ -33,7 +33,7 @@ impl From<&ExtractRequest> for ExtractRequestView {
         ExtractRequestView {
             kind: r.kind,
             format: r.format,
-            person_ref: r.person_ref.clone(),
+            person_ref: r.person_ref.as_ref().map(|p| p.to_string()),
             from: r.from.as_ref().map(format_rfc3339),
             to: r.to.as_ref().map(format_rfc3339),
             site_id: r.site_id.as_ref().map(|s| s.to_string()),
@@ -134,7 +134,7 @@ impl From<&stamp_domain::extracts::OwnCompany> for OwnCompany {
             company_orgnr: c.company_orgnr.to_string(),
             company_name: c.company_name.clone(),
             company_active: c.company_active,
-            person_ref: c.person_ref.clone(),
+            person_ref: c.person_ref.to_string(),
             person_name: c.person_name.clone(),
         }
     }

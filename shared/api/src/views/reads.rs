@@ -48,7 +48,7 @@ pub struct PersonView {
 impl From<&PersonEntry> for PersonView {
     fn from(e: &PersonEntry) -> Self {
         PersonView {
-            person_ref: e.person_ref.clone(),
+            person_ref: e.person_ref.to_string(),
             person_name: e.person_name.clone(),
             person_id_masked: e.person_id_masked.clone(),
         }
@@ -98,7 +98,7 @@ impl From<&Shown> for EventView {
             occurred_at: format_rfc3339(&e.occurred_at),
             recorded_at: format_rfc3339(&e.recorded_at),
             source: e.source,
-            person_ref: e.person_ref.clone(),
+            person_ref: e.person_ref.to_string(),
             person_name: e.person_name.clone(),
             corrected: e.corrections > 0,
             recorded_by: e.recorded_by.clone(),
@@ -170,7 +170,7 @@ impl From<&queries::Registrations> for Registrations {
                 .iter()
                 .map(|(i, o)| SessionView {
                     site_id: i.event.site_id.to_string(),
-                    person_ref: i.event.person_ref.clone(),
+                    person_ref: i.event.person_ref.to_string(),
                     check_in: EventView::from(i),
                     check_out: EventView::from(o),
                     duration_minutes: (o.event.occurred_at - i.event.occurred_at).num_minutes(),
@@ -228,7 +228,7 @@ impl From<&FoundAnomaly> for AnomalyView {
                     event_id: id.clone(),
                 })
                 .collect(),
-            person_ref: e.person_ref.clone(),
+            person_ref: e.person_ref.to_string(),
             person_name: e.person_name.clone(),
             site_id: e.site_id.to_string(),
             occurred_at: format_rfc3339(&e.occurred_at),

@@ -7,6 +7,7 @@ use super::rows::{local_datetime, local_datetime_utc, Row, COLUMNS};
 use super::texts::{hours_minutes, AUTHORITY_TITLE};
 use super::ExtractFormat;
 use crate::error::DomainError;
+use crate::identity::pseudonym::PersonRef;
 use crate::identity::{Orgnr, SiteId};
 use crate::time::{format_rfc3339, local_date, local_day_start, Instant};
 use chrono::{DateTime, Utc};
@@ -24,7 +25,7 @@ pub struct AuthorityHeader {
     pub to: Instant,
     pub site_id: Option<SiteId>,
     /// `(person_ref, person_name)` when the extract is of one person.
-    pub person: Option<(String, String)>,
+    pub person: Option<(PersonRef, String)>,
     pub generated_at: DateTime<Utc>,
 }
 

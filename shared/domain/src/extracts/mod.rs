@@ -24,6 +24,7 @@ pub use source::{write_authority, EventSource};
 
 use crate::auth::{Claims, Role};
 use crate::error::DomainError;
+use crate::identity::pseudonym::PersonRef;
 use crate::identity::{Orgnr, PersonId};
 use crate::ports::{Clock, ExtractFiles};
 use crate::table::Ledger;
@@ -55,7 +56,7 @@ pub struct OwnCompany {
     pub company_orgnr: Orgnr,
     pub company_name: Option<String>,
     pub company_active: bool,
-    pub person_ref: String,
+    pub person_ref: PersonRef,
     pub person_name: String,
     pub registrations: crate::reads::queries::Registrations,
 }

@@ -2,6 +2,7 @@
 //! file once rendered (key, SHA-256), and every download link handed out.
 
 use crate::error::DomainError;
+use crate::identity::pseudonym::PersonRef;
 use crate::identity::{Orgnr, PersonId, SiteId};
 use crate::time::{local_day_start, parse_rfc3339, Instant};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -104,7 +105,7 @@ pub struct ExtractRequest {
     pub kind: ExtractKind,
     pub format: ExtractFormat,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub person_ref: Option<String>,
+    pub person_ref: Option<PersonRef>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub from: Option<Instant>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -179,6 +180,7 @@ impl OrderBody {
                 ));
             }
         }
+        let person_ref = person_ref.map(PersonRef::named);
         match kind {
             ExtractKind::RegisterExtract => {
                 let person_ref = person_ref.ok_or_else(|| DomainError::missing("person_ref"))?;

@@ -13,6 +13,7 @@ use super::texts::*;
 use super::ExtractFormat;
 use crate::error::DomainError;
 use crate::governance::retention::{retention_until, FiscalYearEnd};
+use crate::identity::pseudonym::PersonRef;
 use crate::identity::{Orgnr, PersonId};
 use crate::model::LedgerEvent;
 use crate::time::{format_rfc3339, local_date};
@@ -26,7 +27,7 @@ pub struct RegisterSection {
     pub company_name: String,
     pub company_active: bool,
     pub fiscal_year_end: FiscalYearEnd,
-    pub person_ref: String,
+    pub person_ref: PersonRef,
     pub person_name: String,
     /// Every row of the person's whole history, sorted by time.
     pub rows: Vec<Row>,
@@ -202,7 +203,7 @@ impl RegisterSection {
             .unwrap_or_else(|| "–".into());
         out.push(Block::Fields(vec![
             ("Namn i personalliggaren".into(), self.person_name.clone()),
-            ("Person-referens".into(), self.person_ref.clone()),
+            ("Person-referens".into(), self.person_ref.to_string()),
             (
                 "Företagets status i Stamp".into(),
                 if self.company_active {

@@ -11,6 +11,7 @@ use crate::auth::Claims;
 use crate::error::DomainError;
 use crate::governance::retention::FiscalYearEnd;
 use crate::identity::pseudonym::sha256_hex;
+use crate::identity::pseudonym::PersonRef;
 use crate::identity::Orgnr;
 use crate::reads::queries::{Queries, RegistrationQuery};
 use crate::table::keys;
@@ -201,7 +202,7 @@ impl Extracts {
     pub(super) async fn section(
         &self,
         orgnr: &Orgnr,
-        person_ref: &str,
+        person_ref: &PersonRef,
         active: bool,
         now: DateTime<Utc>,
     ) -> Result<Option<RegisterSection>, DomainError> {
@@ -218,7 +219,7 @@ impl Extracts {
         let partner_ids: BTreeSet<String> = events.iter().map(|e| e.partner_id.clone()).collect();
         let filter = RowFilter {
             site: None,
-            person_ref: Some(person_ref.to_string()),
+            person_ref: Some(person_ref.clone()),
             employer: None,
         };
         let mut rows = build_rows(events, all, all, &filter, now);
@@ -243,7 +244,7 @@ impl Extracts {
                 .as_ref()
                 .and_then(|a| FiscalYearEnd::new(a.fiscal_year_end_month).ok())
                 .unwrap_or_default(),
-            person_ref: person_ref.to_string(),
+            person_ref: person_ref.clone(),
             person_name: entry.person_name,
             rows,
             sources,
@@ -258,7 +259,8 @@ impl Extracts {
     ) -> Result<(Vec<u8>, String), DomainError> {
         let (sections, subject, for_company) = match company {
             Some(orgnr) => {
-                let person_ref = record.request.person_ref.as_deref().unwrap_or_default();
+                let none = PersonRef::default();
+                let person_ref = record.request.person_ref.as_ref().unwrap_or(&none);
                 let ck = self.ledger.company_key(orgnr);
                 let entry = self.ledger.person(&ck, person_ref).await?.ok_or_else(|| {
                     DomainError::NotFound("the person is no longer in the company's ledger".into())

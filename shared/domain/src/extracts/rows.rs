@@ -11,6 +11,7 @@
 //! views' LOOKBACK/LOOKAHEAD, and a duplicate whose row was emitted by an earlier chunk
 //! is not emitted again.
 
+use crate::identity::pseudonym::PersonRef;
 use crate::identity::{Orgnr, PersonId, PersonIdKind, SiteId};
 use crate::model::{Direction, EventKey, LedgerEvent};
 use crate::reads::analysis::{analyse, AnomalyKind, Unpaired};
@@ -87,7 +88,7 @@ pub struct Row {
 #[derive(Debug, Clone, Default)]
 pub struct RowFilter {
     pub site: Option<SiteId>,
-    pub person_ref: Option<String>,
+    pub person_ref: Option<PersonRef>,
     /// Only rows whose event names this employer (spec §4 `employer=`).
     pub employer: Option<Orgnr>,
 }

@@ -5,6 +5,7 @@ use super::{
     attach_corrections, build_rows, corrected_events, AuthorityWriter, RowFilter, Span, CHUNK_DAYS,
 };
 use crate::error::DomainError;
+use crate::identity::pseudonym::CompanyKey;
 use crate::model::{EventKey, LedgerEvent};
 use crate::reads::analysis::{DUPLICATE_WINDOW, LOOKAHEAD, LOOKBACK};
 use crate::table::{CorrectionEntry, Ledger};
@@ -67,7 +68,7 @@ pub async fn write_authority(
 /// The ledger as an [`EventSource`] for one company and filter.
 pub(super) struct LedgerSource<'a> {
     pub(super) ledger: &'a Ledger,
-    pub(super) ck: String,
+    pub(super) ck: CompanyKey,
     pub(super) filter: RowFilter,
 }
 

@@ -11,6 +11,7 @@
 use crate::auth::{require_company, Claims, CompanyAccess};
 use crate::error::DomainError;
 use crate::governance::verify::{Mismatch, VerificationReport};
+use crate::identity::pseudonym::CompanyKey;
 use crate::identity::Orgnr;
 use crate::ports::WriteOp;
 use crate::table::{from_item, item_of, Ledger};
@@ -19,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The stored part of the latest run, per company.
-pub fn partition(ck: &str) -> String {
+pub fn partition(ck: &CompanyKey) -> String {
     format!("CO#{ck}#VERIFICATION")
 }
 pub const LATEST: &str = "LATEST";
@@ -89,7 +90,7 @@ pub async fn record(
             }
         }
     }
-    let mut parts: Vec<(String, CompanyVerification)> = Vec::new();
+    let mut parts: Vec<(CompanyKey, CompanyVerification)> = Vec::new();
     for (ck, _, _) in &companies {
         if only_ck.as_ref().is_some_and(|o| o != ck) {
             continue;
@@ -105,7 +106,7 @@ pub async fn record(
             .collect();
         let alone = only_ck.is_some();
         parts.push((
-            ck.to_string(),
+            ck.clone(),
             CompanyVerification {
                 run_at: report.run_at,
                 scope: if alone {

@@ -463,7 +463,7 @@ impl Checked {
 /// receipt that says so, or `None` when none or several do.
 fn delivery_of<'a>(
     received: &'a Received,
-    ck: &str,
+    ck: &CompanyKey,
     partner: &str,
     at: DateTime<Utc>,
 ) -> Option<&'a str> {

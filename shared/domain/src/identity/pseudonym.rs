@@ -49,9 +49,82 @@ impl PartialEq<CompanyKey> for String {
     }
 }
 
+impl From<&CompanyKey> for serde_json::Value {
+    fn from(k: &CompanyKey) -> serde_json::Value {
+        serde_json::Value::String(k.0.clone())
+    }
+}
+
 impl From<CompanyKey> for String {
     fn from(k: CompanyKey) -> String {
         k.0
+    }
+}
+
+/// The opaque, company-scoped reference to a person (`p` and 24 hex digits), made by
+/// [`PseudonymKey::person_ref`] or read back from the table. A reference a client names
+/// (a path segment, an extract order) is taken with [`PersonRef::named`] and only looked
+/// up, never trusted: the spec calls it opaque, so a malformed one is as unknown as any
+/// other that the company's ledger does not hold (404, after the company check).
+#[derive(
+    Debug,
+    Clone,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[serde(transparent)]
+pub struct PersonRef(String);
+
+impl PersonRef {
+    /// A person reference as the table stored it.
+    pub fn from_stored(r: impl Into<String>) -> Self {
+        PersonRef(r.into())
+    }
+
+    /// A person reference a client named, to be looked up.
+    pub fn named(r: impl Into<String>) -> Self {
+        PersonRef(r.into())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::ops::Deref for PersonRef {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for PersonRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl PartialEq<str> for PersonRef {
+    fn eq(&self, other: &str) -> bool {
+        self.0 == other
+    }
+}
+
+impl PartialEq<&str> for PersonRef {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == *other
+    }
+}
+
+impl From<PersonRef> for String {
+    fn from(r: PersonRef) -> String {
+        r.0
     }
 }
 
@@ -83,11 +156,11 @@ impl PseudonymKey {
     }
 
     /// The opaque, company-scoped reference to a person.
-    pub fn person_ref(&self, orgnr: &Orgnr, person: &PersonId) -> String {
-        format!(
+    pub fn person_ref(&self, orgnr: &Orgnr, person: &PersonId) -> PersonRef {
+        PersonRef(format!(
             "p{}",
             &hex::encode(self.mac(&["person", orgnr.as_str(), &person.canonical()]))[..24]
-        )
+        ))
     }
 
     /// The key of a person across companies (an employee's own extracts): keyed hash

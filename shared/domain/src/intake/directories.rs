@@ -8,6 +8,8 @@
 //! and the end of the delivery only what its corrections changed.
 
 use crate::error::DomainError;
+use crate::identity::pseudonym::CompanyKey;
+use crate::identity::pseudonym::PersonRef;
 use crate::model::LedgerEvent;
 use crate::table::Ledger;
 use crate::time::Instant;
@@ -17,35 +19,41 @@ use std::collections::{HashMap, HashSet};
 #[derive(Default)]
 pub(crate) struct Listed {
     /// (company key, person_ref) → the name written.
-    names: HashMap<(String, String), String>,
+    names: HashMap<(CompanyKey, PersonRef), String>,
     /// (company key, employer orgnr, person_ref).
-    employers: HashSet<(String, String, String)>,
+    employers: HashSet<(CompanyKey, String, PersonRef)>,
     /// (company key, site id) → the span written.
-    sites: HashMap<(String, String), (Instant, Instant)>,
+    sites: HashMap<(CompanyKey, String), (Instant, Instant)>,
 }
 
 impl Listed {
     /// Whether the person's entry (with this name) is written.
-    pub(crate) fn has_person(&self, ck: &str, e: &LedgerEvent) -> bool {
+    pub(crate) fn has_person(&self, ck: &CompanyKey, e: &LedgerEvent) -> bool {
         self.names
-            .get(&(ck.to_string(), e.person_ref.clone()))
+            .get(&(ck.clone(), e.person_ref.clone()))
             .is_some_and(|n| *n == e.person_name)
             && e.employer_orgnr.as_ref().is_none_or(|o| {
                 self.employers
-                    .contains(&(ck.to_string(), o.to_string(), e.person_ref.clone()))
+                    .contains(&(ck.clone(), o.to_string(), e.person_ref.clone()))
             })
     }
 
     /// Whether the site's written span already covers `[first, last]`.
-    pub(crate) fn covers_site(&self, ck: &str, site: &str, first: Instant, last: Instant) -> bool {
+    pub(crate) fn covers_site(
+        &self,
+        ck: &CompanyKey,
+        site: &str,
+        first: Instant,
+        last: Instant,
+    ) -> bool {
         self.sites
-            .get(&(ck.to_string(), site.to_string()))
+            .get(&(ck.clone(), site.to_string()))
             .is_some_and(|(f, l)| *f <= first && *l >= last)
     }
 
     /// Notes what [`Ledger::note_in_directories`] wrote for `events` (in its order: the
     /// last event of a person gives the name).
-    fn add(&mut self, ck_of: impl Fn(&LedgerEvent) -> String, events: &[LedgerEvent]) {
+    fn add(&mut self, ck_of: impl Fn(&LedgerEvent) -> CompanyKey, events: &[LedgerEvent]) {
         for e in events {
             let ck = ck_of(e);
             self.names

@@ -122,7 +122,7 @@ pub struct Puller {
 
 /// The batch id of a pulled page: its company (pseudonymous), the cursor it follows and
 /// its own hash — never a personnummer, at most 64 characters.
-pub fn page_batch_id(ck: &str, after: Option<&str>, sha256: &str) -> String {
+pub fn page_batch_id(ck: &CompanyKey, after: Option<&str>, sha256: &str) -> String {
     format!(
         "pull-{ck}-{}-{}",
         &id_fragment(after.unwrap_or(""))[..16],
@@ -274,7 +274,7 @@ impl Puller {
         outcome
     }
 
-    fn fail(&self, outcome: &mut PairOutcome, ck: &str, kind: &str, detail: String) {
+    fn fail(&self, outcome: &mut PairOutcome, ck: &CompanyKey, kind: &str, detail: String) {
         outcome.error = Some(PullFailure {
             partner_id: None,
             company: ck.to_string(),

@@ -14,6 +14,7 @@
 //! the company's activation allowed when they were received.
 
 use crate::error::DomainError;
+use crate::identity::pseudonym::PersonRef;
 use crate::identity::Orgnr;
 use crate::intake::{ImportService, Receipt, RECEIPTS_PREFIX};
 use crate::ports::{Archive, Item};
@@ -171,7 +172,7 @@ pub async fn compare_company_counted(
     );
 
     let people: BTreeSet<String> = p1.iter().chain(&p2).map(|i| i.sk.clone()).collect();
-    for p in people {
+    for p in people.into_iter().map(PersonRef::from_stored) {
         count(
             compare_partition(
                 live,

@@ -16,6 +16,8 @@ use super::validate::{validate_event, within_bounds, Rejection, RejectionCode};
 use crate::auth::{require_partner, Claims};
 use crate::error::DomainError;
 use crate::identity::pseudonym::sha256_hex;
+use crate::identity::pseudonym::CompanyKey;
+use crate::identity::pseudonym::PersonRef;
 use crate::identity::Orgnr;
 use crate::model::{Activation, LedgerEvent};
 use crate::ports::{Archive, Clock};
@@ -94,8 +96,8 @@ pub(crate) struct Run {
     /// `None`: list every rejection (a push); `Some(n)`: the first `n` by index.
     rejected_cap: Option<usize>,
     /// The directory entry each person gets: from their last event by index.
-    people: BTreeMap<(String, String), (usize, LedgerEvent)>,
-    sites: BTreeMap<(String, String), (Instant, Instant)>,
+    people: BTreeMap<(CompanyKey, PersonRef), (usize, LedgerEvent)>,
+    sites: BTreeMap<(CompanyKey, String), (Instant, Instant)>,
     /// What the run wrote to the directories before storing events.
     listed: Listed,
     /// Events received and refused per named company (kept for activated ones).
@@ -200,7 +202,7 @@ impl Run {
     }
 
     fn note(&mut self, index: usize, e: &LedgerEvent, ledger: &Ledger) {
-        let ck = String::from(ledger.company_key(&e.company_orgnr));
+        let ck = ledger.company_key(&e.company_orgnr);
         let slot = self
             .people
             .entry((ck.clone(), e.person_ref.clone()))
@@ -218,7 +220,7 @@ impl Run {
 }
 
 /// The local days a chunk's events touched, per company key.
-type Touched = BTreeMap<String, BTreeSet<NaiveDate>>;
+type Touched = BTreeMap<CompanyKey, BTreeSet<NaiveDate>>;
 
 fn touch(touched: &mut Touched, ledger: &Ledger, e: &LedgerEvent) {
     touched

@@ -412,7 +412,16 @@ async fn every_stored_event_is_listed_at_every_moment_of_an_interrupted_import()
             .collect();
         let mut stored = 0;
         for (ck, day) in days {
-            for e in env.import.ledger().day_events(&ck, day).await.unwrap() {
+            for e in env
+                .import
+                .ledger()
+                .day_events(
+                    &crate::identity::pseudonym::CompanyKey::from_stored(ck.clone()),
+                    day,
+                )
+                .await
+                .unwrap()
+            {
                 stored += 1;
                 assert!(
                     has(&format!("CO#{ck}#PEOPLE"), &e.person_ref),

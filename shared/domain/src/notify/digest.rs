@@ -8,6 +8,7 @@ use super::silence::{is_weekday, local_day};
 use super::{Notifications, StoredSettings};
 use crate::error::DomainError;
 use crate::identity::pseudonym::CompanyKey;
+use crate::identity::pseudonym::PersonRef;
 use crate::identity::Orgnr;
 use crate::model::{Direction, LedgerEvent};
 use crate::ports::{Item, WriteOp};
@@ -55,7 +56,7 @@ pub struct TestPayload {
 /// One flagged registration in the digest.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DigestAnomaly {
-    pub person_ref: String,
+    pub person_ref: PersonRef,
     pub person_name: String,
     pub occurred_at: String,
     pub partner_id: String,
@@ -73,7 +74,7 @@ pub struct AnomalyGroup {
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct StillCheckedIn {
-    pub person_ref: String,
+    pub person_ref: PersonRef,
     pub person_name: String,
     pub site_id: String,
     pub checked_in_at: String,
@@ -177,7 +178,7 @@ impl Notifications {
     /// `all` answers every current silence, noticed or not.
     pub async fn silences(
         &self,
-        ck: &str,
+        ck: &CompanyKey,
         now: DateTime<Utc>,
         all: bool,
     ) -> Result<Vec<SilenceNotice>, DomainError> {
@@ -210,7 +211,11 @@ impl Notifications {
         Ok(out)
     }
 
-    async fn mark_noticed(&self, ck: &str, notices: &[SilenceNotice]) -> Result<(), DomainError> {
+    async fn mark_noticed(
+        &self,
+        ck: &CompanyKey,
+        notices: &[SilenceNotice],
+    ) -> Result<(), DomainError> {
         let ops: Vec<WriteOp> = notices
             .iter()
             .map(|n| {
@@ -354,7 +359,7 @@ impl Notifications {
     #[allow(clippy::too_many_arguments)]
     async fn deliver<T: Serialize>(
         &self,
-        ck: &str,
+        ck: &CompanyKey,
         settings: &StoredSettings,
         kind: &str,
         data: &T,

@@ -4,6 +4,7 @@
 use super::{check_target, digest, webhook, Attempt, DeliveryState, Notifications, StoredSettings};
 use crate::auth::{require_company, Claims, CompanyAccess};
 use crate::error::DomainError;
+use crate::identity::pseudonym::CompanyKey;
 use crate::identity::Orgnr;
 use crate::pagination::{Cursor, Page};
 use crate::ports::{Condition, Item, OutgoingMail, SkRange, WriteOp};
@@ -52,7 +53,7 @@ pub(super) fn delivery_sk(created_at: DateTime<Utc>, id: &str) -> String {
     format!("{inv:019}#{id}")
 }
 
-pub(super) fn queue_sk(due: DateTime<Utc>, ck: &str, dsk: &str) -> String {
+pub(super) fn queue_sk(due: DateTime<Utc>, ck: &CompanyKey, dsk: &str) -> String {
     format!("{}#{ck}#{dsk}", sortable_utc(&due))
 }
 
@@ -129,7 +130,7 @@ impl Notifications {
 
     pub(super) async fn save_delivery(
         &self,
-        ck: &str,
+        ck: &CompanyKey,
         d: &Delivery,
         extra: Vec<(&str, serde_json::Value)>,
         condition: Condition,
@@ -148,7 +149,7 @@ impl Notifications {
     /// Stores a webhook message and queues its first attempt (due at once).
     pub async fn enqueue_webhook(
         &self,
-        ck: &str,
+        ck: &CompanyKey,
         settings: &StoredSettings,
         kind: &str,
         body: Vec<u8>,
@@ -185,7 +186,7 @@ impl Notifications {
     /// Sends an e-mail now and records it (SES queues and retries on its side).
     pub async fn send_mail(
         &self,
-        ck: &str,
+        ck: &CompanyKey,
         kind: &str,
         mail: OutgoingMail,
     ) -> Result<Delivery, DomainError> {
@@ -251,10 +252,13 @@ impl Notifications {
                 SkRange::Between("0".into(), format!("{}~", sortable_utc(&now))),
             )
             .await?;
-        let mut by_company: std::collections::BTreeMap<String, Vec<Item>> = Default::default();
+        let mut by_company: std::collections::BTreeMap<CompanyKey, Vec<Item>> = Default::default();
         for q in due {
             if let Some(ck) = q.str("ck") {
-                by_company.entry(ck.to_string()).or_default().push(q);
+                by_company
+                    .entry(CompanyKey::from_stored(ck))
+                    .or_default()
+                    .push(q);
             }
         }
         let results: Vec<Result<DrainSummary, DomainError>> = futures::stream::iter(by_company)
@@ -287,7 +291,7 @@ impl Notifications {
     }
 
     /// The due messages of one company (right after they were queued).
-    pub async fn drain_company(&self, ck: &str) -> Result<DrainSummary, DomainError> {
+    pub async fn drain_company(&self, ck: &CompanyKey) -> Result<DrainSummary, DomainError> {
         let now = self.clock.now();
         let due: Vec<Item> = self
             .ledger
@@ -305,7 +309,7 @@ impl Notifications {
 
     pub(super) async fn drain_items(
         &self,
-        ck: &str,
+        ck: &CompanyKey,
         queued: Vec<Item>,
     ) -> Result<DrainSummary, DomainError> {
         let mut s = DrainSummary::default();

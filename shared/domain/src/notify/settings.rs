@@ -4,6 +4,7 @@
 use super::{webhook, Notifications, WebhookPolicy, MAX_EMAILS};
 use crate::auth::{require_company, Claims, CompanyAccess};
 use crate::error::DomainError;
+use crate::identity::pseudonym::CompanyKey;
 use crate::identity::Orgnr;
 use crate::ports::WriteOp;
 use crate::table::{from_item, item_of, keys};
@@ -190,7 +191,7 @@ pub(super) async fn check_target(raw: &str, policy: WebhookPolicy) -> Result<(),
 }
 
 impl Notifications {
-    pub async fn stored(&self, ck: &str) -> Result<Option<StoredSettings>, DomainError> {
+    pub async fn stored(&self, ck: &CompanyKey) -> Result<Option<StoredSettings>, DomainError> {
         let item = self
             .ledger
             .store()

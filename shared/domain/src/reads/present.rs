@@ -7,6 +7,7 @@
 //! person who checked in here and then out (or in) at another site has no open `in`
 //! here; a duplicate is never the open `in`.
 
+use crate::identity::pseudonym::PersonRef;
 use crate::identity::{Orgnr, SiteId};
 use crate::model::{Direction, LedgerEvent};
 use crate::reads::analysis::{analyse, Unpaired, LOOKBACK, MAX_SESSION};
@@ -17,7 +18,8 @@ use std::collections::BTreeSet;
 /// One person on site.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct PresentPerson {
-    pub person_ref: String,
+    #[schema(value_type = String)]
+    pub person_ref: PersonRef,
     pub person_name: String,
     pub person_id_masked: String,
     /// `null` when the event names no employer (the person works for the company).
@@ -59,7 +61,7 @@ pub fn present_at(
 ) -> Present {
     let recent = at.checked_sub_signed(MAX_SESSION).unwrap_or(*at);
     // Only people with a recent check-in here can be present: analyse just them.
-    let candidates: BTreeSet<String> = events
+    let candidates: BTreeSet<PersonRef> = events
         .iter()
         .filter(|e| {
             !e.withdrawn

@@ -5,6 +5,7 @@
 use crate::auth::{require_company, Claims, CompanyAccess};
 use crate::error::DomainError;
 use crate::identity::pseudonym::CompanyKey;
+use crate::identity::pseudonym::PersonRef;
 use crate::identity::{Orgnr, PersonId, SiteId};
 use crate::model::LedgerEvent;
 use crate::pagination::{Cursor, Page};
@@ -202,7 +203,7 @@ impl Queries {
         &self,
         claims: &Claims,
         orgnr: &Orgnr,
-        person_ref: &str,
+        person_ref: &PersonRef,
         q: &RegistrationQuery,
     ) -> Result<Registrations, DomainError> {
         let ck = self.company(claims, orgnr).await?;
@@ -225,8 +226,8 @@ impl Queries {
     /// authorized otherwise (an employee reading their own, by the token's `person_id`).
     pub async fn registrations_of(
         &self,
-        ck: &str,
-        person_ref: &str,
+        ck: &CompanyKey,
+        person_ref: &PersonRef,
         q: &RegistrationQuery,
     ) -> Result<Registrations, DomainError> {
         let (lo, hi) = q.range.widened();
@@ -250,7 +251,7 @@ impl Queries {
     /// otherwise (an inspection link for this site).
     pub async fn site_registrations_of(
         &self,
-        ck: &str,
+        ck: &CompanyKey,
         site: &SiteId,
         q: &RegistrationQuery,
     ) -> Result<Registrations, DomainError> {
@@ -306,7 +307,7 @@ impl Queries {
     /// and the work does not grow with the number of people.
     pub async fn present_of(
         &self,
-        ck: &str,
+        ck: &CompanyKey,
         site: &SiteId,
         at: Option<Instant>,
         employer: Option<&Orgnr>,
@@ -332,10 +333,9 @@ impl Queries {
     /// Anomalies without the company check (an inspection link, for its site).
     pub async fn anomalies_of(
         &self,
-        ck: &str,
+        ck: &CompanyKey,
         q: &AnomalyQuery,
     ) -> Result<Page<FoundAnomaly>, DomainError> {
-        let ck = ck.to_string();
         // An open range is bounded by the company's activity.
         let Some((first, last)) = self.ledger.company_span(&ck).await? else {
             return Ok(Page {

@@ -12,6 +12,7 @@
 
 use crate::auth::{require_company, Claims, CompanyAccess};
 use crate::error::DomainError;
+use crate::identity::pseudonym::CompanyKey;
 use crate::identity::Orgnr;
 use crate::pagination::Cursor;
 use crate::ports::Clock;
@@ -149,7 +150,11 @@ impl Statistics {
     }
 
     /// Marks the local days an import touched, for the next refresh.
-    pub async fn mark(&self, ck: &str, days: BTreeSet<NaiveDate>) -> Result<(), DomainError> {
+    pub async fn mark(
+        &self,
+        ck: &CompanyKey,
+        days: BTreeSet<NaiveDate>,
+    ) -> Result<(), DomainError> {
         let marker = uuid::Uuid::new_v4().to_string();
         self.ledger
             .mark_dirty(ck, &days.into_iter().collect::<Vec<_>>(), &marker)
@@ -163,7 +168,7 @@ impl Statistics {
     /// days in that range (inclusive).
     async fn recompute(
         &self,
-        ck: &str,
+        ck: &CompanyKey,
         within: Option<(NaiveDate, NaiveDate)>,
     ) -> Result<Recomputed, DomainError> {
         let (marks, span) =
@@ -215,7 +220,7 @@ impl Statistics {
     /// Recomputes a company's dirty days and the last two days, stores their rows, and
     /// notes when this refresh started (`refreshed_at`: every import marked before it
     /// is in the stored aggregates).
-    pub async fn refresh_company(&self, ck: &str) -> Result<RefreshSummary, DomainError> {
+    pub async fn refresh_company(&self, ck: &CompanyKey) -> Result<RefreshSummary, DomainError> {
         let started = self.clock.now();
         let r = self.recompute(ck, None).await?;
         let mut summary = RefreshSummary {

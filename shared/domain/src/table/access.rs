@@ -153,7 +153,7 @@ impl Ledger {
     }
 
     /// Puts a grant back unchanged, on condition that it is unchanged.
-    pub(super) fn witness_op(&self, ck: &str, w: &Grant) -> Result<WriteOp, DomainError> {
+    pub(super) fn witness_op(&self, ck: &CompanyKey, w: &Grant) -> Result<WriteOp, DomainError> {
         let granted_at = serde_json::to_value(w.granted_at)
             .map_err(|e| DomainError::Internal(format!("cannot encode a grant: {e}")))?;
         Ok(WriteOp::Put {

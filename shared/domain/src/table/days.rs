@@ -3,6 +3,7 @@
 
 use super::{from_item, keys, Ledger, SiteEntry};
 use crate::error::DomainError;
+use crate::identity::pseudonym::CompanyKey;
 use crate::ports::{Condition, Item, SkRange, StoreError, WriteOp};
 use crate::time::Instant;
 use chrono::{DateTime, Utc};
@@ -13,7 +14,7 @@ impl Ledger {
     /// themselves, so a reader never misses a stored event's day.
     pub async fn note_days(
         &self,
-        ck: &str,
+        ck: &CompanyKey,
         days: &std::collections::BTreeSet<chrono::NaiveDate>,
     ) -> Result<(), DomainError> {
         let ops: Vec<WriteOp> = days
@@ -29,7 +30,7 @@ impl Ledger {
     /// The local days in `[from, to]` (open ends: all) that hold events, in order.
     pub async fn data_days(
         &self,
-        ck: &str,
+        ck: &CompanyKey,
         from: Option<chrono::NaiveDate>,
         to: Option<chrono::NaiveDate>,
     ) -> Result<Vec<chrono::NaiveDate>, DomainError> {
@@ -49,7 +50,11 @@ impl Ledger {
     }
 
     /// Forgets a day whose events have all been purged.
-    pub async fn forget_day(&self, ck: &str, day: chrono::NaiveDate) -> Result<(), DomainError> {
+    pub async fn forget_day(
+        &self,
+        ck: &CompanyKey,
+        day: chrono::NaiveDate,
+    ) -> Result<(), DomainError> {
         Ok(self
             .store
             .transact(vec![WriteOp::Delete {
@@ -61,7 +66,10 @@ impl Ledger {
     }
 
     /// The span of the company's activity, from its site directory (`None` if empty).
-    pub async fn company_span(&self, ck: &str) -> Result<Option<(Instant, Instant)>, DomainError> {
+    pub async fn company_span(
+        &self,
+        ck: &CompanyKey,
+    ) -> Result<Option<(Instant, Instant)>, DomainError> {
         let items = self.store.query_all(&keys::sites(ck), SkRange::All).await?;
         let sites: Vec<SiteEntry> = items.iter().map(from_item).collect::<Result<_, _>>()?;
         let first = sites.iter().map(|s| s.first_seen).min();
@@ -72,7 +80,7 @@ impl Ledger {
     /// Drops the aggregate rows of a purged day.
     pub async fn forget_day_stats(
         &self,
-        ck: &str,
+        ck: &CompanyKey,
         day: chrono::NaiveDate,
     ) -> Result<(), DomainError> {
         self.replace_day_stats(ck, day, Vec::new()).await
@@ -83,7 +91,7 @@ impl Ledger {
     /// Marks local days whose aggregates an import changed.
     pub async fn mark_dirty(
         &self,
-        ck: &str,
+        ck: &CompanyKey,
         days: &[chrono::NaiveDate],
         marker: &str,
     ) -> Result<(), DomainError> {
@@ -111,7 +119,7 @@ impl Ledger {
     /// The dirty days of a company, each with the marker it was last marked with.
     pub async fn dirty_days(
         &self,
-        ck: &str,
+        ck: &CompanyKey,
     ) -> Result<Vec<(chrono::NaiveDate, String)>, DomainError> {
         let items = self
             .store
@@ -126,7 +134,7 @@ impl Ledger {
     /// Clears a dirty mark unless it was marked again since it was read.
     pub async fn clear_dirty(
         &self,
-        ck: &str,
+        ck: &CompanyKey,
         day: chrono::NaiveDate,
         marker: &str,
     ) -> Result<(), DomainError> {
@@ -144,7 +152,7 @@ impl Ledger {
     /// Replaces one day's aggregate rows (a row per site and `None` for the total).
     pub async fn replace_day_stats(
         &self,
-        ck: &str,
+        ck: &CompanyKey,
         day: chrono::NaiveDate,
         rows: Vec<(Option<String>, Value)>,
     ) -> Result<(), DomainError> {
@@ -185,7 +193,10 @@ impl Ledger {
 
     /// When the company's stored aggregates were last refreshed: the start of the last
     /// complete refresh (`None` before the first).
-    pub async fn stats_refreshed_at(&self, ck: &str) -> Result<Option<DateTime<Utc>>, DomainError> {
+    pub async fn stats_refreshed_at(
+        &self,
+        ck: &CompanyKey,
+    ) -> Result<Option<DateTime<Utc>>, DomainError> {
         Ok(self
             .store
             .get(&keys::day_stats(ck), keys::STATS_REFRESHED)
@@ -197,7 +208,7 @@ impl Ledger {
     /// Notes a complete refresh that started at `at`.
     pub async fn set_stats_refreshed_at(
         &self,
-        ck: &str,
+        ck: &CompanyKey,
         at: DateTime<Utc>,
     ) -> Result<(), DomainError> {
         let item = Item::new(keys::day_stats(ck), keys::STATS_REFRESHED).with(
@@ -210,7 +221,7 @@ impl Ledger {
     /// Stored aggregate rows for local days `[from, to]`, with their sort keys.
     pub async fn day_stats(
         &self,
-        ck: &str,
+        ck: &CompanyKey,
         from: chrono::NaiveDate,
         to: chrono::NaiveDate,
     ) -> Result<Vec<(String, Value)>, DomainError> {

@@ -3,6 +3,8 @@
 
 use super::{from_item, item_of, keys, Ledger};
 use crate::error::DomainError;
+use crate::identity::pseudonym::CompanyKey;
+use crate::identity::pseudonym::PersonRef;
 use crate::identity::Orgnr;
 use crate::model::LedgerEvent;
 use crate::pagination::{Cursor, Page};
@@ -14,7 +16,7 @@ use serde_json::Value;
 /// One entry in a person's directory of a company.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PersonEntry {
-    pub person_ref: String,
+    pub person_ref: PersonRef,
     pub person_name: String,
     pub person_id_masked: String,
     pub person: crate::identity::PersonId,
@@ -30,7 +32,7 @@ pub struct SiteEntry {
 /// The writes that note a person in the directory of the employer their event names
 /// (none without `employer_orgnr`), and the employer on the person for the purge.
 pub(crate) fn employer_directory_ops(
-    ck: &str,
+    ck: &CompanyKey,
     e: &LedgerEvent,
 ) -> Result<Vec<WriteOp>, DomainError> {
     let Some(employer) = e.employer_orgnr.as_ref().map(|o| o.to_string()) else {
@@ -44,7 +46,7 @@ pub(crate) fn employer_directory_ops(
     };
     let item = item_of(
         keys::employer_people(ck, &employer),
-        e.person_ref.clone(),
+        e.person_ref.to_string(),
         &entry,
     )?
     .with("name_lc", e.person_name.to_lowercase());
@@ -64,11 +66,11 @@ impl Ledger {
     /// Idempotent, so a replayed batch mends what an interrupted one left out.
     pub async fn note_in_directories(&self, events: &[LedgerEvent]) -> Result<(), DomainError> {
         use std::collections::BTreeMap;
-        let mut people: BTreeMap<(String, String), &LedgerEvent> = BTreeMap::new();
-        let mut employed: BTreeMap<(String, String, String), &LedgerEvent> = BTreeMap::new();
-        let mut sites: BTreeMap<(String, String), (Instant, Instant)> = BTreeMap::new();
+        let mut people: BTreeMap<(CompanyKey, PersonRef), &LedgerEvent> = BTreeMap::new();
+        let mut employed: BTreeMap<(CompanyKey, String, PersonRef), &LedgerEvent> = BTreeMap::new();
+        let mut sites: BTreeMap<(CompanyKey, String), (Instant, Instant)> = BTreeMap::new();
         for e in events {
-            let ck = String::from(self.company_key(&e.company_orgnr));
+            let ck = self.company_key(&e.company_orgnr);
             people.insert((ck.clone(), e.person_ref.clone()), e);
             if let Some(o) = &e.employer_orgnr {
                 employed.insert((ck.clone(), o.to_string(), e.person_ref.clone()), e);
@@ -91,7 +93,7 @@ impl Ledger {
                 person_id_masked: e.person.masked(),
                 person: e.person.clone(),
             };
-            let item = item_of(keys::people(&ck), person_ref, &entry)?
+            let item = item_of(keys::people(&ck), person_ref.to_string(), &entry)?
                 .with("name_lc", e.person_name.to_lowercase());
             ops.push(WriteOp::put(item));
         }
@@ -110,7 +112,7 @@ impl Ledger {
     /// Widens a site's first/last activity, retrying when a concurrent import got there.
     pub(super) async fn widen_site(
         &self,
-        ck: &str,
+        ck: &CompanyKey,
         site: &str,
         first: Instant,
         last: Instant,
@@ -167,7 +169,7 @@ impl Ledger {
     /// The company's people; with `employer`, those whose events name that employer.
     pub async fn people(
         &self,
-        ck: &str,
+        ck: &CompanyKey,
         q: Option<&str>,
         employer: Option<&Orgnr>,
         cursor: Option<&Cursor>,
@@ -186,8 +188,8 @@ impl Ledger {
 
     pub async fn person(
         &self,
-        ck: &str,
-        person_ref: &str,
+        ck: &CompanyKey,
+        person_ref: &PersonRef,
     ) -> Result<Option<PersonEntry>, DomainError> {
         self.store
             .get(&keys::people(ck), person_ref)
@@ -198,7 +200,7 @@ impl Ledger {
 
     pub async fn sites(
         &self,
-        ck: &str,
+        ck: &CompanyKey,
         cursor: Option<&Cursor>,
         limit: usize,
     ) -> Result<Page<SiteEntry>, DomainError> {
@@ -206,7 +208,11 @@ impl Ledger {
             .await
     }
 
-    pub async fn site(&self, ck: &str, site_id: &str) -> Result<Option<SiteEntry>, DomainError> {
+    pub async fn site(
+        &self,
+        ck: &CompanyKey,
+        site_id: &str,
+    ) -> Result<Option<SiteEntry>, DomainError> {
         self.store
             .get(&keys::sites(ck), site_id)
             .await?

@@ -3,6 +3,8 @@
 
 use super::{day_key, day_pk, keys, legacy_site_key, nested, person_key, Ledger};
 use crate::error::DomainError;
+use crate::identity::pseudonym::CompanyKey;
+use crate::identity::pseudonym::PersonRef;
 use crate::model::LedgerEvent;
 use crate::ports::{Condition, Item, Query, SkRange, WriteOp};
 use serde_json::Value;
@@ -15,7 +17,11 @@ impl Ledger {
     /// visible in its day, so the next run finds it again: uncorrected events lose
     /// their other items before their chunk entry; corrected ones lose their chunked
     /// first version (hidden already) before their own entries.
-    pub async fn purge_events(&self, ck: &str, events: &[LedgerEvent]) -> Result<(), DomainError> {
+    pub async fn purge_events(
+        &self,
+        ck: &CompanyKey,
+        events: &[LedgerEvent],
+    ) -> Result<(), DomainError> {
         use std::collections::{BTreeMap, HashSet};
         let mut first: Vec<WriteOp> = Vec::new();
         let mut last: Vec<WriteOp> = Vec::new();
@@ -106,8 +112,8 @@ impl Ledger {
     /// Removes a person from the directory once no event of theirs is left.
     pub async fn forget_person_if_gone(
         &self,
-        ck: &str,
-        person_ref: &str,
+        ck: &CompanyKey,
+        person_ref: &PersonRef,
     ) -> Result<bool, DomainError> {
         let mut q = Query::new(keys::person_timeline(ck, person_ref), SkRange::All);
         q.limit = 1;
@@ -116,7 +122,7 @@ impl Ledger {
         }
         let mut ops = vec![WriteOp::Delete {
             pk: keys::people(ck),
-            sk: person_ref.into(),
+            sk: person_ref.to_string(),
             condition: Condition::None,
         }];
         let employers = self
@@ -126,7 +132,7 @@ impl Ledger {
         for e in employers {
             ops.push(WriteOp::Delete {
                 pk: keys::employer_people(ck, &e.sk),
-                sk: person_ref.into(),
+                sk: person_ref.to_string(),
                 condition: Condition::None,
             });
             ops.push(WriteOp::Delete {

@@ -14,6 +14,7 @@
 
 use super::{keys, Ledger, PARTITION_READS};
 use crate::error::DomainError;
+use crate::identity::pseudonym::CompanyKey;
 use crate::notify::silence;
 use crate::ports::{Condition, Item, SkRange, StoreError, WriteOp, MAX_TRANSACTION_OPS};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -82,7 +83,7 @@ impl PartnerHealth {
     }
 
     /// The rollup item holding this sum, at `version`.
-    fn rollup_item(&self, ck: &str, version: i64) -> Item {
+    fn rollup_item(&self, ck: &CompanyKey, version: i64) -> Item {
         // Silence looks at the last 10 weekdays only; the newest kept days cover them.
         let mut days = self.delivery_days.clone();
         while days.len() > silence::KEPT_DELIVERY_DAYS {
@@ -131,7 +132,7 @@ impl Ledger {
     /// Notes one batch in a partner's delivery health for the company (see the module).
     pub async fn note_delivery(
         &self,
-        ck: &str,
+        ck: &CompanyKey,
         partner_id: &str,
         batch_id: &str,
         received: u64,
@@ -154,7 +155,7 @@ impl Ledger {
     /// carried events, so no ledger scan is needed.
     pub async fn partner_health(
         &self,
-        ck: &str,
+        ck: &CompanyKey,
         now: DateTime<Utc>,
     ) -> Result<Vec<PartnerHealth>, DomainError> {
         let items = self
@@ -174,7 +175,7 @@ impl Ledger {
 
     /// Folds every batch row whose answer is stored into its partner's rollup. Safe to
     /// run twice at once: the loser of a race defers that partner to the next round.
-    pub async fn fold_partner_health(&self, ck: &str) -> Result<Folded, DomainError> {
+    pub async fn fold_partner_health(&self, ck: &CompanyKey) -> Result<Folded, DomainError> {
         let items = self
             .store
             .query_all(&keys::partner_health(ck), SkRange::All)

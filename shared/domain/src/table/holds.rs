@@ -2,6 +2,8 @@
 
 use super::{from_item, item_of, keys, Ledger};
 use crate::error::DomainError;
+use crate::identity::pseudonym::CompanyKey;
+use crate::identity::pseudonym::PersonRef;
 use crate::model::LedgerEvent;
 use crate::ports::{SkRange, WriteOp};
 use crate::time::{local_date, Instant};
@@ -15,7 +17,7 @@ pub struct LegalHold {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub site_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub person_ref: Option<String>,
+    pub person_ref: Option<PersonRef>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub from: Option<Instant>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -41,7 +43,10 @@ impl LegalHold {
                 .site_id
                 .as_deref()
                 .is_none_or(|s| s == e.site_id.as_str())
-            && self.person_ref.as_deref().is_none_or(|p| p == e.person_ref)
+            && self
+                .person_ref
+                .as_deref()
+                .is_none_or(|p| p == e.person_ref.as_str())
             && self.from.is_none_or(|f| e.occurred_at >= f)
             && self.to.is_none_or(|t| e.occurred_at < t)
     }
@@ -58,12 +63,12 @@ impl LegalHold {
 impl Ledger {
     // --- legal holds ---------------------------------------------------------------------
 
-    pub async fn holds(&self, ck: &str) -> Result<Vec<LegalHold>, DomainError> {
+    pub async fn holds(&self, ck: &CompanyKey) -> Result<Vec<LegalHold>, DomainError> {
         let items = self.store.query_all(&keys::holds(ck), SkRange::All).await?;
         items.iter().map(from_item).collect()
     }
 
-    pub async fn hold(&self, ck: &str, id: &str) -> Result<Option<LegalHold>, DomainError> {
+    pub async fn hold(&self, ck: &CompanyKey, id: &str) -> Result<Option<LegalHold>, DomainError> {
         self.store
             .get(&keys::holds(ck), id)
             .await?
@@ -71,7 +76,7 @@ impl Ledger {
             .transpose()
     }
 
-    pub async fn save_hold(&self, ck: &str, h: &LegalHold) -> Result<(), DomainError> {
+    pub async fn save_hold(&self, ck: &CompanyKey, h: &LegalHold) -> Result<(), DomainError> {
         Ok(self
             .store
             .transact(vec![WriteOp::put(item_of(

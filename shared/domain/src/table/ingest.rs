@@ -3,6 +3,7 @@
 
 use super::{created, from_item, item_of, keys, Ledger, PersonEntry};
 use crate::error::DomainError;
+use crate::identity::pseudonym::CompanyKey;
 use crate::model::{LedgerEvent, Partner};
 use crate::ports::{Condition, Item, WriteOp};
 use crate::time::Instant;
@@ -190,7 +191,7 @@ impl Ledger {
 
     pub async fn feed_cursor(
         &self,
-        ck: &str,
+        ck: &CompanyKey,
         partner_id: &str,
     ) -> Result<Option<FeedCursor>, DomainError> {
         self.store
@@ -204,7 +205,7 @@ impl Ledger {
     /// `false` then.
     pub async fn save_feed_cursor(
         &self,
-        ck: &str,
+        ck: &CompanyKey,
         previous: Option<&FeedCursor>,
         next: &FeedCursor,
     ) -> Result<bool, DomainError> {
@@ -257,8 +258,8 @@ impl Ledger {
     /// of a delivery's events) in the companies' directories. Idempotent.
     pub async fn note_people_and_sites(
         &self,
-        people: &[(String, LedgerEvent)],
-        sites: &[(String, String, Instant, Instant)],
+        people: &[(CompanyKey, LedgerEvent)],
+        sites: &[(CompanyKey, String, Instant, Instant)],
     ) -> Result<(), DomainError> {
         let mut ops: Vec<WriteOp> = Vec::new();
         for (ck, e) in people {
@@ -268,7 +269,7 @@ impl Ledger {
                 person_id_masked: e.person.masked(),
                 person: e.person.clone(),
             };
-            let item = item_of(keys::people(ck), e.person_ref.clone(), &entry)?
+            let item = item_of(keys::people(ck), e.person_ref.to_string(), &entry)?
                 .with("name_lc", e.person_name.to_lowercase());
             ops.push(WriteOp::put(item));
             ops.extend(super::employer_directory_ops(ck, e)?);

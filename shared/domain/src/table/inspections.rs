@@ -6,6 +6,7 @@
 use super::{created, from_item, item_of, keys, Ledger};
 use crate::error::DomainError;
 use crate::governance::inspection::InspectionLink;
+use crate::identity::pseudonym::CompanyKey;
 use crate::ports::{Condition, SkRange, WriteOp};
 use serde_json::Value;
 
@@ -43,7 +44,7 @@ impl Ledger {
             .transpose()
     }
 
-    pub async fn inspections(&self, ck: &str) -> Result<Vec<InspectionLink>, DomainError> {
+    pub async fn inspections(&self, ck: &CompanyKey) -> Result<Vec<InspectionLink>, DomainError> {
         let items = self
             .store
             .query_all(&keys::inspections(ck), SkRange::All)

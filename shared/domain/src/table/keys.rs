@@ -3,7 +3,8 @@
 //! id in clear: companies and people appear as keyed hashes, partner-chosen ids as
 //! [`id_fragment`]s.
 
-use crate::identity::pseudonym::id_fragment;
+use crate::identity::pseudonym::PersonRef;
+use crate::identity::pseudonym::{id_fragment, CompanyKey};
 use crate::time::{sortable, Instant};
 
 pub const PARTNERS: &str = "PARTNERS";
@@ -18,46 +19,46 @@ pub const START: &str = "START";
 pub const UPLOAD: &str = "UPLOAD";
 pub const STATUS: &str = "STATUS";
 
-pub fn company(ck: &str) -> String {
+pub fn company(ck: &CompanyKey) -> String {
     format!("CO#{ck}")
 }
 
-pub fn users(ck: &str) -> String {
+pub fn users(ck: &CompanyKey) -> String {
     format!("CO#{ck}#USERS")
 }
 
-pub fn people(ck: &str) -> String {
+pub fn people(ck: &CompanyKey) -> String {
     format!("CO#{ck}#PEOPLE")
 }
 
 /// The people an employer's events name (spec §4 `people?employer=`), sort key
 /// `person_ref`; the organisationsnummer of an employer is a company's, not a person's.
-pub fn employer_people(ck: &str, employer: &str) -> String {
+pub fn employer_people(ck: &CompanyKey, employer: &str) -> String {
     format!("CO#{ck}#EMPLOYER#{employer}#PEOPLE")
 }
 
 /// The employers a person's events have named (sort key the orgnr), so that the purge
 /// can remove the person from each [`employer_people`] directory.
-pub fn person_employers(ck: &str, person_ref: &str) -> String {
+pub fn person_employers(ck: &CompanyKey, person_ref: &PersonRef) -> String {
     format!("CO#{ck}#P#{person_ref}#EMPLOYERS")
 }
 
-pub fn sites(ck: &str) -> String {
+pub fn sites(ck: &CompanyKey) -> String {
     format!("CO#{ck}#SITES")
 }
 
-pub fn person_timeline(ck: &str, person_ref: &str) -> String {
+pub fn person_timeline(ck: &CompanyKey, person_ref: &PersonRef) -> String {
     format!("CO#{ck}#P#{person_ref}")
 }
 
 /// A site's timeline: written by Stamp before site reads came from the day partitions.
 /// Nothing writes it any more; the purge and corrections still remove such entries.
-pub fn site_timeline(ck: &str, site_id: &str) -> String {
+pub fn site_timeline(ck: &CompanyKey, site_id: &str) -> String {
     format!("CO#{ck}#S#{site_id}")
 }
 
 /// The company's events of one Swedish local day (`YYYY-MM-DD`).
-pub fn day_timeline(ck: &str, local_day: &str) -> String {
+pub fn day_timeline(ck: &CompanyKey, local_day: &str) -> String {
     format!("CO#{ck}#D#{local_day}")
 }
 
@@ -86,17 +87,17 @@ pub const SUPERSEDED_PREFIX: &str = "X#";
 /// The local days that hold any of the company's events (sort key `YYYY-MM-DD`): what
 /// company-wide reads, extracts and the purge walk, so their work follows the data and
 /// not the calendar span a request names.
-pub fn data_days(ck: &str) -> String {
+pub fn data_days(ck: &CompanyKey) -> String {
     format!("CO#{ck}#DAYS")
 }
 
 /// Days whose statistics must be recomputed (an import touched them).
-pub fn dirty_days(ck: &str) -> String {
+pub fn dirty_days(ck: &CompanyKey) -> String {
     format!("CO#{ck}#DIRTY")
 }
 
 /// Stored daily aggregates; sort key `{day}#{site_id}` or `{day}#*` for the total.
-pub fn day_stats(ck: &str) -> String {
+pub fn day_stats(ck: &CompanyKey) -> String {
     format!("CO#{ck}#STATS")
 }
 
@@ -109,12 +110,12 @@ pub fn stats_row(day: &str, site: Option<&str>) -> String {
 }
 
 /// Delivery health per partner of a company.
-pub fn partner_health(ck: &str) -> String {
+pub fn partner_health(ck: &CompanyKey) -> String {
     format!("CO#{ck}#PARTNERHEALTH")
 }
 
 /// A company's legal holds.
-pub fn holds(ck: &str) -> String {
+pub fn holds(ck: &CompanyKey) -> String {
     format!("CO#{ck}#HOLDS")
 }
 
@@ -154,7 +155,7 @@ pub fn time_range(from: &Instant, to: &Instant) -> (String, String) {
 }
 
 /// A company's extracts (spec §8); sort key the extract id.
-pub fn extracts(ck: &str) -> String {
+pub fn extracts(ck: &CompanyKey) -> String {
     format!("CO#{ck}#EXTRACTS")
 }
 
@@ -176,7 +177,7 @@ pub fn upload(partner_id: &str, upload_id: &str) -> String {
 }
 
 /// The feed cursors of a company: one item per pulling partner (sort key `partner_id`).
-pub fn feeds(ck: &str) -> String {
+pub fn feeds(ck: &CompanyKey) -> String {
     format!("CO#{ck}#FEEDS")
 }
 
@@ -187,7 +188,7 @@ pub fn pull_status(partner_id: &str) -> String {
 
 /// A company's notification settings (sort key [`SETTINGS`]) and the partner-silence
 /// notices already sent (sort key `SILENCE#{partner_id}`), digests sent (`DIGEST#{day}`).
-pub fn notifications(ck: &str) -> String {
+pub fn notifications(ck: &CompanyKey) -> String {
     format!("CO#{ck}#NOTIFY")
 }
 
@@ -195,7 +196,7 @@ pub const SETTINGS: &str = "SETTINGS";
 
 /// A company's notification deliveries (webhook messages and e-mails), newest first:
 /// sort key `{inverted creation millis}#{id}`.
-pub fn deliveries(ck: &str) -> String {
+pub fn deliveries(ck: &CompanyKey) -> String {
     format!("CO#{ck}#DELIVERIES")
 }
 
@@ -221,7 +222,7 @@ pub fn verification_report(run_at: &chrono::DateTime<chrono::Utc>) -> String {
     )
 }
 /// A company's inspection links, for the company_admin's list (sort key the link id).
-pub fn inspections(ck: &str) -> String {
+pub fn inspections(ck: &CompanyKey) -> String {
     format!("CO#{ck}#INSPECTIONS")
 }
 

@@ -3,13 +3,15 @@
 
 use super::{keys, nested, Ledger, PARTITION_READS};
 use crate::error::DomainError;
+use crate::identity::pseudonym::CompanyKey;
+use crate::identity::pseudonym::PersonRef;
 use crate::model::LedgerEvent;
 use crate::ports::{Item, SkRange};
 use crate::time::{local_date, Instant};
 use futures::{StreamExt, TryStreamExt};
 
 /// An effective event's entry in its person's timeline.
-pub(super) fn person_key(ck: &str, e: &LedgerEvent) -> (String, String) {
+pub(super) fn person_key(ck: &CompanyKey, e: &LedgerEvent) -> (String, String) {
     (
         keys::person_timeline(ck, &e.person_ref),
         keys::at(&e.occurred_at, &e.partner_id, &e.event_id),
@@ -17,13 +19,13 @@ pub(super) fn person_key(ck: &str, e: &LedgerEvent) -> (String, String) {
 }
 
 /// The partition of the local day an event falls on.
-pub(super) fn day_pk(ck: &str, at: &Instant) -> String {
+pub(super) fn day_pk(ck: &CompanyKey, at: &Instant) -> String {
     keys::day_timeline(ck, &local_date(at).to_string())
 }
 
 /// A corrected event's own entry in its day's timeline (an uncorrected one is in a
 /// day chunk instead).
-pub(super) fn day_key(ck: &str, e: &LedgerEvent) -> (String, String) {
+pub(super) fn day_key(ck: &CompanyKey, e: &LedgerEvent) -> (String, String) {
     (
         day_pk(ck, &e.occurred_at),
         keys::at(&e.occurred_at, &e.partner_id, &e.event_id),
@@ -31,7 +33,7 @@ pub(super) fn day_key(ck: &str, e: &LedgerEvent) -> (String, String) {
 }
 
 /// Where an event stood in the site timelines that older versions of Stamp wrote.
-pub(super) fn legacy_site_key(ck: &str, e: &LedgerEvent) -> (String, String) {
+pub(super) fn legacy_site_key(ck: &CompanyKey, e: &LedgerEvent) -> (String, String) {
     (
         keys::site_timeline(ck, e.site_id.as_str()),
         keys::at(&e.occurred_at, &e.partner_id, &e.event_id),
@@ -79,8 +81,8 @@ impl Ledger {
     /// A person's events (withdrawn ones included) with `occurred_at` in `[from, to)`.
     pub async fn person_events(
         &self,
-        ck: &str,
-        person_ref: &str,
+        ck: &CompanyKey,
+        person_ref: &PersonRef,
         from: &Instant,
         to: &Instant,
     ) -> Result<Vec<LedgerEvent>, DomainError> {
@@ -92,7 +94,7 @@ impl Ledger {
     /// company's day partitions of the range, read at once, kept to the site.
     pub async fn site_events(
         &self,
-        ck: &str,
+        ck: &CompanyKey,
         site_id: &str,
         from: &Instant,
         to: &Instant,
@@ -108,7 +110,7 @@ impl Ledger {
     /// flight), in day order — two round trips whatever the span.
     pub async fn company_events(
         &self,
-        ck: &str,
+        ck: &CompanyKey,
         from: &Instant,
         to: &Instant,
     ) -> Result<Vec<LedgerEvent>, DomainError> {
@@ -133,7 +135,7 @@ impl Ledger {
     /// The company's events on one local day (withdrawn included), in timeline order.
     pub async fn day_events(
         &self,
-        ck: &str,
+        ck: &CompanyKey,
         day: chrono::NaiveDate,
     ) -> Result<Vec<LedgerEvent>, DomainError> {
         let items = self

@@ -15,6 +15,7 @@ use maud::{html, Markup};
 use stamp_api::views::admin::{ActivationView, AnnouncementView, GrantView, HoldView};
 use stamp_domain::auth::{require_company, CompanyAccess};
 use stamp_domain::governance::admin::{ActivationRequest, HoldRequest};
+use stamp_domain::identity::pseudonym::PersonRef;
 use stamp_domain::identity::Orgnr;
 use stamp_domain::DomainError;
 
@@ -533,7 +534,7 @@ async fn place_hold(
             };
             let req = HoldRequest {
                 site_id: given(&form.site_id),
-                person_ref: given(&form.person_ref),
+                person_ref: given(&form.person_ref).map(PersonRef::named),
                 from: day_start(&form.from),
                 to: day_start(&form.to),
                 reason: given(&form.reason),

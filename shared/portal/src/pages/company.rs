@@ -21,6 +21,7 @@ use stamp_api::views::reads::{
 };
 use stamp_domain::extracts::OrderBody;
 use stamp_domain::extracts::{ExtractKind, ExtractStatus};
+use stamp_domain::identity::pseudonym::PersonRef;
 use stamp_domain::identity::{Orgnr, PersonId, SiteId};
 use stamp_domain::model::Direction;
 use stamp_domain::reads::analysis::{AnomalyKind, Unpaired};
@@ -591,7 +592,7 @@ async fn person(
             let regs = Registrations::from(
                 &p.app
                     .queries
-                    .person_registrations(user.claims(), &o, &person_ref, &q)
+                    .person_registrations(user.claims(), &o, &PersonRef::named(person_ref.as_str()), &q)
                     .await?,
             );
             let an = AnomalyList::from(
@@ -982,7 +983,7 @@ fn extracts_body(
             label for="person_ref" { (t(l, "extracts.person")) }
             select id="person_ref" name="person_ref" aria-describedby="person_ref-error" {
                 option value="" { (t(l, "extracts.everyone")) }
-                @for p in people { option value=(p.person_ref) selected[f.person_ref == p.person_ref] { (p.person_name) " (" (p.person_id_masked) ")" } }
+                @for p in people { option value=(p.person_ref) selected[p.person_ref == f.person_ref.as_str()] { (p.person_name) " (" (p.person_id_masked) ")" } }
             }
             (fe("person_ref"))
             label for="from" { (t(l, "common.from")) " " span class="muted" { (t(l, "extracts.authority_only")) } }

@@ -1,4 +1,5 @@
 use super::*;
+use crate::identity::pseudonym::PersonRef;
 use crate::model::Source;
 use crate::testing::card_event;
 use crate::time::parse_rfc3339;
@@ -247,7 +248,7 @@ fn rows_sort_by_date_name_id_then_time() {
 impl LedgerEvent {
     fn with_person(mut self, id: &str) -> Self {
         self.person = PersonId::parse(id, None, None).unwrap();
-        self.person_ref = format!("ref-{id}");
+        self.person_ref = PersonRef::from_stored(format!("ref-{id}"));
         self
     }
 }
@@ -311,7 +312,7 @@ fn filters_keep_one_site_or_one_person() {
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].cells()[3], "Bo");
     let person = RowFilter {
-        person_ref: Some(format!("ref-{ANNA}")),
+        person_ref: Some(PersonRef::from_stored(format!("ref-{ANNA}"))),
         ..Default::default()
     };
     let rows = build_rows(events.clone(), s, s, &person, now());

@@ -4,6 +4,7 @@
 use super::{required_text, Admin};
 use crate::auth::{require_company, Claims, CompanyAccess};
 use crate::error::DomainError;
+use crate::identity::pseudonym::PersonRef;
 use crate::identity::Orgnr;
 use crate::table::LegalHold;
 use serde::Deserialize;
@@ -11,7 +12,8 @@ use serde::Deserialize;
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct HoldRequest {
     pub site_id: Option<String>,
-    pub person_ref: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub person_ref: Option<PersonRef>,
     pub from: Option<String>,
     pub to: Option<String>,
     pub reason: Option<String>,

@@ -8,6 +8,7 @@ use super::{
     StreamPhase, Touched, STREAM_CHUNK_EVENTS,
 };
 use crate::error::DomainError;
+use crate::identity::pseudonym::CompanyKey;
 use crate::identity::Orgnr;
 use crate::intake::directories::list_first;
 use crate::model::{EventFields, LedgerEvent};
@@ -148,12 +149,12 @@ impl ImportService {
         // What the chunks did not list before their events: corrections' changes, and a
         // person's last name when an earlier event of theirs was listed.
         let listed = &run.listed;
-        let people: Vec<(String, LedgerEvent)> = std::mem::take(&mut run.people)
+        let people: Vec<(CompanyKey, LedgerEvent)> = std::mem::take(&mut run.people)
             .into_iter()
             .filter(|((ck, _), (_, e))| !listed.has_person(ck, e))
             .map(|((ck, _), (_, e))| (ck, e))
             .collect();
-        let sites: Vec<(String, String, Instant, Instant)> = std::mem::take(&mut run.sites)
+        let sites: Vec<(CompanyKey, String, Instant, Instant)> = std::mem::take(&mut run.sites)
             .into_iter()
             .filter(|((ck, site), (first, last))| !listed.covers_site(ck, site, *first, *last))
             .map(|((ck, site), (first, last))| (ck, site, first, last))

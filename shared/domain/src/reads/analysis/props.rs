@@ -36,7 +36,9 @@ fn build(raw: &[(u8, u8, bool, i64, i64)]) -> Vec<LedgerEvent> {
                 event_id: format!("e{i:04}"),
                 company_orgnr: Orgnr::parse("5569999997").unwrap(),
                 company_name: "B".into(),
-                person_ref: format!("person{p}"),
+                person_ref: crate::identity::pseudonym::PersonRef::from_stored(format!(
+                    "person{p}"
+                )),
                 person: PersonId::parse("198112189876", None, None).unwrap(),
                 person_name: "N".into(),
                 site_id: SiteId::parse(SITES[s as usize]).unwrap(),

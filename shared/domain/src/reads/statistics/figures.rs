@@ -121,7 +121,7 @@ pub fn daily_figures(
             continue;
         }
         touch(e, &mut |f| {
-            f.persons.insert(e.person_ref.clone());
+            f.persons.insert(e.person_ref.to_string());
             match e.direction {
                 crate::model::Direction::In => f.check_ins += 1,
                 crate::model::Direction::Out => f.check_outs += 1,
