@@ -364,7 +364,10 @@ async fn health_of(
 }
 
 /// The sort keys of the company's partner-health partition.
-async fn health_rows(s: &TestServer, ck: &stamp_domain::identity::pseudonym::CompanyKey) -> Vec<String> {
+async fn health_rows(
+    s: &TestServer,
+    ck: &stamp_domain::identity::pseudonym::CompanyKey,
+) -> Vec<String> {
     let mut sks: Vec<String> = s
         .store
         .query_all(&format!("CO#{ck}#PARTNERHEALTH"), SkRange::All)
