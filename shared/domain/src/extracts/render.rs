@@ -182,7 +182,7 @@ impl Extracts {
             if range.from < range.to {
                 let source = LedgerSource {
                     ledger: &self.ledger,
-                    ck: ck.into(),
+                    ck,
                     filter: filter.clone(),
                 };
                 write_authority(&source, range, &filter, now, &mut writer).await?;

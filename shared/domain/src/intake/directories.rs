@@ -91,6 +91,6 @@ pub(crate) async fn list_first(
         return Ok(());
     }
     ledger.note_in_directories(&new).await?;
-    listed.add(|e| ledger.company_key(&e.company_orgnr).into(), &new);
+    listed.add(|e| ledger.company_key(&e.company_orgnr), &new);
     Ok(())
 }

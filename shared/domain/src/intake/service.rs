@@ -224,7 +224,7 @@ type Touched = BTreeMap<CompanyKey, BTreeSet<NaiveDate>>;
 
 fn touch(touched: &mut Touched, ledger: &Ledger, e: &LedgerEvent) {
     touched
-        .entry(ledger.company_key(&e.company_orgnr).into())
+        .entry(ledger.company_key(&e.company_orgnr))
         .or_default()
         .insert(local_date(&e.occurred_at));
 }

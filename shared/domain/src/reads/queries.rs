@@ -337,7 +337,7 @@ impl Queries {
         q: &AnomalyQuery,
     ) -> Result<Page<FoundAnomaly>, DomainError> {
         // An open range is bounded by the company's activity.
-        let Some((first, last)) = self.ledger.company_span(&ck).await? else {
+        let Some((first, last)) = self.ledger.company_span(ck).await? else {
             return Ok(Page {
                 items: Vec::new(),
                 next: None,
@@ -355,7 +355,7 @@ impl Queries {
         let (lo, hi) = range.widened();
         let events: Vec<LedgerEvent> = self
             .ledger
-            .company_events(&ck, &lo, &hi)
+            .company_events(ck, &lo, &hi)
             .await?
             .into_iter()
             .filter(|e| !e.withdrawn)

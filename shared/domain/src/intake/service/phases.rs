@@ -75,7 +75,7 @@ impl ImportService {
         list_first(&self.ledger, &mut run.listed, events).await?;
         let mut days: Touched = Touched::new();
         for (_, f) in &to_store {
-            days.entry(self.ledger.company_key(&f.company_orgnr).into())
+            days.entry(self.ledger.company_key(&f.company_orgnr))
                 .or_default()
                 .insert(local_date(&f.occurred_at));
         }
