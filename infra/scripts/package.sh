@@ -10,7 +10,9 @@
 # cargo-lambda and zig (its cross-linker) come from PyPI into the git-ignored
 # .local-aws/lambda-venv. The zips land in target/lambda/<function>/bootstrap.zip, the
 # layout `sam deploy` and `cargo lambda deploy` expect. Profile: [profile.release] of
-# Cargo.toml (opt-level, LTO and the rest are chosen there; see README "Packaging").
+# Cargo.toml (opt-level, LTO and the rest are chosen there; see README "Packaging");
+# cargo's own overrides try another one without editing it, e.g.
+#   CARGO_PROFILE_RELEASE_OPT_LEVEL=s CARGO_PROFILE_RELEASE_LTO=fat bash infra/scripts/package.sh
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -53,7 +55,7 @@ cargo lambda build --release "${arch_flag[@]}" --output-format zip "${args[@]}" 
 printf '%-20s %12s %12s\n' function zipped unzipped
 total=0
 for f in "${FUNCTIONS[@]}"; do
-    zip="target/lambda/$f/bootstrap.zip"
+    zip="${CARGO_TARGET_DIR:-target}/lambda/$f/bootstrap.zip"
     zipped=$(stat -c %s "$zip")
     unzipped=$(python3 -c 'import sys, zipfile; print(sum(i.file_size for i in zipfile.ZipFile(sys.argv[1]).infolist()))' "$zip")
     total=$((total + zipped))

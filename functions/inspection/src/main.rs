@@ -3,7 +3,7 @@
 //! inspector's `/inspect/v1/...` (no authorizer: the function checks the link's secret
 //! itself). Its authority extracts render like any other (the table's stream).
 
-use stamp_api::Function;
+use stamp_api::routes;
 use stamp_domain::extracts::Dispatch;
 
 #[tokio::main]
@@ -13,5 +13,5 @@ async fn main() -> Result<(), stamp_lambda::Error> {
     let state = state
         .with_extract_files(ports.extract_files(), Dispatch::Stream)
         .with_public_url(public_url);
-    stamp_lambda::serve(Function::Inspection, state).await
+    stamp_lambda::serve(routes::inspection::router(), state).await
 }

@@ -71,12 +71,18 @@ async fn method_not_allowed() -> Response {
     )
 }
 
-/// The router for a set of functions: one function in Lambda, all of them locally.
+/// The router for a set of functions: all of them locally (and in the tests).
 pub fn router(functions: &[Function], state: AppState) -> Router {
     let mut r = Router::new();
     for f in functions {
         r = r.merge(f.routes());
     }
+    layered(r, state)
+}
+
+/// Routes with what every deployment puts around them: the audit log, request logging,
+/// problem+json for every refusal and for routes or methods that do not exist.
+pub fn layered(r: Router<AppState>, state: AppState) -> Router {
     // route_layer: the log middleware runs after routing and so sees the route template.
     r.route_layer(axum::middleware::from_fn_with_state(
         state.clone(),
@@ -89,7 +95,12 @@ pub fn router(functions: &[Function], state: AppState) -> Router {
     .layer(axum::middleware::from_fn(problem::refusals_as_problems))
 }
 
-/// Runs one function's router on the Lambda runtime.
-pub async fn run_lambda(function: Function, state: AppState) -> Result<(), lambda_http::Error> {
-    lambda_http::run(router(&[function], state)).await
+/// Runs one function's routes (`routes::<function>::router()`) on the Lambda runtime.
+/// It takes the routes, not a [`Function`]: a `match` on the function at run time would
+/// keep every function's handlers, and what they call, in every bootstrap.
+pub async fn run_lambda(
+    routes: Router<AppState>,
+    state: AppState,
+) -> Result<(), lambda_http::Error> {
+    lambda_http::run(layered(routes, state)).await
 }

@@ -5,7 +5,7 @@
 //! (extract files, uploads, messaging) and serves its routes or its events.
 
 use stamp_adapters::deployment::AwsPorts;
-use stamp_api::{AppState, Function};
+use stamp_api::AppState;
 use stamp_domain::ports::SystemClock;
 use std::sync::Arc;
 
@@ -36,6 +36,6 @@ pub async fn with_messaging(state: AppState) -> AppState {
 }
 
 /// Serves one function's routes of `stamp-api` behind API Gateway.
-pub async fn serve(function: Function, state: AppState) -> Result<(), Error> {
-    stamp_api::run_lambda(function, state).await
+pub async fn serve(routes: axum::Router<AppState>, state: AppState) -> Result<(), Error> {
+    stamp_api::run_lambda(routes, state).await
 }
