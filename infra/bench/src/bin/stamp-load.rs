@@ -540,7 +540,11 @@ async fn main() {
     let t_run = Instant::now();
     let mut w = 0u64;
     while t_run.elapsed() < Duration::from_secs(args.seconds) {
-        let phase = if w.count_ones().is_multiple_of(2) { CALM } else { FLOOD };
+        let phase = if w.count_ones().is_multiple_of(2) {
+            CALM
+        } else {
+            FLOOD
+        };
         shared.phase.store(phase, Ordering::Relaxed);
         let left = Duration::from_secs(args.seconds).saturating_sub(t_run.elapsed());
         // Only issue 14's mix has a flood to alternate with.
