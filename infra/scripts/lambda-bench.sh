@@ -21,4 +21,4 @@ if [[ -z "${LAMBDA_BENCH_SKIP_BUILD:-}" ]]; then
 fi
 bash infra/scripts/local-aws.sh start >/dev/null
 eval "$(bash infra/scripts/local-aws.sh env)"
-exec target/x86_64-unknown-linux-gnu/release/lambda-bench
+exec "${CARGO_TARGET_DIR:-target}"/x86_64-unknown-linux-gnu/release/lambda-bench

@@ -44,7 +44,7 @@ cargo build -q -p stamp-local
 # A server already on the port would be tested instead of this one.
 if curl -sf "http://127.0.0.1:$PORT/health" >/dev/null 2>&1; then echo "port $PORT is taken" >&2; exit 1; fi
 DATA="$(mktemp -d)"
-target/debug/stamp-local serve --demo --addr "127.0.0.1:$PORT" --data "$DATA" >"$DATA/serve.log" 2>&1 &
+"${CARGO_TARGET_DIR:-target}/debug/stamp-local" serve --demo --addr "127.0.0.1:$PORT" --data "$DATA" >"$DATA/serve.log" 2>&1 &
 SERVER=$!
 trap 'kill "$SERVER" 2>/dev/null || true; wait "$SERVER" 2>/dev/null || true; rm -rf "$DATA"' EXIT
 for _ in $(seq 1 240); do

@@ -20,7 +20,7 @@ if [[ "$("$VENV/bin/schemathesis" --version 2>/dev/null)" != *"$VERSION"* ]]; th
 fi
 
 cargo build --quiet -p stamp-local
-BIN="$REPO/target/debug/stamp-local"
+BIN="${CARGO_TARGET_DIR:-$REPO/target}/debug/stamp-local"
 DATA="$(mktemp -d)"
 "$BIN" serve --addr "127.0.0.1:$PORT" --data "$DATA" --demo >"$DATA/serve.log" 2>&1 &
 SERVER=$!
