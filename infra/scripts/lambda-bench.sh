@@ -6,7 +6,7 @@
 #   bash infra/scripts/lambda-bench.sh
 #   STAMP_DDB_PORT=8017 STAMP_S3_PORT=4577 LAMBDA_BENCH_PORT=9017 bash infra/scripts/lambda-bench.sh
 #
-# LAMBDA_BENCH_PORT (default 9017) and the next six ports are the bench's own: the
+# LAMBDA_BENCH_PORT (default 9017) and the next ten ports are the bench's own: the
 # DynamoDB proxy, the S3 proxy, and the Lambda Runtime APIs. LAMBDA_BENCH_SKIP_BUILD=1
 # reuses the last build.
 set -euo pipefail
@@ -21,4 +21,7 @@ if [[ -z "${LAMBDA_BENCH_SKIP_BUILD:-}" ]]; then
 fi
 bash infra/scripts/local-aws.sh start >/dev/null
 eval "$(bash infra/scripts/local-aws.sh env)"
-exec "${CARGO_TARGET_DIR:-target}"/x86_64-unknown-linux-gnu/release/lambda-bench
+BENCH="${CARGO_TARGET_DIR:-target}/x86_64-unknown-linux-gnu/release/lambda-bench"
+# cargo lambda leaves a binary under target/lambda/<name>/bootstrap when it zips
+[[ -x "$BENCH" ]] || BENCH="${CARGO_TARGET_DIR:-target}/lambda/lambda-bench/bootstrap"
+exec "$BENCH"

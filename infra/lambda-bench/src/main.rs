@@ -573,6 +573,9 @@ async fn main() -> Result<(), BoxError> {
                 &s3,
                 &init_rt,
                 base,
+                // Each build's functions on ports of their own: a Runtime API's listener
+                // outlives its scenario.
+                base + 3 + 4 * n as u16,
                 &stamp,
                 dir.clone(),
                 zips.as_deref(),
@@ -604,6 +607,7 @@ async fn scenario(
     s3: &Arc<Proxy>,
     init_rt: &Arc<Runtime>,
     base: u16,
+    first_port: u16,
     stamp: &str,
     bin_dir: PathBuf,
     zip_dir: Option<&std::path::Path>,
@@ -662,7 +666,7 @@ async fn scenario(
     let mut rows: Vec<Row> = Vec::new();
 
     // Set-up through the administration function.
-    let admin = env.start("administration", base + 3).await?;
+    let admin = env.start("administration", first_port).await?;
     let (st, b, _) = admin
         .http(
             "POST",
@@ -686,7 +690,7 @@ async fn scenario(
     drop(admin);
 
     // Writes: a warm-up batch, then 1,000 new events (100 people, 5 sessions each).
-    let import = env.start("partner-import", base + 4).await?;
+    let import = env.start("partner-import", first_port + 1).await?;
     let partner = claims("partner");
     let warm = batch("warm", SITE_100, 20_000, 2, 1);
     let (st, b, _) = import
@@ -759,7 +763,7 @@ async fn scenario(
     drop(import);
 
     // Reads.
-    let query = env.start("company-query", base + 5).await?;
+    let query = env.start("company-query", first_port + 2).await?;
     let user = claims("company_admin");
     let month = "from=2026-11-01T00:00:00%2B01:00&to=2026-12-01T00:00:00%2B01:00";
     for (site, people) in [(SITE_100, 100), (SITE_1000, 1000)] {
@@ -834,7 +838,7 @@ async fn scenario(
         "27 Query, 6 TransactWriteItems, 5 DeleteItem on the read path".into(),
         "the read path reads only".into(),
     ));
-    let job = env.start("statistics", base + 6).await?;
+    let job = env.start("statistics", first_port + 3).await?;
     ddb.reset();
     let (job_out, job_took) = job.runtime.invoke(&json!({})).await?;
     let c = ddb.reset();
