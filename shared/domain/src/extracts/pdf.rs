@@ -12,67 +12,12 @@ use krilla::color::luma;
 use krilla::geom::{PathBuilder, Point, Rect};
 use krilla::page::PageSettings;
 use krilla::paint::{Fill, Stroke};
-use krilla::text::{Font, GlyphId, KrillaGlyph};
+use krilla::text::{GlyphId, KrillaGlyph};
 use krilla::Document;
-use skrifa::instance::{LocationRef, Size};
-use skrifa::MetadataProvider;
-use std::collections::HashMap;
-use std::sync::OnceLock;
 
-/// DejaVu Sans 2.37 (Bitstream Vera license; see assets/fonts/DejaVuSans-LICENSE.txt).
-static FONT_BYTES: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
-
-struct FontData {
-    font: Font,
-    /// char → (glyph id, advance in em)
-    glyphs: HashMap<char, (u32, f32)>,
-    notdef_advance: f32,
-}
-
-fn font() -> Result<&'static FontData, String> {
-    static FONT: OnceLock<Result<FontData, String>> = OnceLock::new();
-    FONT.get_or_init(|| {
-        let font = Font::new(krilla::Data::from(FONT_BYTES), 0)
-            .ok_or("the embedded font cannot be read")?;
-        let f = skrifa::FontRef::new(FONT_BYTES)
-            .map_err(|e| format!("the embedded font cannot be read: {e}"))?;
-        let upem = f
-            .metrics(Size::unscaled(), LocationRef::default())
-            .units_per_em as f32;
-        let metrics = f.glyph_metrics(Size::unscaled(), LocationRef::default());
-        let advance = |g: skrifa::GlyphId| metrics.advance_width(g).unwrap_or(0.0) / upem;
-        let glyphs = f
-            .charmap()
-            .mappings()
-            .filter_map(|(cp, g)| Some((char::from_u32(cp)?, (g.to_u32(), advance(g)))))
-            .collect();
-        Ok(FontData {
-            font,
-            glyphs,
-            notdef_advance: advance(skrifa::GlyphId::new(0)),
-        })
-    })
-    .as_ref()
-    .map_err(Clone::clone)
-}
-
-impl FontData {
-    fn glyph(&self, c: char) -> (u32, f32) {
-        self.glyphs
-            .get(&c)
-            .copied()
-            .unwrap_or((0, self.notdef_advance))
-    }
-
-    fn width(&self, text: &str, size: f32) -> f32 {
-        text.chars().map(|c| self.glyph(c).1).sum::<f32>() * size
-    }
-}
-
-/// The width of `text` at `size` points.
-pub fn text_width(text: &str, size: f32) -> f32 {
-    font().map(|f| f.width(text, size)).unwrap_or(0.0)
-}
+mod font;
+pub use font::text_width;
+use font::{font, FontData};
 
 /// What every page shows above its content.
 #[derive(Debug, Clone)]
