@@ -572,10 +572,9 @@ async fn main() -> Result<(), BoxError> {
                 &ddb,
                 &s3,
                 &init_rt,
-                base,
                 // Each build's functions on ports of their own: a Runtime API's listener
                 // outlives its scenario.
-                base + 3 + 4 * n as u16,
+                (base, base + 3 + 4 * n as u16),
                 &stamp,
                 dir.clone(),
                 zips.as_deref(),
@@ -606,8 +605,8 @@ async fn scenario(
     ddb: &Arc<Proxy>,
     s3: &Arc<Proxy>,
     init_rt: &Arc<Runtime>,
-    base: u16,
-    first_port: u16,
+    // The proxies' first port, and the first of this build's functions' ports.
+    (base, first_port): (u16, u16),
     stamp: &str,
     bin_dir: PathBuf,
     zip_dir: Option<&std::path::Path>,
