@@ -2,9 +2,11 @@
 //! (issue 15 item 2, docs/data-model.md "Round trips per route").
 //!
 //! The app is stamp-local's router over the in-memory store wrapped in a store that
-//! waits `--delay-ms` before every call and counts them. Each route is asked once
-//! without the delay and once with it; the difference divided by the delay is the number
-//! of round trips one after another (calls made at once overlap and count once).
+//! waits `--delay-ms` before every call, counts them and records when each started and
+//! ended. The round trips one after another are the longest chain of calls in which each
+//! started after the one before it ended ([`stamp_testdata::calls::sequential`]; calls
+//! made at once overlap and count once). Each route is also timed without the delay and
+//! with it.
 
 use super::*;
 use async_trait::async_trait;
@@ -19,30 +21,41 @@ struct DelayStore {
     delay: Duration,
     on: AtomicBool,
     calls: AtomicU64,
+    /// When each call started and ended (for the round-trip chain).
+    spans: std::sync::Mutex<Vec<(Instant, Instant)>>,
 }
 
 impl DelayStore {
-    async fn wait(&self) {
+    /// Runs one store call behind the delay (when on), counted and timed.
+    async fn call<T>(&self, call: impl std::future::Future<Output = T>) -> T {
         self.calls.fetch_add(1, Ordering::Relaxed);
+        let start = Instant::now();
         if self.on.load(Ordering::Relaxed) {
             tokio::time::sleep(self.delay).await;
         }
+        let out = call.await;
+        self.spans
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((start, Instant::now()));
+        out
+    }
+
+    fn take_spans(&self) -> Vec<(Instant, Instant)> {
+        std::mem::take(&mut *self.spans.lock().unwrap_or_else(|e| e.into_inner()))
     }
 }
 
 #[async_trait]
 impl ItemStore for DelayStore {
     async fn get(&self, pk: &str, sk: &str) -> Result<Option<Item>, StoreError> {
-        self.wait().await;
-        self.inner.get(pk, sk).await
+        self.call(self.inner.get(pk, sk)).await
     }
     async fn transact(&self, ops: Vec<WriteOp>) -> Result<(), StoreError> {
-        self.wait().await;
-        self.inner.transact(ops).await
+        self.call(self.inner.transact(ops)).await
     }
     async fn query(&self, q: Query) -> Result<QueryPage, StoreError> {
-        self.wait().await;
-        self.inner.query(q).await
+        self.call(self.inner.query(q)).await
     }
 }
 
@@ -52,7 +65,7 @@ struct App {
 }
 
 impl App {
-    /// One request: status, store calls, time.
+    /// One request: status, store calls, time, and the answer.
     async fn call(
         &self,
         method: &str,
@@ -60,6 +73,7 @@ impl App {
         token: Option<&str>,
         body: Option<String>,
     ) -> (u16, u64, Duration, serde_json::Value) {
+        self.store.take_spans();
         let mut req = axum::http::Request::builder().method(method).uri(path);
         if let Some(t) = token {
             req = req.header("authorization", format!("Bearer {t}"));
@@ -84,15 +98,6 @@ impl App {
     }
 }
 
-/// What one delayed call really takes on this machine (a timer overshoots under load).
-async fn calibrate(delay: Duration) -> Duration {
-    let t = Instant::now();
-    for _ in 0..5 {
-        tokio::time::sleep(delay).await;
-    }
-    t.elapsed() / 5
-}
-
 fn mint(key: &[u8], claims: Claims) -> String {
     stamp_local::token::mint(key, &claims, chrono::Duration::hours(1)).expect("token")
 }
@@ -104,6 +109,7 @@ pub async fn round_trips(delay_ms: u64, people: usize) {
         delay: Duration::from_millis(delay_ms),
         on: AtomicBool::new(false),
         calls: AtomicU64::new(0),
+        spans: Default::default(),
     });
     let state = stamp_api::AppState::new(
         store.clone(),
@@ -282,17 +288,15 @@ pub async fn round_trips(delay_ms: u64, people: usize) {
         ),
     ];
     println!(
-        "\n| route | status | store calls | time without / with the delay | sequential round trips (extra time ÷ one delayed call) |"
+        "\n| route | status | store calls | sequential round trips | time without / with the delay |"
     );
     println!("|---|---|---|---|---|");
     let row =
-        |m: &str, p: &str, s: u16, calls: u64, quick: Duration, slow: Duration, one: Duration| {
-            let trips = (slow.saturating_sub(quick)).as_secs_f64() / one.as_secs_f64();
+        |m: &str, p: &str, s: u16, calls: u64, trips: usize, quick: Duration, slow: Duration| {
             println!(
-                "| `{m} {p}` | {s} | {calls} | {:.1} / {:.1} ms | {:.1} |",
+                "| `{m} {p}` | {s} | {calls} | {trips} | {:.1} / {:.1} ms |",
                 quick.as_secs_f64() * 1000.0,
                 slow.as_secs_f64() * 1000.0,
-                trips
             );
         };
     for (m, p, t, b) in &routes {
@@ -305,22 +309,15 @@ pub async fn round_trips(delay_ms: u64, people: usize) {
         }
         store.on.store(true, Ordering::Relaxed);
         let mut slow = Duration::MAX;
-        let (mut s, mut calls) = (0, 0);
+        let (mut s, mut calls, mut trips) = (0, 0, 0);
         for _ in 0..3 {
             let (st, c, took, _) = app.call(m, p, *t, b.clone()).await;
-            (s, calls, slow) = (st, c, slow.min(took));
+            let chain = stamp_testdata::calls::sequential(&store.take_spans());
+            (s, calls, slow, trips) = (st, c, slow.min(took), chain);
         }
         store.on.store(false, Ordering::Relaxed);
         let shown = p.replace(&person_ref, "{ref}").replace(&site, "{site}");
-        row(
-            m,
-            &shown,
-            s,
-            calls,
-            quick,
-            slow,
-            calibrate(store.delay).await,
-        );
+        row(m, &shown, s, calls, trips, quick, slow);
     }
     // A push of 100 new events (the last of the generated month), each way.
     for (n, delayed) in [(0, false), (1, true)] {
@@ -330,20 +327,13 @@ pub async fn round_trips(delay_ms: u64, people: usize) {
         let (s, calls, took, _) = app
             .call("POST", "/partner/v1/batches", Some(&partner), Some(body))
             .await;
+        let trips = stamp_testdata::calls::sequential(&store.take_spans());
         store.on.store(false, Ordering::Relaxed);
         println!(
-            "push of {} new events, delay {}: {s}, {calls} store calls, {:.1} ms{}",
+            "push of {} new events, delay {}: {s}, {calls} store calls, {trips} sequential round trips, {:.1} ms",
             part.len(),
             if delayed { "on" } else { "off" },
             took.as_secs_f64() * 1000.0,
-            if delayed {
-                format!(
-                    " (≈ {:.1} sequential round trips)",
-                    took.as_secs_f64() / calibrate(store.delay).await.as_secs_f64()
-                )
-            } else {
-                String::new()
-            }
         );
     }
 }

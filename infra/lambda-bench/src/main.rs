@@ -49,6 +49,15 @@ struct Counts {
     transact_items: u64,
     write_units: f64,
     read_units: f64,
+    /// When each call reached the proxy and when it was answered.
+    spans: Vec<(Instant, Instant)>,
+}
+
+impl Counts {
+    /// Calls made one after another (calls made at once count once).
+    fn sequential(&self) -> usize {
+        stamp_testdata::calls::sequential(&self.spans)
+    }
 }
 
 #[derive(Default)]
@@ -111,8 +120,14 @@ const WRITES: [&str; 5] = [
 async fn proxy(State(p): State<Arc<Proxy>>, req: Request) -> Response {
     let n = p.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
     p.max_in_flight.fetch_max(n, Ordering::SeqCst);
+    let start = Instant::now();
     let r = forward(&p, req).await;
     p.in_flight.fetch_sub(1, Ordering::SeqCst);
+    p.counts
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .spans
+        .push((start, Instant::now()));
     match r {
         Ok(r) => r,
         Err(e) => (http::StatusCode::BAD_GATEWAY, e.to_string()).into_response(),
@@ -768,13 +783,14 @@ async fn scenario(
     for (site, people) in [(SITE_100, 100), (SITE_1000, 1000)] {
         let path = format!("/v1/companies/{ORG}/sites/{site}/registrations");
         let mut cells = Vec::new();
-        let mut base_time = Duration::ZERO;
         for latency in [0u64, 10] {
             ddb.set_latency(latency);
             // once to warm, once measured
             query.http("GET", &path, month, &user, None).await?;
             ddb.reset();
+            let cpu0 = query.cpu_ns();
             let (st, b, took) = query.http("GET", &path, month, &user, None).await?;
+            let cpu = Duration::from_nanos(query.cpu_ns().saturating_sub(cpu0));
             check(st, &b, "site registrations")?;
             // Read before reset() clears it.
             let in_flight = ddb.max_in_flight.load(Ordering::SeqCst);
@@ -784,20 +800,20 @@ async fn scenario(
                 .and_then(Value::as_array)
                 .map_or(0, Vec::len);
             if latency == 0 {
-                base_time = took;
                 cells.push(format!(
-                    "{} DynamoDB calls ({}), ≤ {} in flight, {sessions} sessions, {} with no added latency",
+                    "{} DynamoDB calls ({}), ≤ {} in flight, {} sequential round trips, {sessions} sessions, {} with no added latency (function CPU {})",
                     total(&c),
                     ops(&c),
                     in_flight.max(1),
-                    ms(took)
+                    c.sequential(),
+                    ms(took),
+                    ms(cpu)
                 ));
             } else {
-                let rounds =
-                    (took.saturating_sub(base_time)).as_secs_f64() * 1000.0 / latency as f64;
                 cells.push(format!(
-                    "{} with {latency} ms per call (≈ {rounds:.1} sequential round trips)",
-                    ms(took)
+                    "{} with {latency} ms per call ({} sequential round trips)",
+                    ms(took),
+                    c.sequential()
                 ));
             }
         }
@@ -883,7 +899,13 @@ async fn scenario(
     let c = ddb.reset();
     rows.push(Row(
         "person registrations page".into(),
-        format!("{} ({}), {}", total(&c), ops(&c), ms(took)),
+        format!(
+            "{} ({}), {} sequential round trips, {}",
+            total(&c),
+            ops(&c),
+            c.sequential(),
+            ms(took)
+        ),
         "1 Query (+ 3 GetItem, 1 audit write)".into(),
         "keep".into(),
     ));

@@ -8,6 +8,8 @@
 //!   mistakes a real ledger has (forgotten check-outs, double check-ins, corrections
 //!   entered the next day).
 
+pub mod calls;
+
 use chrono::{Datelike, Duration, NaiveDate, TimeZone, Utc, Weekday};
 use chrono_tz::Europe::Stockholm;
 use rand::rngs::StdRng;

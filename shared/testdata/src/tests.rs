@@ -21,3 +21,21 @@ fn personnummer_pass_luhn() {
     let id = personnummer(NaiveDate::from_ymd_opt(1981, 12, 18).unwrap(), 987);
     assert_eq!(id, "198112189876");
 }
+
+#[test]
+fn sequential_calls_count_what_waits_for_what() {
+    use crate::calls::sequential;
+    assert_eq!(sequential::<u32>(&[]), 0);
+    // Three at once, then one after all of them, then two at once after that.
+    assert_eq!(
+        sequential(&[(0, 10), (1, 11), (2, 9), (12, 20), (21, 30), (22, 31)]),
+        3
+    );
+    // A long call beside a chain of short ones: the chain decides.
+    assert_eq!(sequential(&[(0, 100), (1, 10), (11, 20), (21, 30)]), 3);
+    // Touching ends count as one after another; overlapping ones do not.
+    assert_eq!(sequential(&[(0, 10), (10, 20)]), 2);
+    assert_eq!(sequential(&[(0, 10), (9, 20)]), 1);
+    // Calls that took no time, one after another.
+    assert_eq!(sequential(&[(5, 5), (6, 6), (7, 7)]), 3);
+}

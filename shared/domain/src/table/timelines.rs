@@ -105,9 +105,11 @@ impl Ledger {
     }
 
     /// The company's events (withdrawn included) with `occurred_at` in `[from, to)`,
-    /// read from the day partitions that hold data in the range: one query for the
-    /// day index, then every day with events at once (at most [`PARTITION_READS`] in
-    /// flight), in day order — two round trips whatever the span.
+    /// read from its day partitions, at most [`PARTITION_READS`] in flight, in day
+    /// order. A span of up to [`PARTITION_READS`] local days (a month's view, widened)
+    /// reads every day of it at once — one round trip, an empty day costing one small
+    /// query; a longer span first asks the day index which days hold data — two round
+    /// trips whatever the span.
     pub async fn company_events(
         &self,
         ck: &CompanyKey,
@@ -117,9 +119,13 @@ impl Ledger {
         if to <= from {
             return Ok(Vec::new());
         }
-        let days = self
-            .data_days(ck, Some(local_date(from)), Some(local_date(to)))
-            .await?;
+        let (first, last) = (local_date(from), local_date(to));
+        let span = (last - first).num_days() + 1;
+        let days: Vec<chrono::NaiveDate> = if span <= PARTITION_READS as i64 {
+            first.iter_days().take(span as usize).collect()
+        } else {
+            self.data_days(ck, Some(first), Some(last)).await?
+        };
         let parts: Vec<Vec<LedgerEvent>> = futures::stream::iter(days)
             .map(|day| self.day_events(ck, day))
             .buffered(PARTITION_READS)
