@@ -137,6 +137,29 @@ pub async fn require_company(
     orgnr: &Orgnr,
     access: CompanyAccess,
 ) -> Result<(), DomainError> {
+    require_company_and(ledger, claims, orgnr, access, async { Ok(()) }).await
+}
+
+/// [`require_company`] with a route's own read made beside the stored grant and
+/// activation: one sequential round trip fewer on every page. The token is checked
+/// first, so nothing is read for a token that does not name the company; what `read`
+/// found is answered only if the grant and the activation allow it, and a refusal wins
+/// over the read's own error (a 403, never a 404 telling whether something exists).
+/// `read` must only read.
+pub async fn require_company_and<T>(
+    ledger: &Ledger,
+    claims: &Claims,
+    orgnr: &Orgnr,
+    access: CompanyAccess,
+    read: impl std::future::Future<Output = Result<T, DomainError>>,
+) -> Result<T, DomainError> {
+    token_allows(claims, orgnr, access)?;
+    let (stored, read) = futures::join!(stored_allows(ledger, claims, orgnr, access), read);
+    stored?;
+    read
+}
+
+fn token_allows(claims: &Claims, orgnr: &Orgnr, access: CompanyAccess) -> Result<(), DomainError> {
     let token_allows = claims
         .roles
         .iter()
@@ -157,6 +180,15 @@ pub async fn require_company(
             "the token does not grant access to this company".into(),
         ));
     }
+    Ok(())
+}
+
+async fn stored_allows(
+    ledger: &Ledger,
+    claims: &Claims,
+    orgnr: &Orgnr,
+    access: CompanyAccess,
+) -> Result<(), DomainError> {
     // The grant and the activation at once: one round trip on every company request
     // (a refused one reads the activation for nothing, which costs less than a wait).
     let (granted, activation) =

@@ -318,6 +318,17 @@ async fn roles_and_companies_are_enforced(s: &TestServer) {
         &[ORG_A, ORG_B],
     ));
     s.get(&people_a, &sneaky).await.problem(403, "forbidden");
+    // The stored grant is read beside a page's own read: a refusal still wins over what
+    // that read found (a 403, never a 404 telling whether a site or a person exists).
+    for path in [
+        "sites/XYZ2026999999/registrations",
+        "sites/XYZ2026999999/present",
+        "people/p0123456789abcdef01234567/registrations",
+    ] {
+        let path = format!("/v1/companies/{ORG_A}/{path}");
+        s.get(&path, &t.user).await.problem(404, "not_found");
+        s.get(&path, &sneaky).await.problem(403, "forbidden");
+    }
     // Partners and operators read no ledgers; users accredit no partners.
     s.get(&people_a, &t.partner).await.problem(403, "forbidden");
     s.get(&people_a, &t.operator)

@@ -2,7 +2,7 @@
 //! site as work sessions, unpaired events and duplicates (spec §4), optionally with the
 //! history of corrections.
 
-use crate::auth::{require_company, Claims, CompanyAccess};
+use crate::auth::{require_company_and, Claims, CompanyAccess};
 use crate::error::DomainError;
 use crate::identity::pseudonym::CompanyKey;
 use crate::identity::pseudonym::PersonRef;
@@ -141,9 +141,19 @@ impl Queries {
         &self.ledger
     }
 
-    async fn company(&self, claims: &Claims, orgnr: &Orgnr) -> Result<CompanyKey, DomainError> {
-        require_company(&self.ledger, claims, orgnr, CompanyAccess::Read).await?;
-        Ok(self.ledger.company_key(orgnr))
+    /// The company check with the route's read beside it ([`require_company_and`]):
+    /// `read` gets the company's key and must only read.
+    async fn company_read<'a, T, F>(
+        &'a self,
+        claims: &'a Claims,
+        orgnr: &'a Orgnr,
+        read: impl FnOnce(CompanyKey) -> F,
+    ) -> Result<T, DomainError>
+    where
+        F: std::future::Future<Output = Result<T, DomainError>> + 'a,
+    {
+        let ck = self.ledger.company_key(orgnr);
+        require_company_and(&self.ledger, claims, orgnr, CompanyAccess::Read, read(ck)).await
     }
 
     pub async fn sites(
@@ -153,8 +163,10 @@ impl Queries {
         cursor: Option<&Cursor>,
         limit: usize,
     ) -> Result<Page<SiteEntry>, DomainError> {
-        let ck = self.company(claims, orgnr).await?;
-        self.ledger.sites(&ck, cursor, limit).await
+        self.company_read(claims, orgnr, |ck| async move {
+            self.ledger.sites(&ck, cursor, limit).await
+        })
+        .await
     }
 
     pub async fn people(
@@ -166,8 +178,10 @@ impl Queries {
         cursor: Option<&Cursor>,
         limit: usize,
     ) -> Result<Page<PersonEntry>, DomainError> {
-        let ck = self.company(claims, orgnr).await?;
-        self.ledger.people(&ck, q, employer, cursor, limit).await
+        self.company_read(claims, orgnr, |ck| async move {
+            self.ledger.people(&ck, q, employer, cursor, limit).await
+        })
+        .await
     }
 
     /// Finds the `person_ref` for a full person id (sent in a body, never in a URL).
@@ -177,11 +191,13 @@ impl Queries {
         orgnr: &Orgnr,
         person: &PersonId,
     ) -> Result<PersonEntry, DomainError> {
-        let ck = self.company(claims, orgnr).await?;
         let person_ref = self.ledger.pseudonyms().person_ref(orgnr, person);
-        self.ledger.person(&ck, &person_ref).await?.ok_or_else(|| {
-            DomainError::NotFound("the company's ledger holds no one with that id".into())
+        self.company_read(claims, orgnr, |ck| async move {
+            self.ledger.person(&ck, &person_ref).await?.ok_or_else(|| {
+                DomainError::NotFound("the company's ledger holds no one with that id".into())
+            })
         })
+        .await
     }
 
     pub async fn person_registrations(
@@ -191,18 +207,23 @@ impl Queries {
         person_ref: &PersonRef,
         q: &RegistrationQuery,
     ) -> Result<Registrations, DomainError> {
-        let ck = self.company(claims, orgnr).await?;
         let (lo, hi) = q.range.widened();
-        // The directory check and the timeline at once: one round trip.
-        let (known, events) = futures::try_join!(
-            self.ledger.person(&ck, person_ref),
-            self.ledger.person_events(&ck, person_ref, &lo, &hi),
-        )?;
-        if known.is_none() {
-            return Err(DomainError::NotFound(
-                "no such person_ref in this company".into(),
-            ));
-        }
+        // The company check, the directory check and the timeline at once: one round
+        // trip (and one more for correction histories the page shows).
+        let events = self
+            .company_read(claims, orgnr, |ck| async move {
+                let (known, events) = futures::try_join!(
+                    self.ledger.person(&ck, person_ref),
+                    self.ledger.person_events(&ck, person_ref, &lo, &hi),
+                )?;
+                if known.is_none() {
+                    return Err(DomainError::NotFound(
+                        "no such person_ref in this company".into(),
+                    ));
+                }
+                Ok(events)
+            })
+            .await?;
         let entries = self.entries(events, &q.range, None, q);
         self.render(entries, q).await
     }
@@ -228,8 +249,10 @@ impl Queries {
         site: &SiteId,
         q: &RegistrationQuery,
     ) -> Result<Registrations, DomainError> {
-        let ck = self.company(claims, orgnr).await?;
-        self.site_registrations_of(&ck, site, q).await
+        self.company_read(claims, orgnr, |ck| async move {
+            self.site_registrations_of(&ck, site, q).await
+        })
+        .await
     }
 
     /// A site's registrations, without the company check: for callers that authorized
@@ -277,13 +300,19 @@ impl Queries {
         at: Option<Instant>,
         employer: Option<&Orgnr>,
     ) -> Result<Present, DomainError> {
-        let ck = self.company(claims, orgnr).await?;
-        if self.ledger.site(&ck, site.as_str()).await?.is_none() {
-            return Err(DomainError::NotFound(
-                "no such site in this company's ledger".into(),
-            ));
-        }
-        self.present_of(&ck, site, at, employer).await
+        self.company_read(claims, orgnr, |ck| async move {
+            let (known, present) = futures::try_join!(
+                self.ledger.site(&ck, site.as_str()),
+                self.present_of(&ck, site, at, employer),
+            )?;
+            if known.is_none() {
+                return Err(DomainError::NotFound(
+                    "no such site in this company's ledger".into(),
+                ));
+            }
+            Ok(present)
+        })
+        .await
     }
 
     /// Who is on site, without the company check (an inspection link for this site).

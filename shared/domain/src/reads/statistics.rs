@@ -10,7 +10,7 @@
 //! refresh (and the last two days) computed in memory for that answer, so it is never
 //! stale; `refreshed_at` says when the stored part was refreshed.
 
-use crate::auth::{require_company, Claims, CompanyAccess};
+use crate::auth::{require_company_and, Claims, CompanyAccess};
 use crate::error::DomainError;
 use crate::identity::pseudonym::CompanyKey;
 use crate::identity::Orgnr;
@@ -289,10 +289,14 @@ impl Statistics {
             limit,
         } = *q;
         let ck = self.ledger.company_key(orgnr);
-        let ((), span) = futures::try_join!(
-            require_company(&self.ledger, claims, orgnr, CompanyAccess::Read),
+        let span = require_company_and(
+            &self.ledger,
+            claims,
+            orgnr,
+            CompanyAccess::Read,
             self.ledger.company_span(&ck),
-        )?;
+        )
+        .await?;
         let from = match from {
             Some(f) => parse_day("from", f)?,
             None => span

@@ -37,8 +37,10 @@ impl Queries {
         orgnr: &Orgnr,
         q: &AnomalyQuery,
     ) -> Result<Page<FoundAnomaly>, DomainError> {
-        let ck = self.company(claims, orgnr).await?;
-        self.anomalies_of(&ck, q).await
+        self.company_read(claims, orgnr, |ck| async move {
+            self.anomalies_of(&ck, q).await
+        })
+        .await
     }
 
     /// Anomalies without the company check (an inspection link, for its site).
