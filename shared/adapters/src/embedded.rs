@@ -2,11 +2,15 @@
 //!
 //! One table maps the tuple key `(pk, sk)` to the item's attributes as JSON. redb orders
 //! `&str` by bytes and tuples element by element, which is exactly DynamoDB's order within
-//! a partition, so a query is one range scan. Every commit is durable (fsync) before it
-//! returns. The blocking redb reads run on tokio's blocking pool; writes go to one
+//! a partition, so a query is one range scan. Every transaction is durable before it is
+//! answered. The blocking redb reads run on tokio's blocking pool; writes go to one
 //! writer thread that commits the transactions waiting for it together (group commit,
-//! [`CommitMode`]): redb has one writer at a time and every commit is an fsync, so
-//! concurrent pushes would otherwise queue one fsync each.
+//! [`CommitMode`]): redb has one writer at a time, so concurrent pushes would otherwise
+//! queue one commit each. A group is made durable by one sequential append to a
+//! write-ahead log ([`wal`], `ledger.redb.wal` beside the file), not by a durable redb
+//! commit, which writes pages all over the file; a checkpoint (a durable redb commit,
+//! then the log emptied) follows every [`CHECKPOINT_BYTES`] of log or
+//! [`CHECKPOINT_EVERY`], when the store is idle, and when it closes.
 //!
 //! Requests DynamoDB would refuse (empty keys, duplicate items in a transaction, more than
 //! [`MAX_TRANSACTION_OPS`](stamp_domain::ports::MAX_TRANSACTION_OPS), a filter on a key, ...)
@@ -21,6 +25,9 @@ use serde_json::{Map, Value};
 use stamp_domain::ports::{Condition, Item, ItemStore, Query, QueryPage, StoreError, WriteOp};
 
 use crate::rules::{self, Position};
+
+mod wal;
+use wal::Wal;
 
 const ITEMS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("items");
 
@@ -55,6 +62,13 @@ pub enum CommitMode {
 /// At most this many callers' transactions share one commit (each holds at most
 /// [`MAX_TRANSACTION_OPS`](stamp_domain::ports::MAX_TRANSACTION_OPS) writes).
 const MAX_GROUP: usize = 128;
+
+/// A checkpoint once the write-ahead log holds this much (it bounds the log, the
+/// replay at the next open, and the redb pages a non-durable commit keeps from reuse).
+const CHECKPOINT_BYTES: u64 = 64 << 20;
+
+/// A checkpoint at least this often while writes come, and after this long idle.
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// The ledger in a redb file. Cloning shares the open database.
 #[derive(Clone)]
@@ -133,10 +147,33 @@ impl EmbeddedItemStore {
             message,
         };
         let db = Database::create(&path).map_err(|e| open_err(e.to_string()))?;
-        // Create the table now so that readers never meet a missing table.
+        // The log's complete records, applied again (whatever the mode: a store last run
+        // grouped may be opened single), then the table created if new, in one durable
+        // commit; the log is emptied only after it.
+        let (mut log, groups) =
+            Wal::open(&wal_path(&path)).map_err(|e| open_err(format!("write-ahead log: {e}")))?;
         let txn = db.begin_write().map_err(|e| open_err(e.to_string()))?;
-        txn.open_table(ITEMS).map_err(|e| open_err(e.to_string()))?;
+        {
+            // Create the table now so that readers never meet a missing table.
+            let mut table = txn.open_table(ITEMS).map_err(|e| open_err(e.to_string()))?;
+            for w in groups.iter().flatten() {
+                let key = (w.pk.as_str(), w.sk.as_str());
+                match &w.bytes {
+                    Some(b) => table.insert(key, b.as_slice()).map(|_| ()),
+                    None => table.remove(key).map(|_| ()),
+                }
+                .map_err(|e| open_err(format!("replaying the write-ahead log: {e}")))?;
+            }
+        }
         txn.commit().map_err(|e| open_err(e.to_string()))?;
+        if !groups.is_empty() {
+            tracing::info!(
+                groups = groups.len(),
+                "embedded store: write-ahead log replayed"
+            );
+        }
+        log.truncate_to(0)
+            .map_err(|e| open_err(format!("write-ahead log: {e}")))?;
         let db = Arc::new(db);
         let (writer, thread) = match mode {
             CommitMode::Single => (None, None),
@@ -145,7 +182,7 @@ impl EmbeddedItemStore {
                 let db = db.clone();
                 let thread = std::thread::Builder::new()
                     .name("redb-writer".into())
-                    .spawn(move || group_writer(&db, &rx))
+                    .spawn(move || group_writer(&db, &rx, log))
                     .map_err(|source| EmbeddedError::Io {
                         path: path.clone(),
                         source,
@@ -192,12 +229,31 @@ impl EmbeddedItemStore {
     }
 }
 
+/// Where the write-ahead log of the store at `path` lives.
+fn wal_path(path: &Path) -> PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(".wal");
+    path.with_file_name(name)
+}
+
 /// The group writer: takes every transaction waiting (up to [`MAX_GROUP`]), applies
 /// them in arrival order in one redb write transaction — each all or nothing, its
-/// conditions checked against what the ones before it left — commits once, then
-/// answers each. Runs until the last store handle closes the queue.
-fn group_writer(db: &Database, rx: &std::sync::mpsc::Receiver<Job>) {
-    while let Ok(first) = rx.recv() {
+/// conditions checked against what the ones before it left — logs and commits once,
+/// then answers each, and checkpoints now and then. Runs until the last store handle
+/// closes the queue, then checkpoints a last time.
+fn group_writer(db: &Database, rx: &std::sync::mpsc::Receiver<Job>, mut log: Wal) {
+    use std::sync::mpsc::RecvTimeoutError;
+    let mut checkpointed = std::time::Instant::now();
+    loop {
+        let first = match rx.recv_timeout(CHECKPOINT_EVERY) {
+            Ok(job) => job,
+            Err(RecvTimeoutError::Timeout) => {
+                checkpoint(db, &mut log);
+                checkpointed = std::time::Instant::now();
+                continue;
+            }
+            Err(RecvTimeoutError::Disconnected) => break,
+        };
         let mut jobs = vec![first];
         while jobs.len() < MAX_GROUP {
             match rx.try_recv() {
@@ -205,19 +261,42 @@ fn group_writer(db: &Database, rx: &std::sync::mpsc::Receiver<Job>) {
                 Err(_) => break,
             }
         }
-        let outcomes = commit_group(db, &jobs);
+        let outcomes = commit_group(db, &jobs, &mut log);
         for (job, outcome) in jobs.into_iter().zip(outcomes) {
             // A caller that went away no longer needs its answer.
             let _ = job.done.send(outcome);
         }
+        if log.len() >= CHECKPOINT_BYTES || checkpointed.elapsed() >= CHECKPOINT_EVERY {
+            checkpoint(db, &mut log);
+            checkpointed = std::time::Instant::now();
+        }
+    }
+    checkpoint(db, &mut log);
+}
+
+/// Makes every commit so far durable in the redb file (an empty durable commit persists
+/// the non-durable ones before it), then empties the log. If either fails, the log is
+/// kept — it still holds every write since the last checkpoint — and the next one tries
+/// again.
+fn checkpoint(db: &Database, log: &mut Wal) {
+    if log.len() == 0 {
+        return;
+    }
+    let done = db
+        .begin_write()
+        .map_err(|e| e.to_string())
+        .and_then(|txn| txn.commit().map_err(|e| e.to_string()))
+        .and_then(|()| log.truncate_to(0).map_err(|e| e.to_string()));
+    if let Err(e) = done {
+        tracing::error!(error = %e, wal = %log.path().display(), "embedded store: checkpoint failed; the write-ahead log is kept");
     }
 }
 
-/// One write transaction for `jobs`: each job's answer, given only once the commit is
-/// durable. If the store fails anywhere, nothing of the group is committed and every
-/// job is answered with that failure (a job whose condition failed may have failed on
-/// an earlier job's write that is now not stored; its retry is judged anew).
-fn commit_group(db: &Database, jobs: &[Job]) -> Vec<Result<(), StoreError>> {
+/// One write transaction for `jobs`: each job's answer, given only once its writes are
+/// durable in the log. If the store fails anywhere, nothing of the group is committed and
+/// every job is answered with that failure (a job whose condition failed may have failed
+/// on an earlier job's write that is now not stored; its retry is judged anew).
+fn commit_group(db: &Database, jobs: &[Job], log: &mut Wal) -> Vec<Result<(), StoreError>> {
     let fail_all = |e: StoreError| {
         let why = match e {
             StoreError::Unavailable(why) => why,
@@ -227,10 +306,14 @@ fn commit_group(db: &Database, jobs: &[Job]) -> Vec<Result<(), StoreError>> {
             .map(|_| Err(StoreError::Unavailable(why.clone())))
             .collect()
     };
-    let txn = match db.begin_write() {
+    let mut txn = match db.begin_write() {
         Ok(t) => t,
         Err(e) => return fail_all(redb_err("write", e)),
     };
+    // The log makes the group durable; redb's own sync waits for the next checkpoint.
+    if let Err(e) = txn.set_durability(redb::Durability::None) {
+        return fail_all(redb_err("write", e));
+    }
     let mut outcomes = Vec::with_capacity(jobs.len());
     {
         let mut table = match txn.open_table(ITEMS) {
@@ -245,9 +328,33 @@ fn commit_group(db: &Database, jobs: &[Job]) -> Vec<Result<(), StoreError>> {
             }
         }
     }
+    let writes: Vec<(&str, &str, Option<&[u8]>)> = jobs
+        .iter()
+        .zip(&outcomes)
+        .filter(|(_, o)| o.is_ok())
+        .flat_map(|(job, _)| job.ops.iter())
+        .map(|op| (op.pk.as_str(), op.sk.as_str(), op.bytes.as_deref()))
+        .collect();
+    if writes.is_empty() {
+        // Nothing to store (every condition failed): nothing to log or commit.
+        return outcomes;
+    }
+    let logged_at = log.len();
+    if let Err(e) = log.append(writes.into_iter()) {
+        // Dropping the uncommitted transaction discards the group; a partly written
+        // record fails its checksum, but cut it off so later records stay readable.
+        let _ = log.truncate_to(logged_at);
+        return fail_all(redb_err("write-ahead log", e));
+    }
     match txn.commit() {
         Ok(()) => outcomes,
-        Err(e) => fail_all(redb_err("commit", e)),
+        Err(e) => {
+            // Its callers hear it failed: it must not come back at the next open.
+            if let Err(t) = log.truncate_to(logged_at) {
+                tracing::error!(error = %t, "embedded store: a failed group stays in the write-ahead log");
+            }
+            fail_all(redb_err("commit", e))
+        }
     }
 }
 
@@ -432,6 +539,86 @@ mod tests {
 
     fn create(pk: &str, sk: &str) -> WriteOp {
         WriteOp::create(Item::new(pk, sk).with("v", 1))
+    }
+
+    /// A process that dies without closing the store (no checkpoint: `abort`) loses no
+    /// answered write: they are in the write-ahead log, and the next open applies it.
+    /// The test runs itself again as the process that dies.
+    #[test]
+    fn a_crash_loses_no_answered_write() {
+        const CHILD: &str = "STAMP_EMBEDDED_CRASH_DIR";
+        const WRITES: usize = 20;
+        if let Ok(dir) = std::env::var(CHILD) {
+            let rt = tokio::runtime::Runtime::new().expect("runtime");
+            rt.block_on(async {
+                let store = EmbeddedItemStore::open_in_dir(&dir).expect("open");
+                for i in 0..WRITES {
+                    store
+                        .transact(vec![create("crash", &format!("{i:02}"))])
+                        .await
+                        .expect("answered");
+                }
+                // A delete and a replaced value must come back as such too.
+                store
+                    .transact(vec![
+                        WriteOp::Delete {
+                            pk: "crash".into(),
+                            sk: "00".into(),
+                            condition: Condition::None,
+                        },
+                        WriteOp::put(Item::new("crash", "01").with("v", 2)),
+                    ])
+                    .await
+                    .expect("answered");
+                std::process::abort();
+            });
+        }
+        let dir = tempfile::tempdir().expect("temp dir");
+        let status = std::process::Command::new(std::env::current_exe().expect("test binary"))
+            .args([
+                "--exact",
+                "embedded::tests::a_crash_loses_no_answered_write",
+            ])
+            .args(["--test-threads", "1", "--nocapture"])
+            .env(CHILD, dir.path())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .expect("child");
+        assert!(
+            !status.success(),
+            "the child dies without closing the store"
+        );
+        let log = std::fs::metadata(dir.path().join(format!("{LEDGER_FILE}.wal")))
+            .expect("the log")
+            .len();
+        assert!(
+            log > 0,
+            "the answered writes wait in the log, not checkpointed"
+        );
+        let rt = tokio::runtime::Runtime::new().expect("runtime");
+        rt.block_on(async {
+            let store = EmbeddedItemStore::open_in_dir(dir.path()).expect("reopen");
+            let items = store
+                .query_all("crash", stamp_domain::ports::SkRange::All)
+                .await
+                .expect("query");
+            assert_eq!(
+                items.len(),
+                WRITES - 1,
+                "every answered create, less the deleted one"
+            );
+            assert!(items.iter().all(|i| i.sk != "00"));
+            let replaced = store.get("crash", "01").await.expect("get").expect("item");
+            assert_eq!(replaced.attrs["v"], 2);
+        });
+        assert_eq!(
+            std::fs::metadata(dir.path().join(format!("{LEDGER_FILE}.wal")))
+                .expect("the log")
+                .len(),
+            0,
+            "applied at open, the log is emptied"
+        );
     }
 
     /// Many transactions at once share commits; each stays all or nothing on its own:
