@@ -53,9 +53,11 @@ enum Mix {
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq, Debug)]
 enum Commit {
-    /// Group commit (the embedded store's default).
+    /// Group commit made durable by the write-ahead log (the embedded store's default).
+    Logged,
+    /// Group commit, each group a durable redb commit (before the log).
     Grouped,
-    /// One redb commit per transaction (the old path).
+    /// One redb commit per transaction (before group commit).
     Single,
 }
 
@@ -64,7 +66,7 @@ struct Args {
     #[arg(long, value_enum, default_value = "load")]
     mix: Mix,
     /// How the embedded store commits.
-    #[arg(long, value_enum, default_value = "grouped")]
+    #[arg(long, value_enum, default_value = "logged")]
     commit: Commit,
     /// Events pushed before the timed phase (by 8 clients); default 20,000 for
     /// `--mix reads`, else none. The statistics job then runs once.
@@ -307,6 +309,7 @@ async fn stack(kind: StoreKind, commit: Commit) -> Stack {
     match kind {
         StoreKind::Embedded => {
             let mode = match commit {
+                Commit::Logged => stamp_adapters::CommitMode::Logged,
                 Commit::Grouped => stamp_adapters::CommitMode::Grouped,
                 Commit::Single => stamp_adapters::CommitMode::Single,
             };
