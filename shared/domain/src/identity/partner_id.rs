@@ -6,9 +6,19 @@ use std::fmt;
 /// archive keys, so they keep to a safe alphabet: 1–64 characters `A–Z`, `a–z`, `0–9`,
 /// `-`, `_` or `.`, beginning with a letter or digit, so `.`, `..` and other path-like
 /// ids (which would name a folder of the archive rather than a partner's own) are refused.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
+///
+/// On the wire and in storage it is a plain JSON string. `Deserialize` validates (what a
+/// client sends); stored types read their ids with [`PartnerId::deserialize_stored`].
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize)]
+#[serde(try_from = "String")]
 pub struct PartnerId(String);
+
+/// The id as a plain string (as `String` did, without a copy: events are written often).
+impl Serialize for PartnerId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
 
 impl PartnerId {
     pub fn parse(raw: &str) -> Result<Self, Invalid> {
