@@ -54,7 +54,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
                 // An object no upload was issued for: nothing to import, nothing to retry.
                 Err(DomainError::NotFound(_)) => {
                     tracing::warn!(
-                        partner_id,
+                        partner_id = %partner_id,
                         upload_id,
                         "an object under uploads/ names no issued upload; ignored"
                     );
@@ -62,7 +62,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
                 }
                 Err(e) => return Err(e.into()),
             };
-            tracing::info!(partner_id, upload_id, status = ?outcome.status, "upload handled");
+            tracing::info!(partner_id = %partner_id, upload_id, status = ?outcome.status, "upload handled");
             done.push(json!({ "upload_id": upload_id, "status": outcome.status }));
         }
         Ok::<Value, lambda_runtime::Error>(json!({ "uploads": done }))

@@ -332,7 +332,7 @@ async fn upload_child(dir: &Path, events: usize, store: Store) {
         .await
         .expect("upload");
     let upload_id = created.upload_id.clone();
-    let key = upload_key(PARTNER, &upload_id);
+    let key = upload_key(&stamp_domain::testing::pid(PARTNER), &upload_id);
     let file = dir.join("delivery.json");
     match store {
         Store::Aws => {
@@ -358,7 +358,7 @@ async fn upload_child(dir: &Path, events: usize, store: Store) {
     let before_kb = vm("VmHWM:");
     let started = Instant::now();
     let outcome = import
-        .import_upload(PARTNER, &upload_id)
+        .import_upload(&stamp_domain::testing::pid(PARTNER), &upload_id)
         .await
         .expect("import");
     let seconds = started.elapsed().as_secs_f64();
@@ -550,7 +550,7 @@ async fn verify(events: usize, store_kind: Store) {
         let body = delivery_bytes(&format!("verify-{done}"), done, n, &people);
         import
             .import(
-                PARTNER,
+                &stamp_domain::testing::pid(PARTNER),
                 stamp_domain::intake::DeliveryFormat::Json,
                 &body,
                 None,

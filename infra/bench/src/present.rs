@@ -84,7 +84,7 @@ pub async fn present(people: usize, store: Store) {
                 .expect("json");
         let answer = import
             .import(
-                PARTNER,
+                &stamp_domain::testing::pid(PARTNER),
                 stamp_domain::intake::DeliveryFormat::Json,
                 &body,
                 None,

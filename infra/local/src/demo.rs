@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use stamp_api::AppState;
 use stamp_domain::auth::Claims;
 use stamp_domain::governance::admin::{ActivationRequest, NewPartner};
-use stamp_domain::identity::Orgnr;
+use stamp_domain::identity::{Orgnr, PartnerId};
 use stamp_domain::intake::DeliveryFormat;
 
 use crate::LocalError;
@@ -108,7 +108,13 @@ pub async fn load(state: &AppState) -> Result<String, LocalError> {
         ..Default::default()
     };
     for p in DEMO_PARTNERS {
-        if state.ledger.partner(p).await.map_err(err)?.is_none() {
+        if state
+            .ledger
+            .partner(&demo_partner(p)?)
+            .await
+            .map_err(err)?
+            .is_none()
+        {
             state
                 .admin
                 .accredit_partner(
@@ -159,16 +165,12 @@ pub async fn load(state: &AppState) -> Result<String, LocalError> {
 
     let (events, corrections) = generate(Utc::now().date_naive(), 90);
     let mut total = 0;
+    let partner = demo_partner(DEMO_PARTNERS[0])?;
     for (n, chunk) in events.chunks(5000).enumerate() {
         let body = json!({ "batch_id": format!("demo-{n}"), "events": chunk }).to_string();
         let answer = state
             .import
-            .import(
-                DEMO_PARTNERS[0],
-                DeliveryFormat::Json,
-                body.as_bytes(),
-                None,
-            )
+            .import(&partner, DeliveryFormat::Json, body.as_bytes(), None)
             .await
             .map_err(err)?;
         total += answer.accepted;
@@ -176,12 +178,7 @@ pub async fn load(state: &AppState) -> Result<String, LocalError> {
     let body = json!({ "batch_id": "demo-corrections", "events": corrections }).to_string();
     state
         .import
-        .import(
-            DEMO_PARTNERS[0],
-            DeliveryFormat::Json,
-            body.as_bytes(),
-            None,
-        )
+        .import(&partner, DeliveryFormat::Json, body.as_bytes(), None)
         .await
         .map_err(err)?;
     Ok(format!(
@@ -193,6 +190,11 @@ pub async fn load(state: &AppState) -> Result<String, LocalError> {
     ))
 }
 
+/// One of the demo's partner ids, parsed as any other.
+fn demo_partner(id: &str) -> Result<PartnerId, LocalError> {
+    PartnerId::parse(id).map_err(|e| LocalError::Demo(format!("partner id {id:?}: {e}")))
+}
+
 /// Starts the demo's pulling partner — a simulated ledger system in this process with
 /// four weeks of a fourth site — and points its accreditation's `feed_url` at it (the
 /// port is new on every start). The scheduled pull job, which runs at once on start,
@@ -200,7 +202,11 @@ pub async fn load(state: &AppState) -> Result<String, LocalError> {
 /// the feed is the same on every start with the same data directory.
 pub async fn start_feed(state: &AppState) -> Result<SimHandle, LocalError> {
     let err = |e: stamp_domain::DomainError| LocalError::Demo(e.to_string());
-    let existing = state.ledger.partner(DEMO_FEED_PARTNER).await.map_err(err)?;
+    let existing = state
+        .ledger
+        .partner(&demo_partner(DEMO_FEED_PARTNER)?)
+        .await
+        .map_err(err)?;
     let end = existing
         .as_ref()
         .map(|p| p.accredited_at)

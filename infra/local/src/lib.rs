@@ -386,7 +386,7 @@ pub async fn resume_uploads(state: &AppState) -> usize {
         };
         n += 1;
         if let Err(e) = state.import.import_upload(&partner_id, &upload_id).await {
-            tracing::warn!(partner_id, upload_id, error = %e, "resuming an upload failed; the next start retries");
+            tracing::warn!(partner_id = %partner_id, upload_id, error = %e, "resuming an upload failed; the next start retries");
         }
     }
     n

@@ -169,14 +169,14 @@ async fn receive(
         }
     };
     tracing::info!(
-        partner_id,
+        partner_id = %partner_id,
         upload_id,
         bytes = total,
         "upload received; importing"
     );
     tokio::spawn(async move {
         if let Err(e) = state.import.import_upload(&partner_id, &upload_id).await {
-            tracing::warn!(partner_id, upload_id, error = %e, "upload import failed; PUT it again to retry");
+            tracing::warn!(partner_id = %partner_id, upload_id, error = %e, "upload import failed; PUT it again to retry");
         }
     });
     StatusCode::OK.into_response()

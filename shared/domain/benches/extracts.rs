@@ -120,7 +120,7 @@ impl People {
 fn event(people: &People, p: usize, id: String, dir: Direction, at: Instant) -> LedgerEvent {
     let (person, name, person_ref) = &people.ids[p];
     LedgerEvent {
-        partner_id: "ledger-1".into(),
+        partner_id: stamp_domain::testing::pid("ledger-1"),
         company_name: "Åbergs Bygg AB".into(),
         ..card_event(
             id,
@@ -329,7 +329,10 @@ fn register_pdf() {
                 person_ref: PersonRef::from_stored(person_ref.clone()),
                 person_name: name.clone(),
                 rows,
-                sources: vec![("ledger-1".into(), Some("Liggare AB".into()))],
+                sources: vec![(
+                    stamp_domain::testing::pid("ledger-1"),
+                    Some("Liggare AB".into()),
+                )],
             }],
         };
         let pdf = doc.render(ExtractFormat::Pdf).unwrap();

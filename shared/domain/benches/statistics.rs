@@ -88,7 +88,7 @@ async fn run(history: usize) {
             let at = (start + Duration::days(d) + Duration::minutes((k % 2 * 480) as i64))
                 .fixed_offset();
             let e = LedgerEvent {
-                partner_id: "p1".into(),
+                partner_id: stamp_domain::testing::pid("p1"),
                 event_id: format!("h{d}-{k}"),
                 company_orgnr: orgnr.clone(),
                 company_name: "B".into(),
@@ -119,7 +119,7 @@ async fn run(history: usize) {
                 edge.push(e.clone());
             }
             let record = stamp_domain::model::EventRecord {
-                partner_id: "p1".into(),
+                partner_id: stamp_domain::testing::pid("p1"),
                 fields: serde_json::from_value(json!({
                     "event_id": e.event_id, "company_orgnr": ORG, "company_name": "B", "site_id": "STH2026000001",
                     "person": person, "person_name": "N", "direction": e.direction, "occurred_at": at, "source": "card"
@@ -164,7 +164,12 @@ async fn run(history: usize) {
         .collect();
     let body = json!({ "batch_id": "new", "events": events }).to_string();
     import
-        .import("p1", DeliveryFormat::Json, body.as_bytes(), None)
+        .import(
+            &stamp_domain::testing::pid("p1"),
+            DeliveryFormat::Json,
+            body.as_bytes(),
+            None,
+        )
         .await
         .unwrap();
     let t = Instant::now();

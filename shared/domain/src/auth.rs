@@ -2,7 +2,7 @@
 //! *and* the grants Stamp records must both allow an action.
 
 use crate::error::DomainError;
-use crate::identity::Orgnr;
+use crate::identity::{Orgnr, PartnerId};
 use crate::table::Ledger;
 use serde::{Deserialize, Serialize};
 
@@ -114,16 +114,19 @@ pub fn require_operator(claims: &Claims) -> Result<(), DomainError> {
     }
 }
 
-/// The partner a partner token speaks for.
-pub fn require_partner(claims: &Claims) -> Result<&str, DomainError> {
+/// The partner a partner token speaks for, parsed once here: a token without a
+/// `partner_id`, or with one that is not a valid [`PartnerId`], is refused alike.
+pub fn require_partner(claims: &Claims) -> Result<PartnerId, DomainError> {
     if !claims.has_role(Role::Partner) {
         return Err(DomainError::Forbidden("this needs the partner role".into()));
     }
     claims
         .partner_id
         .as_deref()
-        .filter(|p| !p.is_empty())
-        .ok_or_else(|| DomainError::Forbidden("a partner token must carry partner_id".into()))
+        .and_then(|p| PartnerId::parse(p).ok())
+        .ok_or_else(|| {
+            DomainError::Forbidden("a partner token must carry a valid partner_id".into())
+        })
 }
 
 /// Checks the token *and* the grant Stamp records *and* the company's activation. The

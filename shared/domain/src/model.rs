@@ -2,6 +2,7 @@
 //! they stand after corrections (the effective view).
 
 use crate::identity::pseudonym::PersonRef;
+use crate::identity::PartnerId;
 use crate::identity::{Orgnr, PersonId, SiteId};
 use crate::time::Instant;
 use chrono::{DateTime, Utc};
@@ -60,7 +61,8 @@ impl Source {
 /// An accredited ledger-system supplier.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Partner {
-    pub partner_id: String,
+    #[serde(deserialize_with = "PartnerId::deserialize_stored")]
+    pub partner_id: PartnerId,
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub feed_url: Option<String>,
@@ -161,7 +163,8 @@ impl EventFields {
 /// changed once written.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EventRecord {
-    pub partner_id: String,
+    #[serde(deserialize_with = "PartnerId::deserialize_stored")]
+    pub partner_id: PartnerId,
     pub fields: EventFields,
     pub received_at: DateTime<Utc>,
     pub batch_id: String,
@@ -180,7 +183,8 @@ impl EventRecord {
 /// `(partner_id, event_id)`: how an event is named everywhere.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct EventKey {
-    pub partner_id: String,
+    #[serde(deserialize_with = "PartnerId::deserialize_stored")]
+    pub partner_id: PartnerId,
     pub event_id: String,
 }
 
@@ -188,7 +192,8 @@ pub struct EventKey {
 /// every other field from its latest correction (spec §6).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LedgerEvent {
-    pub partner_id: String,
+    #[serde(deserialize_with = "PartnerId::deserialize_stored")]
+    pub partner_id: PartnerId,
     pub event_id: String,
     pub company_orgnr: Orgnr,
     pub company_name: String,

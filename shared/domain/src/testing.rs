@@ -23,7 +23,7 @@ pub fn card_event(
     at: Instant,
 ) -> LedgerEvent {
     LedgerEvent {
-        partner_id: "p1".into(),
+        partner_id: pid("p1"),
         event_id: event_id.into(),
         company_orgnr: Orgnr::parse(ORGNR).expect("a valid orgnr"),
         company_name: "Bygg AB".into(),
@@ -43,4 +43,9 @@ pub fn card_event(
         withdrawn: false,
         corrections: 0,
     }
+}
+
+/// A partner id of test data, parsed as the edge would (panics on an invalid one).
+pub fn pid(id: &str) -> crate::identity::PartnerId {
+    crate::identity::PartnerId::parse(id).expect("a valid partner id")
 }

@@ -290,7 +290,7 @@ async fn partner_health_counts_each_batch_once(s: &TestServer) {
         .ledger
         .note_delivery(
             &ck,
-            "ledger-1",
+            &stamp_domain::testing::pid("ledger-1"),
             "b3",
             5,
             0,
@@ -308,7 +308,7 @@ async fn partner_health_counts_each_batch_once(s: &TestServer) {
         .ledger
         .note_delivery(
             &ck,
-            "ledger-1",
+            &stamp_domain::testing::pid("ledger-1"),
             "old",
             1,
             1,
@@ -393,7 +393,14 @@ async fn partner_health_folds_into_rollups_that_answer_the_same(s: &TestServer) 
     // A row whose batch has no stored answer (an attempt interrupted before it).
     s.state
         .ledger
-        .note_delivery(&ck, "ledger-1", "unanswered", 3, 1, s.clock.now())
+        .note_delivery(
+            &ck,
+            &stamp_domain::testing::pid("ledger-1"),
+            "unanswered",
+            3,
+            1,
+            s.clock.now(),
+        )
         .await
         .unwrap();
     let now = s.clock.now() + chrono::Duration::days(1);

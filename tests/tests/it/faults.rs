@@ -205,13 +205,13 @@ async fn deliver(s: &TestServer, partner: &str, d: &Delivery, tally: &mut Tally)
     }
 }
 
-fn partner_of_upload(url: &str) -> String {
+fn partner_of_upload(url: &str) -> stamp_domain::identity::PartnerId {
     let path = url.split('?').next().unwrap_or("");
     let at = path
         .find("/uploads/")
         .map(|i| i + "/uploads/".len())
         .unwrap_or(0);
-    path[at..].split('/').next().unwrap_or("").to_string()
+    stamp_domain::testing::pid(path[at..].split('/').next().unwrap_or(""))
 }
 
 /// `n` events of one company: pushes of up to 1,000 events, the last tenth one upload.
@@ -424,7 +424,10 @@ async fn a_delivery_stopped_between_archive_and_index_is_replayed_alike() {
         let upload_id = upload.clone();
         let task = tokio::spawn(async move {
             match upload {
-                Some(id) => import.import_upload("ledger-1", &id).await.map(|_| ()),
+                Some(id) => import
+                    .import_upload(&stamp_domain::testing::pid("ledger-1"), &id)
+                    .await
+                    .map(|_| ()),
                 None => import
                     .push(
                         &partner,
@@ -466,7 +469,7 @@ async fn a_delivery_stopped_between_archive_and_index_is_replayed_alike() {
                 let id = upload_id.as_deref().expect("an upload id");
                 r.state
                     .import
-                    .import_upload("ledger-1", id)
+                    .import_upload(&stamp_domain::testing::pid("ledger-1"), id)
                     .await
                     .expect("retried import");
                 r.get(&format!("/partner/v1/batches/{batch_id}"), &tf.partner)

@@ -95,12 +95,18 @@ async fn an_interrupted_pull_resumes_without_loss_or_duplicates(s: &TestServer) 
     let at = s
         .state
         .ledger
-        .feed_cursor(&ck, "feed-a")
+        .feed_cursor(&ck, &stamp_domain::testing::pid("feed-a"))
         .await
         .unwrap()
         .unwrap();
     assert_eq!(at.cursor.as_deref(), Some(cursor(60).as_str()));
-    let status = s.state.ledger.pull_status("feed-a").await.unwrap().unwrap();
+    let status = s
+        .state
+        .ledger
+        .pull_status(&stamp_domain::testing::pid("feed-a"))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!((status.companies_failed, status.last_success_at), (1, None));
 
     // Healed, with two failures before each page: retries get through, and the pull
@@ -120,7 +126,7 @@ async fn an_interrupted_pull_resumes_without_loss_or_duplicates(s: &TestServer) 
     let at = s
         .state
         .ledger
-        .feed_cursor(&ck, "feed-a")
+        .feed_cursor(&ck, &stamp_domain::testing::pid("feed-a"))
         .await
         .unwrap()
         .unwrap();
@@ -128,7 +134,7 @@ async fn an_interrupted_pull_resumes_without_loss_or_duplicates(s: &TestServer) 
     assert!(s
         .state
         .ledger
-        .pull_status("feed-a")
+        .pull_status(&stamp_domain::testing::pid("feed-a"))
         .await
         .unwrap()
         .unwrap()
@@ -184,7 +190,13 @@ async fn a_malformed_page_is_archived_reported_and_not_passed(s: &TestServer) {
             "the page is archived as it came"
         );
         // Reported without personal data: the company appears by its pseudonymous key.
-        let status = s.state.ledger.pull_status("feed-a").await.unwrap().unwrap();
+        let status = s
+            .state
+            .ledger
+            .pull_status(&stamp_domain::testing::pid("feed-a"))
+            .await
+            .unwrap()
+            .unwrap();
         let reported = serde_json::to_string(&status).unwrap();
         assert!(
             !reported.contains(ORG_A) && reported.contains(ck.as_str()),
@@ -194,7 +206,7 @@ async fn a_malformed_page_is_archived_reported_and_not_passed(s: &TestServer) {
         let at = s
             .state
             .ledger
-            .feed_cursor(&ck, "feed-a")
+            .feed_cursor(&ck, &stamp_domain::testing::pid("feed-a"))
             .await
             .unwrap()
             .unwrap();
@@ -250,7 +262,7 @@ async fn one_failing_partner_does_not_stop_another(s: &TestServer) {
     let ok = s
         .state
         .ledger
-        .pull_status("feed-good")
+        .pull_status(&stamp_domain::testing::pid("feed-good"))
         .await
         .unwrap()
         .unwrap();

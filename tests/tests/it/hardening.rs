@@ -740,7 +740,10 @@ async fn an_interrupted_upload_resumes_after_a_restart() {
         "in",
         "2026-03-02T07:00:00+01:00",
     )];
-    let key = stamp_domain::intake::upload_key("ledger-1", created["upload_id"].as_str().unwrap());
+    let key = stamp_domain::intake::upload_key(
+        &stamp_domain::testing::pid("ledger-1"),
+        created["upload_id"].as_str().unwrap(),
+    );
     let folder = stamp_adapters::FolderArchive::new(s._dir.path().join("archive"));
     let path = folder.staging_path(&key).unwrap();
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();

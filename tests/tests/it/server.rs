@@ -484,14 +484,14 @@ pub async fn serve(app: axum::Router) -> String {
 }
 
 /// The partner an upload belongs to, from the upload URL's storage key (S3: the path).
-fn partner_of(created: &Value) -> String {
+fn partner_of(created: &Value) -> stamp_domain::identity::PartnerId {
     let url = created["upload_url"].as_str().unwrap_or("");
     let path = url.split('?').next().unwrap_or("");
     let at = path
         .find("/uploads/")
         .map(|i| i + "/uploads/".len())
         .unwrap_or(0);
-    path[at..].split('/').next().unwrap_or("").to_string()
+    stamp_domain::testing::pid(path[at..].split('/').next().unwrap_or(""))
 }
 
 pub fn claims(sub: &str, roles: &[&str], companies: &[&str]) -> Claims {

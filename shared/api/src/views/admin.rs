@@ -23,7 +23,7 @@ pub struct PartnerView {
 impl From<&Partner> for PartnerView {
     fn from(p: &Partner) -> Self {
         PartnerView {
-            partner_id: p.partner_id.clone(),
+            partner_id: p.partner_id.to_string(),
             name: p.name.clone(),
             feed_url: p.feed_url.clone(),
             accredited_at: p.accredited_at,

@@ -91,7 +91,7 @@ impl From<&Shown> for EventView {
     fn from(s: &Shown) -> Self {
         let e = &s.event;
         EventView {
-            partner_id: e.partner_id.clone(),
+            partner_id: e.partner_id.to_string(),
             event_id: e.event_id.clone(),
             site_id: e.site_id.to_string(),
             direction: e.direction,
@@ -120,7 +120,7 @@ pub struct EventKey {
 impl From<&LedgerEvent> for EventKey {
     fn from(e: &LedgerEvent) -> Self {
         EventKey {
-            partner_id: e.partner_id.clone(),
+            partner_id: e.partner_id.to_string(),
             event_id: e.event_id.clone(),
         }
     }
@@ -224,7 +224,7 @@ impl From<&FoundAnomaly> for AnomalyView {
                 .related
                 .iter()
                 .map(|(p, id)| EventKey {
-                    partner_id: p.clone(),
+                    partner_id: p.to_string(),
                     event_id: id.clone(),
                 })
                 .collect(),
@@ -269,7 +269,7 @@ pub struct PartnerHealth {
 impl From<&stamp_domain::table::PartnerHealth> for PartnerHealth {
     fn from(h: &stamp_domain::table::PartnerHealth) -> Self {
         PartnerHealth {
-            partner_id: h.partner_id.clone(),
+            partner_id: h.partner_id.to_string(),
             events_received: h.events_received,
             events_rejected: h.events_rejected,
             last_delivery: h.last_delivery.clone(),

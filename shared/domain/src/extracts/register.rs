@@ -14,6 +14,7 @@ use super::ExtractFormat;
 use crate::error::DomainError;
 use crate::governance::retention::{retention_until, FiscalYearEnd};
 use crate::identity::pseudonym::PersonRef;
+use crate::identity::PartnerId;
 use crate::identity::{Orgnr, PersonId};
 use crate::model::LedgerEvent;
 use crate::time::{format_rfc3339, local_date};
@@ -32,7 +33,7 @@ pub struct RegisterSection {
     /// Every row of the person's whole history, sorted by time.
     pub rows: Vec<Row>,
     /// The partners whose systems delivered the events: id and name.
-    pub sources: Vec<(String, Option<String>)>,
+    pub sources: Vec<(PartnerId, Option<String>)>,
 }
 
 #[derive(Debug, Clone)]
@@ -89,7 +90,7 @@ impl RegisterSection {
             .iter()
             .map(|(id, name)| match name {
                 Some(n) => format!("{n} ({id})"),
-                None => id.clone(),
+                None => id.to_string(),
             })
             .collect::<Vec<_>>()
             .join(", ")

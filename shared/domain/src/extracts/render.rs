@@ -13,6 +13,7 @@ use crate::governance::retention::FiscalYearEnd;
 use crate::identity::pseudonym::sha256_hex;
 use crate::identity::pseudonym::PersonRef;
 use crate::identity::Orgnr;
+use crate::identity::PartnerId;
 use crate::reads::queries::{Queries, RegistrationQuery};
 use crate::table::keys;
 use crate::time::local_date;
@@ -216,7 +217,8 @@ impl Extracts {
             .ledger
             .person_events(&ck, person_ref, &all.from, &all.to)
             .await?;
-        let partner_ids: BTreeSet<String> = events.iter().map(|e| e.partner_id.clone()).collect();
+        let partner_ids: BTreeSet<PartnerId> =
+            events.iter().map(|e| e.partner_id.clone()).collect();
         let filter = RowFilter {
             site: None,
             person_ref: Some(person_ref.clone()),
@@ -225,7 +227,7 @@ impl Extracts {
         let mut rows = build_rows(events, all, all, &filter, now);
         let history = histories(&self.ledger, &corrected_events(&rows)).await?;
         attach_corrections(&mut rows, &history);
-        let sources: Vec<(String, Option<String>)> = stream::iter(partner_ids)
+        let sources: Vec<(PartnerId, Option<String>)> = stream::iter(partner_ids)
             .map(|p| async move {
                 let name = self.ledger.partner(&p).await?.map(|x| x.name);
                 Ok::<_, DomainError>((p, name))

@@ -12,7 +12,7 @@
 //! is not emitted again.
 
 use crate::identity::pseudonym::PersonRef;
-use crate::identity::{Orgnr, PersonId, PersonIdKind, SiteId};
+use crate::identity::{Orgnr, PartnerId, PersonId, PersonIdKind, SiteId};
 use crate::model::{Direction, EventKey, LedgerEvent};
 use crate::reads::analysis::{analyse, AnomalyKind, Unpaired};
 use crate::table::CorrectionEntry;
@@ -198,7 +198,7 @@ impl Row {
     }
 
     /// The sort order of spec §8: date, person_name, person_id, then time.
-    fn sort_key(&self) -> (NaiveDate, String, String, Instant, String, String) {
+    fn sort_key(&self) -> (NaiveDate, String, String, Instant, PartnerId, String) {
         let p = self.primary();
         (
             self.date(),

@@ -15,6 +15,7 @@
 use crate::error::DomainError;
 use crate::governance::retention::{retention_until, FiscalYearEnd};
 use crate::identity::pseudonym::CompanyKey;
+use crate::identity::PartnerId;
 use crate::intake::Receipt;
 use crate::ports::{Archive, ArchiveError, Clock, LockProbe};
 use crate::table::{keys, ArchivedEntry, Ledger};
@@ -435,7 +436,7 @@ impl Verifier {
 
 /// What the receipts say was received: by (partner, receipt instant), each delivery's
 /// archive key and the keys of the companies it names.
-type Received = HashMap<(String, DateTime<Utc>), Vec<(String, Vec<String>)>>;
+type Received = HashMap<(PartnerId, DateTime<Utc>), Vec<(String, Vec<String>)>>;
 
 /// What checking one receipt found.
 struct Checked {
@@ -464,10 +465,10 @@ impl Checked {
 fn delivery_of<'a>(
     received: &'a Received,
     ck: &CompanyKey,
-    partner: &str,
+    partner: &PartnerId,
     at: DateTime<Utc>,
 ) -> Option<&'a str> {
-    let candidates = received.get(&(partner.to_string(), at))?;
+    let candidates = received.get(&(partner.clone(), at))?;
     let mut of_company = candidates
         .iter()
         .filter(|(_, cks)| cks.iter().any(|c| c == ck))

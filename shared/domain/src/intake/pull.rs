@@ -22,6 +22,7 @@ use crate::error::DomainError;
 use crate::identity::pseudonym::CompanyKey;
 use crate::identity::pseudonym::{id_fragment, sha256_hex};
 use crate::identity::Orgnr;
+use crate::identity::PartnerId;
 use crate::intake::{
     feed_page_envelope, BatchAnswer, DeliveryFormat, ImportFailure, ImportService,
 };
@@ -84,8 +85,12 @@ pub struct PullSummary {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PullFailure {
     /// The partner (in a round's summary; a partner's own status leaves it out).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub partner_id: Option<String>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "PartnerId::deserialize_stored_option"
+    )]
+    pub partner_id: Option<PartnerId>,
     /// The company's pseudonymous key `ck` (never its orgnr: the status is no ledger data).
     pub company: String,
     /// `storage`, `unavailable`, `refused`, `malformed`, `too_large`, `refused_by_stamp`
@@ -100,9 +105,9 @@ pub struct PullFailure {
     pub at: DateTime<Utc>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct PairOutcome {
-    partner_id: String,
+    partner_id: PartnerId,
     pages: usize,
     accepted: u64,
     duplicates: u64,
@@ -195,7 +200,7 @@ impl Puller {
             .collect()
             .await;
         let mut summary = PullSummary::default();
-        let mut by_partner: BTreeMap<String, PullStatus> = BTreeMap::new();
+        let mut by_partner: BTreeMap<PartnerId, PullStatus> = BTreeMap::new();
         for o in outcomes {
             summary.pairs += 1;
             summary.pages += o.pages;
@@ -256,7 +261,12 @@ impl Puller {
     async fn pull_pair(&self, partner: &Partner, orgnr: &Orgnr) -> PairOutcome {
         let mut outcome = PairOutcome {
             partner_id: partner.partner_id.clone(),
-            ..Default::default()
+            pages: 0,
+            accepted: 0,
+            duplicates: 0,
+            rejected: 0,
+            malformed: false,
+            error: None,
         };
         let ck = self.ledger.company_key(orgnr);
         if let Err(e) = self.pull_pages(partner, orgnr, &ck, &mut outcome).await {
@@ -296,7 +306,7 @@ impl Puller {
         let Some(feed_url) = partner.feed_url.as_deref() else {
             return Ok(());
         };
-        let partner_id = partner.partner_id.as_str();
+        let partner_id = &partner.partner_id;
         let mut state = self.ledger.feed_cursor(ck, partner_id).await?;
         for _ in 0..self.settings.max_pages {
             if self
@@ -375,7 +385,7 @@ impl Puller {
             }
             if next != after || info.events > 0 {
                 let moved = FeedCursor {
-                    partner_id: partner_id.to_string(),
+                    partner_id: partner_id.clone(),
                     cursor: next,
                     updated_at: self.clock.now(),
                     pages: state.as_ref().map_or(0, |s| s.pages) + 1,
@@ -421,7 +431,7 @@ impl Puller {
 
     async fn import_page(
         &self,
-        partner_id: &str,
+        partner_id: &PartnerId,
         page: &[u8],
         batch_id: &str,
     ) -> Result<BatchAnswer, ImportFailure> {

@@ -16,6 +16,7 @@
 use crate::error::DomainError;
 use crate::identity::pseudonym::PersonRef;
 use crate::identity::Orgnr;
+use crate::identity::PartnerId;
 use crate::intake::{ImportService, Receipt, RECEIPTS_PREFIX};
 use crate::ports::{Archive, Item};
 use crate::table::{keys, Ledger};
@@ -193,7 +194,7 @@ pub async fn compare_company_counted(
         .chain(&d2)
         .filter_map(|i| i.sk.parse().ok())
         .collect();
-    let mut events: BTreeSet<(String, String)> = BTreeSet::new();
+    let mut events: BTreeSet<(PartnerId, String)> = BTreeSet::new();
     let mut day_events_compared = 0;
     for day in days {
         let by_key = |list: Vec<crate::model::LedgerEvent>| {
@@ -202,7 +203,7 @@ pub async fn compare_company_counted(
                     let v = serde_json::to_value(&e).unwrap_or_default();
                     ((e.partner_id, e.event_id), v)
                 })
-                .collect::<BTreeMap<(String, String), Value>>()
+                .collect::<BTreeMap<(PartnerId, String), Value>>()
         };
         let a = by_key(live.day_events(&ck, day).await?);
         let b = by_key(rebuilt.day_events(&ck, day).await?);
@@ -227,7 +228,7 @@ pub async fn compare_company_counted(
         }
         events.extend(a.into_keys().chain(b.into_keys()));
     }
-    let mut corrections: BTreeSet<(String, String)> = BTreeSet::new();
+    let mut corrections: BTreeSet<(PartnerId, String)> = BTreeSet::new();
     for (p, id) in &events {
         let (a, b) = count(
             compare_partition(live, rebuilt, &keys::event(p, id), &sites_pk, &mut diffs).await?,

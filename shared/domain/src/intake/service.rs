@@ -19,6 +19,7 @@ use crate::identity::pseudonym::sha256_hex;
 use crate::identity::pseudonym::CompanyKey;
 use crate::identity::pseudonym::PersonRef;
 use crate::identity::Orgnr;
+use crate::identity::PartnerId;
 use crate::model::{Activation, LedgerEvent};
 use crate::ports::{Archive, Clock};
 use crate::table::{ArchivedEntry, Ledger};
@@ -72,7 +73,7 @@ enum Fate {
 /// Who and when, for every record a run writes.
 #[derive(Clone)]
 struct Ctx {
-    partner_id: String,
+    partner_id: PartnerId,
     batch_id: String,
     archive_key: String,
     received_at: DateTime<Utc>,
@@ -106,14 +107,14 @@ pub(crate) struct Run {
 
 impl Run {
     pub(crate) fn new(
-        partner_id: &str,
+        partner_id: &PartnerId,
         batch_id: &str,
         sha256: &str,
         received_at: DateTime<Utc>,
     ) -> Self {
         Run {
             ctx: Ctx {
-                partner_id: partner_id.to_string(),
+                partner_id: partner_id.clone(),
                 batch_id: batch_id.to_string(),
                 archive_key: String::new(),
                 received_at,
@@ -260,7 +261,7 @@ impl ImportService {
         body: &[u8],
         batch_id_param: Option<&str>,
     ) -> Result<BatchAnswer, DomainError> {
-        let partner_id = require_partner(claims)?.to_string();
+        let partner_id = require_partner(claims)?;
         self.require_accredited(&partner_id).await?;
         if body.len() > MAX_BATCH_BYTES {
             return Err(DomainError::PayloadTooLarge(format!(
@@ -271,7 +272,10 @@ impl ImportService {
         self.import(&partner_id, format, body, batch_id_param).await
     }
 
-    pub(crate) async fn require_accredited(&self, partner_id: &str) -> Result<(), DomainError> {
+    pub(crate) async fn require_accredited(
+        &self,
+        partner_id: &PartnerId,
+    ) -> Result<(), DomainError> {
         match self.ledger.partner(partner_id).await? {
             None => Err(DomainError::Forbidden(
                 "the partner is not accredited by Stamp".into(),
@@ -287,7 +291,7 @@ impl ImportService {
     /// (a push, a pulled page).
     pub async fn import(
         &self,
-        partner_id: &str,
+        partner_id: &PartnerId,
         format: DeliveryFormat,
         body: &[u8],
         batch_id_param: Option<&str>,
@@ -300,7 +304,7 @@ impl ImportService {
     /// [`ImportService::import`], telling also where a refused delivery was archived.
     pub async fn import_detailed(
         &self,
-        partner_id: &str,
+        partner_id: &PartnerId,
         format: DeliveryFormat,
         body: &[u8],
         batch_id_param: Option<&str>,
@@ -332,7 +336,7 @@ impl ImportService {
                         batch: None,
                     })
                     .await?;
-                tracing::info!(partner_id, archive_key = %key, "unreadable delivery archived and refused");
+                tracing::info!(partner_id = %partner_id, archive_key = %key, "unreadable delivery archived and refused");
                 return Err(ImportFailure {
                     error: envelope_error(e),
                     archived: Some(key),

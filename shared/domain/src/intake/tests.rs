@@ -12,6 +12,7 @@ use crate::ports::{
     ArchiveError, Item, ItemStore, Query, QueryPage, StoreError, SystemClock, UploadUrls, WriteOp,
 };
 use crate::table::{Ledger, UploadStatus};
+use crate::testing::pid;
 use async_trait::async_trait;
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -258,7 +259,7 @@ async fn an_upload_indexes_exactly_what_a_push_does() {
     ready(&pushed).await;
     let push = pushed
         .import
-        .import(PARTNER, DeliveryFormat::Json, &body, None)
+        .import(&pid(PARTNER), DeliveryFormat::Json, &body, None)
         .await
         .unwrap();
 
@@ -285,10 +286,10 @@ async fn an_upload_indexes_exactly_what_a_push_does() {
     let upload_id = created.upload_id.as_str();
     uploaded
         .archive
-        .stage(&upload_key(PARTNER, upload_id), body.clone());
+        .stage(&upload_key(&pid(PARTNER), upload_id), body.clone());
     let outcome = uploaded
         .import
-        .import_upload(PARTNER, upload_id)
+        .import_upload(&pid(PARTNER), upload_id)
         .await
         .unwrap();
     assert_eq!(
@@ -317,7 +318,7 @@ async fn an_upload_indexes_exactly_what_a_push_does() {
     // Importing it again changes nothing.
     let again = uploaded
         .import
-        .import_upload(PARTNER, upload_id)
+        .import_upload(&pid(PARTNER), upload_id)
         .await
         .unwrap();
     assert_eq!(again.answer, outcome.answer);
@@ -332,7 +333,7 @@ async fn an_interrupted_delivery_resumes_as_if_it_had_not_been() {
     ready(&whole).await;
     let answer = whole
         .import
-        .import(PARTNER, DeliveryFormat::Json, &body, None)
+        .import(&pid(PARTNER), DeliveryFormat::Json, &body, None)
         .await
         .unwrap();
 
@@ -341,7 +342,7 @@ async fn an_interrupted_delivery_resumes_as_if_it_had_not_been() {
     broken.store.budget.store(40, Ordering::SeqCst);
     assert!(broken
         .import
-        .import(PARTNER, DeliveryFormat::Json, &body, None)
+        .import(&pid(PARTNER), DeliveryFormat::Json, &body, None)
         .await
         .is_err());
     // At the moment of the crash every stored event's day is in the day index, so the
@@ -358,7 +359,7 @@ async fn an_interrupted_delivery_resumes_as_if_it_had_not_been() {
     broken.store.budget.store(usize::MAX, Ordering::SeqCst);
     let resumed = broken
         .import
-        .import(PARTNER, DeliveryFormat::Json, &body, None)
+        .import(&pid(PARTNER), DeliveryFormat::Json, &body, None)
         .await
         .unwrap();
     assert_eq!(resumed.accepted, answer.accepted);
@@ -394,7 +395,7 @@ async fn every_stored_event_is_listed_at_every_moment_of_an_interrupted_import()
         env.store.budget.store(budget, Ordering::SeqCst);
         if env
             .import
-            .import(PARTNER, DeliveryFormat::Json, &body, None)
+            .import(&pid(PARTNER), DeliveryFormat::Json, &body, None)
             .await
             .is_ok()
         {
@@ -461,7 +462,7 @@ async fn a_rebuilt_index_equals_the_live_one() {
             .to_string()
             .into_bytes();
         live.import
-            .import(PARTNER, DeliveryFormat::Json, &body, None)
+            .import(&pid(PARTNER), DeliveryFormat::Json, &body, None)
             .await
             .unwrap();
     }
@@ -471,12 +472,17 @@ async fn a_rebuilt_index_equals_the_live_one() {
          c2,{ORG},Bygg AB,STH2026000001,198112189876,Person 0,in,2026-03-02T07:00:00+01:00,\n"
     );
     live.import
-        .import(PARTNER, DeliveryFormat::Csv, csv.as_bytes(), Some("csv-1"))
+        .import(
+            &pid(PARTNER),
+            DeliveryFormat::Csv,
+            csv.as_bytes(),
+            Some("csv-1"),
+        )
         .await
         .unwrap();
     assert!(live
         .import
-        .import(PARTNER, DeliveryFormat::Json, b"{oops", None)
+        .import(&pid(PARTNER), DeliveryFormat::Json, b"{oops", None)
         .await
         .is_err());
 

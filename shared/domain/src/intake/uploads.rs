@@ -13,6 +13,7 @@ use super::service::{
 use super::stream::{scan, OwnedRule};
 use crate::auth::{require_partner, Claims};
 use crate::error::{DomainError, ErrorRecord};
+use crate::identity::PartnerId;
 use crate::ports::{UploadUrls, UPLOADS_PREFIX};
 use crate::table::{Upload, UploadStatus};
 use chrono::{DateTime, Utc};
@@ -74,17 +75,17 @@ impl UploadAnswer {
 }
 
 /// The storage key of an upload.
-pub fn upload_key(partner_id: &str, upload_id: &str) -> String {
+pub fn upload_key(partner_id: &PartnerId, upload_id: &str) -> String {
     format!("{UPLOADS_PREFIX}{partner_id}/{upload_id}")
 }
 
 /// `(partner_id, upload_id)` of an upload's storage key, if it is one.
-pub fn parse_upload_key(key: &str) -> Option<(String, String)> {
+pub fn parse_upload_key(key: &str) -> Option<(PartnerId, String)> {
     let rest = key.strip_prefix(UPLOADS_PREFIX)?;
     let (partner, id) = rest.split_once('/')?;
     let ok_id = id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit());
-    (crate::governance::admin::validate_partner_id(partner).is_ok() && ok_id)
-        .then(|| (partner.to_string(), id.to_string()))
+    let partner = PartnerId::parse(partner).ok()?;
+    ok_id.then(|| (partner, id.to_string()))
 }
 
 /// Where an upload not yet imported stands (`GET /partner/v1/batches/{batch_id}`, 202).
@@ -139,7 +140,7 @@ impl ImportService {
         req: NewUpload,
         urls: &dyn UploadUrls,
     ) -> Result<UploadTicket, DomainError> {
-        let partner_id = require_partner(claims)?.to_string();
+        let partner_id = require_partner(claims)?;
         self.require_accredited(&partner_id).await?;
         let batch_id =
             check_batch_id(req.batch_id.as_deref().unwrap_or("")).map_err(envelope_error)?;
@@ -163,7 +164,7 @@ impl ImportService {
             .presign_put(&upload_key(&partner_id, &upload_id), UPLOAD_URL_VALIDITY)
             .await?;
         self.ledger.save_new_upload(&upload).await?;
-        tracing::info!(partner_id, upload_id, "upload URL issued");
+        tracing::info!(partner_id = %partner_id, upload_id, "upload URL issued");
         Ok(UploadTicket {
             upload_id,
             batch_id,
@@ -186,8 +187,8 @@ impl ImportService {
         batch_id: &str,
     ) -> Result<BatchStatus, DomainError> {
         let partner_id = require_partner(claims)?;
-        let answered = self.ledger.batch(partner_id, batch_id).await?;
-        let upload = self.ledger.batch_upload(partner_id, batch_id).await?;
+        let answered = self.ledger.batch(&partner_id, batch_id).await?;
+        let upload = self.ledger.batch_upload(&partner_id, batch_id).await?;
         // The latest attempt under the batch id speaks: an upload created after the batch
         // was answered (a replay, or other bytes: 409) tells how that attempt went.
         let up = match (answered, upload) {
@@ -224,7 +225,7 @@ impl ImportService {
     /// (storage unavailable) is an `Err`, so the caller's retry can finish it.
     pub async fn import_upload(
         &self,
-        partner_id: &str,
+        partner_id: &PartnerId,
         upload_id: &str,
     ) -> Result<UploadOutcome, DomainError> {
         let Some(mut up) = self.ledger.upload(partner_id, upload_id).await? else {
@@ -265,7 +266,7 @@ impl ImportService {
                     });
                 }
                 tracing::info!(
-                    partner_id,
+                    partner_id = %partner_id,
                     upload_id,
                     "a refused upload was sent again; importing it"
                 );
@@ -295,7 +296,7 @@ impl ImportService {
                 return Err(f.error);
             }
             Err(f) => {
-                tracing::info!(partner_id, upload_id, error = %f.error, "upload refused");
+                tracing::info!(partner_id = %partner_id, upload_id, error = %f.error, "upload refused");
                 up.status = UploadStatus::Failed;
                 let error = ErrorRecord::from(&f.error);
                 let answer = UploadAnswer::Refused(error.clone());
@@ -310,7 +311,7 @@ impl ImportService {
         };
         self.ledger.update_upload(&up).await?;
         if let Err(e) = self.archive.remove_staged(&staged).await {
-            tracing::warn!(partner_id, upload_id, error = %e, "the staged upload could not be removed");
+            tracing::warn!(partner_id = %partner_id, upload_id, error = %e, "the staged upload could not be removed");
         }
         Ok(outcome)
     }

@@ -10,6 +10,7 @@ use crate::error::DomainError;
 use crate::identity::pseudonym::CompanyKey;
 use crate::identity::pseudonym::PersonRef;
 use crate::identity::Orgnr;
+use crate::identity::PartnerId;
 use crate::model::{Direction, LedgerEvent};
 use crate::ports::{Item, WriteOp};
 use crate::reads::analysis::{analyse, AnomalyKind, Unpaired, LOOKBACK};
@@ -59,7 +60,7 @@ pub struct DigestAnomaly {
     pub person_ref: PersonRef,
     pub person_name: String,
     pub occurred_at: String,
-    pub partner_id: String,
+    pub partner_id: PartnerId,
     pub event_id: String,
 }
 
@@ -82,7 +83,7 @@ pub struct StillCheckedIn {
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SilenceNotice {
-    pub partner_id: String,
+    pub partner_id: PartnerId,
     pub partner_name: Option<String>,
     pub silent_since: DateTime<Utc>,
 }

@@ -8,6 +8,7 @@
 //! here; a duplicate is never the open `in`.
 
 use crate::identity::pseudonym::PersonRef;
+use crate::identity::PartnerId;
 use crate::identity::{Orgnr, SiteId};
 use crate::model::{Direction, LedgerEvent};
 use crate::reads::analysis::{analyse, Unpaired, LOOKBACK, MAX_SESSION};
@@ -26,7 +27,8 @@ pub struct PresentPerson {
     #[schema(value_type = Option<String>)]
     pub employer_orgnr: Option<Orgnr>,
     pub checked_in_at: String,
-    pub partner_id: String,
+    #[schema(value_type = String)]
+    pub partner_id: PartnerId,
     /// The open check-in's id at its partner.
     pub event_id: String,
 }

@@ -6,6 +6,7 @@ use crate::auth::{require_company_and, Claims, CompanyAccess};
 use crate::error::DomainError;
 use crate::identity::pseudonym::CompanyKey;
 use crate::identity::pseudonym::PersonRef;
+use crate::identity::PartnerId;
 use crate::identity::{Orgnr, PersonId, SiteId};
 use crate::model::LedgerEvent;
 use crate::pagination::{Cursor, Page};
@@ -416,7 +417,7 @@ impl Queries {
         page.truncate(q.limit);
 
         // Every correction history the page shows, read at once (bounded).
-        let corrected: BTreeSet<(String, String)> = page
+        let corrected: BTreeSet<(PartnerId, String)> = page
             .iter()
             .flat_map(|entry| match &entry.kind {
                 EntryKind::Session {
@@ -431,7 +432,7 @@ impl Queries {
             .filter(|(e, history)| *history && e.corrections > 0)
             .map(|(e, _)| (e.partner_id.clone(), e.event_id.clone()))
             .collect();
-        let histories: HashMap<(String, String), Vec<CorrectionEntry>> = stream::iter(corrected)
+        let histories: HashMap<(PartnerId, String), Vec<CorrectionEntry>> = stream::iter(corrected)
             .map(|k| async move {
                 let c = self.ledger.corrections(&k.0, &k.1).await?;
                 Ok::<_, DomainError>((k, c))

@@ -2,6 +2,7 @@
 
 use super::{from_item, item_of, keys, Ledger};
 use crate::error::DomainError;
+use crate::identity::PartnerId;
 use crate::ports::{Condition, SkRange, WriteOp};
 use serde::{Deserialize, Serialize};
 
@@ -85,7 +86,7 @@ impl Ledger {
         }];
         if let Some((partner, batch)) = &entry.batch {
             ops.push(WriteOp::Delete {
-                pk: keys::batch(partner, batch),
+                pk: keys::batch(&PartnerId::from_stored(partner.as_str()), batch),
                 sk: keys::BATCH.into(),
                 condition: Condition::None,
             });

@@ -61,7 +61,7 @@ impl Ledger {
             chunked
                 .entry(first_pk)
                 .or_default()
-                .insert((e.partner_id.clone(), e.event_id.clone()));
+                .insert((e.partner_id.to_string(), e.event_id.clone()));
         }
         let mut chunk_ops = Vec::new();
         for (pk, gone) in chunked {

@@ -6,6 +6,7 @@ use super::{
     to_attrs, Ledger,
 };
 use crate::error::DomainError;
+use crate::identity::PartnerId;
 use crate::model::{EventRecord, LedgerEvent};
 use crate::ports::{Condition, Item, SkRange, WriteOp};
 use crate::time::Instant;
@@ -16,7 +17,8 @@ use serde_json::Value;
 /// What Stamp answered to a batch, kept so that a replay gets the same answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BatchRecord {
-    pub partner_id: String,
+    #[serde(deserialize_with = "PartnerId::deserialize_stored")]
+    pub partner_id: PartnerId,
     pub batch_id: String,
     pub sha256: String,
     pub archive_key: String,
@@ -28,7 +30,9 @@ pub struct BatchRecord {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CorrectionEntry {
     pub seq: u32,
-    pub partner_id: String,
+    #[schema(value_type = String)]
+    #[serde(deserialize_with = "PartnerId::deserialize_stored")]
+    pub partner_id: PartnerId,
     pub event_id: String,
     pub corrects: String,
     pub received_at: DateTime<Utc>,
@@ -66,7 +70,7 @@ impl Ledger {
 
     pub async fn batch(
         &self,
-        partner_id: &str,
+        partner_id: &PartnerId,
         batch_id: &str,
     ) -> Result<Option<BatchRecord>, DomainError> {
         self.store
@@ -92,7 +96,7 @@ impl Ledger {
     /// chain (its own id unless it is a correction).
     pub async fn record(
         &self,
-        partner_id: &str,
+        partner_id: &PartnerId,
         event_id: &str,
     ) -> Result<Option<(EventRecord, String)>, DomainError> {
         let Some(item) = self
@@ -183,7 +187,7 @@ impl Ledger {
 
     pub async fn head(
         &self,
-        partner_id: &str,
+        partner_id: &PartnerId,
         event_id: &str,
     ) -> Result<Option<Head>, DomainError> {
         let pk = keys::event(partner_id, event_id);
@@ -269,7 +273,7 @@ impl Ledger {
 
     pub async fn corrections(
         &self,
-        partner_id: &str,
+        partner_id: &PartnerId,
         event_id: &str,
     ) -> Result<Vec<CorrectionEntry>, DomainError> {
         let items = self

@@ -15,6 +15,7 @@
 use super::{keys, Ledger, PARTITION_READS};
 use crate::error::DomainError;
 use crate::identity::pseudonym::CompanyKey;
+use crate::identity::PartnerId;
 use crate::notify::silence;
 use crate::ports::{Condition, Item, SkRange, StoreError, WriteOp, MAX_TRANSACTION_OPS};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -29,7 +30,7 @@ const ROLLUP: &str = "#R#";
 /// A partner's delivery health for one company (statistics' `partners`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PartnerHealth {
-    pub partner_id: String,
+    pub partner_id: PartnerId,
     pub events_received: i64,
     pub events_rejected: i64,
     /// RFC 3339, as written.
@@ -45,9 +46,9 @@ pub struct PartnerHealth {
 }
 
 impl PartnerHealth {
-    fn new(partner_id: &str) -> Self {
+    fn new(partner_id: &PartnerId) -> Self {
         PartnerHealth {
-            partner_id: partner_id.to_string(),
+            partner_id: partner_id.clone(),
             events_received: 0,
             events_rejected: 0,
             last_delivery: None,
@@ -133,7 +134,7 @@ impl Ledger {
     pub async fn note_delivery(
         &self,
         ck: &CompanyKey,
-        partner_id: &str,
+        partner_id: &PartnerId,
         batch_id: &str,
         received: u64,
         rejected: u64,
@@ -193,7 +194,8 @@ impl Ledger {
             }
         }
         let mut done = Folded::default();
-        for (pid, rows) in rows {
+        for (stored_pid, rows) in rows {
+            let pid = &PartnerId::from_stored(stored_pid);
             // Only batches whose answer is stored (see the module).
             let batches: Vec<String> = rows
                 .iter()
@@ -209,7 +211,7 @@ impl Ledger {
                 .zip(stored)
                 .filter_map(|(i, stored)| stored.then_some(i))
                 .collect();
-            let mut rollup = rollups.get(pid).copied().cloned();
+            let mut rollup = rollups.get(stored_pid).copied().cloned();
             for chunk in answered.chunks(MAX_TRANSACTION_OPS - 1) {
                 let mut sum = PartnerHealth::new(pid);
                 let version = match &rollup {
@@ -257,15 +259,16 @@ impl Ledger {
 }
 
 /// Rows and rollups summed per partner.
-fn sum_by_partner(items: &[Item]) -> BTreeMap<String, PartnerHealth> {
-    let mut by_partner: BTreeMap<String, PartnerHealth> = BTreeMap::new();
+fn sum_by_partner(items: &[Item]) -> BTreeMap<PartnerId, PartnerHealth> {
+    let mut by_partner: BTreeMap<PartnerId, PartnerHealth> = BTreeMap::new();
     for i in items {
         let Some(pid) = i.str("partner_id") else {
             continue;
         };
+        let pid = PartnerId::from_stored(pid);
         by_partner
-            .entry(pid.to_string())
-            .or_insert_with(|| PartnerHealth::new(pid))
+            .entry(pid.clone())
+            .or_insert_with(|| PartnerHealth::new(&pid))
             .add(i);
     }
     by_partner

@@ -4,6 +4,7 @@
 use super::{created, from_item, item_of, keys, Ledger, PersonEntry};
 use crate::error::DomainError;
 use crate::identity::pseudonym::CompanyKey;
+use crate::identity::PartnerId;
 use crate::model::{LedgerEvent, Partner};
 use crate::ports::{Condition, Item, WriteOp};
 use crate::time::Instant;
@@ -24,7 +25,8 @@ pub enum UploadStatus {
 /// A large delivery a partner uploads straight to storage (`POST /partner/v1/uploads`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Upload {
-    pub partner_id: String,
+    #[serde(deserialize_with = "PartnerId::deserialize_stored")]
+    pub partner_id: PartnerId,
     pub upload_id: String,
     pub batch_id: String,
     /// `json` or `csv`.
@@ -44,7 +46,8 @@ pub struct Upload {
 /// Where pulling a partner's feed of one company continues.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FeedCursor {
-    pub partner_id: String,
+    #[serde(deserialize_with = "PartnerId::deserialize_stored")]
+    pub partner_id: PartnerId,
     /// `None`: from the start of the history (a backfill).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
@@ -63,7 +66,8 @@ pub struct FeedCursor {
 /// personal data: companies appear by their pseudonymous key.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PullStatus {
-    pub partner_id: String,
+    #[serde(deserialize_with = "PartnerId::deserialize_stored")]
+    pub partner_id: PartnerId,
     pub last_round_at: DateTime<Utc>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_success_at: Option<DateTime<Utc>>,
@@ -87,7 +91,7 @@ impl Ledger {
     /// batch id are a `batch_conflict`.
     pub async fn begin_batch(
         &self,
-        partner_id: &str,
+        partner_id: &PartnerId,
         batch_id: &str,
         sha256: &str,
         received_at: DateTime<Utc>,
@@ -158,7 +162,7 @@ impl Ledger {
 
     pub async fn upload(
         &self,
-        partner_id: &str,
+        partner_id: &PartnerId,
         upload_id: &str,
     ) -> Result<Option<Upload>, DomainError> {
         self.store
@@ -171,7 +175,7 @@ impl Ledger {
     /// The latest upload created for a batch id.
     pub async fn batch_upload(
         &self,
-        partner_id: &str,
+        partner_id: &PartnerId,
         batch_id: &str,
     ) -> Result<Option<Upload>, DomainError> {
         let Some(pointer) = self
@@ -192,7 +196,7 @@ impl Ledger {
     pub async fn feed_cursor(
         &self,
         ck: &CompanyKey,
-        partner_id: &str,
+        partner_id: &PartnerId,
     ) -> Result<Option<FeedCursor>, DomainError> {
         self.store
             .get(&keys::feeds(ck), partner_id)
@@ -215,7 +219,7 @@ impl Ledger {
         };
         let mut next = next.clone();
         next.version = previous.map_or(0, |p| p.version + 1);
-        let item = item_of(keys::feeds(ck), next.partner_id.clone(), &next)?;
+        let item = item_of(keys::feeds(ck), next.partner_id.to_string(), &next)?;
         created(
             self.store
                 .transact(vec![WriteOp::Put { item, condition }])
@@ -228,7 +232,10 @@ impl Ledger {
         Ok(self.store.transact(vec![WriteOp::put(item)]).await?)
     }
 
-    pub async fn pull_status(&self, partner_id: &str) -> Result<Option<PullStatus>, DomainError> {
+    pub async fn pull_status(
+        &self,
+        partner_id: &PartnerId,
+    ) -> Result<Option<PullStatus>, DomainError> {
         self.store
             .get(&keys::pull_status(partner_id), keys::STATUS)
             .await?
@@ -248,7 +255,7 @@ impl Ledger {
     /// Writes a partner as given (an operator's correction, or the demo pointing its
     /// simulated feed at a new port).
     pub async fn save_partner(&self, p: &Partner) -> Result<(), DomainError> {
-        let item = item_of(keys::PARTNERS.into(), p.partner_id.clone(), p)?;
+        let item = item_of(keys::PARTNERS.into(), p.partner_id.to_string(), p)?;
         Ok(self.store.transact(vec![WriteOp::put(item)]).await?)
     }
 

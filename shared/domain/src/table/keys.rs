@@ -5,6 +5,7 @@
 
 use crate::identity::pseudonym::PersonRef;
 use crate::identity::pseudonym::{id_fragment, CompanyKey};
+use crate::identity::PartnerId;
 use crate::time::{sortable, Instant};
 
 pub const PARTNERS: &str = "PARTNERS";
@@ -78,7 +79,7 @@ pub const DAY_CHUNK_PREFIX: &str = "C#";
 /// In a day partition, the mark that an event's first version, held in one of that
 /// day's chunks, has been superseded by a correction (its current version is then a
 /// timeline entry of its own, on whatever day it now falls).
-pub fn superseded(partner_id: &str, event_id: &str) -> String {
+pub fn superseded(partner_id: &PartnerId, event_id: &str) -> String {
     format!("{SUPERSEDED_PREFIX}{partner_id}#{}", id_fragment(event_id))
 }
 
@@ -126,12 +127,12 @@ pub fn retention(year: i32) -> String {
 
 pub const ANNOUNCEMENTS: &str = "ANNOUNCEMENTS";
 
-pub fn batch(partner_id: &str, batch_id: &str) -> String {
+pub fn batch(partner_id: &PartnerId, batch_id: &str) -> String {
     format!("BATCH#{partner_id}#{}", id_fragment(batch_id))
 }
 
 /// The partition of one event: its record, its effective state, its corrections.
-pub fn event(partner_id: &str, event_id: &str) -> String {
+pub fn event(partner_id: &PartnerId, event_id: &str) -> String {
     format!("EV#{partner_id}#{}", id_fragment(event_id))
 }
 
@@ -140,7 +141,7 @@ pub fn correction(seq: u32) -> String {
 }
 
 /// Timeline sort key: time first, so a `[from, to)` range is one key range.
-pub fn at(occurred_at: &Instant, partner_id: &str, event_id: &str) -> String {
+pub fn at(occurred_at: &Instant, partner_id: &PartnerId, event_id: &str) -> String {
     format!(
         "{}#{partner_id}#{}",
         sortable(occurred_at),
@@ -172,7 +173,7 @@ pub fn extract_file(owner_key: &str, extract_id: &str, attempt: &str, extension:
 }
 
 /// An upload a partner was given a URL for (`upload_id` is Stamp's own UUID).
-pub fn upload(partner_id: &str, upload_id: &str) -> String {
+pub fn upload(partner_id: &PartnerId, upload_id: &str) -> String {
     format!("UPLOAD#{partner_id}#{upload_id}")
 }
 
@@ -182,7 +183,7 @@ pub fn feeds(ck: &CompanyKey) -> String {
 }
 
 /// A pulling partner's status after its last pull round.
-pub fn pull_status(partner_id: &str) -> String {
+pub fn pull_status(partner_id: &PartnerId) -> String {
     format!("PULL#{partner_id}")
 }
 

@@ -3,6 +3,7 @@
 
 use super::{created, from_item, item_of, keys, Ledger};
 use crate::error::DomainError;
+use crate::identity::PartnerId;
 use crate::model::Partner;
 use crate::pagination::{Cursor, Page};
 use crate::ports::{Condition, SkRange, WriteOp};
@@ -13,11 +14,11 @@ impl Ledger {
 
     /// Accredits a partner; `false` if the id is taken.
     pub async fn create_partner(&self, p: &Partner) -> Result<bool, DomainError> {
-        let item = item_of(keys::PARTNERS.into(), p.partner_id.clone(), p)?;
+        let item = item_of(keys::PARTNERS.into(), p.partner_id.to_string(), p)?;
         created(self.store.transact(vec![WriteOp::create(item)]).await)
     }
 
-    pub async fn partner(&self, partner_id: &str) -> Result<Option<Partner>, DomainError> {
+    pub async fn partner(&self, partner_id: &PartnerId) -> Result<Option<Partner>, DomainError> {
         self.store
             .get(keys::PARTNERS, partner_id)
             .await?
@@ -36,14 +37,14 @@ impl Ledger {
 
     /// Updates a partner (suspension); the partner must exist.
     pub async fn update_partner(&self, p: &Partner) -> Result<bool, DomainError> {
-        let item = item_of(keys::PARTNERS.into(), p.partner_id.clone(), p)?;
+        let item = item_of(keys::PARTNERS.into(), p.partner_id.to_string(), p)?;
         created(
             self.store
                 .transact(vec![WriteOp::Put {
                     item,
                     condition: Condition::AttrEquals(
                         "partner_id".into(),
-                        Value::String(p.partner_id.clone()),
+                        Value::from(&p.partner_id),
                     ),
                 }])
                 .await,

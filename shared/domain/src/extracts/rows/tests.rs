@@ -134,13 +134,13 @@ fn a_withdrawn_event_keeps_a_row_of_its_own() {
     assert_eq!(
         keys,
         vec![EventKey {
-            partner_id: "p1".into(),
+            partner_id: crate::testing::pid("p1"),
             event_id: "o0".into()
         }]
     );
     let entry = CorrectionEntry {
         seq: 1,
-        partner_id: "p1".into(),
+        partner_id: crate::testing::pid("p1"),
         event_id: "o0-void".into(),
         corrects: "o0".into(),
         received_at: "2026-03-02T12:10:05Z".parse().unwrap(),
@@ -169,12 +169,12 @@ fn a_withdrawn_event_keeps_a_row_of_its_own() {
 #[test]
 fn corrections_say_what_who_and_when() {
     let k = EventKey {
-        partner_id: "p1".into(),
+        partner_id: crate::testing::pid("p1"),
         event_id: "i1".into(),
     };
     let c = CorrectionEntry {
         seq: 1,
-        partner_id: "p1".into(),
+        partner_id: crate::testing::pid("p1"),
         event_id: "i1-fix".into(),
         corrects: "i1".into(),
         received_at: "2026-03-02T08:00:00Z".parse().unwrap(),
@@ -348,7 +348,7 @@ fn filters_keep_one_site_or_one_person() {
 #[test]
 fn sources_and_partners_of_a_session_across_systems_are_both_named() {
     let mut o = ev(ANNA, "Åsa", S1, "o", Out, "2026-03-02T15:00:00+01:00");
-    o.partner_id = "p2".into();
+    o.partner_id = crate::testing::pid("p2");
     o.source = Source::Manual;
     let rows = all(vec![
         ev(ANNA, "Åsa", S1, "i", In, "2026-03-02T07:00:00+01:00"),

@@ -17,9 +17,12 @@ pub struct NewPartner {
 
 /// Whether `id` is a valid partner id ([`PartnerId::parse`]), as a field error.
 pub fn validate_partner_id(id: &str) -> Result<(), DomainError> {
-    PartnerId::parse(id)
-        .map(|_| ())
-        .map_err(|e| DomainError::invalid("partner_id", e.0))
+    parse_partner_id(id).map(|_| ())
+}
+
+/// `id` as a [`PartnerId`], or the field error [`validate_partner_id`] gives.
+fn parse_partner_id(id: &str) -> Result<PartnerId, DomainError> {
+    PartnerId::parse(id).map_err(|e| DomainError::invalid("partner_id", e.0))
 }
 
 /// A service announcement (a notice or a planned outage), as kept and as answered.
@@ -55,7 +58,7 @@ impl Admin {
     ) -> Result<Partner, DomainError> {
         require_operator(claims)?;
         let partner_id = required_text("partner_id", req.partner_id, 64)?;
-        validate_partner_id(&partner_id)?;
+        let partner_id = parse_partner_id(&partner_id)?;
         let name = required_text("name", req.name, 200)?;
         let feed_url = req.feed_url.filter(|u| !u.is_empty());
         if let Some(u) = &feed_url {

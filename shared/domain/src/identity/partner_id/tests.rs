@@ -27,3 +27,29 @@ fn reads_back_only_what_parses() {
     assert_eq!(ok.as_str(), "ledger-1");
     assert!(serde_json::from_str::<PartnerId>("\"..\"").is_err());
 }
+
+#[test]
+fn stored_ids_read_back_unchecked_and_unchanged() {
+    #[derive(serde::Serialize, serde::Deserialize)]
+    struct Stored {
+        #[serde(deserialize_with = "PartnerId::deserialize_stored")]
+        partner_id: PartnerId,
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "PartnerId::deserialize_stored_option"
+        )]
+        also: Option<PartnerId>,
+    }
+    // Written before the alphabet was enforced: still read, and written back the same.
+    let json = r#"{"partner_id":"old id","also":".."}"#;
+    let s: Stored = serde_json::from_str(json).unwrap();
+    assert_eq!(s.partner_id, PartnerId::from_stored("old id"));
+    assert_eq!(serde_json::to_string(&s).unwrap(), json);
+    let s: Stored = serde_json::from_str(r#"{"partner_id":"ledger-1"}"#).unwrap();
+    assert!(s.also.is_none());
+    assert_eq!(
+        serde_json::to_string(&s).unwrap(),
+        r#"{"partner_id":"ledger-1"}"#
+    );
+}

@@ -4,6 +4,7 @@
 use super::RejectionCode;
 use crate::error::DomainError;
 use crate::identity::pseudonym::id_fragment;
+use crate::identity::PartnerId;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -52,7 +53,8 @@ pub struct Rejected {
 /// received — which partner, which batch id, which envelope, and when.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Receipt {
-    pub partner_id: String,
+    #[serde(deserialize_with = "PartnerId::deserialize_stored")]
+    pub partner_id: PartnerId,
     pub batch_id: String,
     /// `json`, `csv` or `feed_page`.
     pub format: String,
@@ -68,7 +70,7 @@ pub struct Receipt {
 }
 
 pub fn receipt_key(
-    partner_id: &str,
+    partner_id: &PartnerId,
     received_at: DateTime<Utc>,
     batch_id: &str,
     sha256: &str,

@@ -9,6 +9,7 @@ use super::{
 use crate::error::DomainError;
 use crate::governance::retention::{retention_until, FiscalYearEnd};
 use crate::identity::Orgnr;
+use crate::identity::PartnerId;
 use crate::model::EventFields;
 use crate::ports::ArchivedObject;
 use crate::table::{ArchivedEntry, BatchRecord};
@@ -19,7 +20,7 @@ impl ImportService {
     /// other bytes, `None` for a new batch.
     pub(crate) async fn previous_answer(
         &self,
-        partner_id: &str,
+        partner_id: &PartnerId,
         batch_id: &str,
         sha256: &str,
     ) -> Result<Option<BatchAnswer>, DomainError> {
@@ -133,7 +134,7 @@ impl ImportService {
         for (object, batch) in [
             (
                 archived,
-                Some((run.ctx.partner_id.clone(), run.ctx.batch_id.clone())),
+                Some((run.ctx.partner_id.to_string(), run.ctx.batch_id.clone())),
             ),
             (&receipt_object, None),
         ] {

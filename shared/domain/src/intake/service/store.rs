@@ -6,6 +6,7 @@ use super::{
 };
 use crate::error::DomainError;
 use crate::identity::pseudonym::id_fragment;
+use crate::identity::PartnerId;
 use crate::model::{EventFields, EventRecord, LedgerEvent};
 use crate::ports::{StoreError, WriteOp, MAX_TRANSACTION_OPS};
 use crate::table::CorrectionEntry;
@@ -22,7 +23,7 @@ pub(super) fn raw_at(chunk: &[(usize, RawEvent)], i: usize) -> &RawEvent {
 
 /// Where a readable delivery is archived.
 pub(crate) fn batch_key(
-    partner_id: &str,
+    partner_id: &PartnerId,
     received_at: DateTime<Utc>,
     batch_id: &str,
     sha256: &str,
@@ -39,7 +40,7 @@ pub(crate) fn batch_key(
 
 /// Where an unreadable delivery is archived (it has no batch id one could trust).
 pub(crate) fn unreadable_key(
-    partner_id: &str,
+    partner_id: &PartnerId,
     received_at: DateTime<Utc>,
     sha256: &str,
     format: DeliveryFormat,

@@ -1,11 +1,12 @@
 use super::*;
+use crate::testing::pid;
 
 #[test]
 fn upload_keys() {
     let id = "0123456789abcdef0123456789abcdef";
     assert_eq!(
-        parse_upload_key(&upload_key("ledger-1", id)),
-        Some(("ledger-1".into(), id.into()))
+        parse_upload_key(&upload_key(&pid("ledger-1"), id)),
+        Some((pid("ledger-1"), id.into()))
     );
     for bad in [
         "uploads/ledger-1/x",

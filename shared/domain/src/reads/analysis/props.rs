@@ -32,7 +32,7 @@ fn build(raw: &[(u8, u8, bool, i64, i64)]) -> Vec<LedgerEvent> {
         .map(|(i, &(p, s, inn, secs, delay))| {
             let at = (base() + Duration::seconds(secs)).fixed_offset();
             LedgerEvent {
-                partner_id: "p".into(),
+                partner_id: crate::testing::pid("p"),
                 event_id: format!("e{i:04}"),
                 company_orgnr: Orgnr::parse("5569999997").unwrap(),
                 company_name: "B".into(),

@@ -5,6 +5,7 @@ use super::{order_key, Queries, Range};
 use crate::auth::Claims;
 use crate::error::DomainError;
 use crate::identity::pseudonym::CompanyKey;
+use crate::identity::PartnerId;
 use crate::identity::{Orgnr, SiteId};
 use crate::model::LedgerEvent;
 use crate::pagination::{Cursor, Page};
@@ -24,7 +25,7 @@ pub struct FoundAnomaly {
     pub kind: AnomalyKind,
     pub event: LedgerEvent,
     /// `(partner_id, event_id)` of the related events.
-    pub related: Vec<(String, String)>,
+    pub related: Vec<(PartnerId, String)>,
     pub detail: String,
 }
 

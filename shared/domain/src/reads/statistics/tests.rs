@@ -89,7 +89,12 @@ async fn world_on(store: Arc<MemoryItemStore>) -> (ImportService, Statistics, Le
 async fn push(import: &ImportService, id: &str, events: Vec<Value>) {
     let body = json!({ "batch_id": id, "events": events }).to_string();
     let a = import
-        .import("p1", DeliveryFormat::Json, body.as_bytes(), None)
+        .import(
+            &crate::testing::pid("p1"),
+            DeliveryFormat::Json,
+            body.as_bytes(),
+            None,
+        )
         .await
         .unwrap();
     assert_eq!(a.rejected, vec![], "{a:?}");
